@@ -1,0 +1,48 @@
+// swift-tools-version:6.0
+// PolicyDiffusion: diffusion models for offline RL and small-scale generation.
+// Layers (DESIGN.md): CKernels (C) → TensorCore → NN → (Diffusion → OfflineRL → PGD/FISOR/SePPO) → diffuse.
+import PackageDescription
+
+// C kernels: -O3 lets clang vectorise the branch-free math loops; no -march (binaries run on any
+// x86-64) — AVX2/AVX-512 clones are selected at run time through target_clones.
+let kernelFlags: [CSetting] = [.unsafeFlags(["-O3", "-fno-math-errno", "-Wall"])]
+
+let package = Package(
+    name: "PolicyDiffusion",
+    products: [
+        .library(name: "PolicyDiffusion", targets: ["PolicyDiffusion"]),
+        .executable(name: "diffuse", targets: ["diffuse"]),
+    ],
+    targets: [
+        // System libraries (Debian: libopenblas-dev, libfftw3-dev, libhdf5-dev; see scripts/setup.sh).
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
+        .systemLibrary(name: "CFFTW", path: "Sources/CFFTW"),
+        .systemLibrary(name: "CHDF5", path: "Sources/CHDF5", pkgConfig: "hdf5"),
+
+        // Layer 0: C kernels (thread pool, GEMM split, vectorised math, optimiser updates).
+        .target(
+            name: "CKernels", dependencies: ["CBLAS", "CFFTW"], cSettings: kernelFlags,
+            linkerSettings: [.linkedLibrary("openblas"), .linkedLibrary("fftw3f"),
+                             .linkedLibrary("fftw3f_threads"), .linkedLibrary("m"), .linkedLibrary("pthread")]),
+
+        // Layer 1: tensors, reverse-mode autodiff, RNG, safetensors.
+        .target(name: "TensorCore", dependencies: ["CKernels", "CBLAS"]),
+
+        // Layer 2: modules, layers, losses, optimisers, checkpoints, training helpers.
+        .target(name: "NN", dependencies: ["TensorCore"]),
+
+        // The public library: re-exports every layer.
+        .target(name: "PolicyDiffusion", dependencies: ["TensorCore", "NN"]),
+
+        // The command-line tool: logic in a library so tests can drive it; a thin executable.
+        .target(name: "DiffuseCLI", dependencies: ["PolicyDiffusion", "CHDF5", "CFFTW"]),
+        .executableTarget(name: "diffuse", dependencies: ["DiffuseCLI"]),
+
+        // Samples: how a user's own code imports the library.
+        .executableTarget(name: "ToyRegression", dependencies: ["PolicyDiffusion"], path: "Samples/ToyRegression"),
+
+        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"]),
+        .testTarget(name: "NNTests", dependencies: ["NN"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "DiffuseCLITests", dependencies: ["DiffuseCLI"]),
+    ]
+)

@@ -1,0 +1,306 @@
+// Vectorised transcendental math. Each scalar function is branch-free (selects, not jumps) so clang
+// vectorises the loops; target_clones compiles AVX-512, AVX2+FMA and baseline x86-64 versions and
+// picks one at load time. Polynomials are Cephes' single-precision minimax fits (≈1–2 ulp).
+#include "ckernels.h"
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#if defined(__x86_64__) && defined(__clang__)
+#define PD_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define PD_CLONES
+#endif
+
+#define PD_ELEMENTWISE_GRAIN 16384
+
+static inline float as_float(int32_t i) { float f; memcpy(&f, &i, 4); return f; }
+static inline int32_t as_int(float f) { int32_t i; memcpy(&i, &f, 4); return i; }
+
+static inline float pd_exp(float x) {
+    x = fminf(fmaxf(x, -87.33654f), 88.3762626647949f);
+    float n = floorf(x * 1.44269504088896341f + 0.5f);
+    float r = x - n * 0.693359375f;
+    r = r + n * 2.12194440e-4f;
+    float z = r * r;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3333303183e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * z + r + 1.0f;
+    return p * as_float(((int32_t)n + 127) << 23);
+}
+
+static inline float pd_log(float x) {
+    int32_t ix = as_int(x);
+    float e = (float)(((ix >> 23) & 0xff) - 126);
+    float m = as_float((ix & 0x007fffff) | 0x3f000000); // mantissa in [0.5, 1)
+    int small = m < 0.707106781186547524f;
+    e = small ? e - 1.0f : e;
+    m = small ? m + m - 1.0f : m - 1.0f;
+    float z = m * m;
+    float y = 7.0376836292e-2f;
+    y = y * m - 1.1514610310e-1f;
+    y = y * m + 1.1676998740e-1f;
+    y = y * m - 1.2420140846e-1f;
+    y = y * m + 1.4249322787e-1f;
+    y = y * m - 1.6668057665e-1f;
+    y = y * m + 2.0000714765e-1f;
+    y = y * m - 2.4999993993e-1f;
+    y = y * m + 3.3333331174e-1f;
+    y = y * m * z;
+    y += -2.12194440e-4f * e;
+    y += -0.5f * z;
+    float r = m + y + 0.693359375f * e;
+    r = x == INFINITY ? INFINITY : r;
+    r = x == 0.0f ? -INFINITY : r;
+    return x < 0.0f || x != x ? NAN : r;
+}
+
+// log(1 + y) for y ≥ 0, with the rounding of 1 + y corrected.
+static inline float pd_log1p_pos(float y) {
+    float u = 1.0f + y;
+    float d = u - 1.0f;
+    float l = pd_log(u);
+    return d == 0.0f ? y : l * (y / d);
+}
+
+static inline float pd_tanh(float x) {
+    float a = fabsf(x);
+    float z = x * x;
+    float p = -5.70498872745e-3f;
+    p = p * z + 2.06390887954e-2f;
+    p = p * z - 5.37397155531e-2f;
+    p = p * z + 1.33314422036e-1f;
+    p = p * z - 3.33332819422e-1f;
+    float small = p * z * x + x;
+    float big = 1.0f - 2.0f / (pd_exp(2.0f * a) + 1.0f);
+    big = copysignf(big, x);
+    return a < 0.625f ? small : big;
+}
+
+static inline float pd_sigmoid(float x) { return 1.0f / (1.0f + pd_exp(-x)); }
+
+static inline float pd_softplus(float x) { return fmaxf(x, 0.0f) + pd_log1p_pos(pd_exp(-fabsf(x))); }
+
+// mish(x) = x·tanh(softplus(x)); with w = eˣ, tanh(log(1 + w)) = w(w + 2) / (w(w + 2) + 2):
+// one exponential instead of three transcendental calls.
+static inline float pd_mish_t(float x) {
+    float w = pd_exp(fminf(x, 20.0f));
+    float n = w * (w + 2.0f);
+    return n / (n + 2.0f);
+}
+
+static inline float pd_mish_grad(float x) {
+    float w = pd_exp(fminf(x, 20.0f));
+    float n = w * (w + 2.0f);
+    float t = n / (n + 2.0f);
+    float s = w / (1.0f + w);
+    return t + x * (1.0f - t * t) * s;
+}
+
+typedef struct {
+    int op;
+    const float *x, *y, *gy, *bias;
+    float *out, *pre;
+    int64_t cols;
+} ew_job;
+
+PD_CLONES static void unary_range(int op, const float *restrict x, float *restrict y, int64_t n) {
+    switch (op) {
+    case PD_EXP: for (int64_t i = 0; i < n; i++) y[i] = pd_exp(x[i]); break;
+    case PD_LOG: for (int64_t i = 0; i < n; i++) y[i] = pd_log(x[i]); break;
+    case PD_TANH: for (int64_t i = 0; i < n; i++) y[i] = pd_tanh(x[i]); break;
+    case PD_SIGMOID: for (int64_t i = 0; i < n; i++) y[i] = pd_sigmoid(x[i]); break;
+    case PD_SOFTPLUS: for (int64_t i = 0; i < n; i++) y[i] = pd_softplus(x[i]); break;
+    case PD_LOGSIGMOID: for (int64_t i = 0; i < n; i++) y[i] = -pd_softplus(-x[i]); break;
+    case PD_MISH: for (int64_t i = 0; i < n; i++) y[i] = x[i] * pd_mish_t(x[i]); break;
+    case PD_SILU: for (int64_t i = 0; i < n; i++) y[i] = x[i] * pd_sigmoid(x[i]); break;
+    case PD_RELU: for (int64_t i = 0; i < n; i++) y[i] = fmaxf(x[i], 0.0f); break;
+    case PD_SQRT: for (int64_t i = 0; i < n; i++) y[i] = sqrtf(x[i]); break;
+    case PD_ABS: for (int64_t i = 0; i < n; i++) y[i] = fabsf(x[i]); break;
+    case PD_NEG: for (int64_t i = 0; i < n; i++) y[i] = -x[i]; break;
+    default: break;
+    }
+}
+
+// Restrict-free twin for in-place calls (x == y): identical arithmetic, so results match.
+static void unary_dispatch(int op, const float *x, float *y, int64_t n) {
+    if (x == y) {
+        float tmp[256];
+        for (int64_t i = 0; i < n; i += 256) {
+            int64_t m = n - i < 256 ? n - i : 256;
+            unary_range(op, x + i, tmp, m);
+            memcpy(y + i, tmp, (size_t)m * sizeof(float));
+        }
+    } else {
+        unary_range(op, x, y, n);
+    }
+}
+
+static void unary_task(void *ctx, int64_t b, int64_t e) {
+    const ew_job *j = (const ew_job *)ctx;
+    unary_dispatch(j->op, j->x + b, j->out + b, e - b);
+}
+
+void pd_unary(int op, const float *x, float *y, int64_t n) {
+    ew_job j = {op, x, NULL, NULL, NULL, y, NULL, 0};
+    pd_parallel_for(n, PD_ELEMENTWISE_GRAIN, unary_task, &j);
+}
+
+PD_CLONES static void unary_backward_range(int op, const float *x, const float *y, const float *gy,
+                                           float *gx, int64_t n) {
+    switch (op) {
+    case PD_EXP: for (int64_t i = 0; i < n; i++) gx[i] = gy[i] * y[i]; break;
+    case PD_LOG: for (int64_t i = 0; i < n; i++) gx[i] = gy[i] / x[i]; break;
+    case PD_TANH: for (int64_t i = 0; i < n; i++) gx[i] = gy[i] * (1.0f - y[i] * y[i]); break;
+    case PD_SIGMOID: for (int64_t i = 0; i < n; i++) gx[i] = gy[i] * y[i] * (1.0f - y[i]); break;
+    case PD_SOFTPLUS: for (int64_t i = 0; i < n; i++) gx[i] = gy[i] * pd_sigmoid(x[i]); break;
+    case PD_LOGSIGMOID: for (int64_t i = 0; i < n; i++) gx[i] = gy[i] * pd_sigmoid(-x[i]); break;
+    case PD_MISH: for (int64_t i = 0; i < n; i++) gx[i] = gy[i] * pd_mish_grad(x[i]); break;
+    case PD_SILU:
+        for (int64_t i = 0; i < n; i++) {
+            float s = pd_sigmoid(x[i]);
+            gx[i] = gy[i] * (s + x[i] * s * (1.0f - s));
+        }
+        break;
+    case PD_RELU: for (int64_t i = 0; i < n; i++) gx[i] = x[i] > 0.0f ? gy[i] : 0.0f; break;
+    case PD_SQRT: for (int64_t i = 0; i < n; i++) gx[i] = gy[i] * 0.5f / y[i]; break;
+    case PD_ABS: for (int64_t i = 0; i < n; i++) gx[i] = x[i] > 0.0f ? gy[i] : (x[i] < 0.0f ? -gy[i] : 0.0f); break;
+    case PD_NEG: for (int64_t i = 0; i < n; i++) gx[i] = -gy[i]; break;
+    default: break;
+    }
+}
+
+static void unary_backward_task(void *ctx, int64_t b, int64_t e) {
+    const ew_job *j = (const ew_job *)ctx;
+    unary_backward_range(j->op, j->x ? j->x + b : NULL, j->y ? j->y + b : NULL, j->gy + b, j->out + b, e - b);
+}
+
+void pd_unary_backward(int op, const float *x, const float *y, const float *gy, float *gx, int64_t n) {
+    ew_job j = {op, x, y, gy, NULL, gx, NULL, 0};
+    pd_parallel_for(n, PD_ELEMENTWISE_GRAIN, unary_backward_task, &j);
+}
+
+static void bias_act_task(void *ctx, int64_t b, int64_t e) {
+    const ew_job *j = (const ew_job *)ctx;
+    int64_t cols = j->cols;
+    float row[cols > 0 ? cols : 1];
+    for (int64_t r = b; r < e; r++) {
+        const float *x = j->x + r * cols;
+        float *y = j->out + r * cols;
+        for (int64_t c = 0; c < cols; c++) row[c] = x[c] + j->bias[c];
+        if (j->pre) memcpy(j->pre + r * cols, row, (size_t)cols * sizeof(float));
+        if (j->op < 0) memcpy(y, row, (size_t)cols * sizeof(float));
+        else unary_range(j->op, row, y, cols);
+    }
+}
+
+void pd_bias_act(int op, const float *x, const float *bias, float *y, float *pre, int64_t rows, int64_t cols) {
+    ew_job j = {op, x, NULL, NULL, bias, y, pre, cols};
+    int64_t grain = PD_ELEMENTWISE_GRAIN / (cols > 0 ? cols : 1) + 1;
+    pd_parallel_for(rows, grain, bias_act_task, &j);
+}
+
+// ---------------------------------------------------------------- random numbers
+
+static inline uint64_t splitmix(uint64_t z) {
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+static inline uint64_t rand_at(uint64_t seed, uint64_t index) {
+    return splitmix(splitmix(seed) + (index + 1) * 0x9e3779b97f4a7c15ULL);
+}
+
+uint64_t pd_random_u64(uint64_t seed, uint64_t counter) { return rand_at(seed, counter); }
+
+// cos(2πu) for u in [0, 1): reduce to r in [−1/8, 1/8] turns and a quadrant.
+static inline float pd_cos_turns(float u) {
+    float q = floorf(u * 4.0f + 0.5f);
+    float r = (u - q * 0.25f) * 6.28318530717958647f;
+    float z = r * r;
+    float c = ((2.443315711809948e-5f * z - 1.388731625493765e-3f) * z + 4.166664568298827e-2f) * z * z
+              - 0.5f * z + 1.0f;
+    float s = ((-1.9515295891e-4f * z + 8.3321608736e-3f) * z - 1.6666654611e-1f) * z * r + r;
+    int quadrant = ((int)q) & 3;
+    float v = (quadrant & 1) ? s : c;
+    return (quadrant == 1 || quadrant == 2) ? -v : v;
+}
+
+typedef struct {
+    uint64_t seed, counter;
+    float *out;
+    float a, b;
+    int normal;
+} rng_job;
+
+PD_CLONES static void rng_range(const rng_job *j, int64_t begin, int64_t end) {
+    float *out = j->out;
+    if (j->normal) {
+        // Box–Muller, one output per 64-bit draw: u1 from the high 32 bits (never 0), u2 from 24 low bits.
+        for (int64_t i = begin; i < end; i++) {
+            uint64_t h = rand_at(j->seed, j->counter + (uint64_t)i);
+            float u1 = ((float)(uint32_t)(h >> 32) + 0.5f) * 2.3283064365386963e-10f;
+            u1 = fminf(u1, 0.99999994f);
+            float u2 = (float)(uint32_t)(h & 0xffffff) * 5.9604644775390625e-8f;
+            out[i] = j->a + j->b * sqrtf(-2.0f * pd_log(u1)) * pd_cos_turns(u2);
+        }
+    } else {
+        for (int64_t i = begin; i < end; i++) {
+            uint64_t h = rand_at(j->seed, j->counter + (uint64_t)i);
+            float u = (float)(uint32_t)(h >> 40) * 5.9604644775390625e-8f; // [0, 1)
+            out[i] = j->a + (j->b - j->a) * u;
+        }
+    }
+}
+
+static void rng_task(void *ctx, int64_t b, int64_t e) { rng_range((const rng_job *)ctx, b, e); }
+
+void pd_fill_uniform(uint64_t seed, uint64_t counter, float *out, int64_t n, float low, float high) {
+    rng_job j = {seed, counter, out, low, high, 0};
+    pd_parallel_for(n, PD_ELEMENTWISE_GRAIN, rng_task, &j);
+}
+
+void pd_fill_normal(uint64_t seed, uint64_t counter, float *out, int64_t n, float mean, float std) {
+    rng_job j = {seed, counter, out, mean, std, 1};
+    pd_parallel_for(n, PD_ELEMENTWISE_GRAIN, rng_task, &j);
+}
+
+// ---------------------------------------------------------------- optimiser
+
+typedef struct {
+    float *p, *m, *v;
+    const float *g;
+    float lr, b1, b2, eps, bc1, bc2, wd;
+    int decoupled;
+} adam_job;
+
+PD_CLONES static void adam_range(const adam_job *j, int64_t b, int64_t e) {
+    // torch.optim.Adam (single-tensor path): step_size = lr / bc1; denom = √v / √bc2 + eps.
+    float step = j->lr / j->bc1;
+    float sqrt_bc2 = sqrtf(j->bc2);
+    float decay = 1.0f - j->lr * j->wd;
+    for (int64_t i = b; i < e; i++) {
+        float p = j->p[i], g = j->g[i];
+        if (j->decoupled) p *= decay;
+        else g = g + j->wd * p;
+        float m = j->m[i] + (g - j->m[i]) * (1.0f - j->b1); // torch: m.lerp_(g, 1 − β1)
+        float v = j->v[i] * j->b2 + (1.0f - j->b2) * g * g;
+        j->m[i] = m;
+        j->v[i] = v;
+        j->p[i] = p - step * (m / (sqrtf(v) / sqrt_bc2 + j->eps));
+    }
+}
+
+static void adam_task(void *ctx, int64_t b, int64_t e) { adam_range((const adam_job *)ctx, b, e); }
+
+void pd_adam_update(float *p, const float *g, float *m, float *v, int64_t n, float lr, float beta1,
+                    float beta2, float eps, float bias_correction1, float bias_correction2,
+                    float weight_decay, int decoupled) {
+    adam_job j = {p, m, v, g, lr, beta1, beta2, eps, bias_correction1, bias_correction2, weight_decay, decoupled};
+    pd_parallel_for(n, 4 * PD_ELEMENTWISE_GRAIN, adam_task, &j);
+}

@@ -1,0 +1,90 @@
+import Synchronization
+
+/// A recycling allocator for tensor buffers. Training loops allocate the same sizes every step;
+/// reusing them avoids malloc/mmap and page faults on the hot path (DESIGN.md, Performance notes).
+final class BufferPool: Sendable {
+    static let shared = BufferPool()
+
+    /// A cached buffer; only ever touched under the lock, so it may cross threads.
+    private struct Buffer: @unchecked Sendable { let pointer: UnsafeMutablePointer<Float> }
+
+    private struct State {
+        var free: [Int: [Buffer]] = [:]
+        var cachedBytes = 0
+    }
+    private let state = Mutex(State())
+    private let maxCachedBytes = 1 << 30
+    private let maxPerBucket = 16
+
+    /// Rounds a size up to its bucket: powers of two, with three steps between them above 4 KiB so
+    /// at most 25 % is wasted.
+    static func bucket(for count: Int) -> Int {
+        if count <= 16 { return 16 }
+        let p = 1 << (Int.bitWidth - (count - 1).leadingZeroBitCount) // next power of two ≥ count
+        if p <= 1024 { return p }
+        let quarter = p / 8
+        var size = p / 2
+        while size < count { size += quarter }
+        return size
+    }
+
+    func take(_ capacity: Int) -> UnsafeMutablePointer<Float> {
+        let reused: Buffer? = state.withLock { s in
+            guard var list = s.free[capacity], let b = list.popLast() else { return nil }
+            s.free[capacity] = list
+            s.cachedBytes -= capacity * 4
+            return b
+        }
+        if let reused { return reused.pointer }
+        return UnsafeMutablePointer<Float>.allocate(capacity: capacity)
+    }
+
+    func give(_ pointer: UnsafeMutablePointer<Float>, capacity: Int) {
+        let buffer = Buffer(pointer: pointer)
+        let kept: Bool = state.withLock { s in
+            guard s.cachedBytes + capacity * 4 <= maxCachedBytes,
+                  s.free[capacity, default: []].count < maxPerBucket else { return false }
+            s.free[capacity, default: []].append(buffer)
+            s.cachedBytes += capacity * 4
+            return true
+        }
+        if !kept { pointer.deallocate() }
+    }
+
+    /// Returns every cached buffer to the system (tests of memory growth call this).
+    func drain() {
+        let all: [Buffer] = state.withLock { s in
+            let all = s.free.values.flatMap { $0 }
+            s.free = [:]
+            s.cachedBytes = 0
+            return all
+        }
+        for b in all { b.pointer.deallocate() }
+    }
+}
+
+/// The contiguous Float32 buffer behind one or more tensors (reshape shares it; writes copy first
+/// unless it is uniquely referenced — copy-on-write).
+final class TensorStorage: @unchecked Sendable {
+    let pointer: UnsafeMutablePointer<Float>
+    let count: Int
+    private let capacity: Int
+
+    init(uninitializedCount count: Int) {
+        self.count = count
+        self.capacity = BufferPool.bucket(for: max(count, 1))
+        self.pointer = BufferPool.shared.take(capacity)
+    }
+
+    convenience init(zeros count: Int) {
+        self.init(uninitializedCount: count)
+        pointer.initialize(repeating: 0, count: count)
+    }
+
+    convenience init(copying other: TensorStorage) {
+        self.init(uninitializedCount: other.count)
+        pointer.update(from: other.pointer, count: count)
+    }
+
+    deinit { BufferPool.shared.give(pointer, capacity: capacity) }
+}

@@ -1,0 +1,31 @@
+import CKernels
+
+/// The library's thread policy: one pool owns the cores; OpenBLAS runs single-threaded inside it;
+/// FFTW will use the same count. Set from `--threads`, or PD_NUM_THREADS, default = all cores.
+public enum Threads {
+    public static var count: Int { Int(pd_get_num_threads()) }
+    public static var cpuCount: Int { Int(pd_cpu_count()) }
+
+    /// Changes the thread count for every subsequent parallel region (results are reproducible
+    /// for a fixed count).
+    public static func set(_ n: Int) {
+        precondition(n >= 1, "thread count must be at least 1")
+        pd_set_num_threads(Int32(n))
+    }
+}
+
+private final class ParallelBody {
+    let body: (Int, Int) -> Void
+    init(_ body: @escaping (Int, Int) -> Void) { self.body = body }
+}
+
+/// Runs `body(begin, end)` on contiguous chunks of 0..<n across the pool. Chunks depend only on n,
+/// grain and the thread count. `body` must only write disjoint memory per chunk.
+public func parallelFor(_ n: Int, grain: Int = 1, _ body: @escaping (Int, Int) -> Void) {
+    let box = ParallelBody(body)
+    withExtendedLifetime(box) {
+        pd_parallel_for(Int64(n), Int64(grain), { ctx, b, e in
+            Unmanaged<ParallelBody>.fromOpaque(ctx!).takeUnretainedValue().body(Int(b), Int(e))
+        }, Unmanaged.passUnretained(box).toOpaque())
+    }
+}
