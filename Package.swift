@@ -41,8 +41,9 @@ let package = Package(
         // Samples: how a user's own code imports the library.
         .executableTarget(name: "ToyRegression", dependencies: ["PolicyDiffusion"], path: "Samples/ToyRegression"),
 
-        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"]),
-        .testTarget(name: "NNTests", dependencies: ["NN"], resources: [.copy("Fixtures")]),
+        .target(name: "TestSupport", dependencies: ["TensorCore"], path: "Tests/TestSupport"),
+        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "CKernels", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "NNTests", dependencies: ["NN", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DiffuseCLITests", dependencies: ["DiffuseCLI"]),
     ]
 )

@@ -29,6 +29,9 @@ static struct {
 } job;
 
 static _Thread_local int in_region = 0;
+// Generation current when worker i was created (it must not mistake an earlier job for a new one
+// nor miss the first job that starts before it runs).
+static uint64_t start_generation[PD_MAX_THREADS];
 
 static inline void cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -44,7 +47,7 @@ static inline void chunk_bounds(int64_t n, int64_t chunks, int64_t i, int64_t *b
 static void *worker_main(void *arg) {
     int64_t id = (int64_t)(intptr_t)arg; // 1-based: the caller runs chunk 0
     in_region = 1;
-    uint64_t seen = atomic_load_explicit(&generation, memory_order_acquire);
+    uint64_t seen = start_generation[id];
     for (;;) {
         uint64_t gen;
         int spins = 0;
@@ -84,6 +87,7 @@ void pd_set_num_threads(int n) {
         pthread_attr_t attr;
         pthread_attr_init(&attr);
         pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        start_generation[started_workers + 1] = atomic_load(&generation);
         if (pthread_create(&t, &attr, worker_main, (void *)(intptr_t)(started_workers + 1)) != 0) {
             pthread_attr_destroy(&attr);
             break;

@@ -18,6 +18,7 @@ static inline float as_float(int32_t i) { float f; memcpy(&f, &i, 4); return f; 
 static inline int32_t as_int(float f) { int32_t i; memcpy(&i, &f, 4); return i; }
 
 static inline float pd_exp(float x) {
+    float input = x;
     x = fminf(fmaxf(x, -87.33654f), 88.3762626647949f);
     float n = floorf(x * 1.44269504088896341f + 0.5f);
     float r = x - n * 0.693359375f;
@@ -30,7 +31,10 @@ static inline float pd_exp(float x) {
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
     p = p * z + r + 1.0f;
-    return p * as_float(((int32_t)n + 127) << 23);
+    float y = p * as_float(((int32_t)n + 127) << 23);
+    y = input < -87.33654f ? 0.0f : y;        // flush below FLT_MIN instead of returning a denormal
+    y = input > 88.3762626647949f ? INFINITY : y;
+    return input != input ? input : y;       // NaN propagates (NaN guards rely on it)
 }
 
 static inline float pd_log(float x) {
@@ -118,7 +122,7 @@ PD_CLONES static void unary_range(int op, const float *restrict x, float *restri
     case PD_LOGSIGMOID: for (int64_t i = 0; i < n; i++) y[i] = -pd_softplus(-x[i]); break;
     case PD_MISH: for (int64_t i = 0; i < n; i++) y[i] = x[i] * pd_mish_t(x[i]); break;
     case PD_SILU: for (int64_t i = 0; i < n; i++) y[i] = x[i] * pd_sigmoid(x[i]); break;
-    case PD_RELU: for (int64_t i = 0; i < n; i++) y[i] = fmaxf(x[i], 0.0f); break;
+    case PD_RELU: for (int64_t i = 0; i < n; i++) y[i] = x[i] < 0.0f ? 0.0f : x[i]; break; // keeps NaN
     case PD_SQRT: for (int64_t i = 0; i < n; i++) y[i] = sqrtf(x[i]); break;
     case PD_ABS: for (int64_t i = 0; i < n; i++) y[i] = fabsf(x[i]); break;
     case PD_NEG: for (int64_t i = 0; i < n; i++) y[i] = -x[i]; break;

@@ -1,0 +1,98 @@
+import Foundation
+import TensorCore
+
+/// What a resumable run saves beside the weights.
+public struct TrainingState {
+    public var step: Int
+    public var rng: RandomState
+    /// Optimiser moments (names prefixed `optimizer.`) and any extra tensors such as EMA weights
+    /// (prefixed `ema.`).
+    public var tensors: [String: Tensor]
+    /// Small values (sampler position, optimiser config…) as strings.
+    public var values: [String: String]
+
+    public init(step: Int, rng: RandomState, tensors: [String: Tensor] = [:], values: [String: String] = [:]) {
+        self.step = step; self.rng = rng; self.tensors = tensors; self.values = values
+    }
+}
+
+/// A model checkpoint: one safetensors file. Parameters under their module paths; the module's
+/// config (JSON), its type, the format version, provenance and — for resumable training — the
+/// training state live in `__metadata__` / under `optimizer.` and `ema.` names.
+public enum Checkpoint {
+    public static let format = "policydiffusion-checkpoint/1"
+
+    public enum Error: Swift.Error, Equatable, CustomStringConvertible {
+        case notACheckpoint(String)
+        case wrongModel(expected: String, found: String)
+        case badConfig(String)
+
+        public var description: String {
+            switch self {
+            case let .notACheckpoint(path): return "\(path) is not a PolicyDiffusion checkpoint (no format/config metadata)"
+            case let .wrongModel(expected, found): return "checkpoint holds a \(found), not a \(expected)"
+            case let .badConfig(detail): return "checkpoint config does not decode: \(detail)"
+            }
+        }
+    }
+
+    /// Writes `module` (and optionally training state) atomically.
+    public static func save<M: ConfigurableModule>(_ module: M, to url: URL, metadata: [String: String] = [:],
+                                                   training: TrainingState? = nil) throws {
+        var file = SafeTensorsFile()
+        for (name, p) in module.namedParameters() { file.tensors[name] = SafeTensor(p.value) }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        file.metadata = metadata
+        file.metadata["format"] = format
+        file.metadata["model"] = String(describing: M.self)
+        file.metadata["config"] = String(decoding: try encoder.encode(module.config), as: UTF8.self)
+        if let training {
+            for (name, t) in training.tensors {
+                precondition(file.tensors[name] == nil, "training tensor \(name) collides with a parameter")
+                file.tensors[name] = SafeTensor(t)
+            }
+            file.metadata["training.step"] = String(training.step)
+            file.metadata["training.rng"] = String(decoding: try encoder.encode(training.rng), as: UTF8.self)
+            for (k, v) in training.values { file.metadata["training.\(k)"] = v }
+        }
+        try file.write(to: url)
+    }
+
+    /// Loads a module of type `M` built from the stored config, plus the metadata and training
+    /// state if the file has them. Shape, dtype and name mismatches are errors.
+    public static func load<M: ConfigurableModule>(_ type: M.Type, from url: URL) throws -> (model: M, metadata: [String: String], training: TrainingState?) {
+        let file = try SafeTensorsFile(contentsOf: url)
+        guard file.metadata["format"] == format, let configJSON = file.metadata["config"] else { throw Error.notACheckpoint(url.path) }
+        let found = file.metadata["model"] ?? "?"
+        guard found == String(describing: M.self) else { throw Error.wrongModel(expected: String(describing: M.self), found: found) }
+        let config: M.Config
+        do { config = try JSONDecoder().decode(M.Config.self, from: Data(configJSON.utf8)) } catch {
+            throw Error.badConfig(String(describing: error))
+        }
+        let model = M(config: config, rng: RandomGenerator(seed: 0))
+        let names = Set(model.namedParameters().map { $0.0 })
+        var weights: [String: Tensor] = [:]
+        var extra: [String: Tensor] = [:]
+        for (name, stored) in file.tensors {
+            let t = try stored.tensor(name: name)
+            if names.contains(name) { weights[name] = t } else { extra[name] = t }
+        }
+        let unknown = extra.keys.filter { !$0.hasPrefix("optimizer.") && !$0.hasPrefix("ema.") }.sorted()
+        if let name = unknown.first { throw SafeTensorsError.badEntry(name: name, reason: "the \(found) has no parameter of that name") }
+        try model.load(stateDict: weights, strict: true)
+        var training: TrainingState?
+        if let stepText = file.metadata["training.step"], let step = Int(stepText) {
+            guard let rngJSON = file.metadata["training.rng"],
+                  let rng = try? JSONDecoder().decode(RandomState.self, from: Data(rngJSON.utf8)) else {
+                throw Error.badConfig("training.rng is missing or malformed")
+            }
+            var values: [String: String] = [:]
+            for (k, v) in file.metadata where k.hasPrefix("training.") && k != "training.step" && k != "training.rng" {
+                values[String(k.dropFirst("training.".count))] = v
+            }
+            training = TrainingState(step: step, rng: rng, tensors: extra, values: values)
+        }
+        return (model, file.metadata, training)
+    }
+}

@@ -1,0 +1,171 @@
+import CKernels
+import Foundation
+import TensorCore
+
+/// Adam (Kingma & Ba 2015) and AdamW (Loshchilov & Hutter 2019) with PyTorch's update order, so a
+/// model trained here and one trained with torch.optim from the same start take the same steps.
+public final class Adam {
+    public struct Config: Codable, Sendable, Equatable {
+        public var learningRate: Float = 1e-3
+        public var beta1: Float = 0.9
+        public var beta2: Float = 0.999
+        public var eps: Float = 1e-8
+        public var weightDecay: Float = 0
+        /// true: AdamW's decoupled decay (p ← p(1 − lr·wd)); false: L2 added to the gradient.
+        public var decoupled = false
+        public init(learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-8,
+                    weightDecay: Float = 0, decoupled: Bool = false) {
+            self.learningRate = learningRate; self.beta1 = beta1; self.beta2 = beta2; self.eps = eps
+            self.weightDecay = weightDecay; self.decoupled = decoupled
+        }
+    }
+
+    public var config: Config
+    public let parameters: [(String, Parameter)]
+    public private(set) var step = 0
+    private var m: [Tensor]
+    private var v: [Tensor]
+
+    public init(parameters: [(String, Parameter)], config: Config) {
+        self.parameters = parameters
+        self.config = config
+        m = parameters.map { Tensor(zeros: $0.1.shape) }
+        v = parameters.map { Tensor(zeros: $0.1.shape) }
+    }
+
+    /// Adam over a module's trainable parameters.
+    public convenience init(_ module: Module, learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999,
+                            eps: Float = 1e-8, weightDecay: Float = 0) {
+        self.init(parameters: module.trainableParameters(),
+                  config: Config(learningRate: learningRate, beta1: beta1, beta2: beta2, eps: eps, weightDecay: weightDecay))
+    }
+
+    /// AdamW (decoupled weight decay; PyTorch's default decay 0.01).
+    public static func adamW(_ module: Module, learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999,
+                             eps: Float = 1e-8, weightDecay: Float = 0.01) -> Adam {
+        Adam(parameters: module.trainableParameters(),
+             config: Config(learningRate: learningRate, beta1: beta1, beta2: beta2, eps: eps, weightDecay: weightDecay, decoupled: true))
+    }
+
+    public var learningRate: Float {
+        get { config.learningRate }
+        set { config.learningRate = newValue }
+    }
+
+    /// One update of every parameter that has a gradient.
+    public func update() {
+        step += 1
+        let bc1 = 1 - Foundation.pow(config.beta1, Float(step))
+        let bc2 = 1 - Foundation.pow(config.beta2, Float(step))
+        for (i, (_, p)) in parameters.enumerated() {
+            guard let g = p.grad else { continue }
+            precondition(g.shape == p.shape, "gradient shape \(g.shape) ≠ parameter shape \(p.shape)")
+            g.withUnsafeBufferPointer { gb in
+                m[i].withUnsafeMutableBufferPointer { mb in
+                    v[i].withUnsafeMutableBufferPointer { vb in
+                        p.update { pb in
+                            pd_adam_update(pb.baseAddress, gb.baseAddress, mb.baseAddress, vb.baseAddress, Int64(pb.count),
+                                           config.learningRate, config.beta1, config.beta2, config.eps, bc1, bc2,
+                                           config.weightDecay, config.decoupled ? 1 : 0)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    public func zeroGrad() { for (_, p) in parameters { p.zeroGrad() } }
+
+    /// Moments as named tensors plus the step, for resumable checkpoints.
+    public func stateTensors(prefix: String = "optimizer") -> [String: Tensor] {
+        var out: [String: Tensor] = [:]
+        for (i, (name, _)) in parameters.enumerated() {
+            out["\(prefix).m.\(name)"] = m[i]
+            out["\(prefix).v.\(name)"] = v[i]
+        }
+        return out
+    }
+
+    public func loadState(_ tensors: [String: Tensor], step: Int, prefix: String = "optimizer") throws {
+        var newM = m, newV = v
+        for (i, (name, p)) in parameters.enumerated() {
+            for (key, slot) in [("m", 0), ("v", 1)] {
+                let full = "\(prefix).\(key).\(name)"
+                guard let t = tensors[full] else { throw SafeTensorsError.missingTensor(full) }
+                guard t.shape == p.shape else { throw SafeTensorsError.shapeMismatch(name: full, expected: p.shape, found: t.shape) }
+                if slot == 0 { newM[i] = t } else { newV[i] = t }
+            }
+        }
+        m = newM
+        v = newV
+        self.step = step
+    }
+}
+
+/// Scales all gradients so their global L2 norm is at most `maxNorm` (torch's clip_grad_norm_).
+/// Returns the norm before clipping.
+@discardableResult
+public func clipGradientNorm(_ parameters: [Parameter], maxNorm: Float) -> Float {
+    var total: Double = 0
+    for p in parameters {
+        guard let g = p.grad else { continue }
+        g.withUnsafeBufferPointer { for v in $0 { total += Double(v) * Double(v) } }
+    }
+    let norm = Float(total.squareRoot())
+    let scale = maxNorm / (norm + 1e-6)
+    if scale < 1 {
+        for p in parameters { if let g = p.grad { p.grad = noGrad { g * scale } } }
+    }
+    return norm
+}
+
+/// target ← (1 − τ)·target + τ·source for every parameter: EMA weights (τ = 1 − decay) and Polyak
+/// target networks share this one update.
+public func interpolateParameters(into target: Module, from source: Module, weight tau: Float) {
+    let t = target.namedParameters(), s = source.namedParameters()
+    precondition(t.count == s.count, "modules differ in structure")
+    for ((_, p), (_, q)) in zip(t, s) {
+        precondition(p.shape == q.shape, "parameter shapes differ: \(p.shape) vs \(q.shape)")
+        q.value.withUnsafeBufferPointer { src in
+            p.update { dst in for i in 0..<dst.count { dst[i] += tau * (src[i] - dst[i]) } }
+        }
+    }
+}
+
+/// An exponential moving average of a model's parameters (e.g. decay 0.995 as in Diffuser).
+public final class EMA<M: ConfigurableModule> {
+    public let decay: Float
+    public let average: M
+
+    public init(_ model: M, decay: Float) {
+        precondition(decay >= 0 && decay <= 1, "EMA decay must be in [0, 1]")
+        self.decay = decay
+        average = model.clone()
+        average.freeze()
+        average.eval()
+    }
+
+    public func update(from model: M) { interpolateParameters(into: average, from: model, weight: 1 - decay) }
+}
+
+/// Learning-rate schedules (Codable so they are stored with a run's config).
+public indirect enum LRSchedule: Codable, Sendable, Equatable {
+    case constant(Float)
+    /// Cosine from `base` to `final` over `steps`, then `final` (SGDR without restarts).
+    case cosine(base: Float, final: Float, steps: Int)
+    /// Linear from `start` to the next schedule's first value over `steps`, then that schedule.
+    case warmup(start: Float, steps: Int, then: LRSchedule)
+
+    public func callAsFunction(_ step: Int) -> Float {
+        switch self {
+        case let .constant(lr): return lr
+        case let .cosine(base, final, steps):
+            let p = Swift.min(Float(step) / Float(Swift.max(steps, 1)), 1)
+            return final + (base - final) * 0.5 * (1 + Foundation.cos(Float.pi * p))
+        case let .warmup(start, steps, then):
+            if step >= steps { return then(step - steps) }
+            let target = then(0)
+            return start + (target - start) * Float(step) / Float(Swift.max(steps, 1))
+        }
+    }
+}

@@ -1,0 +1,58 @@
+import Foundation
+import TensorCore
+
+/// Why training stopped early.
+public enum TrainingError: Error, Equatable, CustomStringConvertible {
+    case nonFinite(step: Int, metric: String, value: Float)
+
+    public var description: String {
+        switch self {
+        case let .nonFinite(step, metric, value): return "training diverged: \(metric) = \(value) at step \(step)"
+        }
+    }
+}
+
+/// A small driver for training loops: runs `step` for each step index, logs the running mean of
+/// every metric every `logEvery` steps, stops with the step number on a NaN/inf metric, and calls
+/// `checkpoint` every `checkpointEvery` steps (and at the end) so runs can resume.
+public struct TrainingLoop {
+    public var steps: Int
+    public var logEvery: Int
+    public var checkpointEvery: Int?
+    public var log: (String) -> Void
+
+    public init(steps: Int, logEvery: Int = 100, checkpointEvery: Int? = nil,
+                log: @escaping (String) -> Void = { FileHandle.standardError.write(($0 + "\n").data(using: .utf8)!) }) {
+        self.steps = steps
+        self.logEvery = logEvery
+        self.checkpointEvery = checkpointEvery
+        self.log = log
+    }
+
+    /// Runs steps `start..<steps`; returns the metrics' means over the last logging window.
+    @discardableResult
+    public func run(from start: Int = 0, checkpoint: ((Int) throws -> Void)? = nil,
+                    _ step: (Int) throws -> [String: Float]) throws -> [String: Float] {
+        var sums: [String: Double] = [:]
+        var n = 0
+        var last: [String: Float] = [:]
+        for s in start..<steps {
+            let metrics = try step(s)
+            for (k, v) in metrics {
+                guard v.isFinite else { throw TrainingError.nonFinite(step: s, metric: k, value: v) }
+                sums[k, default: 0] += Double(v)
+            }
+            n += 1
+            let done = s + 1
+            if done % Swift.max(logEvery, 1) == 0 || done == steps {
+                last = sums.mapValues { Float($0 / Double(n)) }
+                let parts = last.keys.sorted().map { String(format: "%@ %.6g", $0, Double(last[$0]!)) }
+                log("step \(done)/\(steps)  " + parts.joined(separator: "  "))
+                sums = [:]
+                n = 0
+            }
+            if let checkpoint, let every = checkpointEvery, done % every == 0 || done == steps { try checkpoint(done) }
+        }
+        return last
+    }
+}
