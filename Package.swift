@@ -39,11 +39,11 @@ let package = Package(
         .executableTarget(name: "diffuse", dependencies: ["DiffuseCLI"]),
 
         // Samples: how a user's own code imports the library.
-        .executableTarget(name: "ToyRegression", dependencies: ["PolicyDiffusion"], path: "Samples/ToyRegression"),
+        .executableTarget(name: "QuickStart", dependencies: ["PolicyDiffusion"], path: "Samples/QuickStart"),
 
         .target(name: "TestSupport", dependencies: ["TensorCore"], path: "Tests/TestSupport"),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "CKernels", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "NNTests", dependencies: ["NN", "TestSupport"]),
-        .testTarget(name: "DiffuseCLITests", dependencies: ["DiffuseCLI"]),
+        .testTarget(name: "DiffuseCLITests", dependencies: ["DiffuseCLI", "PolicyDiffusion"]),
     ]
 )

@@ -29,14 +29,16 @@ public struct TrainingLoop {
         self.log = log
     }
 
-    /// Runs steps `start..<steps`; returns the metrics' means over the last logging window.
+    /// Runs steps `start..<min(stop, steps)` (a time-sliced job stops early and resumes later);
+    /// returns the metrics' means over the last logging window.
     @discardableResult
-    public func run(from start: Int = 0, checkpoint: ((Int) throws -> Void)? = nil,
+    public func run(from start: Int = 0, stoppingAt stop: Int? = nil, checkpoint: ((Int) throws -> Void)? = nil,
                     _ step: (Int) throws -> [String: Float]) throws -> [String: Float] {
         var sums: [String: Double] = [:]
         var n = 0
         var last: [String: Float] = [:]
-        for s in start..<steps {
+        let end = Swift.min(stop ?? steps, steps)
+        for s in start..<Swift.max(start, end) {
             let metrics = try step(s)
             for (k, v) in metrics {
                 guard v.isFinite else { throw TrainingError.nonFinite(step: s, metric: k, value: v) }
@@ -44,14 +46,14 @@ public struct TrainingLoop {
             }
             n += 1
             let done = s + 1
-            if done % Swift.max(logEvery, 1) == 0 || done == steps {
+            if done % Swift.max(logEvery, 1) == 0 || done == end {
                 last = sums.mapValues { Float($0 / Double(n)) }
                 let parts = last.keys.sorted().map { String(format: "%@ %.6g", $0, Double(last[$0]!)) }
                 log("step \(done)/\(steps)  " + parts.joined(separator: "  "))
                 sums = [:]
                 n = 0
             }
-            if let checkpoint, let every = checkpointEvery, done % every == 0 || done == steps { try checkpoint(done) }
+            if let checkpoint, let every = checkpointEvery, done % every == 0 || done == end { try checkpoint(done) }
         }
         return last
     }

@@ -14,7 +14,7 @@ final class BufferPool: Sendable {
     }
     private let state = Mutex(State())
     private let maxCachedBytes = 1 << 30
-    private let maxPerBucket = 16
+    private let maxPerBucket = 64
 
     /// Rounds a size up to its bucket: powers of two, with three steps between them above 4 KiB so
     /// at most 25 % is wasted.

@@ -1,1 +1,4 @@
-print("x")
+import DiffuseCLI
+import Foundation
+
+exit(Diffuse.main(Array(CommandLine.arguments.dropFirst())))

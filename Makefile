@@ -1,0 +1,50 @@
+# PolicyDiffusion — the two commands a newcomer needs are `make demo` and `make test`.
+SWIFT ?= swift
+RELEASE = -c release
+TEST_FLAGS = -c release -Xswiftc -enable-testing
+BENCH_DIR = .build-bench
+DIFFUSE = .build/release/diffuse
+THREADS ?= 2
+
+.PHONY: setup build demo test bench bench-compare checkpoints clean
+
+setup:
+	@bash scripts/setup.sh
+
+build: setup
+	$(SWIFT) build $(RELEASE)
+
+# Sets up, builds, and runs the main job on shipped defaults: the core benchmark, a fresh toy
+# regression trained to its noise floor, and the shipped checkpoint evaluated.
+demo: build
+	$(DIFFUSE) bench core --threads $(THREADS)
+	$(DIFFUSE) train regression --seed 0 -o .build/demo-regression.safetensors
+	$(DIFFUSE) eval regression --model Checkpoints/toy-regression.safetensors
+
+# The whole test suite, in release mode (what .ci/run calls).
+test:
+	@PD_SETUP_PYTHON=1 bash scripts/setup.sh
+	$(SWIFT) build --build-tests $(TEST_FLAGS)
+	$(SWIFT) test --skip-build $(TEST_FLAGS)
+
+# Benchmarks in their own build folder; JSON and a markdown table in bench-results/.
+bench: setup
+	$(SWIFT) build $(RELEASE) --scratch-path $(BENCH_DIR) --product diffuse
+	@mkdir -p bench-results
+	$(BENCH_DIR)/release/diffuse bench core --threads $(THREADS) -o bench-results/core.json
+
+# Same workloads in eager PyTorch (CPU, same thread count) in a local venv; prints ratios and
+# writes docs/bench-core.md. A development tool: torch is never a runtime dependency.
+bench-compare: bench
+	@test -x .venv-bench/bin/python || python3 -m venv .venv-bench
+	@.venv-bench/bin/python -c "import torch" 2>/dev/null || .venv-bench/bin/pip install -q torch numpy
+	.venv-bench/bin/python bench/pytorch_bench.py --threads $(THREADS) --json bench-results/core-torch.json
+	python3 bench/compare.py bench-results/core.json bench-results/core-torch.json --markdown docs/bench-core.md \
+	  --command "make bench-compare THREADS=$(THREADS)"
+
+# Regenerates the shipped checkpoints with the commands recorded in their metadata.
+checkpoints: build
+	$(DIFFUSE) train regression --seed 0 -o Checkpoints/toy-regression.safetensors
+
+clean:
+	rm -rf .build $(BENCH_DIR) bench-results

@@ -1,0 +1,63 @@
+import Foundation
+import PolicyDiffusion
+
+/// The `diffuse` command-line tool: dispatches to one subcommand per user task.
+public enum Diffuse {
+    public static let version = "0.1.0"
+
+    /// Every subcommand, in help order.
+    static var commands: [any Command.Type] { [
+        TrainRegressionCommand.self,
+        EvalRegressionCommand.self,
+        CheckpointInfoCommand.self,
+        BenchCoreCommand.self,
+    ] }
+
+    static var help: String {
+        var lines = ["diffuse \(version) — diffusion models for offline RL and small-scale generation", "",
+                     "USAGE: diffuse <command> [options]   (diffuse <command> --help for details)", "", "COMMANDS:"]
+        for c in commands {
+            lines.append("  " + c.path.joined(separator: " ").padding(toLength: 26, withPad: " ", startingAt: 0) + c.abstract)
+        }
+        lines += ["", "Every command accepts --help; most accept --seed, --threads and --json."]
+        return lines.joined(separator: "\n")
+    }
+
+    /// Runs the tool on `arguments` (without the program name); returns the exit status.
+    public static func main(_ arguments: [String], console: Console = Console()) -> Int32 {
+        if arguments.isEmpty || arguments == ["--help"] || arguments == ["-h"] || arguments == ["help"] {
+            console.out(help)
+            return 0
+        }
+        if arguments == ["--version"] { console.out(version); return 0 }
+        // Longest matching command path.
+        let match = commands.filter { Array(arguments.prefix($0.path.count)) == $0.path }.max { $0.path.count < $1.path.count }
+        guard let command = match else {
+            let word = arguments.prefix { !$0.hasPrefix("-") }.joined(separator: " ")
+            let group = commands.filter { $0.path.first == arguments[0] }
+            if !group.isEmpty {
+                let subs = group.map { $0.path.dropFirst().joined(separator: " ") }.joined(separator: ", ")
+                console.err("diffuse: error: '\(word)' needs a subcommand: \(subs)")
+            } else {
+                console.err("diffuse: error: unknown command '\(word.isEmpty ? arguments[0] : word)' (see diffuse --help)")
+            }
+            return 2
+        }
+        let rest = Array(arguments.dropFirst(command.path.count))
+        if rest.contains("--help") || rest.contains("-h") { console.out(command.usage); return 0 }
+        do {
+            let parsed = try ParsedArguments.parse(rest, options: command.options, positionals: command.arguments.count)
+            if command.options.contains(where: { $0.key == Option.threads.key }), let n = try parsed.int(.threads, range: 1...256) {
+                Threads.set(n)
+            }
+            try command.run(parsed, console: console)
+            return 0
+        } catch let e as CLIError {
+            console.err("diffuse \(command.path.joined(separator: " ")): error: \(e.message)")
+            return e.isUsage ? 2 : 1
+        } catch {
+            console.err("diffuse \(command.path.joined(separator: " ")): error: \(error)")
+            return 1
+        }
+    }
+}

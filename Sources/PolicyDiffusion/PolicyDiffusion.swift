@@ -1,0 +1,3 @@
+// The public library: `import PolicyDiffusion` gives every layer of the stack.
+@_exported import NN
+@_exported import TensorCore

@@ -1,0 +1,107 @@
+import DiffuseCLI
+import Foundation
+import PolicyDiffusion
+import Testing
+
+/// Runs the CLI in-process, capturing stdout and stderr lines.
+func runCLI(_ args: [String]) -> (status: Int32, out: [String], err: [String]) {
+    var out: [String] = [], err: [String] = []
+    let status = Diffuse.main(args, console: Console(out: { out.append($0) }, err: { err.append($0) }))
+    return (status, out, err)
+}
+
+func tempPath(_ name: String) -> String {
+    FileManager.default.temporaryDirectory.appendingPathComponent("pd-cli-\(UUID().uuidString)-\(name)").path
+}
+
+@Suite("diffuse CLI")
+struct CLITests {
+    @Test func helpListsCommandsAndEachCommandHasHelp() {
+        let r = runCLI(["--help"])
+        #expect(r.status == 0 && r.out.joined().contains("train regression"))
+        for words in [["train", "regression"], ["eval", "regression"], ["checkpoint", "info"], ["bench", "core"]] {
+            let h = runCLI(words + ["--help"])
+            #expect(h.status == 0 && h.out.joined().contains("USAGE: diffuse \(words.joined(separator: " "))"))
+        }
+    }
+
+    /// Bad input: one line on stderr and a non-zero exit, never a crash.
+    @Test(arguments: [
+        (["frobnicate"], Int32(2), "unknown command"),
+        (["train"], 2, "needs a subcommand"),
+        (["train", "regression", "-o", "/tmp/x.safetensors", "--stpes", "3"], 2, "unknown option --stpes"),
+        (["train", "regression"], 2, "missing required option --output"),
+        (["train", "regression", "-o", "/tmp/x.safetensors", "--steps", "ten"], 2, "expects an integer"),
+        (["train", "regression", "-o", "/tmp/x.safetensors", "--steps", "0"], 2, "must be in"),
+        (["train", "regression", "-o", "/tmp/x.safetensors", "--lr", "nan"], 2, "finite number"),
+        (["train", "regression", "-o", "/tmp/x.safetensors", "--threads"], 2, "needs a value"),
+        (["train", "regression", "-o", "/nonexistent/dir/x.safetensors", "--steps", "2", "--checkpoint-every", "1"], 1, "cannot write"),
+        (["train", "regression", "-o", "/nonexistent/x.safetensors", "--resume"], 1, "does not exist"),
+        (["eval", "regression", "--model", "/nonexistent.safetensors"], 1, "cannot read"),
+        (["checkpoint", "info"], 2, "missing <file>"),
+        (["checkpoint", "info", "a", "b"], 2, "unexpected argument"),
+        (["bench", "core", "--repeats", "-3"], 2, "must be in"),
+    ] as [([String], Int32, String)])
+    func badInputGivesOneLineError(_ args: [String], _ status: Int32, _ message: String) {
+        let r = runCLI(args)
+        #expect(r.status == status, "\(args): exit \(r.status)")
+        #expect(r.err.count == 1 && r.err[0].contains(message), "\(args): \(r.err)")
+        #expect(r.out.isEmpty)
+    }
+
+    @Test func corruptCheckpointIsAnErrorNotACrash() throws {
+        let path = tempPath("corrupt.safetensors")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try Data([0xff, 0xff, 0, 0, 0, 0, 0, 0, 0x7b]).write(to: URL(fileURLWithPath: path))
+        for args in [["checkpoint", "info", path], ["eval", "regression", "-m", path]] {
+            let r = runCLI(args)
+            #expect(r.status == 1 && r.err.count == 1 && r.err[0].contains("truncated"), "\(r.err)")
+        }
+    }
+
+    @Test func trainResumeEvalAndInspect() throws {
+        let path = tempPath("reg.safetensors")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let base = ["train", "regression", "-o", path, "--hidden", "16", "--batch-size", "64", "--seed", "3",
+                    "--checkpoint-every", "50", "--log-every", "1000", "--json"]
+        let full = runCLI(base + ["--steps", "100"])
+        #expect(full.status == 0, "\(full.err)")
+        let fullOut = try JSONSerialization.jsonObject(with: Data(full.out[0].utf8)) as! [String: Any]
+        let mse = fullOut["test_mse"] as! Double
+        #expect(mse.isFinite && mse > 0)
+
+        // The same run stopped after step 50 and resumed gives the same model, bit for bit.
+        let sliced = tempPath("sliced.safetensors")
+        defer { try? FileManager.default.removeItem(atPath: sliced) }
+        let slicedArgs = ["train", "regression", "-o", sliced, "--hidden", "16", "--batch-size", "64", "--seed", "3",
+                          "--checkpoint-every", "50", "--log-every", "1000", "--json", "--steps", "100"]
+        let first = runCLI(slicedArgs + ["--stop-after", "50"])
+        #expect(first.status == 0 && first.out.isEmpty && first.err.contains { $0.contains("stopped after step 50") })
+        let resumed = runCLI(slicedArgs + ["--resume"])
+        #expect(resumed.status == 0, "\(resumed.err)")
+        #expect(resumed.err.contains { $0.contains("resuming at step 50") })
+        let a = try SafeTensorsFile(contentsOf: URL(fileURLWithPath: path)), b = try SafeTensorsFile(contentsOf: URL(fileURLWithPath: sliced))
+        for name in a.tensors.keys where !name.hasPrefix("optimizer.") {
+            #expect(a.tensors[name] == b.tensors[name], "\(name) differs after resume")
+        }
+
+        let eval = runCLI(["eval", "regression", "-m", path, "--json"])
+        #expect(eval.status == 0)
+        let e = try JSONSerialization.jsonObject(with: Data(eval.out[0].utf8)) as! [String: Any]
+        #expect(abs((e["noise_floor"] as! Double) - 0.01) < 1e-6)
+
+        let info = runCLI(["checkpoint", "info", path])
+        #expect(info.status == 0 && info.out.contains { $0.contains("layers.0.weight") } && info.out.contains { $0.contains("format: policydiffusion-checkpoint/1") })
+
+        let mismatch = runCLI(["train", "regression", "-o", path, "--hidden", "32", "--steps", "100", "--resume"])
+        #expect(mismatch.status == 1 && mismatch.err[0].contains("different settings"))
+    }
+
+    @Test func benchRunsAndReportsJSON() throws {
+        let r = runCLI(["bench", "core", "--repeats", "2", "--warmup", "0", "--json"])
+        #expect(r.status == 0)
+        let j = try JSONSerialization.jsonObject(with: Data(r.out[0].utf8)) as! [String: Any]
+        let names = (j["results"] as! [[String: Any]]).map { $0["name"] as! String }
+        #expect(names == ["sgemm_256", "sgemm_1024", "mlp_train_step"])
+    }
+}

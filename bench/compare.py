@@ -1,0 +1,34 @@
+#!/usr/bin/env python3
+"""Side-by-side table of two benchmark JSON files (ours and PyTorch's), ratio = torch ÷ ours.
+Usage: compare.py OURS.json TORCH.json [--markdown OUT.md --command "what produced it"]"""
+import argparse
+import json
+
+p = argparse.ArgumentParser()
+p.add_argument("ours")
+p.add_argument("torch")
+p.add_argument("--markdown")
+p.add_argument("--command", default="make bench-compare")
+a = p.parse_args()
+ours = json.load(open(a.ours))
+theirs = json.load(open(a.torch))
+by_name = {r["name"]: r for r in theirs["results"]}
+lines = [
+    f"Command: `{a.command}` — {ours['library']} vs {theirs['library']} (eager, CPU), {ours['threads']} threads each, "
+    "medians of the stated repeats after warm-up (specs/bench.md). Ratio = PyTorch time ÷ our time (> 1: we are faster).",
+    "",
+    "| workload | ours median ms | ours min ms | PyTorch median ms | PyTorch min ms | ratio | ours peak RSS MiB | PyTorch peak RSS MiB |",
+    "|---|---|---|---|---|---|---|---|",
+]
+for r in ours["results"]:
+    t = by_name.get(r["name"])
+    if t is None:
+        continue
+    ratio = t["median_ms"] / r["median_ms"]
+    lines.append(f"| {r['name']} | {r['median_ms']:.3f} | {r['min_ms']:.3f} | {t['median_ms']:.3f} | {t['min_ms']:.3f} | "
+                 f"**{ratio:.2f}×** | {r.get('peak RSS MiB', 0):.0f} | {t.get('peak RSS MiB', 0):.0f} |")
+table = "\n".join(lines)
+print(table)
+if a.markdown:
+    with open(a.markdown, "w") as f:
+        f.write(table + "\n")
