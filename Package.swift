@@ -35,7 +35,7 @@ let package = Package(
         .target(name: "PolicyDiffusion", dependencies: ["TensorCore", "NN"]),
 
         // The command-line tool: logic in a library so tests can drive it; a thin executable.
-        .target(name: "DiffuseCLI", dependencies: ["PolicyDiffusion", "CHDF5", "CFFTW"]),
+        .target(name: "DiffuseCLI", dependencies: ["PolicyDiffusion", "CKernels", "CHDF5", "CFFTW"]),
         .executableTarget(name: "diffuse", dependencies: ["DiffuseCLI"]),
 
         // Samples: how a user's own code imports the library.

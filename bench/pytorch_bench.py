@@ -76,10 +76,35 @@ def mlp_train_step(warmup, repeats):
     return measure("mlp_train_step", step, warmup, repeats)
 
 
+def conv(two_d, warmup, repeats):
+    """conv1d: 64→64, k 5, pad 2, L 64, batch 64; conv2d: 32→32, 3×3, pad 1, 32×32, batch 64."""
+    g = torch.Generator().manual_seed(3)
+    if two_d:
+        x, w = torch.randn(64, 32, 32, 32, generator=g), torch.randn(32, 32, 3, 3, generator=g) * 0.1
+        op, pad, name = F.conv2d, 1, "conv2d"
+    else:
+        x, w = torch.randn(64, 64, 64, generator=g), torch.randn(64, 64, 5, generator=g) * 0.1
+        op, pad, name = F.conv1d, 2, "conv1d"
+    b = torch.randn(w.shape[0], generator=g)
+    seed = torch.randn_like(op(x, w, b, padding=pad))
+
+    def fwd():
+        with torch.no_grad():
+            op(x, w, b, padding=pad)
+
+    def fwd_bwd():
+        xg, wg = x.clone().requires_grad_(), w.clone().requires_grad_()
+        op(xg, wg, b, padding=pad).backward(seed)
+
+    return [measure(f"{name}_forward", fwd, warmup, repeats), measure(f"{name}_forward_backward", fwd_bwd, warmup, repeats)]
+
+
 WORKLOADS = {
     "sgemm_256": lambda w, r: sgemm(256, w, r),
     "sgemm_1024": lambda w, r: sgemm(1024, w, max(r // 3, 5)),
     "mlp_train_step": mlp_train_step,
+    "conv1d": lambda w, r: conv(False, w, r),
+    "conv2d": lambda w, r: conv(True, w, r),
 }
 
 
@@ -92,7 +117,10 @@ def main():
     p.add_argument("workloads", nargs="*", default=list(WORKLOADS))
     a = p.parse_args()
     torch.set_num_threads(a.threads)
-    results = [WORKLOADS[w](a.warmup, a.repeats) for w in a.workloads]
+    results = []
+    for w in a.workloads:
+        r = WORKLOADS[w](a.warmup, a.repeats)
+        results += r if isinstance(r, list) else [r]
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     for r in results:
         r["peak RSS MiB"] = peak

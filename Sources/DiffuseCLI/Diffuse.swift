@@ -11,6 +11,7 @@ public enum Diffuse {
         EvalRegressionCommand.self,
         CheckpointInfoCommand.self,
         BenchCoreCommand.self,
+        BenchConvCommand.self,
     ] }
 
     static var help: String {

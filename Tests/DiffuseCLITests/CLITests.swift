@@ -19,7 +19,7 @@ struct CLITests {
     @Test func helpListsCommandsAndEachCommandHasHelp() {
         let r = runCLI(["--help"])
         #expect(r.status == 0 && r.out.joined().contains("train regression"))
-        for words in [["train", "regression"], ["eval", "regression"], ["checkpoint", "info"], ["bench", "core"]] {
+        for words in [["train", "regression"], ["eval", "regression"], ["checkpoint", "info"], ["bench", "core"], ["bench", "conv"]] {
             let h = runCLI(words + ["--help"])
             #expect(h.status == 0 && h.out.joined().contains("USAGE: diffuse \(words.joined(separator: " "))"))
         }
@@ -102,6 +102,6 @@ struct CLITests {
         #expect(r.status == 0)
         let j = try JSONSerialization.jsonObject(with: Data(r.out[0].utf8)) as! [String: Any]
         let names = (j["results"] as! [[String: Any]]).map { $0["name"] as! String }
-        #expect(names == ["sgemm_256", "sgemm_1024", "mlp_train_step"])
+        #expect(names == ["sgemm_256", "sgemm_1024", "mlp_train_step", "conv1d_forward", "conv1d_forward_backward", "conv2d_forward", "conv2d_forward_backward"])
     }
 }

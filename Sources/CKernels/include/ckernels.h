@@ -68,3 +68,64 @@ void pd_adam_update(float *p, const float *g, float *m, float *v, int64_t n, flo
 }
 #endif
 #endif
+
+#ifndef PD_CONV_API
+#define PD_CONV_API
+#ifdef __cplusplus
+extern "C" {
+#endif
+// ---------------------------------------------------------------- convolution
+// One API for every convolution in the library: conv1d (N, C, L) is conv2d with H = 1.
+// Cross-correlation as PyTorch defines it: y[n, co, i, j] = b[co] + Σ_{ci, a, b}
+//   w[co, ci, a, b] · x[n, ci, i·sh + a − pad_top, j·sw + b − pad_left]   (zero outside x).
+// Weights are [c_out, c_in, k_h, k_w]. Two algorithms: DIRECT (im2col + sgemm) and FFT (FFTW r2c,
+// channel mixing as complex GEMM per frequency, c2r); AUTO picks the cheaper by a calibrated cost
+// model (or a tuning file). NAIVE is the loop-nest reference for tests.
+
+typedef enum { PD_CONV_AUTO = 0, PD_CONV_DIRECT = 1, PD_CONV_FFT = 2, PD_CONV_NAIVE = 3 } pd_conv_algo;
+typedef enum { PD_CONV_PASS_FORWARD = 0, PD_CONV_PASS_BACKWARD_INPUT = 1, PD_CONV_PASS_BACKWARD_WEIGHT = 2 } pd_conv_pass;
+
+typedef struct {
+    int64_t batch, c_in, c_out;
+    int64_t in_h, in_w;
+    int64_t k_h, k_w;
+    int64_t stride_h, stride_w;
+    int64_t pad_top, pad_bottom, pad_left, pad_right;
+} pd_conv_shape;
+
+/// Error codes: 0 ok; otherwise the shape is invalid (message from pd_conv_error_message).
+int pd_conv_validate(const pd_conv_shape *s, int64_t *out_h, int64_t *out_w);
+const char *pd_conv_error_message(int code);
+
+/// The algorithm AUTO resolves to for this shape and pass (deterministic).
+int pd_conv_choose(const pd_conv_shape *s, int pass);
+/// Reads a tuning file (lines: "<shape key> <pass> <algo>"); returns entries read or −1.
+int pd_conv_load_tuning(const char *path);
+/// The key a tuning file uses for a shape.
+void pd_conv_shape_key(const pd_conv_shape *s, char *buffer, int64_t size);
+
+/// Forward transforms kept from a forward pass for reuse in the backward pass (FFT path).
+typedef struct pd_conv_saved pd_conv_saved;
+pd_conv_saved *pd_conv_saved_create(void);
+void pd_conv_saved_free(pd_conv_saved *saved);
+
+/// y = conv(x, w) + b (b may be NULL). `saved` (nullable) receives the FFT path's transforms.
+int pd_conv_forward(const pd_conv_shape *s, int algo, const float *x, const float *w, const float *b,
+                    float *y, pd_conv_saved *saved);
+/// gx = ∂L/∂x given gy (overwrites gx).
+int pd_conv_backward_input(const pd_conv_shape *s, int algo, const float *gy, const float *w, float *gx,
+                           pd_conv_saved *saved);
+/// gw = ∂L/∂w and gb = ∂L/∂b (gb nullable), overwriting both.
+int pd_conv_backward_weight(const pd_conv_shape *s, int algo, const float *x, const float *gy, float *gw,
+                            float *gb, pd_conv_saved *saved);
+/// The cost model behind AUTO: predicted seconds = Σ constantᵢ·featureᵢ per algorithm. Features
+/// (PD_CONV_COST_TERMS of them) are exposed so the calibration command fits the constants.
+#define PD_CONV_COST_TERMS 4
+int pd_conv_cost_features(const pd_conv_shape *s, int algo, double *features);
+double pd_conv_cost(const pd_conv_shape *s, int algo);
+/// FFTW plans currently cached (for the no-growth check).
+int64_t pd_conv_cached_plans(void);
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -57,6 +57,26 @@ enum CoreWorkloads {
         }
     }
 
+    /// specs/bench.md `conv1d` (64→64, k 5, pad 2, L 64, batch 64) and `conv2d` (32→32, 3×3, pad 1,
+    /// 32×32, batch 64): forward, and forward+backward (gradients of input and weight).
+    static func conv(twoD: Bool, warmup: Int, repeats: Int) -> [BenchResult] {
+        let g = RandomGenerator(seed: 3)
+        let x = twoD ? g.normal([64, 32, 32, 32]) : g.normal([64, 64, 64])
+        let w = twoD ? g.normal([32, 32, 3, 3]) * 0.1 : g.normal([64, 64, 5]) * 0.1
+        let b = g.normal([w.shape[0]])
+        func run(_ x: Tensor, _ w: Tensor, _ b: Tensor) -> Tensor {
+            twoD ? Tensor.conv2d(x, weight: w, bias: b, padding: .symmetric(1)) : Tensor.conv1d(x, weight: w, bias: b, padding: .symmetric(2))
+        }
+        let name = twoD ? "conv2d" : "conv1d"
+        let seed = noGrad { g.normal(run(x, w, b).shape) }
+        return [
+            Bench.measure("\(name)_forward", warmup: warmup, repeats: repeats) { _ = noGrad { run(x, w, b) } },
+            Bench.measure("\(name)_forward_backward", warmup: warmup, repeats: repeats) {
+                run(x.requiringGrad(), w.requiringGrad(), b).backward(seed: seed)
+            },
+        ]
+    }
+
     static func mlpTrainStep(warmup: Int, repeats: Int) -> BenchResult {
         let w = MLPDenoiserStep()
         return Bench.measure("mlp_train_step", warmup: warmup, repeats: repeats) { w.step() }

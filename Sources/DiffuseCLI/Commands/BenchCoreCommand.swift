@@ -5,7 +5,7 @@ import PolicyDiffusion
 /// train step of specs/bench.md. `make bench-compare` runs PyTorch on the same workloads.
 struct BenchCoreCommand: Command {
     static let path = ["bench", "core"]
-    static let abstract = "benchmark sgemm (256³, 1024³) and the MLP denoiser train step"
+    static let abstract = "benchmark sgemm (256³, 1024³), the MLP denoiser train step and conv1d/conv2d"
     static let discussion = "Build with -c release. Times are medians over --repeats runs after --warmup runs."
 
     static let repeats = Option("--repeats", value: "N", default: "30", help: "timed repetitions per workload (≥ 20 for reports)")
@@ -20,7 +20,7 @@ struct BenchCoreCommand: Command {
             CoreWorkloads.sgemm(n: 256, warmup: w, repeats: r),
             CoreWorkloads.sgemm(n: 1024, warmup: w, repeats: max(r / 3, 5)),
             CoreWorkloads.mlpTrainStep(warmup: w, repeats: r),
-        ]
+        ] + CoreWorkloads.conv(twoD: false, warmup: w, repeats: r) + CoreWorkloads.conv(twoD: true, warmup: w, repeats: r)
         for i in results.indices { results[i].extra["peak RSS MiB"] = Bench.peakResidentMiB }
         let report: [String: Any] = ["library": "PolicyDiffusion \(Diffuse.version)", "threads": Threads.count,
                                      "results": results.map { $0.json }]

@@ -1,0 +1,839 @@
+// Convolution: direct (im2col + sgemm), FFT (FFTW + complex GEMM per frequency) and a naive
+// reference, behind one API (ckernels.h). See docs/convolution.md for the maths.
+#include "ckernels.h"
+#include <cblas.h>
+#include <fftw3.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+// ---------------------------------------------------------------- shapes
+
+int pd_conv_validate(const pd_conv_shape *s, int64_t *out_h, int64_t *out_w) {
+    if (s->batch < 1 || s->c_in < 1 || s->c_out < 1 || s->in_h < 1 || s->in_w < 1) return 1;
+    if (s->k_h < 1 || s->k_w < 1) return 2;
+    if (s->stride_h < 1 || s->stride_w < 1) return 3;
+    if (s->pad_top < 0 || s->pad_bottom < 0 || s->pad_left < 0 || s->pad_right < 0) return 4;
+    int64_t ph = s->in_h + s->pad_top + s->pad_bottom, pw = s->in_w + s->pad_left + s->pad_right;
+    if (s->k_h > ph || s->k_w > pw) return 5;
+    double elements = (double)s->batch * (double)(s->c_in > s->c_out ? s->c_in : s->c_out) * (double)ph * (double)pw;
+    if (elements > 4e9 || (double)s->c_in * s->c_out * s->k_h * s->k_w > 4e9) return 6;
+    if (out_h) *out_h = (ph - s->k_h) / s->stride_h + 1;
+    if (out_w) *out_w = (pw - s->k_w) / s->stride_w + 1;
+    return 0;
+}
+
+const char *pd_conv_error_message(int code) {
+    switch (code) {
+    case 0: return "ok";
+    case 1: return "batch, channels and input size must be positive";
+    case 2: return "kernel size must be positive";
+    case 3: return "stride must be at least 1";
+    case 4: return "padding must not be negative";
+    case 5: return "kernel is larger than the padded input";
+    case 6: return "convolution is too large";
+    case 7: return "unknown algorithm";
+    case 8: return "out of memory";
+    default: return "invalid convolution";
+    }
+}
+
+void pd_conv_shape_key(const pd_conv_shape *s, char *buffer, int64_t size) {
+    snprintf(buffer, (size_t)size, "b%lld_ci%lld_co%lld_h%lld_w%lld_k%lldx%lld_s%lldx%lld_p%lld,%lld,%lld,%lld",
+             (long long)s->batch, (long long)s->c_in, (long long)s->c_out, (long long)s->in_h, (long long)s->in_w,
+             (long long)s->k_h, (long long)s->k_w, (long long)s->stride_h, (long long)s->stride_w,
+             (long long)s->pad_top, (long long)s->pad_bottom, (long long)s->pad_left, (long long)s->pad_right);
+}
+
+// ---------------------------------------------------------------- workspace
+// Convolutions allocate the same large buffers on every call; fresh mmap'ed memory would page-fault
+// on every call, so buffers are recycled (64-byte aligned, size stored in a header).
+#define WS_HEADER 64
+#define WS_MAX_CACHED 48
+static pthread_mutex_t ws_lock = PTHREAD_MUTEX_INITIALIZER;
+static void *ws_cache[WS_MAX_CACHED];
+static size_t ws_sizes[WS_MAX_CACHED];
+static int ws_count = 0;
+static size_t ws_cached_bytes = 0;
+
+static void *ws_alloc(size_t bytes) {
+    size_t size = (bytes + 65535) / 65536 * 65536; // 64 KiB classes
+    pthread_mutex_lock(&ws_lock);
+    for (int i = ws_count - 1; i >= 0; i--) {
+        if (ws_sizes[i] == size) {
+            void *p = ws_cache[i];
+            ws_cache[i] = ws_cache[ws_count - 1];
+            ws_sizes[i] = ws_sizes[ws_count - 1];
+            ws_count--;
+            ws_cached_bytes -= size;
+            pthread_mutex_unlock(&ws_lock);
+            return (char *)p + WS_HEADER;
+        }
+    }
+    pthread_mutex_unlock(&ws_lock);
+    char *p = aligned_alloc(64, size + WS_HEADER);
+    if (!p) { fprintf(stderr, "PolicyDiffusion: out of memory allocating %zu bytes for a convolution\n", size); abort(); }
+    *(size_t *)p = size;
+    return p + WS_HEADER;
+}
+
+static void ws_free(void *q) {
+    if (!q) return;
+    char *p = (char *)q - WS_HEADER;
+    size_t size = *(size_t *)p;
+    pthread_mutex_lock(&ws_lock);
+    if (ws_count == WS_MAX_CACHED) { // evict the oldest
+        free(ws_cache[0]);
+        ws_cached_bytes -= ws_sizes[0];
+        memmove(ws_cache, ws_cache + 1, sizeof(void *) * (WS_MAX_CACHED - 1));
+        memmove(ws_sizes, ws_sizes + 1, sizeof(size_t) * (WS_MAX_CACHED - 1));
+        ws_count--;
+    }
+    if (ws_cached_bytes + size <= ((size_t)1 << 31)) {
+        ws_cache[ws_count] = p;
+        ws_sizes[ws_count++] = size;
+        ws_cached_bytes += size;
+        p = NULL;
+    }
+    pthread_mutex_unlock(&ws_lock);
+    if (p) free(p);
+}
+
+static inline float *falloc(int64_t n) { return (float *)ws_alloc((size_t)(n > 0 ? n : 1) * sizeof(float)); }
+static inline fftwf_complex *calloc_complex(int64_t n) { return (fftwf_complex *)ws_alloc((size_t)(n > 0 ? n : 1) * sizeof(fftwf_complex)); }
+
+// ---------------------------------------------------------------- naive reference
+
+static void naive_forward(const pd_conv_shape *s, int64_t oh, int64_t ow, const float *x, const float *w,
+                          const float *b, float *y) {
+    for (int64_t n = 0; n < s->batch; n++)
+        for (int64_t co = 0; co < s->c_out; co++)
+            for (int64_t i = 0; i < oh; i++)
+                for (int64_t j = 0; j < ow; j++) {
+                    double acc = b ? b[co] : 0;
+                    for (int64_t ci = 0; ci < s->c_in; ci++)
+                        for (int64_t a = 0; a < s->k_h; a++)
+                            for (int64_t c = 0; c < s->k_w; c++) {
+                                int64_t h = i * s->stride_h + a - s->pad_top, v = j * s->stride_w + c - s->pad_left;
+                                if (h < 0 || h >= s->in_h || v < 0 || v >= s->in_w) continue;
+                                acc += (double)w[((co * s->c_in + ci) * s->k_h + a) * s->k_w + c] *
+                                       x[((n * s->c_in + ci) * s->in_h + h) * s->in_w + v];
+                            }
+                    y[((n * s->c_out + co) * oh + i) * ow + j] = (float)acc;
+                }
+}
+
+static void naive_backward(const pd_conv_shape *s, int64_t oh, int64_t ow, const float *x, const float *w,
+                           const float *gy, float *gx, float *gw, float *gb) {
+    if (gx) memset(gx, 0, sizeof(float) * (size_t)(s->batch * s->c_in * s->in_h * s->in_w));
+    if (gw) memset(gw, 0, sizeof(float) * (size_t)(s->c_out * s->c_in * s->k_h * s->k_w));
+    if (gb) memset(gb, 0, sizeof(float) * (size_t)s->c_out);
+    for (int64_t n = 0; n < s->batch; n++)
+        for (int64_t co = 0; co < s->c_out; co++)
+            for (int64_t i = 0; i < oh; i++)
+                for (int64_t j = 0; j < ow; j++) {
+                    float g = gy[((n * s->c_out + co) * oh + i) * ow + j];
+                    if (gb) gb[co] += g;
+                    for (int64_t ci = 0; ci < s->c_in; ci++)
+                        for (int64_t a = 0; a < s->k_h; a++)
+                            for (int64_t c = 0; c < s->k_w; c++) {
+                                int64_t h = i * s->stride_h + a - s->pad_top, v = j * s->stride_w + c - s->pad_left;
+                                if (h < 0 || h >= s->in_h || v < 0 || v >= s->in_w) continue;
+                                int64_t wi = ((co * s->c_in + ci) * s->k_h + a) * s->k_w + c;
+                                int64_t xi = ((n * s->c_in + ci) * s->in_h + h) * s->in_w + v;
+                                if (gx) gx[xi] += w[wi] * g;
+                                if (gw) gw[wi] += x[xi] * g;
+                            }
+                }
+}
+
+// ---------------------------------------------------------------- direct: im2col + sgemm
+
+typedef struct {
+    const pd_conv_shape *s;
+    int64_t oh, ow, chunks;
+    const float *x, *w, *b, *gy;
+    float *y, *gx, *gw_partials;
+} direct_job;
+
+static inline int is_pointwise(const pd_conv_shape *s) {
+    return s->k_h == 1 && s->k_w == 1 && s->stride_h == 1 && s->stride_w == 1 && s->pad_top == 0 &&
+           s->pad_bottom == 0 && s->pad_left == 0 && s->pad_right == 0;
+}
+
+// cols[(ci·kh + a)·kw + c][i·ow + j] = x[ci, i·sh + a − pt, j·sw + c − pl] (0 outside)
+static void im2col(const pd_conv_shape *s, int64_t oh, int64_t ow, const float *x, float *cols) {
+    int64_t p = oh * ow;
+    for (int64_t ci = 0; ci < s->c_in; ci++)
+        for (int64_t a = 0; a < s->k_h; a++)
+            for (int64_t c = 0; c < s->k_w; c++) {
+                float *row = cols + ((ci * s->k_h + a) * s->k_w + c) * p;
+                for (int64_t i = 0; i < oh; i++) {
+                    int64_t h = i * s->stride_h + a - s->pad_top;
+                    float *r = row + i * ow;
+                    if (h < 0 || h >= s->in_h) { memset(r, 0, sizeof(float) * (size_t)ow); continue; }
+                    const float *xr = x + (ci * s->in_h + h) * s->in_w;
+                    if (s->stride_w == 1) {
+                        int64_t j0 = s->pad_left - c; // first j with v ≥ 0
+                        for (int64_t j = 0; j < ow; j++) {
+                            int64_t v = j - j0;
+                            r[j] = (v >= 0 && v < s->in_w) ? xr[v] : 0.0f;
+                        }
+                    } else {
+                        for (int64_t j = 0; j < ow; j++) {
+                            int64_t v = j * s->stride_w + c - s->pad_left;
+                            r[j] = (v >= 0 && v < s->in_w) ? xr[v] : 0.0f;
+                        }
+                    }
+                }
+            }
+}
+
+static void col2im_add(const pd_conv_shape *s, int64_t oh, int64_t ow, const float *cols, float *gx) {
+    int64_t p = oh * ow;
+    for (int64_t ci = 0; ci < s->c_in; ci++)
+        for (int64_t a = 0; a < s->k_h; a++)
+            for (int64_t c = 0; c < s->k_w; c++) {
+                const float *row = cols + ((ci * s->k_h + a) * s->k_w + c) * p;
+                for (int64_t i = 0; i < oh; i++) {
+                    int64_t h = i * s->stride_h + a - s->pad_top;
+                    if (h < 0 || h >= s->in_h) continue;
+                    float *gr = gx + (ci * s->in_h + h) * s->in_w;
+                    for (int64_t j = 0; j < ow; j++) {
+                        int64_t v = j * s->stride_w + c - s->pad_left;
+                        if (v >= 0 && v < s->in_w) gr[v] += row[i * ow + j];
+                    }
+                }
+            }
+}
+
+// Sample range of chunk i.
+static inline void sample_range(const direct_job *j, int64_t chunk, int64_t *n0, int64_t *n1) {
+    *n0 = j->s->batch * chunk / j->chunks;
+    *n1 = j->s->batch * (chunk + 1) / j->chunks;
+}
+
+// `parallel`: this chunk is alone on the caller, so its GEMMs may use the pool themselves.
+static void direct_forward_chunk(const direct_job *j, int64_t chunk, int alone) {
+    const pd_conv_shape *s = j->s;
+    int64_t p = j->oh * j->ow, kk = s->c_in * s->k_h * s->k_w, n0, n1;
+    sample_range(j, chunk, &n0, &n1);
+    float *cols = is_pointwise(s) ? NULL : falloc(kk * p);
+    for (int64_t n = n0; n < n1; n++) {
+        const float *xn = j->x + n * s->c_in * s->in_h * s->in_w;
+        float *yn = j->y + n * s->c_out * p;
+        const float *src = xn;
+        if (cols) { im2col(s, j->oh, j->ow, xn, cols); src = cols; }
+        if (j->b) for (int64_t co = 0; co < s->c_out; co++) for (int64_t q = 0; q < p; q++) yn[co * p + q] = j->b[co];
+        if (alone) pd_sgemm(0, 0, s->c_out, p, kk, 1, j->w, kk, src, p, j->b ? 1 : 0, yn, p);
+        else cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)s->c_out, (int)p, (int)kk, 1, j->w, (int)kk,
+                         src, (int)p, j->b ? 1 : 0, yn, (int)p);
+    }
+    if (cols) ws_free(cols);
+}
+
+static void direct_backward_input_chunk(const direct_job *j, int64_t chunk, int alone) {
+    const pd_conv_shape *s = j->s;
+    int64_t p = j->oh * j->ow, kk = s->c_in * s->k_h * s->k_w, n0, n1, xs = s->c_in * s->in_h * s->in_w;
+    sample_range(j, chunk, &n0, &n1);
+    int pw = is_pointwise(s);
+    float *cols = pw ? NULL : falloc(kk * p);
+    for (int64_t n = n0; n < n1; n++) {
+        float *gxn = j->gx + n * xs;
+        float *dst = pw ? gxn : cols;
+        const float *gyn = j->gy + n * s->c_out * p;
+        if (alone) pd_sgemm(1, 0, kk, p, s->c_out, 1, j->w, kk, gyn, p, 0, dst, p);
+        else cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)kk, (int)p, (int)s->c_out, 1, j->w, (int)kk,
+                         gyn, (int)p, 0, dst, (int)p);
+        if (!pw) {
+            memset(gxn, 0, sizeof(float) * (size_t)xs);
+            col2im_add(s, j->oh, j->ow, cols, gxn);
+        }
+    }
+    if (cols) ws_free(cols);
+}
+
+static void direct_backward_weight_chunk(const direct_job *j, int64_t chunk, int alone) {
+    const pd_conv_shape *s = j->s;
+    int64_t p = j->oh * j->ow, kk = s->c_in * s->k_h * s->k_w, n0, n1;
+    sample_range(j, chunk, &n0, &n1);
+    float *gw = j->gw_partials + chunk * s->c_out * kk;
+    memset(gw, 0, sizeof(float) * (size_t)(s->c_out * kk));
+    float *cols = is_pointwise(s) ? NULL : falloc(kk * p);
+    for (int64_t n = n0; n < n1; n++) {
+        const float *xn = j->x + n * s->c_in * s->in_h * s->in_w;
+        const float *src = xn;
+        if (cols) { im2col(s, j->oh, j->ow, xn, cols); src = cols; }
+        const float *gyn = j->gy + n * s->c_out * p;
+        if (alone) pd_sgemm(0, 1, s->c_out, kk, p, 1, gyn, p, src, p, 1, gw, kk);
+        else cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)s->c_out, (int)kk, (int)p, 1, gyn, (int)p,
+                         src, (int)p, 1, gw, (int)kk);
+    }
+    if (cols) ws_free(cols);
+}
+
+static void direct_forward_task(void *ctx, int64_t b, int64_t e) { for (int64_t c = b; c < e; c++) direct_forward_chunk(ctx, c, 0); }
+static void direct_backward_input_task(void *ctx, int64_t b, int64_t e) { for (int64_t c = b; c < e; c++) direct_backward_input_chunk(ctx, c, 0); }
+static void direct_backward_weight_task(void *ctx, int64_t b, int64_t e) { for (int64_t c = b; c < e; c++) direct_backward_weight_chunk(ctx, c, 0); }
+
+// Batch split across the pool (one chunk per thread); a single chunk runs on the caller so that its
+// GEMMs can split instead (batch 1).
+static void direct_run(direct_job *j, pd_task_fn task, void (*chunk_fn)(const direct_job *, int64_t, int)) {
+    int threads = pd_get_num_threads();
+    j->chunks = j->s->batch < threads ? j->s->batch : threads;
+    if (j->chunks <= 1) { j->chunks = 1; chunk_fn(j, 0, 1); return; }
+    pd_parallel_for(j->chunks, 1, task, j);
+}
+
+static void bias_grad(const pd_conv_shape *s, int64_t p, const float *gy, float *gb) {
+    for (int64_t co = 0; co < s->c_out; co++) {
+        double acc = 0;
+        for (int64_t n = 0; n < s->batch; n++) {
+            const float *r = gy + (n * s->c_out + co) * p;
+            float part = 0;
+            for (int64_t q = 0; q < p; q++) part += r[q];
+            acc += part;
+        }
+        gb[co] = (float)acc;
+    }
+}
+
+// ---------------------------------------------------------------- FFT path
+
+// Smallest even 2^a·3^b·5^c·7^d ≥ n: FFTW is fastest on such sizes, and odd real transforms
+// measured 2–4× slower per point than even ones of similar length (525 vs 540, 1029 vs 1050).
+static int64_t fft_size(int64_t n) {
+    for (int64_t m = n > 2 ? n : 2;; m++) {
+        if (m % 2) continue;
+        int64_t r = m;
+        while (r % 2 == 0) r /= 2;
+        while (r % 3 == 0) r /= 3;
+        while (r % 5 == 0) r /= 5;
+        while (r % 7 == 0) r /= 7;
+        if (r == 1) return m;
+    }
+}
+
+typedef struct {
+    int64_t nh, nw, real, freqs; // transform sizes: real = nh·nw, freqs = nh·(nw/2 + 1)
+    int64_t dist;                // floats between consecutive real arrays: real rounded up to 16
+    int rank;
+} fft_geometry;
+
+// Transforms are split across threads in chunks of this many, so every chunk's real and complex
+// base pointers keep the 64-byte alignment of fftwf_malloc and FFTW may use its SIMD codelets.
+#define PD_FFT_CHUNK_ALIGN 8
+
+static fft_geometry geometry(const pd_conv_shape *s) {
+    fft_geometry g;
+    int64_t ph = s->in_h + s->pad_top + s->pad_bottom, pw = s->in_w + s->pad_left + s->pad_right;
+    g.nh = ph > 1 ? fft_size(ph) : 1;
+    g.nw = fft_size(pw);
+    g.rank = g.nh > 1 ? 2 : 1;
+    g.real = g.nh * g.nw;
+    g.freqs = g.nh * (g.nw / 2 + 1);
+    g.dist = (g.real + 15) / 16 * 16;
+    return g;
+}
+
+// Plan cache: FFTW planning is not thread-safe and costs far more than execution, so each
+// (geometry, batch, layout, direction) is planned once with FFTW_ESTIMATE (deterministic) and
+// executed with the new-array interface from any thread.
+typedef struct {
+    int forward, rank;
+    int64_t nh, nw, howmany, stride;
+    fftwf_plan plan;
+} plan_entry;
+
+static pthread_mutex_t plan_lock = PTHREAD_MUTEX_INITIALIZER;
+static plan_entry *plans = NULL;
+static int64_t plan_count = 0, plan_capacity = 0;
+
+int64_t pd_conv_cached_plans(void) {
+    pthread_mutex_lock(&plan_lock);
+    int64_t n = plan_count;
+    pthread_mutex_unlock(&plan_lock);
+    return n;
+}
+
+// Transforms write and read transform-major complex arrays [t][freq] (strided, frequency-major
+// FFTW output measured 15× slower), and a blocked transpose turns them into the frequency-major
+// [freq][t] layout the per-frequency GEMMs need.
+static fftwf_plan get_plan(int forward, const fft_geometry *g, int64_t howmany, float *real, fftwf_complex *cplx) {
+    pthread_mutex_lock(&plan_lock);
+    for (int64_t i = 0; i < plan_count; i++) {
+        plan_entry *e = &plans[i];
+        if (e->forward == forward && e->nh == g->nh && e->nw == g->nw && e->howmany == howmany && e->stride == g->dist) {
+            fftwf_plan p = e->plan;
+            pthread_mutex_unlock(&plan_lock);
+            return p;
+        }
+    }
+    int n[2] = {(int)g->nh, (int)g->nw};
+    int *dims = g->rank == 2 ? n : n + 1;
+    fftwf_plan p;
+    unsigned flags = FFTW_ESTIMATE;
+    if (forward)
+        p = fftwf_plan_many_dft_r2c(g->rank, dims, (int)howmany, real, NULL, 1, (int)g->dist, cplx, NULL, 1, (int)g->freqs, flags);
+    else
+        p = fftwf_plan_many_dft_c2r(g->rank, dims, (int)howmany, cplx, NULL, 1, (int)g->freqs, real, NULL, 1, (int)g->dist, flags);
+    if (plan_count == plan_capacity) {
+        plan_capacity = plan_capacity ? plan_capacity * 2 : 16;
+        plans = realloc(plans, sizeof(plan_entry) * (size_t)plan_capacity);
+    }
+    plans[plan_count++] = (plan_entry){forward, g->rank, g->nh, g->nw, howmany, g->dist, p};
+    pthread_mutex_unlock(&plan_lock);
+    return p;
+}
+
+typedef struct {
+    const fft_geometry *g;
+    int forward;
+    int64_t total, chunks;
+    float *real;
+    fftwf_complex *cplx, *work; // work: transform-major [total][freqs]
+} transform_job;
+
+#define PD_TRANSPOSE_BLOCK 32
+
+// dst[f·total + t] = src[t·freqs + f] for rows t in [t0, t1) (or the reverse when !to_freq_major).
+static void transpose_rows(const transform_job *j, int64_t t0, int64_t t1, int to_freq_major) {
+    int64_t F = j->g->freqs, T = j->total;
+    // Complex numbers moved as 8-byte words (fftwf_complex is float[2] or float _Complex depending on
+    // whether <complex.h> came first, as OpenBLAS's header makes it).
+    uint64_t *freq_major = (uint64_t *)j->cplx, *transform_major = (uint64_t *)j->work;
+    for (int64_t tb = t0; tb < t1; tb += PD_TRANSPOSE_BLOCK) {
+        int64_t te = tb + PD_TRANSPOSE_BLOCK < t1 ? tb + PD_TRANSPOSE_BLOCK : t1;
+        for (int64_t fb = 0; fb < F; fb += PD_TRANSPOSE_BLOCK) {
+            int64_t fe = fb + PD_TRANSPOSE_BLOCK < F ? fb + PD_TRANSPOSE_BLOCK : F;
+            for (int64_t t = tb; t < te; t++)
+                for (int64_t f = fb; f < fe; f++) {
+                    if (to_freq_major) freq_major[f * T + t] = transform_major[t * F + f];
+                    else transform_major[t * F + f] = freq_major[f * T + t];
+                }
+        }
+    }
+}
+
+static void transform_task(void *ctx, int64_t b, int64_t e) {
+    const transform_job *j = ctx;
+    int64_t blocks = (j->total + PD_FFT_CHUNK_ALIGN - 1) / PD_FFT_CHUNK_ALIGN;
+    for (int64_t c = b; c < e; c++) {
+        int64_t t0 = blocks * c / j->chunks * PD_FFT_CHUNK_ALIGN, t1 = blocks * (c + 1) / j->chunks * PD_FFT_CHUNK_ALIGN;
+        if (t1 > j->total) t1 = j->total;
+        if (t1 <= t0) continue;
+        float *real = j->real + t0 * j->g->dist;
+        fftwf_complex *work = j->work + t0 * j->g->freqs;
+        fftwf_plan p = get_plan(j->forward, j->g, t1 - t0, real, work);
+        if (j->forward) {
+            fftwf_execute_dft_r2c(p, real, work);
+            transpose_rows(j, t0, t1, 1);
+        } else {
+            transpose_rows(j, t0, t1, 0);
+            fftwf_execute_dft_c2r(p, work, real);
+        }
+    }
+}
+
+// `total` transforms between real [total][dist] and frequency-major complex [freqs][total].
+static void transforms(const fft_geometry *g, int forward, int64_t total, float *real, fftwf_complex *cplx) {
+    int threads = pd_get_num_threads();
+    int64_t blocks = (total + PD_FFT_CHUNK_ALIGN - 1) / PD_FFT_CHUNK_ALIGN;
+    fftwf_complex *work = calloc_complex(total * g->freqs);
+    transform_job j = {g, forward, total, blocks < threads ? blocks : threads, real, cplx, work};
+    pd_parallel_for(j.chunks, 1, transform_task, &j);
+    ws_free(work);
+}
+
+typedef struct {
+    int trans_a, trans_b;
+    int64_t m, n, k, lda, ldb, ldc, sa, sb, sc;
+    float scale;
+    const fftwf_complex *a, *b;
+    fftwf_complex *c;
+} cgemm_job;
+
+static inline enum CBLAS_TRANSPOSE ctr(int t) { return t == 2 ? CblasConjTrans : (t ? CblasTrans : CblasNoTrans); }
+
+static void cgemm_task(void *ctx, int64_t b, int64_t e) {
+    const cgemm_job *j = ctx;
+    float alpha[2] = {j->scale, 0}, beta[2] = {0, 0};
+    for (int64_t f = b; f < e; f++)
+        cblas_cgemm(CblasRowMajor, ctr(j->trans_a), ctr(j->trans_b), (int)j->m, (int)j->n, (int)j->k, alpha,
+                    j->a + f * j->sa, (int)j->lda, j->b + f * j->sb, (int)j->ldb, beta, j->c + f * j->sc, (int)j->ldc);
+}
+
+// One complex GEMM per frequency, frequencies spread over the pool.
+static void per_frequency_gemm(cgemm_job *j, int64_t freqs) {
+    int64_t work = j->m * j->n * j->k;
+    pd_parallel_for(freqs, 1 + 20000 / (work + 1), cgemm_task, j);
+}
+
+struct pd_conv_saved {
+    pd_conv_shape shape;
+    int has_x, has_w, has_gy;
+    fftwf_complex *xf, *wf, *gyf;
+};
+
+pd_conv_saved *pd_conv_saved_create(void) { return calloc(1, sizeof(pd_conv_saved)); }
+
+void pd_conv_saved_free(pd_conv_saved *s) {
+    if (!s) return;
+    ws_free(s->xf);
+    ws_free(s->wf);
+    ws_free(s->gyf);
+    free(s);
+}
+
+static int same_shape(const pd_conv_shape *a, const pd_conv_shape *b) { return memcmp(a, b, sizeof(pd_conv_shape)) == 0; }
+
+typedef struct {
+    const pd_conv_shape *s;
+    const fft_geometry *g;
+    int64_t oh, ow;
+    const float *src;
+    float *dst;
+    const float *bias;
+} copy_job;
+
+// x [N·Ci][H][W] → zero-padded [N·Ci][nh][nw] at offset (pad_top, pad_left).
+static void pad_task(void *ctx, int64_t b, int64_t e) {
+    const copy_job *j = ctx;
+    const pd_conv_shape *s = j->s;
+    for (int64_t t = b; t < e; t++) {
+        float *d = j->dst + t * j->g->dist;
+        memset(d, 0, sizeof(float) * (size_t)j->g->dist);
+        for (int64_t h = 0; h < s->in_h; h++)
+            memcpy(d + (h + s->pad_top) * j->g->nw + s->pad_left, j->src + (t * s->in_h + h) * s->in_w, sizeof(float) * (size_t)s->in_w);
+    }
+}
+
+// gy [N·Co][oh][ow] → [N·Co][nh][nw] with entry (i, j) at (i·sh, j·sw) (stride upsampling).
+static void upsample_task(void *ctx, int64_t b, int64_t e) {
+    const copy_job *j = ctx;
+    const pd_conv_shape *s = j->s;
+    for (int64_t t = b; t < e; t++) {
+        float *d = j->dst + t * j->g->dist;
+        memset(d, 0, sizeof(float) * (size_t)j->g->dist);
+        for (int64_t i = 0; i < j->oh; i++)
+            for (int64_t q = 0; q < j->ow; q++)
+                d[i * s->stride_h * j->g->nw + q * s->stride_w] = j->src[(t * j->oh + i) * j->ow + q];
+    }
+}
+
+// Circular correlation [N·Co][nh][nw] → y [N·Co][oh][ow] (stride subsampling) + bias.
+static void extract_output_task(void *ctx, int64_t b, int64_t e) {
+    const copy_job *j = ctx;
+    const pd_conv_shape *s = j->s;
+    for (int64_t t = b; t < e; t++) {
+        const float *z = j->src + t * j->g->dist;
+        float bias = j->bias ? j->bias[t % s->c_out] : 0;
+        for (int64_t i = 0; i < j->oh; i++)
+            for (int64_t q = 0; q < j->ow; q++)
+                j->dst[(t * j->oh + i) * j->ow + q] = z[i * s->stride_h * j->g->nw + q * s->stride_w] + bias;
+    }
+}
+
+// Padded-input gradient [N·Ci][nh][nw] → gx [N·Ci][H][W] (crop the padding).
+static void crop_task(void *ctx, int64_t b, int64_t e) {
+    const copy_job *j = ctx;
+    const pd_conv_shape *s = j->s;
+    for (int64_t t = b; t < e; t++)
+        for (int64_t h = 0; h < s->in_h; h++)
+            memcpy(j->dst + (t * s->in_h + h) * s->in_w, j->src + t * j->g->dist + (h + s->pad_top) * j->g->nw + s->pad_left,
+                   sizeof(float) * (size_t)s->in_w);
+}
+
+static void run_copy(pd_task_fn fn, int64_t rows, copy_job *j) { pd_parallel_for(rows, 8, fn, j); }
+
+static fftwf_complex *transform_input(const pd_conv_shape *s, const fft_geometry *g, const float *x) {
+    int64_t rows = s->batch * s->c_in;
+    float *xp = falloc(rows * g->dist);
+    fftwf_complex *xf = calloc_complex(rows * g->freqs);
+    copy_job cj = {s, g, 0, 0, x, xp, NULL};
+    run_copy(pad_task, rows, &cj);
+    transforms(g, 1, rows, xp, xf);
+    ws_free(xp);
+    return xf;
+}
+
+static fftwf_complex *transform_weight(const pd_conv_shape *s, const fft_geometry *g, const float *w) {
+    int64_t rows = s->c_out * s->c_in;
+    float *wp = falloc(rows * g->dist);
+    fftwf_complex *wf = calloc_complex(rows * g->freqs);
+    memset(wp, 0, sizeof(float) * (size_t)(rows * g->dist));
+    for (int64_t t = 0; t < rows; t++)
+        for (int64_t a = 0; a < s->k_h; a++)
+            memcpy(wp + t * g->dist + a * g->nw, w + (t * s->k_h + a) * s->k_w, sizeof(float) * (size_t)s->k_w);
+    transforms(g, 1, rows, wp, wf);
+    ws_free(wp);
+    return wf;
+}
+
+static fftwf_complex *transform_output_grad(const pd_conv_shape *s, const fft_geometry *g, int64_t oh, int64_t ow, const float *gy) {
+    int64_t rows = s->batch * s->c_out;
+    float *up = falloc(rows * g->dist);
+    fftwf_complex *gyf = calloc_complex(rows * g->freqs);
+    copy_job cj = {s, g, oh, ow, gy, up, NULL};
+    run_copy(upsample_task, rows, &cj);
+    transforms(g, 1, rows, up, gyf);
+    ws_free(up);
+    return gyf;
+}
+
+// Gets X̂ / Ŵ / ĜY from `saved` when it holds them for this shape, else computes them; the caller
+// frees what it did not borrow.
+static fftwf_complex *input_spectrum(const pd_conv_shape *s, const fft_geometry *g, const float *x, pd_conv_saved *sv, int *owned) {
+    if (sv && sv->has_x && same_shape(&sv->shape, s)) { *owned = 0; return sv->xf; }
+    *owned = 1;
+    return transform_input(s, g, x);
+}
+
+static fftwf_complex *weight_spectrum(const pd_conv_shape *s, const fft_geometry *g, const float *w, pd_conv_saved *sv, int *owned) {
+    if (sv && sv->has_w && same_shape(&sv->shape, s)) { *owned = 0; return sv->wf; }
+    *owned = 1;
+    return transform_weight(s, g, w);
+}
+
+static void keep(pd_conv_saved *sv, const pd_conv_shape *s, fftwf_complex **slot, int *flag, fftwf_complex *value) {
+    if (!same_shape(&sv->shape, s)) {
+        ws_free(sv->xf); ws_free(sv->wf); ws_free(sv->gyf);
+        sv->xf = sv->wf = sv->gyf = NULL;
+        sv->has_x = sv->has_w = sv->has_gy = 0;
+        sv->shape = *s;
+    }
+    if (*slot && *slot != value) ws_free(*slot);
+    *slot = value;
+    *flag = 1;
+}
+
+static void fft_forward(const pd_conv_shape *s, int64_t oh, int64_t ow, const float *x, const float *w, const float *b,
+                        float *y, pd_conv_saved *sv) {
+    fft_geometry g = geometry(s);
+    int own_x, own_w;
+    fftwf_complex *xf = input_spectrum(s, &g, x, sv, &own_x);
+    fftwf_complex *wf = weight_spectrum(s, &g, w, sv, &own_w);
+    int64_t nb = s->batch, ci = s->c_in, co = s->c_out;
+    fftwf_complex *zf = calloc_complex(g.freqs * nb * co);
+    // Ẑ_f [N × Co] = X̂_f [N × Ci] · Ŵ_fᴴ (correlation = product with the conjugate), 1/(nh·nw) normalises FFTW.
+    cgemm_job cj = {0, 2, nb, co, ci, ci, ci, co, nb * ci, co * ci, nb * co, 1.0f / (float)g.real, xf, wf, zf};
+    per_frequency_gemm(&cj, g.freqs);
+    float *z = falloc(nb * co * g.dist);
+    transforms(&g, 0, nb * co, z, zf);
+    copy_job ej = {s, &g, oh, ow, z, y, b};
+    run_copy(extract_output_task, nb * co, &ej);
+    ws_free(z);
+    ws_free(zf);
+    if (sv) {
+        if (own_x) keep(sv, s, &sv->xf, &sv->has_x, xf);
+        if (own_w) keep(sv, s, &sv->wf, &sv->has_w, wf);
+    } else {
+        if (own_x) ws_free(xf);
+        if (own_w) ws_free(wf);
+    }
+}
+
+static void fft_backward_input(const pd_conv_shape *s, int64_t oh, int64_t ow, const float *gy, const float *w, float *gx,
+                               pd_conv_saved *sv) {
+    fft_geometry g = geometry(s);
+    int own_w;
+    fftwf_complex *wf = weight_spectrum(s, &g, w, sv, &own_w);
+    fftwf_complex *gyf = transform_output_grad(s, &g, oh, ow, gy);
+    int64_t nb = s->batch, ci = s->c_in, co = s->c_out;
+    fftwf_complex *gxf = calloc_complex(g.freqs * nb * ci);
+    // ĜX_f [N × Ci] = ĜY_f [N × Co] · Ŵ_f [Co × Ci] (the adjoint of correlation is convolution).
+    cgemm_job cj = {0, 0, nb, ci, co, co, ci, ci, nb * co, co * ci, nb * ci, 1.0f / (float)g.real, gyf, wf, gxf};
+    per_frequency_gemm(&cj, g.freqs);
+    float *gxp = falloc(nb * ci * g.dist);
+    transforms(&g, 0, nb * ci, gxp, gxf);
+    copy_job kj = {s, &g, oh, ow, gxp, gx, NULL};
+    run_copy(crop_task, nb * ci, &kj);
+    ws_free(gxp);
+    ws_free(gxf);
+    if (sv) keep(sv, s, &sv->gyf, &sv->has_gy, gyf); else ws_free(gyf);
+    if (own_w) { if (sv) keep(sv, s, &sv->wf, &sv->has_w, wf); else ws_free(wf); }
+}
+
+static void fft_backward_weight(const pd_conv_shape *s, int64_t oh, int64_t ow, const float *x, const float *gy, float *gw,
+                                pd_conv_saved *sv) {
+    fft_geometry g = geometry(s);
+    int own_x, own_gy = 1;
+    fftwf_complex *xf = input_spectrum(s, &g, x, sv, &own_x);
+    fftwf_complex *gyf;
+    if (sv && sv->has_gy && same_shape(&sv->shape, s)) { gyf = sv->gyf; own_gy = 0; }
+    else gyf = transform_output_grad(s, &g, oh, ow, gy);
+    int64_t nb = s->batch, ci = s->c_in, co = s->c_out;
+    fftwf_complex *gwf = calloc_complex(g.freqs * co * ci);
+    // ĜW_f [Co × Ci] = ĜY_fᴴ [Co × N] · X̂_f [N × Ci].
+    cgemm_job cj = {2, 0, co, ci, nb, co, ci, ci, nb * co, nb * ci, co * ci, 1.0f / (float)g.real, gyf, xf, gwf};
+    per_frequency_gemm(&cj, g.freqs);
+    float *full = falloc(co * ci * g.dist);
+    transforms(&g, 0, co * ci, full, gwf);
+    for (int64_t t = 0; t < co * ci; t++)
+        for (int64_t a = 0; a < s->k_h; a++)
+            memcpy(gw + (t * s->k_h + a) * s->k_w, full + t * g.dist + a * g.nw, sizeof(float) * (size_t)s->k_w);
+    ws_free(full);
+    ws_free(gwf);
+    if (own_gy) ws_free(gyf);
+    if (own_x) ws_free(xf);
+}
+
+// ---------------------------------------------------------------- algorithm choice
+
+// Cost model (seconds): constants fitted by `diffuse bench conv --calibrate` on the development
+// machine and committed here, so the same shape always gets the same algorithm.
+#include "conv_cost_model.h"
+
+static const double direct_constants[PD_CONV_COST_TERMS] = PD_COST_DIRECT;
+static const double fft_constants[PD_CONV_COST_TERMS] = PD_COST_FFT;
+
+int pd_conv_cost_features(const pd_conv_shape *s, int algo, double *f) {
+    int64_t oh, ow;
+    int err = pd_conv_validate(s, &oh, &ow);
+    if (err) return err;
+    double n = (double)s->batch;
+    if (algo == PD_CONV_FFT) {
+        fft_geometry g = geometry(s);
+        double real = (double)g.real;
+        f[0] = (n * s->c_in + n * s->c_out + (double)s->c_in * s->c_out) * real * log2(real > 2 ? real : 2); // transforms
+        f[1] = 8.0 * g.freqs * n * s->c_in * s->c_out;                                                      // complex GEMM flops
+        f[2] = (n * s->c_in + n * s->c_out) * real;                                                          // copies
+        f[3] = (double)g.freqs;                                                                              // GEMM calls
+    } else {
+        double kk = (double)s->c_in * s->k_h * s->k_w, p = (double)oh * ow;
+        f[0] = 2 * n * s->c_out * kk * p; // GEMM flops
+        f[1] = n * kk * p;                // im2col entries
+        f[2] = n;                         // per-sample GEMM calls
+        f[3] = 0;
+    }
+    return 0;
+}
+
+double pd_conv_cost(const pd_conv_shape *s, int algo) {
+    double f[PD_CONV_COST_TERMS];
+    if (pd_conv_cost_features(s, algo, f) != 0) return INFINITY;
+    const double *c = algo == PD_CONV_FFT ? fft_constants : direct_constants;
+    double t = 0;
+    for (int i = 0; i < PD_CONV_COST_TERMS; i++) t += c[i] * f[i];
+    return t;
+}
+
+typedef struct { char key[160]; int pass, algo; } tuning_entry;
+static pthread_mutex_t tuning_lock = PTHREAD_MUTEX_INITIALIZER;
+static tuning_entry *tuning = NULL;
+static int tuning_count = -1; // −1: the PD_CONV_TUNING file has not been looked at yet
+
+int pd_conv_load_tuning(const char *path) {
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    tuning_entry e;
+    char algo[32];
+    int n = 0;
+    pthread_mutex_lock(&tuning_lock);
+    if (tuning_count < 0) tuning_count = 0;
+    while (fscanf(f, "%159s %d %31s", e.key, &e.pass, algo) == 3) {
+        e.algo = strcmp(algo, "fft") == 0 ? PD_CONV_FFT : strcmp(algo, "direct") == 0 ? PD_CONV_DIRECT : -1;
+        if (e.algo < 0) continue;
+        tuning = realloc(tuning, sizeof(tuning_entry) * (size_t)(tuning_count + 1));
+        tuning[tuning_count++] = e;
+        n++;
+    }
+    pthread_mutex_unlock(&tuning_lock);
+    fclose(f);
+    return n;
+}
+
+static int tuned_choice(const pd_conv_shape *s, int pass) {
+    pthread_mutex_lock(&tuning_lock);
+    int unread = tuning_count < 0;
+    if (unread) tuning_count = 0;
+    pthread_mutex_unlock(&tuning_lock);
+    if (unread) {
+        const char *path = getenv("PD_CONV_TUNING");
+        if (path && *path) pd_conv_load_tuning(path);
+    }
+    char key[160];
+    pd_conv_shape_key(s, key, sizeof key);
+    int algo = 0;
+    pthread_mutex_lock(&tuning_lock);
+    for (int i = tuning_count - 1; i >= 0; i--)
+        if (tuning[i].pass == pass && strcmp(tuning[i].key, key) == 0) { algo = tuning[i].algo; break; }
+    pthread_mutex_unlock(&tuning_lock);
+    return algo;
+}
+
+int pd_conv_choose(const pd_conv_shape *s, int pass) {
+    int64_t oh, ow;
+    if (pd_conv_validate(s, &oh, &ow) != 0) return PD_CONV_DIRECT;
+    const char *forced = getenv("PD_CONV_ALGO");
+    if (forced && strcmp(forced, "fft") == 0) return PD_CONV_FFT;
+    if (forced && strcmp(forced, "direct") == 0) return PD_CONV_DIRECT;
+    int tuned = tuned_choice(s, pass);
+    if (tuned) return tuned;
+    return pd_conv_cost(s, PD_CONV_FFT) < pd_conv_cost(s, PD_CONV_DIRECT) ? PD_CONV_FFT : PD_CONV_DIRECT;
+}
+
+// ---------------------------------------------------------------- entry points
+
+static int resolve(const pd_conv_shape *s, int algo, int pass, int64_t *oh, int64_t *ow) {
+    int err = pd_conv_validate(s, oh, ow);
+    if (err) return -err;
+    if (algo == PD_CONV_AUTO) algo = pd_conv_choose(s, pass);
+    if (algo < PD_CONV_DIRECT || algo > PD_CONV_NAIVE) return -7;
+    return algo;
+}
+
+int pd_conv_forward(const pd_conv_shape *s, int algo, const float *x, const float *w, const float *b, float *y,
+                    pd_conv_saved *saved) {
+    int64_t oh, ow;
+    int a = resolve(s, algo, PD_CONV_PASS_FORWARD, &oh, &ow);
+    if (a < 0) return -a;
+    if (a == PD_CONV_NAIVE) naive_forward(s, oh, ow, x, w, b, y);
+    else if (a == PD_CONV_FFT) fft_forward(s, oh, ow, x, w, b, y, saved);
+    else {
+        direct_job j = {s, oh, ow, 0, x, w, b, NULL, y, NULL, NULL};
+        direct_run(&j, direct_forward_task, direct_forward_chunk);
+    }
+    return 0;
+}
+
+int pd_conv_backward_input(const pd_conv_shape *s, int algo, const float *gy, const float *w, float *gx, pd_conv_saved *saved) {
+    int64_t oh, ow;
+    int a = resolve(s, algo, PD_CONV_PASS_BACKWARD_INPUT, &oh, &ow);
+    if (a < 0) return -a;
+    if (a == PD_CONV_NAIVE) naive_backward(s, oh, ow, NULL, w, gy, gx, NULL, NULL);
+    else if (a == PD_CONV_FFT) fft_backward_input(s, oh, ow, gy, w, gx, saved);
+    else {
+        direct_job j = {s, oh, ow, 0, NULL, w, NULL, gy, NULL, gx, NULL};
+        direct_run(&j, direct_backward_input_task, direct_backward_input_chunk);
+    }
+    return 0;
+}
+
+int pd_conv_backward_weight(const pd_conv_shape *s, int algo, const float *x, const float *gy, float *gw, float *gb,
+                            pd_conv_saved *saved) {
+    int64_t oh, ow;
+    int a = resolve(s, algo, PD_CONV_PASS_BACKWARD_WEIGHT, &oh, &ow);
+    if (a < 0) return -a;
+    if (a == PD_CONV_NAIVE) { naive_backward(s, oh, ow, x, NULL, gy, NULL, gw, gb); return 0; }
+    if (a == PD_CONV_FFT) fft_backward_weight(s, oh, ow, x, gy, gw, saved);
+    else {
+        int64_t kk = s->c_in * s->k_h * s->k_w;
+        int threads = pd_get_num_threads();
+        int64_t chunks = s->batch < threads ? s->batch : threads;
+        float *partials = falloc((chunks > 0 ? chunks : 1) * s->c_out * kk);
+        direct_job j = {s, oh, ow, 0, x, NULL, NULL, gy, NULL, NULL, partials};
+        direct_run(&j, direct_backward_weight_task, direct_backward_weight_chunk);
+        // Sum the per-chunk partial gradients in chunk order (deterministic for a thread count).
+        memcpy(gw, partials, sizeof(float) * (size_t)(s->c_out * kk));
+        for (int64_t c = 1; c < j.chunks; c++) {
+            const float *p = partials + c * s->c_out * kk;
+            for (int64_t i = 0; i < s->c_out * kk; i++) gw[i] += p[i];
+        }
+        ws_free(partials);
+    }
+    if (gb) bias_grad(s, oh * ow, gy, gb);
+    return 0;
+}
