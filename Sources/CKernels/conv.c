@@ -158,45 +158,30 @@ typedef struct {
     float *y, *gx, *gw_partials;
 } direct_job;
 
-static inline int is_pointwise(const pd_conv_shape *s) {
-    return s->k_h == 1 && s->k_w == 1 && s->stride_h == 1 && s->stride_w == 1 && s->pad_top == 0 &&
-           s->pad_bottom == 0 && s->pad_left == 0 && s->pad_right == 0;
-}
-
-// cols[(ci·kh + a)·kw + c][i·ow + j] = x[ci, i·sh + a − pt, j·sw + c − pl] (0 outside)
-static void im2col(const pd_conv_shape *s, int64_t oh, int64_t ow, const float *x, float *cols) {
-    int64_t p = oh * ow;
+// cols[(ci·kh + a)·kw + c][i·ow + j] = x[ci, i·sh + a − pt, j·sw + c − pl] (0 outside), rows `ld` apart.
+static void im2col(const pd_conv_shape *s, int64_t oh, int64_t ow, const float *x, float *cols, int64_t ld) {
     for (int64_t ci = 0; ci < s->c_in; ci++)
         for (int64_t a = 0; a < s->k_h; a++)
             for (int64_t c = 0; c < s->k_w; c++) {
-                float *row = cols + ((ci * s->k_h + a) * s->k_w + c) * p;
+                float *row = cols + ((ci * s->k_h + a) * s->k_w + c) * ld;
                 for (int64_t i = 0; i < oh; i++) {
                     int64_t h = i * s->stride_h + a - s->pad_top;
                     float *r = row + i * ow;
                     if (h < 0 || h >= s->in_h) { memset(r, 0, sizeof(float) * (size_t)ow); continue; }
                     const float *xr = x + (ci * s->in_h + h) * s->in_w;
-                    if (s->stride_w == 1) {
-                        int64_t j0 = s->pad_left - c; // first j with v ≥ 0
-                        for (int64_t j = 0; j < ow; j++) {
-                            int64_t v = j - j0;
-                            r[j] = (v >= 0 && v < s->in_w) ? xr[v] : 0.0f;
-                        }
-                    } else {
-                        for (int64_t j = 0; j < ow; j++) {
-                            int64_t v = j * s->stride_w + c - s->pad_left;
-                            r[j] = (v >= 0 && v < s->in_w) ? xr[v] : 0.0f;
-                        }
+                    for (int64_t j = 0; j < ow; j++) {
+                        int64_t v = j * s->stride_w + c - s->pad_left;
+                        r[j] = (v >= 0 && v < s->in_w) ? xr[v] : 0.0f;
                     }
                 }
             }
 }
 
-static void col2im_add(const pd_conv_shape *s, int64_t oh, int64_t ow, const float *cols, float *gx) {
-    int64_t p = oh * ow;
+static void col2im_add(const pd_conv_shape *s, int64_t oh, int64_t ow, const float *cols, int64_t ld, float *gx) {
     for (int64_t ci = 0; ci < s->c_in; ci++)
         for (int64_t a = 0; a < s->k_h; a++)
             for (int64_t c = 0; c < s->k_w; c++) {
-                const float *row = cols + ((ci * s->k_h + a) * s->k_w + c) * p;
+                const float *row = cols + ((ci * s->k_h + a) * s->k_w + c) * ld;
                 for (int64_t i = 0; i < oh; i++) {
                     int64_t h = i * s->stride_h + a - s->pad_top;
                     if (h < 0 || h >= s->in_h) continue;
@@ -209,71 +194,244 @@ static void col2im_add(const pd_conv_shape *s, int64_t oh, int64_t ow, const flo
             }
 }
 
-// Sample range of chunk i.
+// Samples are processed in sub-batches whose columns sit side by side ([kk][sb·p]), so each GEMM is
+// one wide product instead of sb small ones. Sub-batches keep the column buffer near 8 MiB.
+#define PD_DIRECT_COLUMN_FLOATS (1 << 16)
+
+static int64_t sub_batch(const direct_job *j, int64_t samples) {
+    int64_t kk = j->s->c_in * j->s->k_h * j->s->k_w, p = j->oh * j->ow;
+    int64_t sb = PD_DIRECT_COLUMN_FLOATS / (kk * p > 0 ? kk * p : 1);
+    if (sb < 1) sb = 1;
+    return sb < samples ? sb : samples;
+}
+
 static inline void sample_range(const direct_job *j, int64_t chunk, int64_t *n0, int64_t *n1) {
     *n0 = j->s->batch * chunk / j->chunks;
     *n1 = j->s->batch * (chunk + 1) / j->chunks;
 }
 
-// `parallel`: this chunk is alone on the caller, so its GEMMs may use the pool themselves.
+// GEMM on the calling thread (inside a parallel chunk) or split across the pool (a lone chunk).
+static void gemm(int alone, int ta, int tb, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
+                 const float *b, int64_t ldb, float beta, float *c, int64_t ldc) {
+    if (alone) pd_sgemm(ta, tb, m, n, k, 1, a, lda, b, ldb, beta, c, ldc);
+    else cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)k,
+                     1, a, (int)lda, b, (int)ldb, beta, c, (int)ldc);
+}
+
+// [sb samples][rows][p] ↔ [rows][sb·p]
+static void gather_rows(const float *src, int64_t sb, int64_t rows, int64_t p, float *dst) {
+    for (int64_t n = 0; n < sb; n++)
+        for (int64_t r = 0; r < rows; r++) memcpy(dst + r * sb * p + n * p, src + (n * rows + r) * p, sizeof(float) * (size_t)p);
+}
+
 static void direct_forward_chunk(const direct_job *j, int64_t chunk, int alone) {
     const pd_conv_shape *s = j->s;
-    int64_t p = j->oh * j->ow, kk = s->c_in * s->k_h * s->k_w, n0, n1;
+    int64_t p = j->oh * j->ow, kk = s->c_in * s->k_h * s->k_w, n0, n1, xs = s->c_in * s->in_h * s->in_w;
     sample_range(j, chunk, &n0, &n1);
-    float *cols = is_pointwise(s) ? NULL : falloc(kk * p);
-    for (int64_t n = n0; n < n1; n++) {
-        const float *xn = j->x + n * s->c_in * s->in_h * s->in_w;
-        float *yn = j->y + n * s->c_out * p;
-        const float *src = xn;
-        if (cols) { im2col(s, j->oh, j->ow, xn, cols); src = cols; }
-        if (j->b) for (int64_t co = 0; co < s->c_out; co++) for (int64_t q = 0; q < p; q++) yn[co * p + q] = j->b[co];
-        if (alone) pd_sgemm(0, 0, s->c_out, p, kk, 1, j->w, kk, src, p, j->b ? 1 : 0, yn, p);
-        else cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)s->c_out, (int)p, (int)kk, 1, j->w, (int)kk,
-                         src, (int)p, j->b ? 1 : 0, yn, (int)p);
+    int64_t sb = sub_batch(j, n1 - n0);
+    float *cols = falloc(kk * sb * p), *out = falloc(s->c_out * sb * p);
+    for (int64_t b0 = n0; b0 < n1; b0 += sb) {
+        int64_t m = n1 - b0 < sb ? n1 - b0 : sb, ld = m * p;
+        for (int64_t n = 0; n < m; n++) im2col(s, j->oh, j->ow, j->x + (b0 + n) * xs, cols + n * p, ld);
+        gemm(alone, 0, 0, s->c_out, ld, kk, j->w, kk, cols, ld, 0, out, ld);
+        for (int64_t n = 0; n < m; n++)
+            for (int64_t co = 0; co < s->c_out; co++) {
+                float *yr = j->y + ((b0 + n) * s->c_out + co) * p;
+                const float *o = out + co * ld + n * p;
+                float bias = j->b ? j->b[co] : 0;
+                for (int64_t q = 0; q < p; q++) yr[q] = o[q] + bias;
+            }
     }
-    if (cols) ws_free(cols);
+    ws_free(out);
+    ws_free(cols);
 }
 
 static void direct_backward_input_chunk(const direct_job *j, int64_t chunk, int alone) {
     const pd_conv_shape *s = j->s;
     int64_t p = j->oh * j->ow, kk = s->c_in * s->k_h * s->k_w, n0, n1, xs = s->c_in * s->in_h * s->in_w;
     sample_range(j, chunk, &n0, &n1);
-    int pw = is_pointwise(s);
-    float *cols = pw ? NULL : falloc(kk * p);
-    for (int64_t n = n0; n < n1; n++) {
-        float *gxn = j->gx + n * xs;
-        float *dst = pw ? gxn : cols;
-        const float *gyn = j->gy + n * s->c_out * p;
-        if (alone) pd_sgemm(1, 0, kk, p, s->c_out, 1, j->w, kk, gyn, p, 0, dst, p);
-        else cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)kk, (int)p, (int)s->c_out, 1, j->w, (int)kk,
-                         gyn, (int)p, 0, dst, (int)p);
-        if (!pw) {
+    int64_t sb = sub_batch(j, n1 - n0);
+    float *cols = falloc(kk * sb * p), *gyt = falloc(s->c_out * sb * p);
+    for (int64_t b0 = n0; b0 < n1; b0 += sb) {
+        int64_t m = n1 - b0 < sb ? n1 - b0 : sb, ld = m * p;
+        gather_rows(j->gy + b0 * s->c_out * p, m, s->c_out, p, gyt);
+        gemm(alone, 1, 0, kk, ld, s->c_out, j->w, kk, gyt, ld, 0, cols, ld);
+        for (int64_t n = 0; n < m; n++) {
+            float *gxn = j->gx + (b0 + n) * xs;
             memset(gxn, 0, sizeof(float) * (size_t)xs);
-            col2im_add(s, j->oh, j->ow, cols, gxn);
+            col2im_add(s, j->oh, j->ow, cols + n * p, ld, gxn);
         }
     }
-    if (cols) ws_free(cols);
+    ws_free(gyt);
+    ws_free(cols);
 }
 
 static void direct_backward_weight_chunk(const direct_job *j, int64_t chunk, int alone) {
     const pd_conv_shape *s = j->s;
-    int64_t p = j->oh * j->ow, kk = s->c_in * s->k_h * s->k_w, n0, n1;
+    int64_t p = j->oh * j->ow, kk = s->c_in * s->k_h * s->k_w, n0, n1, xs = s->c_in * s->in_h * s->in_w;
     sample_range(j, chunk, &n0, &n1);
     float *gw = j->gw_partials + chunk * s->c_out * kk;
     memset(gw, 0, sizeof(float) * (size_t)(s->c_out * kk));
-    float *cols = is_pointwise(s) ? NULL : falloc(kk * p);
-    for (int64_t n = n0; n < n1; n++) {
-        const float *xn = j->x + n * s->c_in * s->in_h * s->in_w;
-        const float *src = xn;
-        if (cols) { im2col(s, j->oh, j->ow, xn, cols); src = cols; }
-        const float *gyn = j->gy + n * s->c_out * p;
-        if (alone) pd_sgemm(0, 1, s->c_out, kk, p, 1, gyn, p, src, p, 1, gw, kk);
-        else cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)s->c_out, (int)kk, (int)p, 1, gyn, (int)p,
-                         src, (int)p, 1, gw, (int)kk);
+    int64_t sb = sub_batch(j, n1 - n0);
+    float *cols = falloc(kk * sb * p), *gyt = falloc(s->c_out * sb * p);
+    for (int64_t b0 = n0; b0 < n1; b0 += sb) {
+        int64_t m = n1 - b0 < sb ? n1 - b0 : sb, ld = m * p;
+        for (int64_t n = 0; n < m; n++) im2col(s, j->oh, j->ow, j->x + (b0 + n) * xs, cols + n * p, ld);
+        gather_rows(j->gy + b0 * s->c_out * p, m, s->c_out, p, gyt);
+        gemm(alone, 0, 1, s->c_out, kk, ld, gyt, ld, cols, ld, 1, gw, kk);
     }
-    if (cols) ws_free(cols);
+    ws_free(gyt);
+    ws_free(cols);
 }
 
+// ---- stride-1 direct path without im2col: "shifted GEMMs". The padded input of a sub-batch is laid
+// out channel-major, [Ci][sb][ph·pw]; for kernel offset (a, c) the matrix xp + a·pw + c (rows
+// sb·ph·pw apart) holds, at column n·ph·pw + i·pw + j, exactly x[n, ·, i + a − pt, j + c − pl]. So
+// Y[Co × sb·ph·pw] = Σ_(a,c) W_ac[Co × Ci] · shifted(xp), computed on the whole padded grid; the
+// entries with i ≥ oh or j ≥ ow are discarded (or, for gradients, multiplied by zeros).
+static inline int shifted_ok(const pd_conv_shape *s) { return s->stride_h == 1 && s->stride_w == 1; }
+
+typedef struct { int64_t ph, pw, grid, slack; } padded_grid;
+
+static padded_grid grid_of(const pd_conv_shape *s) {
+    padded_grid g;
+    g.ph = s->in_h + s->pad_top + s->pad_bottom;
+    g.pw = s->in_w + s->pad_left + s->pad_right;
+    g.grid = g.ph * g.pw;
+    g.slack = (s->k_h - 1) * g.pw + s->k_w; // shifted views read (or write) up to this far past the end
+    return g;
+}
+
+static int64_t shifted_sub_batch(const pd_conv_shape *s, const padded_grid *g, int64_t samples) {
+    int64_t per = (s->c_in > s->c_out ? s->c_in : s->c_out) * g->grid;
+    int64_t sb = (1 << 19) / (per > 0 ? per : 1);
+    if (sb < 1) sb = 1;
+    return sb < samples ? sb : samples;
+}
+
+// x [m][Ci][H][W] → xp [Ci][m][ph][pw] (zero padded) followed by `slack` zeros.
+static void pad_channel_major(const pd_conv_shape *s, const padded_grid *g, const float *x, int64_t m, float *xp) {
+    memset(xp, 0, sizeof(float) * (size_t)(s->c_in * m * g->grid + g->slack));
+    for (int64_t n = 0; n < m; n++)
+        for (int64_t ci = 0; ci < s->c_in; ci++)
+            for (int64_t h = 0; h < s->in_h; h++)
+                memcpy(xp + (ci * m + n) * g->grid + (h + s->pad_top) * g->pw + s->pad_left,
+                       x + ((n * s->c_in + ci) * s->in_h + h) * s->in_w, sizeof(float) * (size_t)s->in_w);
+}
+
+// W [Co][Ci][kh][kw] → [kh·kw][Co][Ci] (transposed = 0) or [kh·kw][Ci][Co] (transposed = 1).
+static float *repack_weight(const pd_conv_shape *s, const float *w, int transposed) {
+    int64_t kk = s->k_h * s->k_w;
+    float *r = falloc(kk * s->c_out * s->c_in);
+    for (int64_t co = 0; co < s->c_out; co++)
+        for (int64_t ci = 0; ci < s->c_in; ci++)
+            for (int64_t o = 0; o < kk; o++)
+                r[o * s->c_out * s->c_in + (transposed ? ci * s->c_out + co : co * s->c_in + ci)] = w[(co * s->c_in + ci) * kk + o];
+    return r;
+}
+
+static void shifted_forward_chunk(const direct_job *j, int64_t chunk, int alone, const float *wr) {
+    const pd_conv_shape *s = j->s;
+    padded_grid g = grid_of(s);
+    int64_t n0, n1, xs = s->c_in * s->in_h * s->in_w, p = j->oh * j->ow;
+    sample_range(j, chunk, &n0, &n1);
+    int64_t sb = shifted_sub_batch(s, &g, n1 - n0);
+    float *xp = falloc(s->c_in * sb * g.grid + g.slack), *out = falloc(s->c_out * sb * g.grid);
+    for (int64_t b0 = n0; b0 < n1; b0 += sb) {
+        int64_t m = n1 - b0 < sb ? n1 - b0 : sb, cols = m * g.grid;
+        pad_channel_major(s, &g, j->x + b0 * xs, m, xp);
+        for (int64_t a = 0; a < s->k_h; a++)
+            for (int64_t c = 0; c < s->k_w; c++)
+                gemm(alone, 0, 0, s->c_out, cols, s->c_in, wr + (a * s->k_w + c) * s->c_out * s->c_in, s->c_in,
+                     xp + a * g.pw + c, cols, (a | c) ? 1 : 0, out, cols);
+        for (int64_t n = 0; n < m; n++)
+            for (int64_t co = 0; co < s->c_out; co++) {
+                float *yr = j->y + ((b0 + n) * s->c_out + co) * p;
+                const float *o = out + co * cols + n * g.grid;
+                float bias = j->b ? j->b[co] : 0;
+                for (int64_t i = 0; i < j->oh; i++)
+                    for (int64_t q = 0; q < j->ow; q++) yr[i * j->ow + q] = o[i * g.pw + q] + bias;
+            }
+    }
+    ws_free(out);
+    ws_free(xp);
+}
+
+// gy [m][Co][oh][ow] → [Co][m][ph][pw] with zeros off the output grid.
+static void spread_output_grad(const pd_conv_shape *s, const padded_grid *g, int64_t oh, int64_t ow, const float *gy, int64_t m, float *gyw) {
+    memset(gyw, 0, sizeof(float) * (size_t)(s->c_out * m * g->grid));
+    for (int64_t n = 0; n < m; n++)
+        for (int64_t co = 0; co < s->c_out; co++)
+            for (int64_t i = 0; i < oh; i++)
+                memcpy(gyw + (co * m + n) * g->grid + i * g->pw, gy + ((n * s->c_out + co) * oh + i) * ow, sizeof(float) * (size_t)ow);
+}
+
+static void shifted_backward_input_chunk(const direct_job *j, int64_t chunk, int alone, const float *wt) {
+    const pd_conv_shape *s = j->s;
+    padded_grid g = grid_of(s);
+    int64_t n0, n1, xs = s->c_in * s->in_h * s->in_w, p = j->oh * j->ow;
+    sample_range(j, chunk, &n0, &n1);
+    int64_t sb = shifted_sub_batch(s, &g, n1 - n0);
+    float *gyw = falloc(s->c_out * sb * g.grid), *gxp = falloc(s->c_in * sb * g.grid + g.slack);
+    for (int64_t b0 = n0; b0 < n1; b0 += sb) {
+        int64_t m = n1 - b0 < sb ? n1 - b0 : sb, cols = m * g.grid;
+        spread_output_grad(s, &g, j->oh, j->ow, j->gy + b0 * s->c_out * p, m, gyw);
+        memset(gxp, 0, sizeof(float) * (size_t)(s->c_in * cols + g.slack));
+        // gxp[ci, n, (i + a, j + c)] += Σ_co W[co, ci, a, c]·gy[n, co, i, j]
+        for (int64_t a = 0; a < s->k_h; a++)
+            for (int64_t c = 0; c < s->k_w; c++)
+                gemm(alone, 0, 0, s->c_in, cols, s->c_out, wt + (a * s->k_w + c) * s->c_out * s->c_in, s->c_out,
+                     gyw, cols, 1, gxp + a * g.pw + c, cols);
+        for (int64_t n = 0; n < m; n++)
+            for (int64_t ci = 0; ci < s->c_in; ci++)
+                for (int64_t h = 0; h < s->in_h; h++)
+                    memcpy(j->gx + (b0 + n) * xs + (ci * s->in_h + h) * s->in_w,
+                           gxp + (ci * m + n) * g.grid + (h + s->pad_top) * g.pw + s->pad_left, sizeof(float) * (size_t)s->in_w);
+    }
+    ws_free(gxp);
+    ws_free(gyw);
+}
+
+// Partial weight gradient of a chunk in the repacked layout [kh·kw][Co][Ci].
+static void shifted_backward_weight_chunk(const direct_job *j, int64_t chunk, int alone) {
+    const pd_conv_shape *s = j->s;
+    padded_grid g = grid_of(s);
+    int64_t n0, n1, xs = s->c_in * s->in_h * s->in_w, p = j->oh * j->ow, kk = s->k_h * s->k_w;
+    sample_range(j, chunk, &n0, &n1);
+    float *gw = j->gw_partials + chunk * s->c_out * s->c_in * kk;
+    memset(gw, 0, sizeof(float) * (size_t)(s->c_out * s->c_in * kk));
+    int64_t sb = shifted_sub_batch(s, &g, n1 - n0);
+    float *gyw = falloc(s->c_out * sb * g.grid), *xp = falloc(s->c_in * sb * g.grid + g.slack);
+    for (int64_t b0 = n0; b0 < n1; b0 += sb) {
+        int64_t m = n1 - b0 < sb ? n1 - b0 : sb, cols = m * g.grid;
+        spread_output_grad(s, &g, j->oh, j->ow, j->gy + b0 * s->c_out * p, m, gyw);
+        pad_channel_major(s, &g, j->x + b0 * xs, m, xp);
+        // gW_ac[Co × Ci] += GY[Co × cols] · shifted(xp)ᵀ
+        for (int64_t a = 0; a < s->k_h; a++)
+            for (int64_t c = 0; c < s->k_w; c++)
+                gemm(alone, 0, 1, s->c_out, s->c_in, cols, gyw, cols, xp + a * g.pw + c, cols, 1,
+                     gw + (a * s->k_w + c) * s->c_out * s->c_in, s->c_in);
+    }
+    ws_free(xp);
+    ws_free(gyw);
+}
+
+typedef struct { direct_job job; const float *wr; int pass; } shifted_job;
+
+static void shifted_chunk(const shifted_job *sj, int64_t c, int alone) {
+    if (sj->pass == PD_CONV_PASS_FORWARD) shifted_forward_chunk(&sj->job, c, alone, sj->wr);
+    else if (sj->pass == PD_CONV_PASS_BACKWARD_INPUT) shifted_backward_input_chunk(&sj->job, c, alone, sj->wr);
+    else shifted_backward_weight_chunk(&sj->job, c, alone);
+}
+
+static void shifted_task(void *ctx, int64_t b, int64_t e) { for (int64_t c = b; c < e; c++) shifted_chunk(ctx, c, 0); }
+
+static void shifted_run(shifted_job *sj) {
+    int threads = pd_get_num_threads();
+    sj->job.chunks = sj->job.s->batch < threads ? sj->job.s->batch : threads;
+    if (sj->job.chunks <= 1) { sj->job.chunks = 1; shifted_chunk(sj, 0, 1); }
+    else pd_parallel_for(sj->job.chunks, 1, shifted_task, sj);
+}
 static void direct_forward_task(void *ctx, int64_t b, int64_t e) { for (int64_t c = b; c < e; c++) direct_forward_chunk(ctx, c, 0); }
 static void direct_backward_input_task(void *ctx, int64_t b, int64_t e) { for (int64_t c = b; c < e; c++) direct_backward_input_chunk(ctx, c, 0); }
 static void direct_backward_weight_task(void *ctx, int64_t b, int64_t e) { for (int64_t c = b; c < e; c++) direct_backward_weight_chunk(ctx, c, 0); }
@@ -792,7 +950,12 @@ int pd_conv_forward(const pd_conv_shape *s, int algo, const float *x, const floa
     if (a < 0) return -a;
     if (a == PD_CONV_NAIVE) naive_forward(s, oh, ow, x, w, b, y);
     else if (a == PD_CONV_FFT) fft_forward(s, oh, ow, x, w, b, y, saved);
-    else {
+    else if (shifted_ok(s)) {
+        float *wr = repack_weight(s, w, 0);
+        shifted_job sj = {{s, oh, ow, 0, x, w, b, NULL, y, NULL, NULL}, wr, PD_CONV_PASS_FORWARD};
+        shifted_run(&sj);
+        ws_free(wr);
+    } else {
         direct_job j = {s, oh, ow, 0, x, w, b, NULL, y, NULL, NULL};
         direct_run(&j, direct_forward_task, direct_forward_chunk);
     }
@@ -805,7 +968,12 @@ int pd_conv_backward_input(const pd_conv_shape *s, int algo, const float *gy, co
     if (a < 0) return -a;
     if (a == PD_CONV_NAIVE) naive_backward(s, oh, ow, NULL, w, gy, gx, NULL, NULL);
     else if (a == PD_CONV_FFT) fft_backward_input(s, oh, ow, gy, w, gx, saved);
-    else {
+    else if (shifted_ok(s)) {
+        float *wt = repack_weight(s, w, 1);
+        shifted_job sj = {{s, oh, ow, 0, NULL, w, NULL, gy, NULL, gx, NULL}, wt, PD_CONV_PASS_BACKWARD_INPUT};
+        shifted_run(&sj);
+        ws_free(wt);
+    } else {
         direct_job j = {s, oh, ow, 0, NULL, w, NULL, gy, NULL, gx, NULL};
         direct_run(&j, direct_backward_input_task, direct_backward_input_chunk);
     }
@@ -825,12 +993,27 @@ int pd_conv_backward_weight(const pd_conv_shape *s, int algo, const float *x, co
         int64_t chunks = s->batch < threads ? s->batch : threads;
         float *partials = falloc((chunks > 0 ? chunks : 1) * s->c_out * kk);
         direct_job j = {s, oh, ow, 0, x, NULL, NULL, gy, NULL, NULL, partials};
-        direct_run(&j, direct_backward_weight_task, direct_backward_weight_chunk);
+        int shifted = shifted_ok(s);
+        if (shifted) {
+            shifted_job sj = {j, NULL, PD_CONV_PASS_BACKWARD_WEIGHT};
+            shifted_run(&sj);
+            j.chunks = sj.job.chunks;
+        } else {
+            direct_run(&j, direct_backward_weight_task, direct_backward_weight_chunk);
+        }
         // Sum the per-chunk partial gradients in chunk order (deterministic for a thread count).
-        memcpy(gw, partials, sizeof(float) * (size_t)(s->c_out * kk));
         for (int64_t c = 1; c < j.chunks; c++) {
-            const float *p = partials + c * s->c_out * kk;
-            for (int64_t i = 0; i < s->c_out * kk; i++) gw[i] += p[i];
+            float *p0 = partials, *p = partials + c * s->c_out * kk;
+            for (int64_t i = 0; i < s->c_out * kk; i++) p0[i] += p[i];
+        }
+        if (shifted) { // [kh·kw][Co][Ci] → [Co][Ci][kh·kw]
+            int64_t taps = s->k_h * s->k_w;
+            for (int64_t o = 0; o < taps; o++)
+                for (int64_t co = 0; co < s->c_out; co++)
+                    for (int64_t ci = 0; ci < s->c_in; ci++)
+                        gw[(co * s->c_in + ci) * taps + o] = partials[(o * s->c_out + co) * s->c_in + ci];
+        } else {
+            memcpy(gw, partials, sizeof(float) * (size_t)(s->c_out * kk));
         }
         ws_free(partials);
     }
