@@ -31,8 +31,11 @@ let package = Package(
         // Layer 2: modules, layers, losses, optimisers, checkpoints, training helpers.
         .target(name: "NN", dependencies: ["TensorCore"]),
 
+        // Layer 3: the score-network core: schedules, samplers, guidance, denoisers.
+        .target(name: "Diffusion", dependencies: ["NN"]),
+
         // The public library: re-exports every layer.
-        .target(name: "PolicyDiffusion", dependencies: ["TensorCore", "NN"]),
+        .target(name: "PolicyDiffusion", dependencies: ["TensorCore", "NN", "Diffusion"]),
 
         // The command-line tool: logic in a library so tests can drive it; a thin executable.
         .target(name: "DiffuseCLI", dependencies: ["PolicyDiffusion", "CKernels", "CHDF5", "CFFTW"]),
@@ -44,6 +47,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["TensorCore"], path: "Tests/TestSupport"),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "CKernels", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "NNTests", dependencies: ["NN", "TestSupport"]),
+        .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DiffuseCLITests", dependencies: ["DiffuseCLI", "PolicyDiffusion"]),
     ]
 )

@@ -1,3 +1,4 @@
 // The public library: `import PolicyDiffusion` gives every layer of the stack.
 @_exported import NN
 @_exported import TensorCore
+@_exported import Diffusion
