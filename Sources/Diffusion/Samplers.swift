@@ -1,0 +1,144 @@
+import Foundation
+import TensorCore
+
+/// A network as samplers call it: (x, per-row timestep or c_noise) → output.
+public typealias DenoisingNetwork = (Tensor, Tensor) -> Tensor
+
+/// A sampling loop: noise in, samples out, with optional guidance and inpainting.
+public protocol Sampler {
+    func sample(_ network: DenoisingNetwork, shape: [Int], guidance: GuidanceConfig?, inpainting: Inpainting?, rng: RandomGenerator) -> Tensor
+}
+
+extension Sampler {
+    public func sample(_ network: DenoisingNetwork, shape: [Int], rng: RandomGenerator) -> Tensor {
+        sample(network, shape: shape, guidance: nil, inpainting: nil, rng: rng)
+    }
+}
+
+/// Shared guidance step of the discrete samplers: returns the (possibly moved) x and network output.
+private func guidedOutput(_ network: DenoisingNetwork, x: Tensor, t: Int, tt: Tensor, alphaBar: Float, posteriorVariance: Float,
+                          prediction: PredictionType, guidance: GuidanceConfig?, step i: Int, of n: Int) -> (x: Tensor, output: Tensor, prediction: PredictionType) {
+    guard let g = guidance else { return (x, network(x, tt), prediction) }
+    let lambda = g.schedule.scale(step: i, of: n)
+    guard lambda != 0 else { return (x, network(x, tt), prediction) }
+    let level = NoiseLevel.timestep(t, alphaBar: alphaBar)
+    switch g.scaling {
+    case .classifier:
+        let out = network(x, tt)
+        let (x0, eps) = predictedOriginalAndNoise(out, sample: x, alphaBar: alphaBar, type: prediction)
+        let grad = g.source.gradient(x: x, level: level, x0Estimate: x0)
+        return (x, eps - grad * (lambda * (1 - alphaBar).squareRoot()), .epsilon)
+    case .additive, .posteriorVariance:
+        let x0 = g.source.usesX0Estimate ? predictedOriginalAndNoise(network(x, tt), sample: x, alphaBar: alphaBar, type: prediction).x0 : x
+        let grad = g.source.gradient(x: x, level: level, x0Estimate: x0)
+        let moved = x + grad * (g.scaling == .additive ? lambda : lambda * posteriorVariance)
+        return (moved, network(moved, tt), prediction)
+    }
+}
+
+/// DDPM ancestral sampling over all T steps or a spaced subset (diffusers' DDPMScheduler loop).
+public struct DDPMSampler: Sampler {
+    public var scheduler: DDPMScheduler
+    public var inferenceSteps: Int?
+
+    public init(scheduler: DDPMScheduler, inferenceSteps: Int? = nil) {
+        self.scheduler = scheduler
+        self.inferenceSteps = inferenceSteps
+    }
+
+    public func sample(_ network: DenoisingNetwork, shape: [Int], guidance: GuidanceConfig?, inpainting: Inpainting?, rng: RandomGenerator) -> Tensor {
+        noGrad {
+            let s = scheduler.noiseSchedule
+            let ts = scheduler.timesteps(inferenceSteps: inferenceSteps)
+            var x = rng.normal(shape)
+            if let inpainting { x = inpainting.apply(x) }
+            for (i, t) in ts.enumerated() {
+                let prev = DDPMScheduler.previous(t, in: ts)
+                let tt = Tensor(repeating: Float(t), shape: [shape[0]])
+                let (moved, out, kind) = guidedOutput(network, x: x, t: t, tt: tt, alphaBar: s.alphaBar(t),
+                                                      posteriorVariance: s.posteriorVariance(t, previous: prev),
+                                                      prediction: scheduler.prediction, guidance: guidance, step: i, of: ts.count)
+                var stepper = scheduler
+                stepper.prediction = kind
+                let noise = t > 0 ? rng.normal(shape) : nil
+                x = stepper.step(out, timestep: t, sample: moved, noise: noise, schedule: s, previous: prev).previous
+                if let inpainting { x = inpainting.apply(x) }
+            }
+            return x
+        }
+    }
+}
+
+/// DDIM sampling (η = 0: deterministic) over a spaced subset of timesteps.
+public struct DDIMSampler: Sampler {
+    public var scheduler: DDIMScheduler
+    public var inferenceSteps: Int
+    public var eta: Float
+
+    public init(scheduler: DDIMScheduler, inferenceSteps: Int = 50, eta: Float = 0) {
+        self.scheduler = scheduler
+        self.inferenceSteps = inferenceSteps
+        self.eta = eta
+    }
+
+    public func sample(_ network: DenoisingNetwork, shape: [Int], guidance: GuidanceConfig?, inpainting: Inpainting?, rng: RandomGenerator) -> Tensor {
+        noGrad {
+            let s = scheduler.noiseSchedule
+            let ts = scheduler.timesteps(inferenceSteps: inferenceSteps)
+            var x = rng.normal(shape)
+            if let inpainting { x = inpainting.apply(x) }
+            for (i, t) in ts.enumerated() {
+                let tt = Tensor(repeating: Float(t), shape: [shape[0]])
+                let prev = t - scheduler.trainSteps / inferenceSteps
+                let (moved, out, kind) = guidedOutput(network, x: x, t: t, tt: tt, alphaBar: s.alphaBar(t),
+                                                      posteriorVariance: prev >= 0 ? s.posteriorVariance(t, previous: prev) : 0,
+                                                      prediction: scheduler.prediction, guidance: guidance, step: i, of: ts.count)
+                var stepper = scheduler
+                stepper.prediction = kind
+                let noise = eta > 0 ? rng.normal(shape) : nil
+                x = stepper.step(out, timestep: t, sample: moved, eta: eta, noise: noise, schedule: s, inferenceSteps: inferenceSteps).previous
+                if let inpainting { x = inpainting.apply(x) }
+            }
+            return x
+        }
+    }
+}
+
+/// EDM's stochastic Heun sampler (Algorithm 2) with PGD's guidance: before each step,
+/// x ← x + λᵢ·g (additive) — or D ← D + λ·σ²·g (classifier scaling).
+public struct EDMSampler: Sampler {
+    public var edm: EDM
+    public var steps: Int
+
+    public init(edm: EDM = EDM(), steps: Int = 128) {
+        self.edm = edm
+        self.steps = steps
+    }
+
+    public func sample(_ network: DenoisingNetwork, shape: [Int], guidance: GuidanceConfig?, inpainting: Inpainting?, rng: RandomGenerator) -> Tensor {
+        noGrad {
+            let sigmas = edm.sigmas(steps: steps)
+            var x = rng.normal(shape, std: sigmas[0])
+            if let inpainting { x = inpainting.apply(x) }
+            for i in 0..<steps {
+                let (sigma, next) = (sigmas[i], sigmas[i + 1])
+                let lambda = guidance?.schedule.scale(step: i, of: steps) ?? 0
+                func denoise(_ x: Tensor, _ s: Float) -> Tensor {
+                    let d = edm.denoise(network, x, sigma: s)
+                    guard let g = guidance, lambda != 0, g.scaling == .classifier else { return d }
+                    return d + g.source.gradient(x: x, level: .sigma(s), x0Estimate: d) * (lambda * s * s)
+                }
+                if let g = guidance, lambda != 0, g.scaling != .classifier {
+                    let x0 = g.source.usesX0Estimate ? edm.denoise(network, x, sigma: sigma) : x
+                    let scale = g.scaling == .additive ? lambda : lambda * sigma * sigma
+                    x = x + g.source.gradient(x: x, level: .sigma(sigma), x0Estimate: x0) * scale
+                }
+                let gamma = edm.gamma(sigma, steps: steps)
+                let noise = gamma > 0 ? rng.normal(shape) : Tensor(zeros: shape)
+                x = edm.step(x, sigma: sigma, next: next, gamma: gamma, noise: noise, denoiser: denoise)
+                if let inpainting { x = inpainting.apply(x) }
+            }
+            return x
+        }
+    }
+}
