@@ -8,6 +8,7 @@ public enum Diffuse {
     /// Every subcommand, in help order.
     static var commands: [any Command.Type] { [
         TrainRegressionCommand.self,
+        TrainToyCommand.self,
         EvalRegressionCommand.self,
         CheckpointInfoCommand.self,
         BenchCoreCommand.self,
