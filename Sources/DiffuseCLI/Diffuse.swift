@@ -9,6 +9,8 @@ public enum Diffuse {
     static var commands: [any Command.Type] { [
         TrainRegressionCommand.self,
         TrainToyCommand.self,
+        SampleCommand.self,
+        ScheduleCommand.self,
         EvalRegressionCommand.self,
         CheckpointInfoCommand.self,
         BenchCoreCommand.self,

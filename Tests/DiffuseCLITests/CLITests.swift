@@ -41,6 +41,12 @@ struct CLITests {
         (["checkpoint", "info"], 2, "missing <file>"),
         (["checkpoint", "info", "a", "b"], 2, "unexpected argument"),
         (["bench", "core", "--repeats", "-3"], 2, "must be in"),
+        (["schedule", "--kind", "quadratic"], 2, "unknown --kind"),
+        (["schedule", "--steps", "0"], 2, "must be in"),
+        (["train", "toy", "--dist", "spiral", "-o", "/tmp/x.safetensors"], 2, "unknown --dist"),
+        (["train", "toy", "--objective", "flow", "-o", "/tmp/x.safetensors"], 2, "unknown --objective"),
+        (["sample", "-m", "/nonexistent.safetensors"], 1, "cannot read"),
+        (["sample"], 2, "missing required option --model"),
     ] as [([String], Int32, String)])
     func badInputGivesOneLineError(_ args: [String], _ status: Int32, _ message: String) {
         let r = runCLI(args)
@@ -95,6 +101,29 @@ struct CLITests {
 
         let mismatch = runCLI(["train", "regression", "-o", path, "--hidden", "32", "--steps", "100", "--resume"])
         #expect(mismatch.status == 1 && mismatch.err[0].contains("different settings"))
+    }
+
+    @Test func scheduleJSONHasTheArrays() throws {
+        let r = runCLI(["schedule", "--kind", "vp", "--steps", "5", "--json"])
+        #expect(r.status == 0)
+        let j = try JSONSerialization.jsonObject(with: Data(r.out[0].utf8)) as! [String: Any]
+        let abar = (j["alphas_cumprod"] as! [Double])
+        #expect(abar.count == 5 && abs(abar[4] - 0.00641) < 1e-5)
+    }
+
+    @Test func trainToyThenSample() throws {
+        let model = tempPath("toy.safetensors"), npy = tempPath("s.npy"), svg = tempPath("s.svg")
+        defer { for p in [model, npy, svg] { try? FileManager.default.removeItem(atPath: p) } }
+        #expect(runCLI(["train", "toy", "--dist", "checkerboard", "--steps", "50", "-o", model]).status == 0)
+        let r = runCLI(["sample", "-m", model, "-n", "64", "--sampler", "ddim", "--steps", "10", "-o", npy, "--svg", svg])
+        #expect(r.status == 0, "\(r.err)")
+        let data = try Data(contentsOf: URL(fileURLWithPath: npy))
+        #expect(data.prefix(6) == Data([0x93] + Array("NUMPY".utf8)) && data.count == 128 + 64 * 2 * 4)
+        #expect(try String(contentsOfFile: svg, encoding: .utf8).hasPrefix("<svg"))
+        let wrong = runCLI(["sample", "-m", model, "--sampler", "edm"])
+        #expect(wrong.status == 2 && wrong.err[0].contains("does not fit"))
+        let regression = runCLI(["sample", "-m", "Checkpoints/toy-regression.safetensors"])
+        #expect(regression.status == 1)
     }
 
     @Test func benchRunsAndReportsJSON() throws {

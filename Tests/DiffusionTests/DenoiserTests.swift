@@ -1,0 +1,72 @@
+import Diffusion
+import Foundation
+import NN
+import Testing
+import TensorCore
+import TestSupport
+
+@Suite("Denoisers")
+struct DenoiserTests {
+    /// Diffuser's layout for transition 23, horizon 32, dim 32, mults (1, 2, 4): channel counts per
+    /// level 23→32@32→64@16→128@8, mid 128@8, up 256→64 (8→16), 128→32 (16→32), out 23.
+    @Test func temporalUNetMatchesDiffuserLayout() {
+        let net = TemporalUNet(config: .init(transition: 23, horizon: 32), rng: RandomGenerator(seed: 1))
+        let shapes = Dictionary(uniqueKeysWithValues: net.namedParameters().map { ($0.0, $0.1.shape) })
+        #expect(shapes["downBlocks.0.first.conv.weight"] == [32, 23, 5])
+        #expect(shapes["downBlocks.0.residual.weight"] == [32, 23, 1])
+        #expect(shapes["downsamples.0.weight"] == [32, 32, 3])
+        #expect(shapes["downBlocks.4.first.conv.weight"] == [128, 64, 5])
+        #expect(shapes["midBlocks.1.second.conv.weight"] == [128, 128, 5])
+        #expect(shapes["upBlocks.0.first.conv.weight"] == [64, 256, 5])
+        #expect(shapes["upsamples.0.weight"] == [64, 64, 4])
+        #expect(shapes["upBlocks.2.first.conv.weight"] == [32, 128, 5])
+        #expect(shapes["finalConv.weight"] == [23, 32, 1])
+        #expect(shapes["timeIn.weight"] == [128, 32])
+        let x = RandomGenerator(seed: 2).normal([3, 32, 23])
+        #expect(net(x, t: Tensor([0, 5, 19]), cond: nil).shape == [3, 32, 23])
+        #expect(net.downsamples.count == 2 && net.upsamples.count == 2)
+    }
+
+    @Test func everyParameterGetsAGradient() {
+        let g = RandomGenerator(seed: 3)
+        let models: [(String, any Denoiser, Tensor, Tensor?)] = [
+            ("temporal U-Net", TemporalUNet(config: .init(transition: 5, horizon: 8, dim: 16, mults: [1, 2], groups: 4), rng: g), g.normal([2, 8, 5]), nil),
+            ("U-Net 2D", UNet2D(config: .init(size: 8, width: 16, embedding: 32, groups: 4), rng: g), g.normal([2, 1, 8, 8]), Tensor([3, 10])),
+            ("residual MLP", ResidualMLPDenoiser(config: .init(dataDim: 2, condDim: 8, hidden: 64, dropout: 0.1), rng: g), g.normal([4, 2]), g.normal([4, 8])),
+            ("MLP", MLPDenoiser(config: .init(dataDim: 3, hidden: [32, 32]), rng: g), g.normal([4, 3]), nil),
+        ]
+        for (name, m, x, c) in models {
+            let out = m(x, t: Tensor.arange(x.shape[0]), cond: c)
+            #expect(out.shape == x.shape, "\(name)")
+            out.squared().sum().backward()
+            let missing = m.namedParameters().filter { $0.1.grad == nil }.map { $0.0 }
+            #expect(missing.isEmpty, "\(name): no gradient for \(missing)")
+        }
+    }
+
+    @Test func temporalUNetGradientCheck() {
+        let net = TemporalUNet(config: .init(transition: 3, horizon: 4, dim: 8, mults: [1, 2], groups: 2), rng: RandomGenerator(seed: 4))
+        let r = gradientCheck([checkInput([2, 4, 3], seed: 5)]) { net($0[0], t: Tensor([1, 7]), cond: nil) }
+        #expect(r.passed, "\(r)")
+    }
+
+    @Test func denoisersRoundTripThroughCheckpoints() throws {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("pd-unet-\(UUID().uuidString).safetensors")
+        defer { try? FileManager.default.removeItem(at: url) }
+        let net = TemporalUNet(config: .init(transition: 4, horizon: 8, dim: 8, mults: [1, 2], groups: 2), rng: RandomGenerator(seed: 6))
+        try Checkpoint.save(net, to: url)
+        let (back, _, _) = try Checkpoint.load(TemporalUNet.self, from: url)
+        let x = RandomGenerator(seed: 7).normal([2, 8, 4])
+        #expect(back(x, t: Tensor([3, 4]), cond: nil).scalars == net(x, t: Tensor([3, 4]), cond: nil).scalars)
+    }
+
+    @Test func weightedObjectivesWeightWhatTheySay() {
+        let net: DenoisingNetwork = { x, _ in Tensor(zeros: x.shape) }
+        let x0 = Tensor(ones: [4, 2])
+        let obj = DiffusionObjective.discrete(schedule: .linear(), steps: 1000, prediction: .sample)
+        // Predicting 0 for x₀ = 1: every squared error is 1, so the loss is the mean weight.
+        #expect(obj.loss(net, x0: x0, rng: RandomGenerator(seed: 1)).item == 1)
+        #expect(obj.loss(net, x0: x0, rng: RandomGenerator(seed: 1), sampleWeights: Tensor([0, 0, 2, 2])).item == 1)
+        #expect(obj.loss(net, x0: x0, rng: RandomGenerator(seed: 1), elementWeights: Tensor([10, 0], shape: [1, 2])).item == 5)
+    }
+}
