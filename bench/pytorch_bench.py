@@ -12,6 +12,7 @@ import resource
 import statistics
 import time
 
+import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -50,30 +51,322 @@ class SinusoidalEmbedding(nn.Module):
         return torch.cat([x.sin(), x.cos()], dim=1)
 
 
+def linear_alphas_cumprod(steps=1000):
+    return torch.cumprod(1 - torch.linspace(1e-4, 0.02, steps, dtype=torch.float32), dim=0)
+
+
+def janner_alphas_cumprod(steps):
+    """Diffuser's cosine_beta_schedule (s = 0.008), betas clipped to [0, 0.999]."""
+    n = steps + 1
+    x = np.linspace(0, n, n)
+    ac = np.cos(((x / n) + 0.008) / 1.008 * np.pi * 0.5) ** 2
+    ac = ac / ac[0]
+    betas = torch.tensor(np.clip(1 - ac[1:] / ac[:-1], 0, 0.999), dtype=torch.float32)
+    return torch.cumprod(1 - betas, dim=0)
+
+
+def vp_alphas_cumprod(steps=5, bmin=0.1, bmax=10.0):
+    t = np.arange(1, steps + 1)
+    alphas = np.exp(-bmin / steps - 0.5 * (bmax - bmin) * (2 * t - 1) / steps**2)
+    return torch.cumprod(torch.tensor(alphas, dtype=torch.float32), dim=0)
+
+
+def diffusion_loss(net, x0, abar, prediction, cond=None, weights=None):
+    """DiffusionObjective.discrete: t ~ U{0..T-1}, x_t = sqrt(abar) x0 + sqrt(1-abar) eps, MSE to eps or x0."""
+    b = x0.shape[0]
+    t = torch.randint(0, abar.shape[0], (b,))
+    eps = torch.randn_like(x0)
+    shape = (b,) + (1,) * (x0.dim() - 1)
+    a = abar[t].sqrt().reshape(shape)
+    s = (1 - abar[t]).sqrt().reshape(shape)
+    out = net(x0 * a + eps * s, t.float(), cond)
+    err = (out - (eps if prediction == "epsilon" else x0)) ** 2
+    if weights is not None:
+        err = err * weights.reshape(shape)
+    return err.mean()
+
+
+def ddpm_sample(net, shape, abar, timesteps, prediction="epsilon", variance="fixed_small", cond=None, inpaint=None, clip_after=None):
+    """diffusers' DDPM step (no x0 clipping): mean = c0 x0 + ct x, plus sqrt(var) z for t > 0."""
+    x = torch.randn(shape)
+    if inpaint is not None:
+        x = torch.where(inpaint[0], inpaint[1], x)
+    for i, t in enumerate(timesteps):
+        prev = timesteps[i + 1] if i + 1 < len(timesteps) else -1
+        ab, abp = abar[t], (abar[prev] if prev >= 0 else torch.tensor(1.0))
+        alpha, bt, bp = ab / abp, 1 - ab, 1 - abp
+        out = net(x, torch.full((shape[0],), float(t)), cond)
+        x0 = (x - bt.sqrt() * out) / ab.sqrt() if prediction == "epsilon" else out
+        mean = x0 * ((abp.sqrt() * (1 - alpha)) / bt) + x * (alpha.sqrt() * bp / bt)
+        if t > 0:
+            var = (1 - alpha) if variance == "fixed_large" else torch.clamp(bp / bt * (1 - alpha), min=1e-20)
+            mean = mean + torch.randn(shape) * var.sqrt()
+        x = mean
+        if clip_after is not None:
+            x = x.clamp(-clip_after, clip_after)
+        if inpaint is not None:
+            x = torch.where(inpaint[0], inpaint[1], x)
+    return x
+
+
+class MLPDenoiser(nn.Module):
+    """x ‖ sinusoidal(t) (‖ cond) → hidden (Mish) → data dim."""
+
+    def __init__(self, data=17, temb=16, hidden=(256, 256, 256)):
+        super().__init__()
+        self.emb = SinusoidalEmbedding(temb)
+        sizes = [data + temb, *hidden]
+        layers = []
+        for a, b in zip(sizes[:-1], sizes[1:]):
+            layers += [nn.Linear(a, b), nn.Mish()]
+        self.mlp = nn.Sequential(*layers, nn.Linear(sizes[-1], data))
+
+    def forward(self, x, t, cond=None):
+        return self.mlp(torch.cat([x, self.emb(t)], dim=1))
+
+
 def mlp_train_step(warmup, repeats):
     torch.manual_seed(0)
-    batch, dim, steps = 256, 17, 1000
-    model = nn.Sequential(nn.Linear(33, 256), nn.Mish(), nn.Linear(256, 256), nn.Mish(),
-                          nn.Linear(256, 256), nn.Mish(), nn.Linear(256, 17))
-    emb = SinusoidalEmbedding(16)
+    model = MLPDenoiser()
     opt = torch.optim.Adam(model.parameters(), lr=1e-4)
-    betas = torch.linspace(1e-4, 0.02, steps, dtype=torch.float32)
-    abar = torch.cumprod(1 - betas, dim=0)
-    sa, s1 = abar.sqrt(), (1 - abar).sqrt()
+    abar = linear_alphas_cumprod()
 
     def step():
-        x0 = torch.randn(batch, dim)
-        t = torch.randint(0, steps, (batch,))
-        eps = torch.randn(batch, dim)
-        xt = x0 * sa[t][:, None] + eps * s1[t][:, None]
-        inp = torch.cat([xt, emb(t.float())], dim=1)
-        loss = F.mse_loss(model(inp), eps)
+        loss = diffusion_loss(model, torch.randn(256, 17), abar, "epsilon")
         opt.zero_grad()
         loss.backward()
         opt.step()
-        return loss.item()
 
     return measure("mlp_train_step", step, warmup, repeats)
+
+
+def leading_timesteps(train=1000, n=100):
+    return [i * (train // n) for i in range(n)][::-1]
+
+
+def mlp_sample(warmup, repeats):
+    model = MLPDenoiser().eval()
+    abar = linear_alphas_cumprod()
+    ts = leading_timesteps()
+
+    def run():
+        with torch.no_grad():
+            ddpm_sample(model, (256, 17), abar, ts)
+
+    return measure("mlp_sample_100", run, warmup, repeats)
+
+
+class FourierFeatures(nn.Module):
+    def __init__(self, dim=64, std=0.2):
+        super().__init__()
+        self.w = nn.Parameter(torch.randn(dim // 2, 1) * std)
+
+    def forward(self, t):
+        f = 2 * math.pi * t.reshape(-1, 1) @ self.w.T
+        return torch.cat([f.cos(), f.sin()], dim=1)
+
+
+class ResBlock(nn.Module):
+    def __init__(self, width=256, hidden=1024, dropout=0.1):
+        super().__init__()
+        self.drop, self.norm = nn.Dropout(dropout), nn.LayerNorm(width, eps=1e-6)
+        self.expand, self.project = nn.Linear(width, hidden), nn.Linear(hidden, width)
+
+    def forward(self, z):
+        return z + self.project(F.mish(self.expand(self.norm(self.drop(z)))))
+
+
+class ResidualMLPDenoiser(nn.Module):
+    """FISOR's actor: Fourier(64) → 128 → Mish → 128; [x ‖ s ‖ temb] → 256 → 3 blocks → Mish → act."""
+
+    def __init__(self, act=2, obs=8):
+        super().__init__()
+        self.time = FourierFeatures()
+        self.time_in, self.time_out = nn.Linear(64, 128), nn.Linear(128, 128)
+        self.inp = nn.Linear(act + obs + 128, 256)
+        self.blocks = nn.ModuleList([ResBlock() for _ in range(3)])
+        self.out = nn.Linear(256, act)
+
+    def forward(self, x, t, cond):
+        h = self.inp(torch.cat([x, cond, self.time_out(F.mish(self.time_in(self.time(t))))], dim=1))
+        for b in self.blocks:
+            h = b(h)
+        return self.out(F.mish(h))
+
+
+def fisor_actor_train_step(warmup, repeats):
+    torch.manual_seed(4)
+    actor = ResidualMLPDenoiser().train()
+    opt = torch.optim.Adam(actor.parameters(), lr=3e-4)
+    abar = vp_alphas_cumprod()
+
+    def step():
+        obs, act = torch.randn(1024, 8), torch.rand(1024, 2) * 2 - 1
+        loss = diffusion_loss(actor, act, abar, "epsilon", cond=obs, weights=torch.rand(1024) * 3)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    return measure("fisor_actor_train_step", step, warmup, repeats)
+
+
+def fisor_select_action(states, warmup, repeats):
+    actor = ResidualMLPDenoiser().eval()
+    critics = [nn.Sequential(nn.Linear(10, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 1)) for _ in range(2)]
+    abar = vp_alphas_cumprod()
+    obs = torch.randn(states, 8)
+
+    def run():
+        with torch.no_grad():
+            tiled = obs[:, None, :].expand(states, 16, 8).reshape(states * 16, 8)
+            actions = ddpm_sample(actor, (states * 16, 2), abar, [4, 3, 2, 1, 0], variance="fixed_large", cond=tiled, clip_after=1.0)
+            sa = torch.cat([tiled, actions], dim=1)
+            qh = torch.maximum(critics[0](sa), critics[1](sa)).reshape(states, 16)
+            choice = qh.argmin(dim=1)
+            actions.reshape(states, 16, 2)[torch.arange(states), choice]
+
+    return measure("fisor_select_action_1" if states == 1 else "fisor_select_action", run, warmup, repeats)
+
+
+class Conv1dBlock(nn.Module):
+    def __init__(self, a, b, k=5, groups=8):
+        super().__init__()
+        self.conv, self.norm = nn.Conv1d(a, b, k, padding=k // 2), nn.GroupNorm(groups, b)
+
+    def forward(self, x):
+        return F.mish(self.norm(self.conv(x)))
+
+
+class ResidualTemporalBlock(nn.Module):
+    def __init__(self, a, b, emb, k=5):
+        super().__init__()
+        self.first, self.second = Conv1dBlock(a, b, k), Conv1dBlock(b, b, k)
+        self.time = nn.Linear(emb, b)
+        self.residual = nn.Conv1d(a, b, 1) if a != b else nn.Identity()
+
+    def forward(self, x, t):
+        return self.second(self.first(x) + self.time(F.mish(t))[:, :, None]) + self.residual(x)
+
+
+class TemporalUnet(nn.Module):
+    """Janner et al.'s TemporalUnet (no attention), as Sources/Diffusion/TemporalUNet.swift."""
+
+    def __init__(self, transition=23, dim=32, mults=(1, 2, 4)):
+        super().__init__()
+        dims = [transition, *[dim * m for m in mults]]
+        pairs = list(zip(dims[:-1], dims[1:]))
+        self.emb = SinusoidalEmbedding(dim)
+        self.time = nn.Sequential(nn.Linear(dim, 4 * dim), nn.Mish(), nn.Linear(4 * dim, dim))
+        self.downs = nn.ModuleList()
+        for i, (a, b) in enumerate(pairs):
+            self.downs.append(nn.ModuleList([ResidualTemporalBlock(a, b, dim), ResidualTemporalBlock(b, b, dim),
+                                             nn.Conv1d(b, b, 3, 2, 1) if i < len(pairs) - 1 else nn.Identity()]))
+        mid = dims[-1]
+        self.mids = nn.ModuleList([ResidualTemporalBlock(mid, mid, dim), ResidualTemporalBlock(mid, mid, dim)])
+        self.ups = nn.ModuleList()
+        for a, b in reversed(pairs[1:]):
+            self.ups.append(nn.ModuleList([ResidualTemporalBlock(2 * b, a, dim), ResidualTemporalBlock(a, a, dim),
+                                           nn.ConvTranspose1d(a, a, 4, 2, 1)]))
+        self.final = nn.Sequential(Conv1dBlock(dim, dim), nn.Conv1d(dim, transition, 1))
+
+    def forward(self, x, t, cond=None):
+        t = self.time(self.emb(t))
+        x = x.transpose(1, 2)
+        skips = []
+        for r1, r2, down in self.downs:
+            x = r2(r1(x, t), t)
+            skips.append(x)
+            x = down(x)
+        for m in self.mids:
+            x = m(x, t)
+        for r1, r2, up in self.ups:
+            x = up(r2(r1(torch.cat([x, skips.pop()], dim=1), t), t))
+        return self.final(x).transpose(1, 2)
+
+
+def unet1d_train_step(warmup, repeats):
+    torch.manual_seed(8)
+    net = TemporalUnet()
+    opt = torch.optim.Adam(net.parameters(), lr=2e-4)
+    abar = janner_alphas_cumprod(20)
+
+    def step():
+        loss = diffusion_loss(net, torch.randn(64, 32, 23), abar, "sample")
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    return measure("unet1d_train_step", step, warmup, repeats)
+
+
+def unet1d_sample(warmup, repeats):
+    net = TemporalUnet().eval()
+    abar = janner_alphas_cumprod(100)
+    mask = torch.zeros(1, 32, 23, dtype=torch.bool)
+    mask[0, 0, 6:] = True
+    values = torch.randn(64, 32, 23)
+
+    def run():
+        with torch.no_grad():
+            ddpm_sample(net, (64, 32, 23), abar, list(range(99, -1, -1)), prediction="sample", inpaint=(mask, values))
+
+    return measure("unet1d_sample_100", run, warmup, repeats)
+
+
+class ResBlock2D(nn.Module):
+    def __init__(self, a, b, emb, groups=8):
+        super().__init__()
+        self.norm1, self.conv1 = nn.GroupNorm(groups, a), nn.Conv2d(a, b, 3, padding=1)
+        self.emb = nn.Linear(emb, b)
+        self.norm2, self.conv2 = nn.GroupNorm(groups, b), nn.Conv2d(b, b, 3, padding=1)
+        self.skip = nn.Conv2d(a, b, 1) if a != b else nn.Identity()
+
+    def forward(self, x, e):
+        h = self.conv1(F.silu(self.norm1(x))) + self.emb(F.silu(e))[:, :, None, None]
+        return self.conv2(F.silu(self.norm2(h))) + self.skip(x)
+
+
+class UNet2D(nn.Module):
+    """docs/unet2d.md, as Sources/Diffusion/UNet2D.swift."""
+
+    def __init__(self, channels=1, size=8, width=32, classes=10, emb=64):
+        super().__init__()
+        self.size = size
+        self.temb = SinusoidalEmbedding(emb)
+        self.time = nn.Sequential(nn.Linear(emb, 4 * emb), nn.SiLU(), nn.Linear(4 * emb, emb))
+        self.classes = nn.Embedding(classes + 1, emb)
+        w = width
+        self.stem = nn.Conv2d(channels, w, 3, padding=1)
+        self.block1 = ResBlock2D(w, w, emb)
+        self.down = nn.Conv2d(w, w, 3, 2, 1)
+        self.block2, self.mid = ResBlock2D(w, 2 * w, emb), ResBlock2D(2 * w, 2 * w, emb)
+        self.up = nn.Conv2d(2 * w, w, 3, padding=1)
+        self.block3 = ResBlock2D(2 * w, w, emb)
+        self.out_norm, self.out = nn.GroupNorm(8, w), nn.Conv2d(w, channels, 3, padding=1)
+
+    def forward(self, x, t, cond):
+        e = self.time(self.temb(t)) + self.classes(cond.long())
+        h0 = self.block1(self.stem(x), e)
+        h = self.mid(self.block2(self.down(h0), e), e)
+        h = self.up(F.interpolate(h, size=(self.size, self.size), mode="nearest"))
+        h = self.block3(torch.cat([h, h0], dim=1), e)
+        return self.out(F.silu(self.out_norm(h)))
+
+
+def unet2d_train_step(warmup, repeats):
+    torch.manual_seed(11)
+    net = UNet2D()
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    abar = linear_alphas_cumprod()
+
+    def step():
+        labels = torch.randint(0, 10, (128,)).float()
+        loss = diffusion_loss(net, torch.randn(128, 1, 8, 8), abar, "epsilon", cond=labels)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    return measure("unet2d_train_step", step, warmup, repeats)
 
 
 def conv(two_d, warmup, repeats):
@@ -103,8 +396,15 @@ WORKLOADS = {
     "sgemm_256": lambda w, r: sgemm(256, w, r),
     "sgemm_1024": lambda w, r: sgemm(1024, w, max(r // 3, 5)),
     "mlp_train_step": mlp_train_step,
+    "mlp_sample_100": mlp_sample,
+    "fisor_actor_train_step": fisor_actor_train_step,
+    "fisor_select_action": lambda w, r: fisor_select_action(256, w, r),
+    "fisor_select_action_1": lambda w, r: fisor_select_action(1, w, r),
+    "unet1d_train_step": unet1d_train_step,
+    "unet1d_sample_100": unet1d_sample,
     "conv1d": lambda w, r: conv(False, w, r),
     "conv2d": lambda w, r: conv(True, w, r),
+    "unet2d_train_step": unet2d_train_step,
 }
 
 

@@ -844,8 +844,12 @@ static void fft_backward_weight(const pd_conv_shape *s, int64_t oh, int64_t ow, 
 // machine and committed here, so the same shape always gets the same algorithm.
 #include "conv_cost_model.h"
 
-static const double direct_constants[PD_CONV_COST_TERMS] = PD_COST_DIRECT;
-static const double fft_constants[PD_CONV_COST_TERMS] = PD_COST_FFT;
+static double direct_constants[PD_CONV_COST_TERMS] = PD_COST_DIRECT;
+static double fft_constants[PD_CONV_COST_TERMS] = PD_COST_FFT;
+
+void pd_conv_set_cost_model(const double *direct, const double *fft) {
+    for (int i = 0; i < PD_CONV_COST_TERMS; i++) { direct_constants[i] = direct[i]; fft_constants[i] = fft[i]; }
+}
 
 int pd_conv_cost_features(const pd_conv_shape *s, int algo, double *f) {
     int64_t oh, ow;

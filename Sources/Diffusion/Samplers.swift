@@ -40,10 +40,14 @@ private func guidedOutput(_ network: DenoisingNetwork, x: Tensor, t: Int, tt: Te
 public struct DDPMSampler: Sampler {
     public var scheduler: DDPMScheduler
     public var inferenceSteps: Int?
+    /// Clamp the sample itself after every step (FISOR's action sampler clips x to [−1, 1]; diffusers'
+    /// clip_sample clips x̂₀ instead).
+    public var clipAfterStep: ClosedRange<Float>?
 
-    public init(scheduler: DDPMScheduler, inferenceSteps: Int? = nil) {
+    public init(scheduler: DDPMScheduler, inferenceSteps: Int? = nil, clipAfterStep: ClosedRange<Float>? = nil) {
         self.scheduler = scheduler
         self.inferenceSteps = inferenceSteps
+        self.clipAfterStep = clipAfterStep
     }
 
     public func sample(_ network: DenoisingNetwork, shape: [Int], guidance: GuidanceConfig?, inpainting: Inpainting?, rng: RandomGenerator) -> Tensor {
@@ -62,6 +66,7 @@ public struct DDPMSampler: Sampler {
                 stepper.prediction = kind
                 let noise = t > 0 ? rng.normal(shape) : nil
                 x = stepper.step(out, timestep: t, sample: moved, noise: noise, schedule: s, previous: prev).previous
+                if let r = clipAfterStep { x = x.clamped(min: r.lowerBound, max: r.upperBound) }
                 if let inpainting { x = inpainting.apply(x) }
             }
             return x

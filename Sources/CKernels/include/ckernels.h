@@ -123,6 +123,9 @@ int pd_conv_backward_weight(const pd_conv_shape *s, int algo, const float *x, co
 #define PD_CONV_COST_TERMS 4
 int pd_conv_cost_features(const pd_conv_shape *s, int algo, double *features);
 double pd_conv_cost(const pd_conv_shape *s, int algo);
+/// Replaces the cost-model constants for this process (the calibration command uses it to show
+/// the choices of a new fit; the committed constants live in conv_cost_model.h).
+void pd_conv_set_cost_model(const double *direct, const double *fft);
 /// FFTW plans currently cached (for the no-growth check).
 int64_t pd_conv_cached_plans(void);
 #ifdef __cplusplus

@@ -84,8 +84,9 @@ enum ConvWorkloads {
     }
 
     /// Fits the cost-model constants to forward timings by non-negative least squares on relative
-    /// error (an active-set loop: drop negative terms and refit). Returns the header text.
-    static func calibrate(_ timings: [Timing]) -> String {
+    /// error (an active-set loop: drop negative terms and refit), installs them in this process and
+    /// returns the text of conv_cost_model.h.
+    static func calibrate(_ timings: inout [Timing]) -> String {
         func fit(_ a: ConvAlgorithm) -> [Double] {
             var rows: [([Double], Double)] = []
             for t in timings {
@@ -128,6 +129,8 @@ enum ConvWorkloads {
             return coef
         }
         let d = fit(.direct), f = fit(.fft)
+        pd_conv_set_cost_model(d, f)
+        for i in timings.indices { timings[i].auto = Tensor.convAlgorithm(input: timings[i].shape.input, weight: timings[i].shape.weight) }
         func list(_ c: [Double]) -> String { "{" + c.map { String(format: "%.4e", $0) }.joined(separator: ", ") + "}" }
         return """
         // Cost-model constants for pd_conv_choose: seconds per feature of pd_conv_cost_features

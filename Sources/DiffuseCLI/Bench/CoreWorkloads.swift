@@ -1,8 +1,8 @@
 import Foundation
 import PolicyDiffusion
 
-/// The workloads of specs/bench.md that the foundation supports: `sgemm` and `mlp_train_step`.
-/// bench/pytorch_bench.py mirrors each one line for line.
+/// The workloads of specs/bench.md, built from the library's own pieces. bench/pytorch_bench.py
+/// mirrors each one line for line (same shapes, same arithmetic).
 enum CoreWorkloads {
     /// C = A·B for square n; GFLOP/s = 2n³ / time.
     static func sgemm(n: Int, warmup: Int, repeats: Int) -> BenchResult {
@@ -13,47 +13,116 @@ enum CoreWorkloads {
         return r
     }
 
-    /// The ε-prediction MLP of specs/bench.md: x (17) ‖ 16-d sinusoidal embedding of t → 256 →
-    /// 256 → 256 → 17 with Mish; MSE to ε; Adam (lr 1e-4); batch 256; the step draws x, t, ε and
-    /// forms x_t = √ᾱ_t·x + √(1 − ᾱ_t)·ε with the linear schedule (β 1e-4…0.02, T = 1000).
-    final class MLPDenoiserStep {
-        let batch = 256, dim = 17, steps = 1000
-        let rng = RandomGenerator(seed: 0)
-        let embedding = SinusoidalEmbedding(16)
-        let model: MLP
-        let optimizer: Adam
-        let sqrtAlphaBar: Tensor
-        let sqrtOneMinusAlphaBar: Tensor
+    /// The ε-prediction MLP: x (17) ‖ 16-d sinusoidal embedding of t → 256 → 256 → 256 → 17 (Mish).
+    static func mlpDenoiser() -> MLPDenoiser {
+        MLPDenoiser(config: .init(dataDim: 17, timeEmbedding: 16, hidden: [256, 256, 256]), rng: RandomGenerator(seed: 1))
+    }
 
-        init() {
-            model = MLP([17 + 16, 256, 256, 256, 17], activation: .mish, rng: RandomGenerator(seed: 1))
-            optimizer = Adam(model, learningRate: 1e-4)
-            // Linear β schedule and ᾱ_t = Π(1 − β) in Float32 (diffusers' order).
-            var alphaBar: [Float] = []
-            var prod: Float = 1
-            for i in 0..<steps {
-                let beta = Float(1e-4) + (Float(0.02) - Float(1e-4)) * Float(i) / Float(steps - 1)
-                prod *= 1 - beta
-                alphaBar.append(prod)
-            }
-            sqrtAlphaBar = Tensor(alphaBar.map { $0.squareRoot() })
-            sqrtOneMinusAlphaBar = Tensor(alphaBar.map { (1 - $0).squareRoot() })
-        }
-
-        @discardableResult
-        func step() -> Float {
-            let x0 = rng.normal([batch, dim])
-            let t = rng.integers([batch], high: steps)
-            let eps = rng.normal([batch, dim])
-            let a = sqrtAlphaBar.indexSelect(axis: 0, t.scalars).reshaped([batch, 1])
-            let s = sqrtOneMinusAlphaBar.indexSelect(axis: 0, t.scalars).reshaped([batch, 1])
-            let xt = x0 * a + eps * s
-            let input = Tensor.concat([xt, embedding(t.asTensor)], axis: 1)
-            let loss = Loss.mse(model(input), eps)
-            optimizer.zeroGrad()
+    /// One training step: draw x ~ N(0, I), t, ε; x_t with the linear schedule; MSE to ε; Adam 1e-4; batch 256.
+    static func mlpTrainStep(warmup: Int, repeats: Int) -> BenchResult {
+        let model = mlpDenoiser(), opt = Adam(model, learningRate: 1e-4), rng = RandomGenerator(seed: 0)
+        let objective = DiffusionObjective.discrete(schedule: .linear(), steps: 1000, prediction: .epsilon)
+        return Bench.measure("mlp_train_step", warmup: warmup, repeats: repeats) {
+            let loss = objective.loss(model.network(), x0: rng.normal([256, 17]), rng: rng)
+            opt.zeroGrad()
             loss.backward()
-            optimizer.update()
-            return loss.item
+            opt.update()
+        }
+    }
+
+    /// 100 DDPM ancestral steps (fixed_small, no clipping) of the same MLP, batch 256, no grad:
+    /// the linear T = 1000 schedule sampled at 100 "leading" timesteps.
+    static func mlpSample(warmup: Int, repeats: Int) -> BenchResult {
+        let model = mlpDenoiser()
+        model.eval()
+        let sampler = DDPMSampler(scheduler: DDPMScheduler(clipSample: false), inferenceSteps: 100)
+        let rng = RandomGenerator(seed: 2)
+        return Bench.measure("mlp_sample_100", warmup: warmup, repeats: repeats) { _ = sampler.sample(model.network(), shape: [256, 17], rng: rng) }
+    }
+
+    /// FISOR's actor (specs/fisor.md §5): obs 8, act 2, VP schedule T = 5, weighted ε loss, Adam; batch 1024.
+    static func fisorActor() -> ResidualMLPDenoiser {
+        ResidualMLPDenoiser(config: .init(dataDim: 2, condDim: 8), rng: RandomGenerator(seed: 3))
+    }
+
+    static func fisorActorTrainStep(warmup: Int, repeats: Int) -> BenchResult {
+        let actor = fisorActor(), opt = Adam(actor, learningRate: 3e-4), rng = RandomGenerator(seed: 4)
+        let objective = DiffusionObjective.discrete(schedule: .vp(), steps: 5, prediction: .epsilon)
+        return Bench.measure("fisor_actor_train_step", warmup: warmup, repeats: repeats) {
+            let obs = rng.normal([1024, 8]), act = rng.uniform([1024, 2], low: -1, high: 1)
+            let weights = rng.uniform([1024], low: 0, high: 3)
+            let loss = objective.loss(actor.network(condition: obs), x0: act, rng: rng, sampleWeights: weights)
+            opt.zeroGrad()
+            loss.backward()
+            opt.update()
+        }
+    }
+
+    /// FISOR action selection: 16 candidates per state by 5-step VP DDPM (x ← (x − β/√(1 − ᾱ)·ε̂)/√α
+    /// + √β·z, clipped to [−1, 1] — diffusers' fixed_large variance), EMA weights, no grad; then the
+    /// candidate with the smallest max over a 2-member Q_h ensemble (256-256 ReLU MLPs).
+    static func fisorSelectAction(states: Int, warmup: Int, repeats: Int) -> BenchResult {
+        let actor = fisorActor()
+        actor.eval()
+        let critics = (0..<2).map { MLP([10, 256, 256, 1], rng: RandomGenerator(seed: 5 + UInt64($0))) }
+        let sampler = DDPMSampler(scheduler: DDPMScheduler(trainSteps: 5, schedule: .vp(), variance: .fixedLarge, clipSample: false),
+                                  clipAfterStep: -1...1)
+        let rng = RandomGenerator(seed: 6)
+        let obs = rng.normal([states, 8])
+        return Bench.measure(states == 1 ? "fisor_select_action_1" : "fisor_select_action", warmup: warmup, repeats: repeats) {
+            noGrad {
+                let tiled = obs.unsqueezed(axis: 1).broadcast(to: [states, 16, 8]).reshaped([states * 16, 8])
+                let actions = sampler.sample(actor.network(condition: tiled), shape: [states * 16, 2], rng: rng)
+                let sa = Tensor.concat([tiled, actions], axis: 1)
+                let qh = Tensor.maximum(critics[0](sa), critics[1](sa)).reshaped([states, 16])
+                let choice = (-qh).argmax(axis: 1).scalars
+                _ = actions.reshaped([states, 16, 2]).gather(axis: 1, IntTensor(choice.flatMap { [$0, $0] }, shape: [states, 1, 2]))
+            }
+        }
+    }
+
+    /// Diffuser's TemporalUnet (transition 23, horizon 32, dim 32, mults 1-2-4): x₀-prediction with
+    /// Janner's cosine schedule (T = 20), MSE, Adam 2e-4; batch 64.
+    static func unet1d() -> TemporalUNet { TemporalUNet(config: .init(transition: 23, horizon: 32), rng: RandomGenerator(seed: 7)) }
+
+    static func unet1dTrainStep(warmup: Int, repeats: Int) -> BenchResult {
+        let net = unet1d(), opt = Adam(net, learningRate: 2e-4), rng = RandomGenerator(seed: 8)
+        let objective = DiffusionObjective.discrete(schedule: .jannerCosine(), steps: 20, prediction: .sample)
+        return Bench.measure("unet1d_train_step", warmup: warmup, repeats: repeats) {
+            let loss = objective.loss(net.network(), x0: rng.normal([64, 32, 23]), rng: rng)
+            opt.zeroGrad()
+            loss.backward()
+            opt.update()
+        }
+    }
+
+    /// 100 DDPM ancestral steps (Janner cosine T = 100, x₀-prediction, fixed_small, no clipping) of
+    /// the same U-Net with the first state inpainted (row 0, the 17 observation channels after the
+    /// 6 action channels), batch 64, no grad.
+    static func unet1dSample(warmup: Int, repeats: Int) -> BenchResult {
+        let net = unet1d()
+        net.eval()
+        let sampler = DDPMSampler(scheduler: DDPMScheduler(trainSteps: 100, schedule: .jannerCosine(), prediction: .sample, clipSample: false))
+        let rng = RandomGenerator(seed: 9)
+        var mask = [Float](repeating: 0, count: 32 * 23)
+        for c in 6..<23 { mask[c] = 1 }
+        let inpainting = Inpainting(mask: Tensor(mask, shape: [1, 32, 23]), values: rng.normal([64, 32, 23]))
+        return Bench.measure("unet1d_sample_100", warmup: warmup, repeats: repeats) {
+            _ = sampler.sample(net.network(), shape: [64, 32, 23], guidance: nil, inpainting: inpainting, rng: rng)
+        }
+    }
+
+    /// The digits U-Net 2D (docs/unet2d.md): 8×8×1, class-conditional, ε-prediction (linear, T = 1000),
+    /// Adam 1e-3; batch 128.
+    static func unet2dTrainStep(warmup: Int, repeats: Int) -> BenchResult {
+        let net = UNet2D(config: .init(), rng: RandomGenerator(seed: 10)), opt = Adam(net, learningRate: 1e-3), rng = RandomGenerator(seed: 11)
+        let objective = DiffusionObjective.discrete(schedule: .linear(), steps: 1000, prediction: .epsilon)
+        return Bench.measure("unet2d_train_step", warmup: warmup, repeats: repeats) {
+            let labels = rng.integers([128], high: 10).asTensor
+            let loss = objective.loss(net.network(condition: labels), x0: rng.normal([128, 1, 8, 8]), rng: rng)
+            opt.zeroGrad()
+            loss.backward()
+            opt.update()
         }
     }
 
@@ -77,8 +146,12 @@ enum CoreWorkloads {
         ]
     }
 
-    static func mlpTrainStep(warmup: Int, repeats: Int) -> BenchResult {
-        let w = MLPDenoiserStep()
-        return Bench.measure("mlp_train_step", warmup: warmup, repeats: repeats) { w.step() }
+    /// Every workload, in specs/bench.md order.
+    static func all(warmup w: Int, repeats r: Int) -> [BenchResult] {
+        [sgemm(n: 256, warmup: w, repeats: r), sgemm(n: 1024, warmup: w, repeats: max(r / 3, 5)),
+         mlpTrainStep(warmup: w, repeats: r), mlpSample(warmup: w, repeats: r),
+         fisorActorTrainStep(warmup: w, repeats: r), fisorSelectAction(states: 256, warmup: w, repeats: r),
+         fisorSelectAction(states: 1, warmup: w, repeats: r), unet1dTrainStep(warmup: w, repeats: r), unet1dSample(warmup: w, repeats: r)]
+            + conv(twoD: false, warmup: w, repeats: r) + conv(twoD: true, warmup: w, repeats: r) + [unet2dTrainStep(warmup: w, repeats: r)]
     }
 }

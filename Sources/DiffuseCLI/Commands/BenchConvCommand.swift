@@ -17,7 +17,7 @@ struct BenchConvCommand: Command {
     static let warmup = Option("--warmup", value: "N", default: "3", help: "untimed warm-up runs")
     static let quick = Option("--quick", help: "a small subset of the grid")
     static let markdown = Option("--markdown", value: "FILE", help: "write the table as markdown to FILE")
-    static let calibrate = Option("--calibrate", help: "fit the cost-model constants to the forward timings and print them")
+    static let calibrate = Option("--calibrate", value: "FILE", help: "fit the cost-model constants to the forward timings, write them to FILE (conv_cost_model.h) and show the fitted choices")
     static let tune = Option("--tune", value: "FILE", help: "write the faster algorithm per shape and pass to FILE (PD_CONV_TUNING)")
     static let memory = Option("--memory", help: "only run the memory check: RSS after 10² vs 10⁴ forward+backward calls")
     static let options = [repeats, warmup, quick, markdown, calibrate, tune, memory, .threads]
@@ -37,11 +37,15 @@ struct BenchConvCommand: Command {
                                t.forwardBackward[.direct]!.medianMs, t.forwardBackward[.fft]!.medianMs, "\(t.auto)"))
             timings.append(t)
         }
+        if let path = args.string(calibrate) {
+            let header = ConvWorkloads.calibrate(&timings)
+            try AtomicFile.write(Data(header.utf8), to: URL(fileURLWithPath: path))
+            console.out(header)
+        }
         let command = "diffuse " + CommandLine.arguments.dropFirst().joined(separator: " ")
         let table = ConvWorkloads.markdown(timings, command: command, threads: Threads.count, repeats: r)
         console.out(table)
         if let path = args.string(markdown) { try AtomicFile.write(Data((table + "\n").utf8), to: URL(fileURLWithPath: path)) }
-        if args.flag(calibrate) { console.out(ConvWorkloads.calibrate(timings)) }
         if let path = args.string(tune) {
             var lines: [String] = []
             for t in timings {
