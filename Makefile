@@ -14,12 +14,16 @@ setup:
 build: setup
 	$(SWIFT) build $(RELEASE)
 
-# Sets up, builds, and runs the main job on shipped defaults: the core benchmark, a fresh toy
-# regression trained to its noise floor, and the shipped checkpoint evaluated.
+# Sets up, builds, and runs the main job on shipped defaults: the shipped two-moons diffusion model
+# sampled with DDPM and EDM-style settings into .npy and SVG, a fresh toy model trained, and the
+# benchmarks.
 demo: build
-	$(DIFFUSE) bench core --threads $(THREADS)
-	$(DIFFUSE) train regression --seed 0 -o .build/demo-regression.safetensors
+	$(DIFFUSE) sample --model Checkpoints/two-moons-edm.safetensors -n 2000 -o .build/demo-samples.npy --svg .build/demo-samples.svg
+	$(DIFFUSE) train toy --dist checkerboard --objective ddpm --seed 0 -o .build/demo-checkerboard.safetensors
+	$(DIFFUSE) sample --model .build/demo-checkerboard.safetensors -n 2000 --sampler ddim --steps 50 --svg .build/demo-checkerboard.svg
 	$(DIFFUSE) eval regression --model Checkpoints/toy-regression.safetensors
+	$(DIFFUSE) bench core --threads $(THREADS) --repeats 20
+	@echo "plots: .build/demo-samples.svg .build/demo-checkerboard.svg"
 
 # The whole test suite, in release mode (what .ci/run calls).
 test:
@@ -45,6 +49,7 @@ bench-compare: bench
 # Regenerates the shipped checkpoints with the commands recorded in their metadata.
 checkpoints: build
 	$(DIFFUSE) train regression --seed 0 -o Checkpoints/toy-regression.safetensors
+	$(DIFFUSE) train toy --dist two-moons --objective edm --seed 0 -o Checkpoints/two-moons-edm.safetensors
 
 clean:
 	rm -rf .build $(BENCH_DIR) bench-results

@@ -844,11 +844,15 @@ static void fft_backward_weight(const pd_conv_shape *s, int64_t oh, int64_t ow, 
 // machine and committed here, so the same shape always gets the same algorithm.
 #include "conv_cost_model.h"
 
-static double direct_constants[PD_CONV_COST_TERMS] = PD_COST_DIRECT;
-static double fft_constants[PD_CONV_COST_TERMS] = PD_COST_FFT;
+// [model][algorithm][term]: model 0 predicts a forward pass, model 1 a training step's
+// forward + input gradient + weight gradient.
+static double cost_constants[2][2][PD_CONV_COST_TERMS] = {{PD_COST_DIRECT, PD_COST_FFT}, {PD_COST_DIRECT_TRAINING, PD_COST_FFT_TRAINING}};
 
-void pd_conv_set_cost_model(const double *direct, const double *fft) {
-    for (int i = 0; i < PD_CONV_COST_TERMS; i++) { direct_constants[i] = direct[i]; fft_constants[i] = fft[i]; }
+void pd_conv_set_cost_model(int training, const double *direct, const double *fft) {
+    for (int i = 0; i < PD_CONV_COST_TERMS; i++) {
+        cost_constants[training ? 1 : 0][0][i] = direct[i];
+        cost_constants[training ? 1 : 0][1][i] = fft[i];
+    }
 }
 
 int pd_conv_cost_features(const pd_conv_shape *s, int algo, double *f) {
@@ -863,6 +867,17 @@ int pd_conv_cost_features(const pd_conv_shape *s, int algo, double *f) {
         f[1] = 8.0 * g.freqs * n * s->c_in * s->c_out;                                                      // complex GEMM flops
         f[2] = (n * s->c_in + n * s->c_out) * real;                                                          // copies
         f[3] = (double)g.freqs;                                                                              // GEMM calls
+    } else if (shifted_ok(s)) {
+        // Shifted GEMMs on the padded grid: flops over the whole grid, copies in and out, and
+        // kH·kW GEMMs per sub-batch.
+        padded_grid g = grid_of(s);
+        double taps = (double)s->k_h * s->k_w;
+        double per = (double)(s->c_in > s->c_out ? s->c_in : s->c_out) * g.grid;
+        double subbatches = n * per / (double)(1 << 19);
+        f[0] = 2 * n * s->c_out * s->c_in * taps * g.grid;
+        f[1] = n * (s->c_in + s->c_out) * g.grid;
+        f[2] = taps * (subbatches > 2 ? subbatches : 2);
+        f[3] = 0;
     } else {
         double kk = (double)s->c_in * s->k_h * s->k_w, p = (double)oh * ow;
         f[0] = 2 * n * s->c_out * kk * p; // GEMM flops
@@ -873,10 +888,10 @@ int pd_conv_cost_features(const pd_conv_shape *s, int algo, double *f) {
     return 0;
 }
 
-double pd_conv_cost(const pd_conv_shape *s, int algo) {
+double pd_conv_cost(const pd_conv_shape *s, int algo, int training) {
     double f[PD_CONV_COST_TERMS];
     if (pd_conv_cost_features(s, algo, f) != 0) return INFINITY;
-    const double *c = algo == PD_CONV_FFT ? fft_constants : direct_constants;
+    const double *c = cost_constants[training ? 1 : 0][algo == PD_CONV_FFT ? 1 : 0];
     double t = 0;
     for (int i = 0; i < PD_CONV_COST_TERMS; i++) t += c[i] * f[i];
     return t;
@@ -934,7 +949,8 @@ int pd_conv_choose(const pd_conv_shape *s, int pass) {
     if (forced && strcmp(forced, "direct") == 0) return PD_CONV_DIRECT;
     int tuned = tuned_choice(s, pass);
     if (tuned) return tuned;
-    return pd_conv_cost(s, PD_CONV_FFT) < pd_conv_cost(s, PD_CONV_DIRECT) ? PD_CONV_FFT : PD_CONV_DIRECT;
+    int training = pass == PD_CONV_PASS_TRAINING;
+    return pd_conv_cost(s, PD_CONV_FFT, training) < pd_conv_cost(s, PD_CONV_DIRECT, training) ? PD_CONV_FFT : PD_CONV_DIRECT;
 }
 
 // ---------------------------------------------------------------- entry points

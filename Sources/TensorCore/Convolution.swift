@@ -96,6 +96,9 @@ extension Tensor {
         let y = Tensor(uninitializedShape: outShape)
         let recording = GradMode.isEnabled && (x.node != nil || w.node != nil || bias?.node != nil)
         let saved = recording ? ConvSaved() : nil
+        // A training step runs one algorithm for all three passes (the backward reuses the forward's
+        // transforms), chosen by the training-step cost model; inference uses the forward model.
+        let algorithm = recording && algorithm == .auto ? ConvAlgorithm(rawValue: pd_conv_choose(&s, Int32(PD_CONV_PASS_TRAINING.rawValue)))! : algorithm
         checked(pd_conv_forward(&s, algorithm.rawValue, x.pointer, w.pointer, bias?.pointer, y.pointer, saved?.pointer), op)
         let inputs = bias.map { [x, w, $0] } ?? [x, w]
         return y.recorded(inputs) { g, needs in
@@ -164,10 +167,12 @@ extension Tensor {
         }
     }
 
-    /// The algorithm `auto` picks for a conv1d/conv2d of these shapes (forward pass).
-    public static func convAlgorithm(input: [Int], weight: [Int], stride: Int = 1, padding: ConvPadding = .valid) -> ConvAlgorithm {
+    /// The algorithm `auto` picks for a conv1d/conv2d of these shapes: for inference, or for a
+    /// training step (forward and both gradients).
+    public static func convAlgorithm(input: [Int], weight: [Int], stride: Int = 1, padding: ConvPadding = .valid, training: Bool = false) -> ConvAlgorithm {
         let spatial = input.count - 2
         var s = convShape(input, weight, stride: (stride, stride), padding: padding, spatialRank: spatial, op: "conv")
-        return ConvAlgorithm(rawValue: pd_conv_choose(&s, 0)) ?? .direct
+        let pass = training ? PD_CONV_PASS_TRAINING : PD_CONV_PASS_FORWARD
+        return ConvAlgorithm(rawValue: pd_conv_choose(&s, Int32(pass.rawValue))) ?? .direct
     }
 }

@@ -137,6 +137,14 @@ struct SamplerTests {
         }
     }
 
+    /// Classifier-free guidance combines conditional and unconditional outputs as w·f(x, c) + (1 − w)·f(x, ∅).
+    @Test func classifierFreeGuidanceCombination() {
+        let model: (Tensor, Tensor, Tensor?) -> Tensor = { x, _, c in x + (c ?? Tensor(0)) }
+        let guided = classifierFree(model, condition: Tensor([2]), weight: 3)
+        let out = guided(Tensor([1, 1]), Tensor([0, 0]))
+        #expect(out.scalars == [7, 7]) // 3·(1 + 2) + (1 − 3)·(1 + 0)
+    }
+
     @Test func guidanceSchedules() {
         #expect(GuidanceSchedule.constant(2).scale(step: 5, of: 10) == 2)
         #expect(GuidanceSchedule.linearDecay(2).scale(step: 5, of: 10) == 1)

@@ -83,7 +83,10 @@ extern "C" {
 // model (or a tuning file). NAIVE is the loop-nest reference for tests.
 
 typedef enum { PD_CONV_AUTO = 0, PD_CONV_DIRECT = 1, PD_CONV_FFT = 2, PD_CONV_NAIVE = 3 } pd_conv_algo;
-typedef enum { PD_CONV_PASS_FORWARD = 0, PD_CONV_PASS_BACKWARD_INPUT = 1, PD_CONV_PASS_BACKWARD_WEIGHT = 2 } pd_conv_pass;
+/// TRAINING asks for the algorithm of a whole training step (forward and both gradients, which
+/// then all use it); FORWARD for inference.
+typedef enum { PD_CONV_PASS_FORWARD = 0, PD_CONV_PASS_BACKWARD_INPUT = 1, PD_CONV_PASS_BACKWARD_WEIGHT = 2,
+               PD_CONV_PASS_TRAINING = 3 } pd_conv_pass;
 
 typedef struct {
     int64_t batch, c_in, c_out;
@@ -122,10 +125,10 @@ int pd_conv_backward_weight(const pd_conv_shape *s, int algo, const float *x, co
 /// (PD_CONV_COST_TERMS of them) are exposed so the calibration command fits the constants.
 #define PD_CONV_COST_TERMS 4
 int pd_conv_cost_features(const pd_conv_shape *s, int algo, double *features);
-double pd_conv_cost(const pd_conv_shape *s, int algo);
-/// Replaces the cost-model constants for this process (the calibration command uses it to show
-/// the choices of a new fit; the committed constants live in conv_cost_model.h).
-void pd_conv_set_cost_model(const double *direct, const double *fft);
+double pd_conv_cost(const pd_conv_shape *s, int algo, int training);
+/// Replaces the forward (training = 0) or training-step (training = 1) cost-model constants for this
+/// process (the calibration command shows a new fit's choices; committed constants: conv_cost_model.h).
+void pd_conv_set_cost_model(int training, const double *direct, const double *fft);
 /// FFTW plans currently cached (for the no-growth check).
 int64_t pd_conv_cached_plans(void);
 #ifdef __cplusplus

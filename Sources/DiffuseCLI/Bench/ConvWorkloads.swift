@@ -45,22 +45,52 @@ enum ConvWorkloads {
 
     struct Timing {
         var shape: Shape
-        var forward: [ConvAlgorithm: BenchResult] = [:]
-        var forwardBackward: [ConvAlgorithm: BenchResult] = [:]
-        var auto: ConvAlgorithm
+        var forward: [ConvAlgorithm: Double] = [:]          // median ms
+        var forwardBackward: [ConvAlgorithm: Double] = [:]
+        var auto: ConvAlgorithm = .direct                  // inference choice
+        var autoTraining: ConvAlgorithm = .direct          // training-step choice
+
+        mutating func updateChoices() {
+            auto = Tensor.convAlgorithm(input: shape.input, weight: shape.weight, padding: shape.padding)
+            autoTraining = Tensor.convAlgorithm(input: shape.input, weight: shape.weight, padding: shape.padding, training: true)
+        }
+
+        /// The progress line `bench conv` prints; `--refit` reads these back.
+        var line: String {
+            String(format: "%@: fwd direct %.3f fft %.3f | fwd+bwd direct %.3f fft %.3f ms (auto: %@ / %@)", shape.description,
+                   forward[.direct]!, forward[.fft]!, forwardBackward[.direct]!, forwardBackward[.fft]!, "\(auto)", "\(autoTraining)")
+        }
+
+        /// Parses `line` (shape names as `Shape.description` prints them).
+        init?(line: String) {
+            let nums = line.split(whereSeparator: { !"0123456789.".contains($0) }).compactMap { Double($0) }
+            let is1d = line.hasPrefix("conv1d")
+            // conv1d: B, ci, co, L, k, 4 times; conv2d: B, ci, co, H, W, k, 4 times
+            guard nums.count >= (is1d ? 10 : 11), line.hasPrefix("conv") else { return nil }
+            let i = nums.map { Int($0) }
+            shape = is1d ? Shape(input: [i[1], i[2], i[4]], weight: [i[3], i[2], i[5]])
+                         : Shape(input: [i[1], i[2], i[4], i[5]], weight: [i[3], i[2], i[6], i[6]])
+            let t = Array(nums.suffix(from: is1d ? 6 : 7).prefix(4))
+            guard t.count == 4 else { return nil }
+            forward = [.direct: t[0], .fft: t[1]]
+            forwardBackward = [.direct: t[2], .fft: t[3]]
+            updateChoices()
+        }
+
+        init(shape: Shape) { self.shape = shape; updateChoices() }
     }
 
     static func measure(_ s: Shape, warmup: Int, repeats: Int) -> Timing {
         let g = RandomGenerator(seed: 1)
         let x = g.normal(s.input), w = g.normal(s.weight) * 0.1, b = g.normal([s.weight[0]])
         let gy = noGrad { g.normal(run(s, .direct, x: x, w: w, b: b).shape) }
-        var t = Timing(shape: s, auto: Tensor.convAlgorithm(input: s.input, weight: s.weight, padding: s.padding))
+        var t = Timing(shape: s)
         for a in [ConvAlgorithm.direct, .fft] {
-            t.forward[a] = Bench.measure("\(s) fwd \(a)", warmup: warmup, repeats: repeats) { _ = noGrad { run(s, a, x: x, w: w, b: b) } }
+            t.forward[a] = Bench.measure("\(s) fwd \(a)", warmup: warmup, repeats: repeats) { _ = noGrad { run(s, a, x: x, w: w, b: b) } }.medianMs
             t.forwardBackward[a] = Bench.measure("\(s) fwd+bwd \(a)", warmup: warmup, repeats: repeats) {
                 let y = run(s, a, x: x.requiringGrad(), w: w.requiringGrad(), b: b.requiringGrad())
                 y.backward(seed: gy)
-            }
+            }.medianMs
         }
         return t
     }
@@ -68,18 +98,23 @@ enum ConvWorkloads {
     static func markdown(_ timings: [Timing], command: String, threads: Int, repeats: Int) -> String {
         var lines = [
             "Command: `\(command)` — PolicyDiffusion \(Diffuse.version), \(threads) threads, median ms of \(repeats) repeats after warm-up.",
-            "`auto` runs the algorithm the committed cost model picks for the shape (shown); its time is that algorithm's.",
+            "`auto` is the algorithm the committed cost models pick (inference model for the forward column, training-step model for",
+            "forward+backward); its time is that algorithm's time.",
             "",
-            "| shape | fwd direct | fwd FFT | auto | fwd auto ÷ best | fwd+bwd direct | fwd+bwd FFT | fwd+bwd auto ÷ best | FFT speed-up (fwd+bwd) |",
-            "|---|---|---|---|---|---|---|---|---|",
+            "| shape | fwd direct | fwd FFT | auto | fwd auto ÷ best | fwd+bwd direct | fwd+bwd FFT | auto (training) | fwd+bwd auto ÷ best | FFT speed-up (fwd+bwd) |",
+            "|---|---|---|---|---|---|---|---|---|---|",
         ]
         for t in timings {
-            let fd = t.forward[.direct]!.medianMs, ff = t.forward[.fft]!.medianMs
-            let bd = t.forwardBackward[.direct]!.medianMs, bf = t.forwardBackward[.fft]!.medianMs
-            let fa = t.auto == .fft ? ff : fd, ba = t.auto == .fft ? bf : bd
-            lines.append(String(format: "| %@ | %.3f | %.3f | %@ | %.2f | %.3f | %.3f | %.2f | %.2f× |", t.shape.description, fd, ff,
-                                t.auto == .fft ? "FFT" : "direct", fa / min(fd, ff), bd, bf, ba / min(bd, bf), bd / bf))
+            let fd = t.forward[.direct]!, ff = t.forward[.fft]!
+            let bd = t.forwardBackward[.direct]!, bf = t.forwardBackward[.fft]!
+            let fa = t.auto == .fft ? ff : fd, ba = t.autoTraining == .fft ? bf : bd
+            lines.append(String(format: "| %@ | %.3f | %.3f | %@ | %.2f | %.3f | %.3f | %@ | %.2f | %.2f× |", t.shape.description, fd, ff,
+                                t.auto == .fft ? "FFT" : "direct", fa / min(fd, ff), bd, bf, t.autoTraining == .fft ? "FFT" : "direct",
+                                ba / min(bd, bf), bd / bf))
         }
+        let worstF = timings.map { ($0.auto == .fft ? $0.forward[.fft]! : $0.forward[.direct]!) / min($0.forward[.fft]!, $0.forward[.direct]!) }.max() ?? 1
+        let worstB = timings.map { ($0.autoTraining == .fft ? $0.forwardBackward[.fft]! : $0.forwardBackward[.direct]!) / min($0.forwardBackward[.fft]!, $0.forwardBackward[.direct]!) }.max() ?? 1
+        lines += ["", String(format: "Worst auto ÷ best: forward %.2f, forward+backward %.2f.", worstF, worstB)]
         return lines.joined(separator: "\n")
     }
 
@@ -87,13 +122,13 @@ enum ConvWorkloads {
     /// error (an active-set loop: drop negative terms and refit), installs them in this process and
     /// returns the text of conv_cost_model.h.
     static func calibrate(_ timings: inout [Timing]) -> String {
-        func fit(_ a: ConvAlgorithm) -> [Double] {
+        func fit(_ a: ConvAlgorithm, training: Bool) -> [Double] {
             var rows: [([Double], Double)] = []
             for t in timings {
                 var s = t.shape.cShape
                 var f = [Double](repeating: 0, count: Int(PD_CONV_COST_TERMS))
                 _ = pd_conv_cost_features(&s, a.rawValue, &f)
-                let y = t.forward[a]!.medianMs / 1000
+                let y = (training ? t.forwardBackward[a]! : t.forward[a]!) / 1000
                 rows.append((f.map { $0 / y }, 1))
             }
             var active = (0..<Int(PD_CONV_COST_TERMS)).filter { i in rows.contains { $0.0[i] != 0 } }
@@ -128,16 +163,22 @@ enum ConvWorkloads {
             }
             return coef
         }
-        let d = fit(.direct), f = fit(.fft)
-        pd_conv_set_cost_model(d, f)
-        for i in timings.indices { timings[i].auto = Tensor.convAlgorithm(input: timings[i].shape.input, weight: timings[i].shape.weight) }
+        let d = fit(.direct, training: false), f = fit(.fft, training: false)
+        let dt = fit(.direct, training: true), ft = fit(.fft, training: true)
+        pd_conv_set_cost_model(0, d, f)
+        pd_conv_set_cost_model(1, dt, ft)
+        for i in timings.indices { timings[i].updateChoices() }
         func list(_ c: [Double]) -> String { "{" + c.map { String(format: "%.4e", $0) }.joined(separator: ", ") + "}" }
         return """
         // Cost-model constants for pd_conv_choose: seconds per feature of pd_conv_cost_features
-        // (direct: GEMM flop, im2col entry, GEMM call; FFT: transform n·log2 n, complex-GEMM flop, copied
-        // entry, per-frequency GEMM call). Fitted by `diffuse bench conv --calibrate` (docs/convolution.md).
+        // (direct: GEMM flop, copied/im2col entry, GEMM call; FFT: transform n·log2 n, complex-GEMM flop,
+        // copied entry, per-frequency GEMM call). Written by `diffuse bench conv --calibrate FILE`
+        // (docs/convolution.md) from medians over issue B's grid on the development machine (2 threads):
+        // forward times for inference, forward+backward times for training steps.
         #define PD_COST_DIRECT \(list(d))
         #define PD_COST_FFT \(list(f))
+        #define PD_COST_DIRECT_TRAINING \(list(dt))
+        #define PD_COST_FFT_TRAINING \(list(ft))
 
         """
     }

@@ -20,7 +20,8 @@ struct BenchConvCommand: Command {
     static let calibrate = Option("--calibrate", value: "FILE", help: "fit the cost-model constants to the forward timings, write them to FILE (conv_cost_model.h) and show the fitted choices")
     static let tune = Option("--tune", value: "FILE", help: "write the faster algorithm per shape and pass to FILE (PD_CONV_TUNING)")
     static let memory = Option("--memory", help: "only run the memory check: RSS after 10² vs 10⁴ forward+backward calls")
-    static let options = [repeats, warmup, quick, markdown, calibrate, tune, memory, .threads]
+    static let refit = Option("--refit", value: "LOG", help: "reuse the timings a previous run printed to stderr (saved in LOG) instead of measuring")
+    static let options = [repeats, warmup, quick, markdown, calibrate, tune, memory, refit, .threads]
 
     static func run(_ args: ParsedArguments, console: Console) throws {
         if args.flag(memory) {
@@ -30,12 +31,16 @@ struct BenchConvCommand: Command {
         let r = try args.int(repeats, range: 1...100_000)!
         let w = try args.int(warmup, range: 0...100_000)!
         var timings: [ConvWorkloads.Timing] = []
-        for shape in ConvWorkloads.grid(quick: args.flag(quick)) {
-            let t = ConvWorkloads.measure(shape, warmup: w, repeats: r)
-            console.err(String(format: "%@: fwd direct %.3f fft %.3f | fwd+bwd direct %.3f fft %.3f ms (auto: %@)", shape.description,
-                               t.forward[.direct]!.medianMs, t.forward[.fft]!.medianMs,
-                               t.forwardBackward[.direct]!.medianMs, t.forwardBackward[.fft]!.medianMs, "\(t.auto)"))
-            timings.append(t)
+        if let log = args.string(refit) {
+            guard let text = try? String(contentsOfFile: log, encoding: .utf8) else { throw CLIError("--refit: cannot read \(log)") }
+            timings = text.split(separator: "\n").compactMap { ConvWorkloads.Timing(line: String($0)) }
+            guard !timings.isEmpty else { throw CLIError("--refit: \(log) has no timing lines") }
+        } else {
+            for shape in ConvWorkloads.grid(quick: args.flag(quick)) {
+                let t = ConvWorkloads.measure(shape, warmup: w, repeats: r)
+                console.err(t.line)
+                timings.append(t)
+            }
         }
         if let path = args.string(calibrate) {
             let header = ConvWorkloads.calibrate(&timings)
@@ -53,9 +58,9 @@ struct BenchConvCommand: Command {
                 var key = [CChar](repeating: 0, count: 160)
                 pd_conv_shape_key(&s, &key, 160)
                 let k = String(decoding: key.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-                let fwd = t.forward[.fft]!.medianMs < t.forward[.direct]!.medianMs ? "fft" : "direct"
-                let bwd = t.forwardBackward[.fft]!.medianMs < t.forwardBackward[.direct]!.medianMs ? "fft" : "direct"
-                lines += ["\(k) 0 \(fwd)", "\(k) 1 \(bwd)", "\(k) 2 \(bwd)"]
+                let fwd = t.forward[.fft]! < t.forward[.direct]! ? "fft" : "direct"
+                let bwd = t.forwardBackward[.fft]! < t.forwardBackward[.direct]! ? "fft" : "direct"
+                lines += ["\(k) 0 \(fwd)", "\(k) 3 \(bwd)"]
             }
             try AtomicFile.write(Data((lines.joined(separator: "\n") + "\n").utf8), to: URL(fileURLWithPath: path))
         }
