@@ -36,6 +36,27 @@ private func guidedOutput(_ network: DenoisingNetwork, x: Tensor, t: Int, tt: Te
     }
 }
 
+/// The loop both discrete samplers run: start from N(0, I), then for each timestep take the
+/// (possibly guided) network output and let `step` produce the next sample, re-inpainting after
+/// every step. `posteriorVariance(t)` is Σₜ for posterior-variance guidance; `step(output, t,
+/// movedX, prediction)` is the scheduler's pure step.
+private func discreteSampling(_ network: DenoisingNetwork, shape: [Int], timesteps ts: [Int], schedule s: NoiseSchedule,
+                              prediction: PredictionType, guidance: GuidanceConfig?, inpainting: Inpainting?, rng: RandomGenerator,
+                              posteriorVariance: (Int) -> Float, step: (Tensor, Int, Tensor, PredictionType) -> Tensor) -> Tensor {
+    noGrad {
+        var x = rng.normal(shape)
+        if let inpainting { x = inpainting.apply(x) }
+        for (i, t) in ts.enumerated() {
+            let tt = Tensor(repeating: Float(t), shape: [shape[0]])
+            let (moved, out, kind) = guidedOutput(network, x: x, t: t, tt: tt, alphaBar: s.alphaBar(t), posteriorVariance: posteriorVariance(t),
+                                                  prediction: prediction, guidance: guidance, step: i, of: ts.count)
+            x = step(out, t, moved, kind)
+            if let inpainting { x = inpainting.apply(x) }
+        }
+        return x
+    }
+}
+
 /// DDPM ancestral sampling over all T steps or a spaced subset (diffusers' DDPMScheduler loop).
 public struct DDPMSampler: Sampler {
     public var scheduler: DDPMScheduler
@@ -51,25 +72,17 @@ public struct DDPMSampler: Sampler {
     }
 
     public func sample(_ network: DenoisingNetwork, shape: [Int], guidance: GuidanceConfig?, inpainting: Inpainting?, rng: RandomGenerator) -> Tensor {
-        noGrad {
-            let s = scheduler.noiseSchedule
-            let ts = scheduler.timesteps(inferenceSteps: inferenceSteps)
-            var x = rng.normal(shape)
-            if let inpainting { x = inpainting.apply(x) }
-            for (i, t) in ts.enumerated() {
-                let prev = DDPMScheduler.previous(t, in: ts)
-                let tt = Tensor(repeating: Float(t), shape: [shape[0]])
-                let (moved, out, kind) = guidedOutput(network, x: x, t: t, tt: tt, alphaBar: s.alphaBar(t),
-                                                      posteriorVariance: s.posteriorVariance(t, previous: prev),
-                                                      prediction: scheduler.prediction, guidance: guidance, step: i, of: ts.count)
-                var stepper = scheduler
-                stepper.prediction = kind
-                let noise = t > 0 ? rng.normal(shape) : nil
-                x = stepper.step(out, timestep: t, sample: moved, noise: noise, schedule: s, previous: prev).previous
-                if let r = clipAfterStep { x = x.clamped(min: r.lowerBound, max: r.upperBound) }
-                if let inpainting { x = inpainting.apply(x) }
-            }
-            return x
+        let s = scheduler.noiseSchedule
+        let ts = scheduler.timesteps(inferenceSteps: inferenceSteps)
+        return discreteSampling(network, shape: shape, timesteps: ts, schedule: s, prediction: scheduler.prediction, guidance: guidance,
+                                inpainting: inpainting, rng: rng,
+                                posteriorVariance: { s.posteriorVariance($0, previous: DDPMScheduler.previous($0, in: ts)) }) { out, t, x, kind in
+            var stepper = scheduler
+            stepper.prediction = kind
+            let noise = t > 0 ? rng.normal(shape) : nil
+            let next = stepper.step(out, timestep: t, sample: x, noise: noise, schedule: s, previous: DDPMScheduler.previous(t, in: ts)).previous
+            guard let r = clipAfterStep else { return next }
+            return next.clamped(min: r.lowerBound, max: r.upperBound)
         }
     }
 }
@@ -87,24 +100,15 @@ public struct DDIMSampler: Sampler {
     }
 
     public func sample(_ network: DenoisingNetwork, shape: [Int], guidance: GuidanceConfig?, inpainting: Inpainting?, rng: RandomGenerator) -> Tensor {
-        noGrad {
-            let s = scheduler.noiseSchedule
-            let ts = scheduler.timesteps(inferenceSteps: inferenceSteps)
-            var x = rng.normal(shape)
-            if let inpainting { x = inpainting.apply(x) }
-            for (i, t) in ts.enumerated() {
-                let tt = Tensor(repeating: Float(t), shape: [shape[0]])
-                let prev = t - scheduler.trainSteps / inferenceSteps
-                let (moved, out, kind) = guidedOutput(network, x: x, t: t, tt: tt, alphaBar: s.alphaBar(t),
-                                                      posteriorVariance: prev >= 0 ? s.posteriorVariance(t, previous: prev) : 0,
-                                                      prediction: scheduler.prediction, guidance: guidance, step: i, of: ts.count)
-                var stepper = scheduler
-                stepper.prediction = kind
-                let noise = eta > 0 ? rng.normal(shape) : nil
-                x = stepper.step(out, timestep: t, sample: moved, eta: eta, noise: noise, schedule: s, inferenceSteps: inferenceSteps).previous
-                if let inpainting { x = inpainting.apply(x) }
-            }
-            return x
+        let s = scheduler.noiseSchedule
+        let stride = scheduler.trainSteps / inferenceSteps
+        return discreteSampling(network, shape: shape, timesteps: scheduler.timesteps(inferenceSteps: inferenceSteps), schedule: s,
+                                prediction: scheduler.prediction, guidance: guidance, inpainting: inpainting, rng: rng,
+                                posteriorVariance: { $0 - stride >= 0 ? s.posteriorVariance($0, previous: $0 - stride) : 0 }) { out, t, x, kind in
+            var stepper = scheduler
+            stepper.prediction = kind
+            let noise = eta > 0 ? rng.normal(shape) : nil
+            return stepper.step(out, timestep: t, sample: x, eta: eta, noise: noise, schedule: s, inferenceSteps: inferenceSteps).previous
         }
     }
 }

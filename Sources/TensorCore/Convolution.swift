@@ -47,7 +47,9 @@ final class ConvSaved {
 }
 
 extension Tensor {
-    static func convShape(_ xs: [Int], _ ws: [Int], stride: (Int, Int), padding: ConvPadding, spatialRank: Int, op: String) -> pd_conv_shape {
+    /// The C kernel's shape description for a conv1d/conv2d of these shapes (validated: bad shapes
+    /// trap with a clear message).
+    public static func convShape(_ xs: [Int], _ ws: [Int], stride: (Int, Int), padding: ConvPadding, spatialRank: Int, op: String = "conv") -> pd_conv_shape {
         precondition(xs.count == 2 + spatialRank, "\(op) expects input [N, C, \(spatialRank == 1 ? "L" : "H, W")], got \(xs)")
         precondition(ws.count == 2 + spatialRank, "\(op) expects weight [C_out, C_in, \(spatialRank == 1 ? "k" : "kH, kW")], got \(ws)")
         precondition(ws[1] == xs[1], "\(op): weight \(ws) expects \(ws[1]) input channels, input \(xs) has \(xs[1])")

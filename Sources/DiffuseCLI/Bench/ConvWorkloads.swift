@@ -17,13 +17,7 @@ enum ConvWorkloads {
         }
 
         var cShape: pd_conv_shape {
-            let k = weight[2], pad = (k - 1) / 2, extra = (k - 1) - pad
-            return is1d
-                ? pd_conv_shape(batch: Int64(input[0]), c_in: Int64(input[1]), c_out: Int64(weight[0]), in_h: 1, in_w: Int64(input[2]),
-                                k_h: 1, k_w: Int64(k), stride_h: 1, stride_w: 1, pad_top: 0, pad_bottom: 0, pad_left: Int64(pad), pad_right: Int64(extra))
-                : pd_conv_shape(batch: Int64(input[0]), c_in: Int64(input[1]), c_out: Int64(weight[0]), in_h: Int64(input[2]), in_w: Int64(input[3]),
-                                k_h: Int64(k), k_w: Int64(k), stride_h: 1, stride_w: 1, pad_top: Int64(pad), pad_bottom: Int64(extra),
-                                pad_left: Int64(pad), pad_right: Int64(extra))
+            Tensor.convShape(input, weight, stride: (1, 1), padding: padding, spatialRank: is1d ? 1 : 2)
         }
     }
 
