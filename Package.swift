@@ -1,6 +1,6 @@
 // swift-tools-version:6.0
 // PolicyDiffusion: diffusion models for offline RL and small-scale generation.
-// Layers (DESIGN.md): CKernels (C) → TensorCore → NN → (Diffusion → OfflineRL → PGD/FISOR/SePPO) → diffuse.
+// Layers (DESIGN.md): CKernels (C) → TensorCore → NN → (Diffusion, OfflineRL → PGD/FISOR/SePPO) → diffuse.
 import PackageDescription
 
 // C kernels: -O3 lets clang vectorise the branch-free math loops; no -march (binaries run on any
@@ -18,12 +18,16 @@ let package = Package(
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
         .systemLibrary(name: "CFFTW", path: "Sources/CFFTW"),
         .systemLibrary(name: "CHDF5", path: "Sources/CHDF5", pkgConfig: "hdf5"),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib"),
 
         // Layer 0: C kernels (thread pool, GEMM split, vectorised math, optimiser updates).
         .target(
             name: "CKernels", dependencies: ["CBLAS", "CFFTW"], cSettings: kernelFlags,
             linkerSettings: [.linkedLibrary("openblas"), .linkedLibrary("fftw3f"),
                              .linkedLibrary("fftw3f_threads"), .linkedLibrary("m"), .linkedLibrary("pthread")]),
+
+        // HDF5's macros do not import into Swift: a small C facade (CONVENTIONS, Swift 6 on Linux).
+        .target(name: "CHDF5IO", dependencies: ["CHDF5"], cSettings: kernelFlags),
 
         // Layer 1: tensors, reverse-mode autodiff, RNG, safetensors.
         .target(name: "TensorCore", dependencies: ["CKernels", "CBLAS"]),
@@ -34,11 +38,14 @@ let package = Package(
         // Layer 3: the score-network core: schedules, samplers, guidance, denoisers.
         .target(name: "Diffusion", dependencies: ["NN"]),
 
+        // Layer 4: offline RL substrate: datasets (HDF5, NPZ), environments, collection, agents, evaluation.
+        .target(name: "OfflineRL", dependencies: ["NN", "CHDF5IO", "CZlib"]),
+
         // The public library: re-exports every layer.
-        .target(name: "PolicyDiffusion", dependencies: ["TensorCore", "NN", "Diffusion"]),
+        .target(name: "PolicyDiffusion", dependencies: ["TensorCore", "NN", "Diffusion", "OfflineRL"]),
 
         // The command-line tool: logic in a library so tests can drive it; a thin executable.
-        .target(name: "DiffuseCLI", dependencies: ["PolicyDiffusion", "CKernels", "CHDF5", "CFFTW"]),
+        .target(name: "DiffuseCLI", dependencies: ["PolicyDiffusion", "CKernels", "CFFTW"]),
         .executableTarget(name: "diffuse", dependencies: ["DiffuseCLI"]),
 
         // Samples: how a user's own code imports the library.
@@ -48,6 +55,7 @@ let package = Package(
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "CKernels", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "NNTests", dependencies: ["NN", "TestSupport"]),
         .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "OfflineRLTests", dependencies: ["OfflineRL", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DiffuseCLITests", dependencies: ["DiffuseCLI", "PolicyDiffusion"]),
     ]
 )

@@ -1,22 +1,6 @@
 import Foundation
 import PolicyDiffusion
 
-/// numpy's .npy format (version 1.0, little-endian float32, C order): what `np.load` reads.
-enum NPY {
-    static func encode(_ t: Tensor) -> Data {
-        let shape = t.shape.count == 1 ? "(\(t.shape[0]),)" : "(" + t.shape.map(String.init).joined(separator: ", ") + ")"
-        var header = "{'descr': '<f4', 'fortran_order': False, 'shape': \(shape), }"
-        // magic (6) + version (2) + length (2) + header, padded with spaces to 64 bytes, ending in \n.
-        while (10 + header.utf8.count + 1) % 64 != 0 { header += " " }
-        header += "\n"
-        var d = Data([0x93] + Array("NUMPY".utf8) + [1, 0])
-        withUnsafeBytes(of: UInt16(header.utf8.count).littleEndian) { d.append(contentsOf: $0) }
-        d.append(contentsOf: Array(header.utf8))
-        t.withUnsafeBufferPointer { d.append(Data(buffer: $0)) }
-        return d
-    }
-}
-
 /// A scatter plot of 2-D points as SVG (no dependencies).
 enum SVGPlot {
     static func scatter(_ points: Tensor, title: String, size: Int = 480, extent: Float = 3) -> String {

@@ -2,3 +2,4 @@
 @_exported import NN
 @_exported import TensorCore
 @_exported import Diffusion
+@_exported import OfflineRL

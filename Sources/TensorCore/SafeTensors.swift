@@ -206,27 +206,40 @@ public struct SafeTensorsFile: Equatable, Sendable {
 
 /// Atomic whole-file writes (temporary file + fsync + rename): a crash never leaves half a file.
 public enum AtomicFile {
-    public static func write(_ data: Data, to url: URL) throws {
+    /// Lets `body` write a temporary file beside `url` (by any means, e.g. libhdf5), then syncs it
+    /// and renames it over `url`. On any failure the temporary file is removed and `url` is untouched.
+    public static func write(to url: URL, using body: (URL) throws -> Void) throws {
         let dir = url.deletingLastPathComponent()
         let tmp = dir.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
-        let fd = open(tmp.path, O_WRONLY | O_CREAT | O_EXCL, 0o644)
-        guard fd >= 0 else { throw SafeTensorsError.writeFailed(path: url.path, reason: String(cString: strerror(errno))) }
-        var ok = true
-        var reason = ""
-        data.withUnsafeBytes { raw in
-            var done = 0
-            while done < raw.count {
-                let n = Foundation.write(fd, raw.baseAddress! + done, raw.count - done)
-                if n <= 0 { ok = false; reason = String(cString: strerror(errno)); break }
-                done += n
+        do {
+            try body(tmp)
+            let fd = open(tmp.path, O_RDONLY)
+            guard fd >= 0 else { throw SafeTensorsError.writeFailed(path: url.path, reason: String(cString: strerror(errno))) }
+            let synced = fsync(fd) == 0
+            close(fd)
+            guard synced else { throw SafeTensorsError.writeFailed(path: url.path, reason: String(cString: strerror(errno))) }
+            guard rename(tmp.path, url.path) == 0 else {
+                throw SafeTensorsError.writeFailed(path: url.path, reason: String(cString: strerror(errno)))
             }
-        }
-        if ok && fsync(fd) != 0 { ok = false; reason = String(cString: strerror(errno)) }
-        close(fd)
-        if ok && rename(tmp.path, url.path) != 0 { ok = false; reason = String(cString: strerror(errno)) }
-        if !ok {
+        } catch {
             unlink(tmp.path)
-            throw SafeTensorsError.writeFailed(path: url.path, reason: reason)
+            throw error
+        }
+    }
+
+    public static func write(_ data: Data, to url: URL) throws {
+        try write(to: url) { tmp in
+            let fd = open(tmp.path, O_WRONLY | O_CREAT | O_EXCL, 0o644)
+            guard fd >= 0 else { throw SafeTensorsError.writeFailed(path: url.path, reason: String(cString: strerror(errno))) }
+            defer { close(fd) }
+            try data.withUnsafeBytes { raw in
+                var done = 0
+                while done < raw.count {
+                    let n = Foundation.write(fd, raw.baseAddress! + done, raw.count - done)
+                    guard n > 0 else { throw SafeTensorsError.writeFailed(path: url.path, reason: String(cString: strerror(errno))) }
+                    done += n
+                }
+            }
         }
     }
 }

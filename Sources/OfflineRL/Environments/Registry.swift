@@ -1,0 +1,32 @@
+import Foundation
+
+/// The built-in environments by name.
+public enum Environments {
+    public static let names = ["pendulum", "pointmaze-umaze", "pointmaze-medium", "safe-circle", "safe-goal"]
+    /// Short names accepted for convenience.
+    static let aliases = ["pointmaze": "pointmaze-umaze"]
+
+    /// A fresh environment. `forDataCollection` switches on dataset-only behaviour (pointmaze's
+    /// moving target, as D4RL collects maze2d data); evaluation uses the default.
+    public static func make(_ name: String, forDataCollection: Bool = false) throws -> any Environment {
+        switch aliases[name] ?? name {
+        case "pendulum": return Pendulum()
+        case "pointmaze-umaze": return PointMaze(layout: .umaze, movingTarget: forDataCollection)
+        case "pointmaze-medium": return PointMaze(layout: .medium, movingTarget: forDataCollection)
+        case "safe-circle": return SafeCircle()
+        case "safe-goal": return SafeGoal()
+        default: throw EnvironmentError.unknownEnvironment(name, known: names)
+        }
+    }
+}
+
+/// Normalised-score references: random = mean return of uniform random actions, expert = mean
+/// return of the best scripted behaviour, each over 100 seeded episodes (seeds 0–99), measured with
+/// `diffuse env references` and frozen here. κ = 10 for the safe tasks (FISOR, OSRL default).
+enum References {
+    static let pendulum = ReferenceScores(random: -1223.6, expert: -147.9, costLimit: nil)
+    static let pointmazeUmaze = ReferenceScores(random: 39.3, expert: 237.1, costLimit: nil)
+    static let pointmazeMedium = ReferenceScores(random: 17.5, expert: 480.0, costLimit: nil)
+    static let safeCircle = ReferenceScores(random: -2.0, expert: 656.0, costLimit: 10)
+    static let safeGoal = ReferenceScores(random: 0.2, expert: 39.3, costLimit: 10)
+}
