@@ -112,11 +112,15 @@ public struct ParsedArguments {
 public final class Console: @unchecked Sendable {
     public var out: (String) -> Void
     public var err: (String) -> Void
+    /// Redraws a line on stderr (progress bars); nil when stderr is not a terminal.
+    public var errRedraw: ((String) -> Void)?
 
     public init(out: @escaping (String) -> Void = { print($0) },
-                err: @escaping (String) -> Void = { FileHandle.standardError.write(($0 + "\n").data(using: .utf8)!) }) {
+                err: @escaping (String) -> Void = { FileHandle.standardError.write(($0 + "\n").data(using: .utf8)!) },
+                errRedraw: ((String) -> Void)? = isatty(2) == 1 ? { FileHandle.standardError.write(("\r\u{1B}[K" + $0).data(using: .utf8)!) } : nil) {
         self.out = out
         self.err = err
+        self.errRedraw = errRedraw
     }
 }
 

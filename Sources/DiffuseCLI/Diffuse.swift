@@ -7,6 +7,12 @@ public enum Diffuse {
 
     /// Every subcommand, in help order.
     static var commands: [any Command.Type] { [
+        EnvListCommand.self,
+        EnvReferencesCommand.self,
+        DatasetCollectCommand.self,
+        DatasetInfoCommand.self,
+        TrainAgentCommand.self,
+        EvalCommand.self,
         TrainRegressionCommand.self,
         TrainToyCommand.self,
         SampleCommand.self,

@@ -11,7 +11,7 @@ public struct RandomState: Codable, Equatable, Sendable {
 /// draw of n numbers is the same whichever thread computes which part, and any state can be saved
 /// and restored exactly.
 public final class RandomGenerator {
-    public let seed: UInt64
+    public private(set) var seed: UInt64
     public private(set) var counter: UInt64
 
     public init(seed: UInt64, counter: UInt64 = 0) {
@@ -22,6 +22,9 @@ public final class RandomGenerator {
     public convenience init(state: RandomState) { self.init(seed: state.seed, counter: state.counter) }
 
     public var state: RandomState { RandomState(seed: seed, counter: counter) }
+
+    /// Continues from a saved state (resumed training).
+    public func restore(_ state: RandomState) { seed = state.seed; counter = state.counter }
 
     private func advance(_ n: Int) -> UInt64 {
         let start = counter

@@ -1,0 +1,56 @@
+import Foundation
+import PolicyDiffusion
+
+/// `diffuse eval`: a policy's return, normalised score and cost on a built-in environment.
+struct EvalCommand: Command {
+    static let path = ["eval"]
+    static let abstract = "evaluate an agent checkpoint or a scripted behaviour: return, normalised score, cost, violations"
+    static let discussion = """
+    Episodes use reset seeds --seed, --seed+1, …; the agent acts with its mean action. Normalised score = \
+    100 (R − random) / (expert − random) with the references of diffuse env list. On safe tasks: mean \
+    cost, normalised cost (cost / κ, ≤ 1 is safe), the fraction of episodes with any cost (violation \
+    rate) and with cost above κ (unsafe rate).
+    """
+    static let env = Option("--env", value: "NAME", help: "environment (default: the checkpoint's env)")
+    static let policy = Option("--policy", value: "P", help: "agent checkpoint (.safetensors), or scripted:BEHAVIOUR (e.g. scripted:expert)")
+    static let episodes = Option("--episodes", value: "N", default: "20", help: "episodes")
+    static let options = [env, policy, episodes, .seed, .threads, .json]
+
+    static func run(_ args: ParsedArguments, console: Console) throws {
+        let p = try args.required(policy)
+        let n = try args.int(episodes, range: 1...100_000)!
+        let acting: Policy
+        var envName = args.string(env)
+        if p.hasPrefix("scripted:") {
+            let behaviour = String(p.dropFirst("scripted:".count))
+            guard let name = envName else { throw CLIError("--env is required with a scripted policy", usage: true) }
+            let spec = try Environments.make(name).spec
+            guard spec.behaviours.contains(behaviour) else {
+                throw CLIError("\(spec.name) has no behaviour '\(behaviour)' (known: \(spec.behaviours.joined(separator: ", ")))")
+            }
+            acting = ScriptedPolicy(behaviour)
+        } else {
+            let agent = try AgentPolicy.load(URL(fileURLWithPath: p))
+            envName = envName ?? agent.metadata["env"]
+            guard let name = envName else { throw CLIError("the checkpoint names no environment: pass --env", usage: true) }
+            let spec = try Environments.make(name).spec
+            guard spec.observationSpace.dimension == agent.networks.config.observationDim, spec.actionSpace.dimension == agent.networks.config.actionDim else {
+                throw CLIError("\(p) was trained for \(agent.networks.config.observationDim)-d observations and \(agent.networks.config.actionDim)-d actions; \(spec.name) has \(spec.observationSpace.dimension) and \(spec.actionSpace.dimension)")
+            }
+            acting = agent
+        }
+        let progress = Progress("eval", total: n, unit: "episodes", console: console)
+        let r = try Evaluation.run(acting, environment: envName!, episodes: n, seed: try args.seed(), progress: progress.update)
+        if args.flag(.json) {
+            let data = try JSONEncoder().encode(r)
+            console.out(String(decoding: data, as: UTF8.self))
+            return
+        }
+        console.out(String(format: "%@ over %d episodes: return %.2f ± %.2f, normalised score %.1f ± %.1f",
+                           r.environment, n, r.returnMean, r.returnStd, r.normalizedScoreMean, r.normalizedScoreStd))
+        if let nc = r.normalizedCostMean {
+            console.out(String(format: "  cost %.2f (normalised %.2f), violation rate %.0f%%, unsafe rate (cost > κ) %.0f%%",
+                               r.costMean, nc, 100 * r.violationRate, 100 * (r.unsafeRate ?? 0)))
+        }
+    }
+}

@@ -1,0 +1,114 @@
+import Foundation
+import PolicyDiffusion
+
+/// `diffuse train agent`: BC, Gaussian BC, TD3+BC or IQL on an offline dataset.
+struct TrainAgentCommand: Command {
+    static let path = ["train", "agent"]
+    static let abstract = "train an offline agent (bc | bc-gaussian | td3bc | iql) on a dataset"
+    static let discussion = """
+    Hyperparameters follow Policy-Guided Diffusion's agents (specs/pgd.md §5): MLPs 256-256 ReLU, Adam \
+    3e-4 (ε 1e-5), γ 0.99, Polyak 0.005, batch 256; TD3+BC α 2.5; IQL expectile 0.7, β 3, weights ≤ 100, \
+    rewards × 1000 / (return range). Observations are z-scored and actions mapped from the environment's \
+    bounds to [-1, 1]; both maps are stored in the checkpoint. Checkpoints are written atomically every \
+    --checkpoint-every steps and can be resumed with --resume.
+    """
+
+    static let algo = Option("--algo", value: "A", help: "bc | bc-gaussian | td3bc | iql")
+    static let data = Option("--data", value: "FILE", help: "dataset (.hdf5 / .npz, D4RL keys)")
+    static let output = Option("--output", "-o", value: "FILE", help: "agent checkpoint to write (.safetensors)")
+    static let env = Option("--env", value: "NAME", help: "environment for action bounds and evaluation (default: the dataset's 'env' attribute)")
+    static let steps = Option("--steps", value: "N", default: "100000", help: "gradient steps")
+    static let batch = Option("--batch-size", value: "N", default: "256", help: "minibatch size")
+    static let lr = Option("--lr", value: "RATE", default: "0.0003", help: "Adam learning rate")
+    static let timeouts = Option("--done", value: "D", default: "terminals", help: "what stops bootstrapping: terminals | terminals-or-timeouts")
+    static let evalEvery = Option("--eval-every", value: "N", help: "evaluate the actor every N steps (needs an environment)")
+    static let evalEpisodes = Option("--eval-episodes", value: "N", default: "10", help: "episodes per periodic evaluation")
+    static let checkpointEvery = Option("--checkpoint-every", value: "N", default: "10000", help: "save a resumable checkpoint every N steps")
+    static let resume = Option("--resume", help: "continue from the training state in --output")
+    static let stopAfter = Option("--stop-after", value: "N", help: "stop (with a checkpoint) after step N; continue later with --resume")
+    static let logEvery = Option("--log-every", value: "N", default: "5000", help: "log mean losses every N steps (stderr)")
+    static let options = [algo, data, output, env, steps, batch, lr, timeouts, evalEvery, evalEpisodes, checkpointEvery, resume, stopAfter,
+                          logEvery, .seed, .threads, .json]
+
+    static func run(_ args: ParsedArguments, console: Console) throws {
+        let algoName = try args.required(algo)
+        guard let algorithm = AgentAlgorithm(rawValue: algoName) else {
+            throw CLIError("--algo must be one of \(AgentAlgorithm.allCases.map(\.rawValue).joined(separator: ", ")) (got '\(algoName)')", usage: true)
+        }
+        let dataPath = try args.required(data)
+        let url = URL(fileURLWithPath: try args.required(output))
+        let total = try args.int(steps, range: 1...100_000_000)!
+        var h = AgentHyperparameters.defaults(for: algorithm)
+        h.batchSize = try args.int(batch, range: 1...1_000_000)!
+        h.learningRate = try args.float(lr)!
+        guard let done = Bootstrapping(rawValue: args.string(timeouts)!) else {
+            throw CLIError("--done must be terminals or terminals-or-timeouts", usage: true)
+        }
+        h.bootstrapping = done
+        let seed = try args.seed()
+        let dataset = try OfflineDataset.load(URL(fileURLWithPath: dataPath))
+        let envName = args.string(env) ?? dataset.attributes["env"]
+        let environment = try envName.map { try Environments.make($0) }
+        let bounds: Box
+        if let environment {
+            bounds = environment.spec.actionSpace
+            guard bounds.dimension == dataset.actionDim, environment.spec.observationSpace.dimension == dataset.observationDim else {
+                throw CLIError("\(dataPath) does not match \(environment.spec.name)'s observation/action sizes")
+            }
+        } else {
+            // No environment: actions already in [-1, 1] stay there; otherwise the data's own range.
+            let s = ColumnStatistics(dataset.actions)
+            let inUnitBox = s.min.allSatisfy { $0 >= -1 } && s.max.allSatisfy { $0 <= 1 }
+            bounds = inUnitBox ? Box(repeating: 1, count: dataset.actionDim) : Box(low: s.min, high: s.max)
+            console.err("no environment given: action bounds taken as " + (inUnitBox ? "[-1, 1]" : "the dataset's min/max"))
+        }
+        let evalPeriod = try args.int(evalEvery, range: 1...Int.max)
+        if evalPeriod != nil && environment == nil { throw CLIError("--eval-every needs --env (the dataset names no environment)", usage: true) }
+        let episodes = try args.int(evalEpisodes, range: 1...10_000)!
+
+        let trainer = try AgentTrainer(dataset: dataset, algorithm: algorithm, hyperparameters: h, actionBounds: bounds, seed: seed)
+        if args.flag(resume) {
+            guard FileManager.default.fileExists(atPath: url.path) else { throw CLIError("--resume: \(url.path) does not exist") }
+            try trainer.resume(from: url)
+            console.err("resuming at step \(trainer.step)")
+        }
+        var metadata = ["algorithm": algorithm.rawValue, "dataset": dataPath,
+                        "command": "diffuse " + CommandLine.arguments.dropFirst().joined(separator: " ")]
+        if let envName { metadata["env"] = envName }
+        var evaluations: [[String: Any]] = []
+        func evaluate(_ step: Int) throws -> EvaluationResult? {
+            guard let envName else { return nil }
+            return try Evaluation.run(trainer.policy(), environment: envName, episodes: episodes, seed: 1_000_000 &+ seed)
+        }
+        let progress = Progress("train \(algorithm.rawValue)", total: total, console: console)
+        let loop = TrainingLoop(steps: total, logEvery: try args.int(logEvery, range: 1...Int.max)!,
+                                checkpointEvery: try args.int(checkpointEvery, range: 1...Int.max)!, log: console.err)
+        let started = Date()
+        let stop = try args.int(stopAfter, range: 1...Int.max)
+        let final = try loop.run(from: trainer.step, stoppingAt: stop, checkpoint: { _ in try trainer.save(to: url, metadata: metadata) }) { step in
+            let metrics = trainer.trainStep()
+            progress.update(step + 1)
+            if let evalPeriod, (step + 1) % evalPeriod == 0, let r = try evaluate(step + 1) {
+                console.err(String(format: "step %d: return %.2f ± %.2f  normalised %.1f", step + 1, r.returnMean, r.returnStd, r.normalizedScoreMean)
+                            + (r.normalizedCostMean.map { String(format: "  cost %.2f (normalised %.2f)", r.costMean, $0) } ?? ""))
+                evaluations.append(["step": step + 1, "return_mean": r.returnMean, "normalized_score": r.normalizedScoreMean, "cost_mean": r.costMean])
+            }
+            return metrics
+        }
+        let seconds = Date().timeIntervalSince(started)
+        if let stop, stop < total {
+            console.err("stopped after step \(stop) of \(total); continue with --resume")
+            return
+        }
+        let result = try evaluate(total)
+        if args.flag(.json) {
+            var out: [String: Any] = ["checkpoint": url.path, "algorithm": algorithm.rawValue, "steps": total, "seconds": seconds,
+                                      "final_losses": final, "evaluations": evaluations]
+            if let r = result { out["normalized_score"] = r.normalizedScoreMean; out["return_mean"] = r.returnMean; out["cost_mean"] = r.costMean }
+            console.out(jsonLine(out))
+        } else {
+            console.out(String(format: "%@ trained %d steps in %.1f s → %@", algorithm.rawValue, total, seconds, url.path)
+                        + (result.map { String(format: "; %d-episode return %.2f ± %.2f, normalised score %.1f", episodes, $0.returnMean, $0.returnStd, $0.normalizedScoreMean) } ?? ""))
+        }
+    }
+}

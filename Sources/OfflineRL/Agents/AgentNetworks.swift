@@ -1,0 +1,101 @@
+import Foundation
+import NN
+import TensorCore
+
+/// The offline agents of specs/pgd.md §5.
+public enum AgentAlgorithm: String, Codable, Sendable, CaseIterable {
+    /// Behaviour cloning with a deterministic tanh actor (MSE).
+    case bc
+    /// Behaviour cloning with a Gaussian actor (maximum likelihood).
+    case bcGaussian = "bc-gaussian"
+    /// TD3+BC (Fujimoto & Gu 2021).
+    case td3bc
+    /// Implicit Q-learning (Kostrikov et al. 2022).
+    case iql
+
+    var gaussian: Bool { self == .bcGaussian || self == .iql }
+}
+
+/// Every network of an agent, in one checkpointable module: a tanh actor (the mean action in the
+/// normalised space [−1, 1]), a state-independent log-std for Gaussian actors, twin critics
+/// Q(s, a) for TD3+BC and IQL, and IQL's value V(s). Target networks are training state.
+public final class AgentNetworks: Module, ConfigurableModule {
+    public struct Config: Codable, Sendable, Equatable {
+        public var algorithm: AgentAlgorithm
+        public var observationDim: Int
+        public var actionDim: Int
+        /// Hidden widths of every MLP (PGD: 256-256, ReLU).
+        public var hidden: [Int] = [256, 256]
+        public init(algorithm: AgentAlgorithm, observationDim: Int, actionDim: Int, hidden: [Int] = [256, 256]) {
+            self.algorithm = algorithm; self.observationDim = observationDim; self.actionDim = actionDim; self.hidden = hidden
+        }
+    }
+
+    public let config: Config
+    public let actor: MLP
+    public let logStd: Parameter?
+    public let critic1: MLP?
+    public let critic2: MLP?
+    public let value: MLP?
+
+    public init(config: Config, rng: RandomGenerator) {
+        self.config = config
+        let o = config.observationDim, a = config.actionDim, h = config.hidden
+        actor = MLP([o] + h + [a], activation: .relu, outputActivation: .tanh, rng: rng)
+        logStd = config.algorithm.gaussian ? Parameter(Tensor(zeros: [a])) : nil
+        let critics = config.algorithm == .td3bc || config.algorithm == .iql
+        critic1 = critics ? MLP([o + a] + h + [1], activation: .relu, rng: rng) : nil
+        critic2 = critics ? MLP([o + a] + h + [1], activation: .relu, rng: rng) : nil
+        value = config.algorithm == .iql ? MLP([o] + h + [1], activation: .relu, rng: rng) : nil
+    }
+
+    /// log π(a | s) summed over action dimensions, Normal(μ(s), σ) on the action directly (no tanh
+    /// Jacobian, as PGD's IQL), log σ clipped to [−20, 2].
+    public func logProbability(_ actions: Tensor, mean: Tensor) -> Tensor {
+        let logSigma = (logStd?.tensor ?? Tensor(zeros: [config.actionDim])).clamped(min: -20, max: 2)
+        return Loss.gaussianLogLikelihood(actions, mean: mean, logStd: logSigma)
+    }
+
+    /// Q(s, a) of one critic, [B].
+    static func q(_ critic: MLP, _ s: Tensor, _ a: Tensor) -> Tensor {
+        critic(Tensor.concat([s, a], axis: 1)).reshaped([s.shape[0]])
+    }
+}
+
+/// A trained agent as a policy: observations are z-scored and actions mapped back from [−1, 1]
+/// to the environment's bounds with the maps stored in its checkpoint.
+public final class AgentPolicy: Policy {
+    public let networks: AgentNetworks
+    public let observationNormalizer: AffineNormalizer
+    public let actionMap: AffineNormalizer
+    public let metadata: [String: String]
+
+    public init(networks: AgentNetworks, observationNormalizer: AffineNormalizer, actionMap: AffineNormalizer, metadata: [String: String] = [:]) {
+        self.networks = networks; self.observationNormalizer = observationNormalizer; self.actionMap = actionMap; self.metadata = metadata
+    }
+
+    /// The mean action (deterministic evaluation), in environment units.
+    public func actions(for observations: [[Double]], environments: [any Environment], rng: RandomGenerator) -> [[Double]] {
+        let d = networks.config.observationDim
+        precondition(observations.allSatisfy { $0.count == d }, "policy expects \(d)-dimensional observations")
+        let x = Tensor(observations.flatMap { $0.map(Float.init) }, shape: [observations.count, d])
+        let a = noGrad { actionMap.inverse(networks.actor(observationNormalizer(x))) }.scalars
+        let k = networks.config.actionDim
+        return (0..<observations.count).map { i in (0..<k).map { Double(a[i * k + $0]) } }
+    }
+
+    public static func load(_ url: URL) throws -> AgentPolicy {
+        let (networks, metadata, _) = try Checkpoint.load(AgentNetworks.self, from: url)
+        func decode(_ key: String) throws -> AffineNormalizer {
+            guard let text = metadata[key], let n = try? JSONDecoder().decode(AffineNormalizer.self, from: Data(text.utf8)) else {
+                throw Checkpoint.Error.badConfig("\(key) is missing or malformed")
+            }
+            return n
+        }
+        let obs = try decode("observation_normalizer"), act = try decode("action_map")
+        guard obs.shift.count == networks.config.observationDim, act.shift.count == networks.config.actionDim else {
+            throw Checkpoint.Error.badConfig("normaliser sizes do not match the networks")
+        }
+        return AgentPolicy(networks: networks, observationNormalizer: obs, actionMap: act, metadata: metadata)
+    }
+}

@@ -1,0 +1,22 @@
+import Foundation
+import TensorCore
+
+/// Something that acts in environments: a trained agent (from observations) or a scripted
+/// behaviour (from the environments' full state). Batched over parallel episodes.
+public protocol Policy {
+    func actions(for observations: [[Double]], environments: [any Environment], rng: RandomGenerator) -> [[Double]]
+}
+
+/// A scripted behaviour policy of specs/envs.md, optionally with Gaussian action noise.
+public struct ScriptedPolicy: Policy {
+    public var behaviour: String
+    public var noise: Double
+    public init(_ behaviour: String, noise: Double = 0) { self.behaviour = behaviour; self.noise = noise }
+
+    public func actions(for observations: [[Double]], environments: [any Environment], rng: RandomGenerator) -> [[Double]] {
+        environments.map { env in
+            let a = env.behaviourAction(behaviour, rng: rng)
+            return noise > 0 ? env.spec.actionSpace.clip(a.map { $0 + noise * rng.gaussian() }) : a
+        }
+    }
+}

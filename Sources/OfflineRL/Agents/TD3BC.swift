@@ -1,0 +1,41 @@
+import Foundation
+import NN
+import TensorCore
+
+/// TD3+BC (Fujimoto & Gu 2021) as PGD's agent runs it (specs/pgd.md §5): every step updates the
+/// actor and both critics, with no delayed actor; targets move by Polyak averaging first.
+final class TD3BC: AgentUpdate {
+    let networks: AgentNetworks
+    let targets: AgentNetworks
+    let h: AgentHyperparameters
+
+    init(networks: AgentNetworks, targets: AgentNetworks, hyperparameters: AgentHyperparameters) {
+        self.networks = networks; self.targets = targets; self.h = hyperparameters
+    }
+
+    func losses(_ b: TransitionBatch, rng: RandomGenerator) -> (total: Tensor, metrics: [String: Tensor]) {
+        let critic1 = networks.critic1!, critic2 = networks.critic2!
+        // Actor: maximise λ Q1(s, π(s)) − (π(s) − a)², λ = α / mean|Q1| held constant.
+        critic1.freeze()
+        let pi = networks.actor(b.observations)
+        let q = AgentNetworks.q(critic1, b.observations, pi)
+        critic1.unfreeze()
+        let lambda = h.td3Alpha / noGrad { q.abs().mean().item + 1e-8 }
+        let bc = Loss.mse(pi, b.actions)
+        let actorLoss = -lambda * q.mean() + bc
+
+        // Critics: y = r + γ (1 − d) min_i Q′_i(s′, clip(π′(s′) + clip(ε, ±c), ±1)).
+        let y = noGrad { () -> Tensor in
+            let noise = rng.normal(b.actions.shape, std: h.targetNoise).clamped(min: -h.targetNoiseClip, max: h.targetNoiseClip)
+            let next = (targets.actor(b.nextObservations) + noise).clamped(min: -1, max: 1)
+            let qNext = Tensor.minimum(AgentNetworks.q(targets.critic1!, b.nextObservations, next),
+                                       AgentNetworks.q(targets.critic2!, b.nextObservations, next))
+            return b.rewards + h.discount * (1 - b.terminals) * qNext
+        }
+        let q1 = AgentNetworks.q(critic1, b.observations, b.actions), q2 = AgentNetworks.q(critic2, b.observations, b.actions)
+        let criticLoss = Loss.mse(q1, y) + Loss.mse(q2, y)
+        // The two losses touch disjoint parameters (Q1 is frozen in the actor loss), so one backward
+        // pass and one Adam step equal PGD's actor-then-critic updates.
+        return (actorLoss + criticLoss, ["actor_loss": actorLoss, "bc_mse": bc, "critic_loss": criticLoss, "q_mean": q1.mean()])
+    }
+}

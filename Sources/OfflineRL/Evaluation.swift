@@ -1,0 +1,64 @@
+import Foundation
+import TensorCore
+
+/// Results of evaluating a policy over seeded episodes.
+public struct EvaluationResult: Codable, Sendable {
+    public var environment: String
+    public var episodes: Int
+    public var returns: [Double]
+    public var costs: [Double]
+    public var returnMean: Double
+    public var returnStd: Double
+    /// (R − random) / (expert − random) × 100, as D4RL / DSRL report it.
+    public var normalizedScoreMean: Double
+    public var normalizedScoreStd: Double
+    public var costMean: Double
+    /// DSRL's normalised cost (cost / κ); ≤ 1 is safe. nil for tasks without a cost.
+    public var normalizedCostMean: Double?
+    /// Fraction of episodes with any cost (any constraint violation).
+    public var violationRate: Double
+    /// Fraction of episodes whose cost exceeds κ (unsafe by DSRL's criterion).
+    public var unsafeRate: Double?
+}
+
+public enum Evaluation {
+    /// Runs `episodes` episodes (reset seeds seed, seed+1, …) in lockstep so that the policy acts on
+    /// a batch of observations per step. Deterministic in `seed`.
+    public static func run(_ policy: Policy, environment name: String, episodes: Int, seed: UInt64,
+                           progress: ((Int) -> Void)? = nil) throws -> EvaluationResult {
+        precondition(episodes > 0, "evaluate: episodes must be positive")
+        let envs = try (0..<episodes).map { _ in try Environments.make(name) }
+        let spec = envs[0].spec
+        var observations = envs.enumerated().map { $0.element.reset(seed: seed &+ UInt64($0.offset)) }
+        var returns = [Double](repeating: 0, count: episodes), costs = returns
+        var active = Array(0..<episodes)
+        let rng = RandomGenerator(seed: seed ^ 0x5EED_E7A1)
+        var finished = 0
+        while !active.isEmpty {
+            let actions = policy.actions(for: active.map { observations[$0] }, environments: active.map { envs[$0] }, rng: rng)
+            var still: [Int] = []
+            for (k, i) in active.enumerated() {
+                let r = envs[i].step(actions[k])
+                returns[i] += r.reward
+                costs[i] += r.cost
+                observations[i] = r.observation
+                if r.terminated || r.truncated { finished += 1 } else { still.append(i) }
+            }
+            if still.count != active.count { progress?(finished) }
+            active = still
+        }
+        func meanStd(_ x: [Double]) -> (Double, Double) {
+            let m = x.reduce(0, +) / Double(x.count)
+            return (m, (x.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(x.count)).squareRoot())
+        }
+        let ref = spec.reference
+        let (rm, rs) = meanStd(returns)
+        let (sm, ss) = meanStd(returns.map { 100 * ref.normalizedReturn($0) })
+        let limit = ref.costLimit
+        return EvaluationResult(environment: spec.name, episodes: episodes, returns: returns, costs: costs, returnMean: rm, returnStd: rs,
+                                normalizedScoreMean: sm, normalizedScoreStd: ss, costMean: costs.reduce(0, +) / Double(episodes),
+                                normalizedCostMean: limit == nil ? nil : costs.compactMap { ref.normalizedCost($0) }.reduce(0, +) / Double(episodes),
+                                violationRate: Double(costs.filter { $0 > 0 }.count) / Double(episodes),
+                                unsafeRate: limit.map { k in Double(costs.filter { $0 > k }.count) / Double(episodes) })
+    }
+}
