@@ -6,7 +6,7 @@ BENCH_DIR = .build-bench
 DIFFUSE = .build/release/diffuse
 THREADS ?= 2
 
-.PHONY: setup build demo test bench bench-compare checkpoints clean
+.PHONY: setup build demo test bench bench-compare checkpoints clean experiment-agents
 
 setup:
 	@bash scripts/setup.sh
@@ -53,3 +53,8 @@ checkpoints: build
 
 clean:
 	rm -rf .build $(BENCH_DIR) bench-results
+
+# Experiment of issue D: TD3+BC and IQL vs BC on mixed pendulum / pointmaze data (3 seeds);
+# writes docs/offline-agents.md. About 25 minutes on 2 cores at the default STEPS.
+experiment-agents: setup
+	STEPS=$(or $(STEPS),30000) bash experiments/offline_agents.sh

@@ -24,9 +24,9 @@ public enum Environments {
 /// return of the best scripted behaviour, each over 100 seeded episodes (seeds 0–99), measured with
 /// `diffuse env references` and frozen here. κ = 10 for the safe tasks (FISOR, OSRL default).
 enum References {
-    static let pendulum = ReferenceScores(random: -1223.6, expert: -147.9, costLimit: nil)
-    static let pointmazeUmaze = ReferenceScores(random: 39.3, expert: 237.1, costLimit: nil)
-    static let pointmazeMedium = ReferenceScores(random: 17.5, expert: 480.0, costLimit: nil)
-    static let safeCircle = ReferenceScores(random: -2.0, expert: 656.0, costLimit: 10)
-    static let safeGoal = ReferenceScores(random: 0.2, expert: 39.3, costLimit: 10)
+    static let pendulum = ReferenceScores(random: -1270.09, expert: -163.87, costLimit: nil)
+    static let pointmazeUmaze = ReferenceScores(random: 79.59, expert: 251.74, costLimit: nil)
+    static let pointmazeMedium = ReferenceScores(random: 50.08, expert: 487.26, costLimit: nil)
+    static let safeCircle = ReferenceScores(random: -5.77, expert: 657.14, costLimit: 10)
+    static let safeGoal = ReferenceScores(random: -0.14, expert: 38.79, costLimit: 10)
 }

@@ -18,8 +18,12 @@ public enum HDF5 {
         guard needed >= 0 else { throw DataFileError.unsupported(lastError()) }
         var buffer = [CChar](repeating: 0, count: Int(needed) + 1)
         _ = buffer.withUnsafeMutableBufferPointer { fill($0.baseAddress, $0.count) }
-        let text = String(cString: buffer)
+        let text = cString(buffer)
         return text.isEmpty ? [] : text.split(separator: "\n").map(String.init)
+    }
+
+    private static func cString(_ buffer: [CChar]) -> String {
+        String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     public static func read(_ url: URL) throws -> ArrayArchive {
@@ -60,7 +64,7 @@ public enum HDF5 {
             guard n >= 0 else { continue }  // non-string attributes are ignored
             var buffer = [CChar](repeating: 0, count: Int(n) + 1)
             _ = buffer.withUnsafeMutableBufferPointer { pd_h5_read_attr(file, key, $0.baseAddress, $0.count) }
-            archive.attributes[key] = String(cString: buffer)
+            archive.attributes[key] = cString(buffer)
         }
         return archive
     }
