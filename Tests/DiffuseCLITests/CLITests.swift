@@ -6,7 +6,7 @@ import Testing
 /// Runs the CLI in-process, capturing stdout and stderr lines.
 func runCLI(_ args: [String]) -> (status: Int32, out: [String], err: [String]) {
     var out: [String] = [], err: [String] = []
-    let status = Diffuse.main(args, console: Console(out: { out.append($0) }, err: { err.append($0) }))
+    let status = Diffuse.main(args, console: Console(out: { out.append($0) }, err: { err.append($0) }, errRedraw: nil))
     return (status, out, err)
 }
 
