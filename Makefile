@@ -15,13 +15,18 @@ build: setup
 	$(SWIFT) build $(RELEASE)
 
 # Sets up, builds, and runs the main job on shipped defaults: the shipped two-moons diffusion model
-# sampled with DDPM and EDM-style settings into .npy and SVG, a fresh toy model trained, and the
-# benchmarks.
+# sampled into .npy and SVG, a fresh toy model trained, a pendulum dataset collected and a TD3+BC
+# agent trained and evaluated on it, and the benchmarks.
 demo: build
 	$(DIFFUSE) sample --model Checkpoints/two-moons-edm.safetensors -n 2000 -o .build/demo-samples.npy --svg .build/demo-samples.svg
 	$(DIFFUSE) train toy --dist checkerboard --objective ddpm --seed 0 -o .build/demo-checkerboard.safetensors
 	$(DIFFUSE) sample --model .build/demo-checkerboard.safetensors -n 2000 --sampler ddim --steps 50 --svg .build/demo-checkerboard.svg
 	$(DIFFUSE) eval regression --model Checkpoints/toy-regression.safetensors
+	$(DIFFUSE) env list
+	$(DIFFUSE) dataset collect --env pendulum --quality mixed --steps 50000 -o .build/demo-pendulum.hdf5
+	$(DIFFUSE) dataset info .build/demo-pendulum.hdf5
+	$(DIFFUSE) train agent --algo td3bc --data .build/demo-pendulum.hdf5 --steps 5000 --log-every 1000 -o .build/demo-td3bc.safetensors
+	$(DIFFUSE) eval --policy .build/demo-td3bc.safetensors --episodes 50
 	$(DIFFUSE) bench core --threads $(THREADS) --repeats 20
 	@echo "plots: .build/demo-samples.svg .build/demo-checkerboard.svg"
 
