@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import OfflineRL
 import TensorCore
+import TestSupport
 
 /// A small dataset with every field, including infos and costs.
 func tinyDataset(rows n: Int = 9) throws -> OfflineDataset {
@@ -84,31 +85,12 @@ func expectSameData(_ a: OfflineDataset, _ b: OfflineDataset) {
         checkFixture(try OfflineDataset.load(Self.fixture("numpy_tiny.npz")))
     }
 
-    static var pythonWithH5py: Bool {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", "-c", "import h5py, numpy"]
-        p.standardError = FileHandle.nullDevice
-        guard (try? p.run()) != nil else { return false }
-        p.waitUntilExit()
-        return p.terminationStatus == 0
-    }
-
     /// h5py and numpy read our files with D4RL keys and dtypes (.ci/run installs them).
-    @Test(.enabled(if: pythonWithH5py), arguments: ["py.hdf5", "py.npz"]) func pythonReadsOurFiles(_ name: String) throws {
+    @Test(.enabled(if: PythonCheck.available("h5py", "numpy")), arguments: ["py.hdf5", "py.npz"]) func pythonReadsOurFiles(_ name: String) throws {
         let url = temporaryURL(name)
         try tinyDataset().save(to: url)
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../dev/check_offline_files.py")
-        let p = Process()
-        let pipe = Pipe()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", script.path, url.path, "9", "3", "2"]
-        p.standardOutput = pipe
-        p.standardError = pipe
-        try p.run()
-        p.waitUntilExit()
-        let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(p.terminationStatus == 0, "python check failed: \(out)")
+        let (status, out) = try PythonCheck.run(devScript: "check_offline_files.py", [url.path, "9", "3", "2"])
+        #expect(status == 0, "python check failed: \(out)")
     }
 
     @Test func missingNextObservationsAreDerived() throws {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TensorCore
+import TestSupport
 
 @Suite("safetensors")
 struct SafeTensorsTests {
@@ -39,20 +40,9 @@ struct SafeTensorsTests {
         #expect(data.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) } % 8 == 0)
     }
 
-    static var pythonWithSafetensors: Bool {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", "-c", "import safetensors, numpy"]
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        guard (try? p.run()) != nil else { return false }
-        p.waitUntilExit()
-        return p.terminationStatus == 0
-    }
-
     /// Our files load in Python's safetensors with the same names, dtypes, shapes and values
     /// (runs where python3 has safetensors; .ci/run installs it).
-    @Test(.enabled(if: pythonWithSafetensors)) func pythonReadsOurFiles() throws {
+    @Test(.enabled(if: PythonCheck.available("safetensors", "numpy"))) func pythonReadsOurFiles() throws {
         var f = SafeTensorsFile(metadata: ["config": "{\"hidden\":8}"])
         f.tensors["layer.weight"] = SafeTensor(Tensor([0.25, -1, 3, 4], shape: [2, 2]))
         f.tensors["steps"] = SafeTensor(int64: [5, -6], shape: [2])
@@ -67,17 +57,8 @@ struct SafeTensorsTests {
          "steps": ["int64", [2], [5, -6]], "rng": ["uint64", [1], [12345678901234]], "mask": ["bool", [2], [true, false]],
          "values": ["float64", [1], [0.1]]}
         """
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../dev/check_safetensors.py").standardized
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", script.path, url.path, expected]
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
-        try p.run()
-        p.waitUntilExit()
-        let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(p.terminationStatus == 0, "python check failed: \(out)")
+        let (status, out) = try PythonCheck.run(devScript: "check_safetensors.py", [url.path, expected])
+        #expect(status == 0, "python check failed: \(out)")
     }
 
     // MARK: corrupt files: each gives a typed error, never a crash
