@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
+#include <stdlib.h>
 
 #if defined(__x86_64__) && defined(__clang__)
 #define PD_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
@@ -206,6 +207,107 @@ void pd_bias_act(int op, const float *x, const float *bias, float *y, float *pre
     ew_job j = {op, x, NULL, NULL, bias, y, pre, cols};
     int64_t grain = PD_ELEMENTWISE_GRAIN / (cols > 0 ? cols : 1) + 1;
     pd_parallel_for(rows, grain, bias_act_task, &j);
+}
+
+// ---------------------------------------------------------------- fused group normalisation
+
+typedef struct {
+    const float *x, *w, *b, *gy, *xhat, *inv_std;
+    float *y, *xhat_out, *inv_out, *gx, *pw, *pb;
+    int64_t channels, length, groups;
+    float eps;
+    int op;
+} gn_job;
+
+// One (sample, group) row per index: xhat = (x − mean)/√(var + eps); y = act(xhat·w[c] + b[c]).
+static void gn_forward_task(void *ctx, int64_t begin, int64_t end) {
+    const gn_job *j = (const gn_job *)ctx;
+    int64_t cpg = j->channels / j->groups, row = cpg * j->length;
+    float *z = malloc((size_t)(row > 0 ? row : 1) * sizeof(float));
+    for (int64_t r = begin; r < end; r++) {
+        const float *x = j->x + r * row;
+        float *xh = j->xhat_out + r * row, *y = j->y + r * row;
+        double sum = 0;
+        for (int64_t i = 0; i < row; i++) sum += x[i];
+        float mean = (float)(sum / (double)row);
+        double var = 0;
+        for (int64_t i = 0; i < row; i++) { double d = x[i] - mean; var += d * d; }
+        float inv = 1.0f / sqrtf((float)(var / (double)row) + j->eps);
+        j->inv_out[r] = inv;
+        int64_t c0 = (r % j->groups) * cpg;
+        for (int64_t c = 0; c < cpg; c++) {
+            float wc = j->w[c0 + c], bc = j->b[c0 + c];
+            for (int64_t t = 0; t < j->length; t++) {
+                int64_t i = c * j->length + t;
+                xh[i] = (x[i] - mean) * inv;
+                z[i] = xh[i] * wc + bc;
+            }
+        }
+        if (j->op < 0) memcpy(y, z, (size_t)row * sizeof(float));
+        else unary_range(j->op, z, y, row);
+    }
+    free(z);
+}
+
+void pd_group_norm(int op, const float *x, const float *w, const float *b, float *y, float *xhat, float *inv_std,
+                   int64_t batch, int64_t channels, int64_t length, int64_t groups, float eps) {
+    gn_job j = {x, w, b, NULL, NULL, NULL, y, xhat, inv_std, NULL, NULL, NULL, channels, length, groups, eps, op};
+    int64_t row = channels / groups * length;
+    pd_parallel_for(batch * groups, PD_ELEMENTWISE_GRAIN / (row > 0 ? row : 1) + 1, gn_forward_task, &j);
+}
+
+// dz = gy·act'(z); partial dw, db per sample; dx = (dxh − mean(dxh) − xhat·mean(dxh·xhat))·inv_std.
+static void gn_backward_task(void *ctx, int64_t begin, int64_t end) {
+    const gn_job *j = (const gn_job *)ctx;
+    int64_t cpg = j->channels / j->groups, row = cpg * j->length;
+    float *z = malloc((size_t)(row > 0 ? row : 1) * 2 * sizeof(float));
+    float *dz = z + row;
+    for (int64_t r = begin; r < end; r++) {
+        const float *xh = j->xhat + r * row, *gy = j->gy + r * row;
+        float *gx = j->gx + r * row;
+        int64_t n = r / j->groups, c0 = (r % j->groups) * cpg;
+        for (int64_t c = 0; c < cpg; c++)
+            for (int64_t t = 0; t < j->length; t++) z[c * j->length + t] = xh[c * j->length + t] * j->w[c0 + c] + j->b[c0 + c];
+        if (j->op < 0) memcpy(dz, gy, (size_t)row * sizeof(float));
+        else unary_backward_range(j->op, z, NULL, gy, dz, row);
+        double sd = 0, sdx = 0;
+        for (int64_t c = 0; c < cpg; c++) {
+            float wc = j->w[c0 + c];
+            double pw = 0, pb = 0;
+            for (int64_t t = 0; t < j->length; t++) {
+                int64_t i = c * j->length + t;
+                pw += (double)dz[i] * xh[i];
+                pb += dz[i];
+                float d = dz[i] * wc;
+                gx[i] = d;
+                sd += d;
+                sdx += (double)d * xh[i];
+            }
+            j->pw[n * j->channels + c0 + c] = (float)pw;
+            j->pb[n * j->channels + c0 + c] = (float)pb;
+        }
+        float md = (float)(sd / (double)row), mdx = (float)(sdx / (double)row), inv = j->inv_std[r];
+        for (int64_t i = 0; i < row; i++) gx[i] = (gx[i] - md - xh[i] * mdx) * inv;
+    }
+    free(z);
+}
+
+void pd_group_norm_backward(int op, const float *gy, const float *xhat, const float *inv_std, const float *w,
+                            const float *b, float *gx, float *gw, float *gb,
+                            int64_t batch, int64_t channels, int64_t length, int64_t groups) {
+    float *partial = malloc((size_t)(batch * channels > 0 ? batch * channels : 1) * 2 * sizeof(float));
+    gn_job j = {NULL, w, b, gy, xhat, inv_std, NULL, NULL, NULL, gx, partial, partial + batch * channels,
+                channels, length, groups, 0, op};
+    int64_t row = channels / groups * length;
+    pd_parallel_for(batch * groups, PD_ELEMENTWISE_GRAIN / (row > 0 ? row : 1) + 1, gn_backward_task, &j);
+    // Sum the per-sample parts in a fixed order (deterministic for any thread count).
+    for (int64_t c = 0; c < channels; c++) {
+        double sw = 0, sb = 0;
+        for (int64_t n = 0; n < batch; n++) { sw += j.pw[n * channels + c]; sb += j.pb[n * channels + c]; }
+        gw[c] = (float)sw;
+        gb[c] = (float)sb;
+    }
+    free(partial);
 }
 
 // ---------------------------------------------------------------- random numbers

@@ -12,7 +12,7 @@ public final class Conv1dBlock: Module, UnaryLayer {
         norm = GroupNorm(groups: groups, channels: outChannels)
     }
 
-    public func callAsFunction(_ x: Tensor) -> Tensor { norm(conv(x)).mish() }
+    public func callAsFunction(_ x: Tensor) -> Tensor { norm(conv(x), activation: .mish) }
 }
 
 /// Diffuser's ResidualTemporalBlock: h = B₁(x) + Linear(Mish(t)) over the horizon; h = B₂(h);

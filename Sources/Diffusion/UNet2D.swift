@@ -22,9 +22,9 @@ public final class ResBlock2D: Module {
     }
 
     public func callAsFunction(_ x: Tensor, _ e: Tensor) -> Tensor {
-        var h = conv1(norm1(x).silu())
+        var h = conv1(norm1(x, activation: .silu))
         h = h + emb(e.silu()).reshaped([x.shape[0], -1, 1, 1])
-        h = conv2(norm2(h).silu())
+        h = conv2(norm2(h, activation: .silu))
         return h + (skip.map { $0(x) } ?? x)
     }
 }
@@ -93,6 +93,6 @@ public final class UNet2D: Module, Denoiser, ConfigurableModule {
         var h = mid(block2(down(h0), e), e)
         h = upConv(h.resizeNearest2d(height: c.size, width: c.size))
         h = block3(Tensor.concat([h, h0], axis: 1), e)
-        return outConv(outNorm(h).silu())
+        return outConv(outNorm(h, activation: .silu))
     }
 }

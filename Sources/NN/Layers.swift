@@ -94,8 +94,20 @@ public final class GroupNorm: Module, UnaryLayer, ConfigurableModule {
         self.init(config: Config(groups: groups, channels: channels, eps: eps, affine: affine), rng: RandomGenerator(seed: 0))
     }
 
-    public func callAsFunction(_ x: Tensor) -> Tensor {
+    public func callAsFunction(_ x: Tensor) -> Tensor { callAsFunction(x, activation: .identity) }
+
+    /// GroupNorm followed by `activation`, fused into one kernel when affine (Diffuser's
+    /// Conv1d → GroupNorm → Mish blocks).
+    public func callAsFunction(_ x: Tensor, activation: Activation) -> Tensor {
         precondition(x.rank >= 2 && x.shape[1] == config.channels, "GroupNorm(\(config.channels)) got input \(x.shape)")
+        if let weight, let bias {
+            return x.groupNormalized(groups: config.groups, weight: weight.tensor, bias: bias.tensor, eps: config.eps, activation: activation)
+        }
+        return activation(unfused(x))
+    }
+
+    /// The composed reference form (normalise, then scale and shift).
+    func unfused(_ x: Tensor) -> Tensor {
         let n = x.shape[0]
         let y = x.reshaped([n, config.groups, -1]).normalizedLastAxis(eps: config.eps).reshaped(x.shape)
         guard let weight, let bias else { return y }

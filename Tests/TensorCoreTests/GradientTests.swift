@@ -74,7 +74,12 @@ let reductionCases: [GradCase] = [
     GradCase(name: "sort", shapes: [[3, 6]], inputs: .distinct) { $0[0].sorted(axis: 1, descending: true).values },
     GradCase(name: "topK", shapes: [[4, 6]], inputs: .distinct) { $0[0].topK(3, axis: 1).values },
     GradCase(name: "normalize last axis", shapes: [[4, 6]]) { $0[0].normalizedLastAxis(eps: 1e-5) },
-]
+] + [Activation.identity, .relu, .mish, .silu, .tanh].map { act in
+    // x [N, C, L] with C = 6 in 2 groups, plus per-channel weight and bias.
+    GradCase(name: "group norm + \(act.rawValue)", shapes: [[2, 6, 3], [6], [6]], inputs: act == .relu ? .awayFromZero : .general) {
+        $0[0].groupNormalized(groups: 2, weight: $0[1], bias: $0[2], eps: 1e-5, activation: act)
+    }
+}
 
 let shapeCases: [GradCase] = [
     GradCase(name: "reshape", shapes: [[2, 6]]) { $0[0].reshaped([3, -1]) * Tensor.arange(4) },
@@ -124,6 +129,20 @@ struct GradientTests {
             Tensor.linear($0[0], weight: $0[1], bias: $0[2], activation: .mish)
         }
         #expect(r.passed, "\(r)")
+    }
+
+    /// The fused kernel equals the composed ops (normalise, scale, shift, activate) in value and gradient.
+    @Test(arguments: [Activation.identity, .mish, .silu]) func fusedGroupNormMatchesComposition(_ act: Activation) {
+        let x = checkInput([3, 8, 5, 2], seed: 4), w = checkInput([8], seed: 5), b = checkInput([8], seed: 6)
+        func composed(_ t: [Tensor]) -> Tensor {
+            let y = t[0].reshaped([3, 4, -1]).normalizedLastAxis(eps: 1e-5).reshaped([3, 8, 5, 2])
+            return act(y * t[1].reshaped([1, 8, 1, 1]) + t[2].reshaped([1, 8, 1, 1]))
+        }
+        func fused(_ t: [Tensor]) -> Tensor { t[0].groupNormalized(groups: 4, weight: t[1], bias: t[2], eps: 1e-5, activation: act) }
+        let (v1, g1) = Tensor.gradients(at: [x, w, b]) { (fused($0) * Tensor.arange(10).reshaped([5, 2])).sum() }
+        let (v2, g2) = Tensor.gradients(at: [x, w, b]) { (composed($0) * Tensor.arange(10).reshaped([5, 2])).sum() }
+        #expect(abs(v1.item - v2.item) <= 1e-4 * max(1, abs(v2.item)))
+        for (a, c) in zip(g1, g2) { #expect(maxAbsDifference(a, c) <= 1e-4 * max(1, c.abs().max().item)) }
     }
 
     @Test func gradientAccumulatesAcrossBackwardCalls() {

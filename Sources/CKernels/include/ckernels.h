@@ -50,6 +50,17 @@ void pd_unary_backward(int op, const float *x, const float *y, const float *gy, 
 /// receives x + bias before the activation. op = -1 means identity.
 void pd_bias_act(int op, const float *x, const float *bias, float *y, float *pre, int64_t rows, int64_t cols);
 
+// ---------------------------------------------------------------- fused group normalisation
+/// y = act(GroupNorm(x)·w + b) for x of shape (batch, channels, length) (length = product of the
+/// trailing axes), normalising each (sample, group) over its channels × length entries (biased
+/// variance). Saves xhat (x's shape) and inv_std (batch × groups) for the backward. op = -1: identity.
+void pd_group_norm(int op, const float *x, const float *w, const float *b, float *y, float *xhat, float *inv_std,
+                   int64_t batch, int64_t channels, int64_t length, int64_t groups, float eps);
+/// Gradients of pd_group_norm: gx (x's shape), gw and gb (channels).
+void pd_group_norm_backward(int op, const float *gy, const float *xhat, const float *inv_std, const float *w,
+                            const float *b, float *gx, float *gw, float *gb,
+                            int64_t batch, int64_t channels, int64_t length, int64_t groups);
+
 // ---------------------------------------------------------------- random numbers
 // Counter-based (SplitMix64 finaliser over seed + index·γ): element i of a draw depends only on
 // (seed, counter + i), so results never depend on the thread count.
