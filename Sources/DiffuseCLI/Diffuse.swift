@@ -11,6 +11,7 @@ public enum Diffuse {
         EnvReferencesCommand.self,
         DatasetCollectCommand.self,
         DatasetInfoCommand.self,
+        DatasetConvertCommand.self,
         TrainAgentCommand.self,
         EvalCommand.self,
         TrainRegressionCommand.self,

@@ -41,11 +41,15 @@ struct OfflineCLITests {
         r = runCLI(["dataset", "info", data, "--json"])
         let info = try JSONSerialization.jsonObject(with: Data(r.out.joined().utf8)) as! [String: Any]
         #expect(info["transitions"] as? Int == 3000 && info["episodes"] as? Int == 15)
-        // NPZ export of the same data reads back the same.
-        let npz = tempPath("pend.npz")
+        // NPZ export (collect --format, or convert) reads back the same.
+        let npz = tempPath("pend.npz"), converted = tempPath("converted.npz")
         #expect(runCLI(["dataset", "collect", "--env", "pendulum", "--quality", "mixed", "--steps", "3000", "-o", npz]).status == 0)
-        let a = try OfflineDataset.load(URL(fileURLWithPath: data)), b = try OfflineDataset.load(URL(fileURLWithPath: npz))
-        #expect(a.observations.scalars == b.observations.scalars && a.terminals.scalars == b.terminals.scalars)
+        #expect(runCLI(["dataset", "convert", data, "-o", converted]).status == 0)
+        let a = try OfflineDataset.load(URL(fileURLWithPath: data))
+        for path in [npz, converted] {
+            let b = try OfflineDataset.load(URL(fileURLWithPath: path))
+            #expect(a.observations.scalars == b.observations.scalars && a.terminals.scalars == b.terminals.scalars && a.attributes["env"] == b.attributes["env"])
+        }
 
         // Interrupted and resumed training equals the straight run.
         let straight = tempPath("straight.safetensors")
