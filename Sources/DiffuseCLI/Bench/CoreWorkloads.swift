@@ -147,11 +147,17 @@ enum CoreWorkloads {
     }
 
     /// Every workload, in specs/bench.md order.
-    static func all(warmup w: Int, repeats r: Int) -> [BenchResult] {
-        [sgemm(n: 256, warmup: w, repeats: r), sgemm(n: 1024, warmup: w, repeats: max(r / 3, 5)),
-         mlpTrainStep(warmup: w, repeats: r), mlpSample(warmup: w, repeats: r),
-         fisorActorTrainStep(warmup: w, repeats: r), fisorSelectAction(states: 256, warmup: w, repeats: r),
-         fisorSelectAction(states: 1, warmup: w, repeats: r), unet1dTrainStep(warmup: w, repeats: r), unet1dSample(warmup: w, repeats: r)]
-            + conv(twoD: false, warmup: w, repeats: r) + conv(twoD: true, warmup: w, repeats: r) + [unet2dTrainStep(warmup: w, repeats: r)]
+    /// Every workload by group name (a group may yield several results, e.g. conv forward and
+    /// forward+backward), in report order.
+    static func groups(warmup w: Int, repeats r: Int) -> [(String, () -> [BenchResult])] {
+        [("sgemm_256", { [sgemm(n: 256, warmup: w, repeats: r)] }),
+         ("sgemm_1024", { [sgemm(n: 1024, warmup: w, repeats: max(r / 3, 5))] }),
+         ("mlp_train_step", { [mlpTrainStep(warmup: w, repeats: r)] }), ("mlp_sample_100", { [mlpSample(warmup: w, repeats: r)] }),
+         ("fisor_actor_train_step", { [fisorActorTrainStep(warmup: w, repeats: r)] }),
+         ("fisor_select_action", { [fisorSelectAction(states: 256, warmup: w, repeats: r)] }),
+         ("fisor_select_action_1", { [fisorSelectAction(states: 1, warmup: w, repeats: r)] }),
+         ("unet1d_train_step", { [unet1dTrainStep(warmup: w, repeats: r)] }), ("unet1d_sample_100", { [unet1dSample(warmup: w, repeats: r)] }),
+         ("conv1d", { conv(twoD: false, warmup: w, repeats: r) }), ("conv2d", { conv(twoD: true, warmup: w, repeats: r) }),
+         ("unet2d_train_step", { [unet2dTrainStep(warmup: w, repeats: r)] })]
     }
 }
