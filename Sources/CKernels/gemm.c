@@ -33,11 +33,77 @@ static void gemm_part(void *ctx, int64_t begin, int64_t end) {
     }
 }
 
+// ---------------------------------------------------------------- small-m A·Bᵀ without packing
+// A Linear layer on a few rows (a robot's single-state action selection: m = 16) is bound by
+// reading the weights once; OpenBLAS spends ~30 % of such calls packing B. This kernel reads B in
+// place: 4 rows of A × 4 rows of B at a time in 16 vector accumulators over k, then reduces.
+
+#if defined(__x86_64__) && !defined(__APPLE__)
+#define PD_GEMM_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define PD_GEMM_CLONES
+#endif
+#define PD_SMALL_M 16
+
+typedef float v16 __attribute__((vector_size(64), aligned(4)));
+
+#define HSUM16(v, out) do { float s_ = 0; for (int l_ = 0; l_ < 16; l_++) s_ += (v)[l_]; (out) = s_; } while (0)
+
+typedef struct {
+    int64_t m, n, k, lda, ldb, ldc;
+    float alpha, beta;
+    const float *a, *b;
+    float *c;
+} small_job;
+
+PD_GEMM_CLONES static void small_nt_range(const small_job *j, int64_t n0, int64_t n1) {
+    const int64_t k = j->k, k16 = k / 16 * 16;
+    for (int64_t nb = n0; nb < n1; nb += 4) {
+        int64_t nn = n1 - nb < 4 ? n1 - nb : 4;
+        for (int64_t ib = 0; ib < j->m; ib += 4) {
+            int64_t ii = j->m - ib < 4 ? j->m - ib : 4;
+            v16 acc[4][4] = {{{0}}};
+            const float *ar[4], *br[4];
+            for (int64_t x = 0; x < 4; x++) ar[x] = j->a + (ib + (x < ii ? x : 0)) * j->lda;
+            for (int64_t y = 0; y < 4; y++) br[y] = j->b + (nb + (y < nn ? y : 0)) * j->ldb;
+            for (int64_t q = 0; q < k16; q += 16) {
+                v16 av[4], bv[4];
+                for (int x = 0; x < 4; x++) av[x] = *(const v16 *)(ar[x] + q);
+                for (int y = 0; y < 4; y++) bv[y] = *(const v16 *)(br[y] + q);
+                for (int x = 0; x < 4; x++)
+                    for (int y = 0; y < 4; y++) acc[x][y] += av[x] * bv[y];
+            }
+            for (int64_t x = 0; x < ii; x++)
+                for (int64_t y = 0; y < nn; y++) {
+                    float s;
+                    HSUM16(acc[x][y], s);
+                    for (int64_t q = k16; q < k; q++) s += ar[x][q] * br[y][q];
+                    float *cij = j->c + (ib + x) * j->ldc + nb + y;
+                    *cij = j->alpha * s + (j->beta == 0.0f ? 0.0f : j->beta * *cij);
+                }
+        }
+    }
+}
+
+static void small_nt_task(void *ctx, int64_t begin, int64_t end) {
+    const small_job *j = (const small_job *)ctx;
+    int64_t n1 = end * 4 < j->n ? end * 4 : j->n;
+    small_nt_range(j, begin * 4, n1);
+}
+
 void pd_sgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
               const float *a, int64_t lda, const float *b, int64_t ldb, float beta,
               float *c, int64_t ldc) {
     if (m <= 0 || n <= 0) return;
     int threads = pd_get_num_threads();
+    if (!trans_a && trans_b && m <= PD_SMALL_M && k >= 64) {
+        small_job sj = {m, n, k, lda, ldb, ldc, alpha, beta, a, b, c};
+        double flops = 2.0 * (double)m * (double)n * (double)k;
+        int64_t blocks = (n + 3) / 4;
+        if (threads <= 1 || flops < PD_GEMM_SPLIT_FLOPS) small_nt_task(&sj, 0, blocks);
+        else pd_parallel_for(blocks, 1, small_nt_task, &sj);
+        return;
+    }
     double flops = 2.0 * (double)m * (double)n * (double)k;
     gemm_job j = {trans_a, trans_b, m >= n, m, n, k, lda, ldb, ldc, 16, alpha, beta, a, b, c};
     if (threads <= 1 || flops < PD_GEMM_SPLIT_FLOPS || (m < 32 && n < 32)) {

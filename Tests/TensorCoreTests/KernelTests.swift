@@ -80,3 +80,40 @@ struct KernelTests {
         }
     }
 }
+
+/// pd_sgemm's packing-free path for A·Bᵀ with few rows (m ≤ 16, k ≥ 64) against a Double
+/// reference, with strides, α and β, on 1 and 2 threads (bit-identical across thread counts).
+@Suite("Small-m GEMM", .serialized)
+struct SmallGemmTests {
+    @Test func matchesReferenceAndThreadCounts() {
+        let before = Threads.count
+        defer { Threads.set(before) }
+        let rng = RandomGenerator(seed: 3)
+        for (m, n, k) in [(1, 1, 64), (3, 7, 100), (4, 64, 64), (5, 257, 300), (16, 130, 1024), (16, 4, 77)] {
+            let lda = k + 3, ldb = k + 5, ldc = n + 2
+            let a = rng.normal([m * lda]).scalars, b = rng.normal([n * ldb]).scalars, c0 = rng.normal([m * ldc]).scalars
+            let (alpha, beta): (Float, Float) = (0.75, 0.5)
+            var outputs: [[Float]] = []
+            for threads in [1, 2] {
+                Threads.set(threads)
+                var c = c0
+                pd_sgemm(0, 1, Int64(m), Int64(n), Int64(k), alpha, a, Int64(lda), b, Int64(ldb), beta, &c, Int64(ldc))
+                outputs.append(c)
+            }
+            #expect(outputs[0] == outputs[1], "m \(m) n \(n) k \(k): thread counts differ")
+            var worst = 0.0
+            for i in 0..<m {
+                for j in 0..<ldc {
+                    var expected = Double(c0[i * ldc + j])
+                    if j < n {
+                        var s = 0.0
+                        for q in 0..<k { s += Double(a[i * lda + q]) * Double(b[j * ldb + q]) }
+                        expected = Double(alpha) * s + Double(beta) * expected
+                    }
+                    worst = max(worst, abs(Double(outputs[0][i * ldc + j]) - expected) / (1 + abs(expected)))
+                }
+            }
+            #expect(worst < 1e-5, "m \(m) n \(n) k \(k): relative error \(worst)")
+        }
+    }
+}
