@@ -176,14 +176,20 @@ func maxDifference(_ a: [Float], _ b: [Float]) -> Float { zip(a, b).map { abs($0
     }
 
     @Test func writesAreAtomic() throws {
-        let url = temporaryURL("atomic.hdf5")
+        // Its own directory: other tests write concurrently beside temporaryURL's files.
+        let dir = temporaryURL("atomic-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let url = dir.appendingPathComponent("atomic.hdf5")
         try tinyDataset().save(to: url)
         let before = try Data(contentsOf: url)
-        // A write that fails (the directory of a missing parent) leaves no file and no temp file.
-        let bad = URL(fileURLWithPath: "/nonexistent-dir/x.hdf5")
-        #expect(throws: (any Error).self) { try tinyDataset().save(to: bad) }
+        // A failing write (bad values refused before the swap) leaves the old file and no temp file.
+        var bad = try tinyDataset().archive()
+        bad.arrays["observations"] = StoredArray(shape: [9, 3], values: .init(repeating: 0, count: 27), type: .bool)
+        bad.arrays["weird"] = StoredArray(shape: Array(repeating: 1, count: 9), values: [0])  // rank 9 > HDF5 facade's 8
+        #expect(throws: (any Error).self) { try HDF5.write(bad, to: url) }
         #expect(try Data(contentsOf: url) == before)
-        let leftovers = try FileManager.default.contentsOfDirectory(atPath: url.deletingLastPathComponent().path).filter { $0.contains(".tmp-") }
-        #expect(leftovers.isEmpty)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["atomic.hdf5"])
+        // A directory that does not exist: a clear error, nothing written.
+        #expect(throws: (any Error).self) { try tinyDataset().save(to: URL(fileURLWithPath: "/nonexistent-dir/x.hdf5")) }
     }
 }
