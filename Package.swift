@@ -50,6 +50,7 @@ let package = Package(
 
         // Samples: how a user's own code imports the library.
         .executableTarget(name: "QuickStart", dependencies: ["PolicyDiffusion"], path: "Samples/QuickStart"),
+        .executableTarget(name: "OfflineAgent", dependencies: ["PolicyDiffusion"], path: "Samples/OfflineAgent"),
 
         .target(name: "TestSupport", dependencies: ["TensorCore"], path: "Tests/TestSupport"),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "CKernels", "TestSupport"], resources: [.copy("Fixtures")]),
