@@ -23,8 +23,7 @@ struct DatasetCollectCommand: Command {
     static let quality = Option("--quality", value: "Q", default: "mixed", help: "random | medium | expert | mixed")
     static let steps = Option("--steps", value: "N", default: "100000", help: "transitions to collect")
     static let output = Option("--output", "-o", value: "FILE", help: "dataset to write (.hdf5, or .npz)")
-    static let format = Option("--format", value: "F", help: "hdf5 | npz (default: from the file extension)")
-    static let options = [env, quality, steps, output, format, .seed, .json]
+    static let options = [env, quality, steps, output, Option.datasetFormat, .seed, .json]
 
     static func run(_ args: ParsedArguments, console: Console) throws {
         let name = try args.required(env)
@@ -33,11 +32,7 @@ struct DatasetCollectCommand: Command {
         }
         let n = try args.int(steps, range: 1...100_000_000)!
         let url = URL(fileURLWithPath: try args.required(output))
-        var fileFormat: ArrayArchive.Format?
-        if let f = args.string(format) {
-            guard let parsed = ArrayArchive.Format(rawValue: f) else { throw CLIError("--format must be hdf5 or npz (got '\(f)')", usage: true) }
-            fileFormat = parsed
-        }
+        let fileFormat = try args.datasetFormat()
         let seed = try args.seed()
         _ = try Environments.make(name)  // a clear error for unknown names before any work
         let progress = Progress("collect \(name) \(q.rawValue)", total: n, console: console)
