@@ -20,6 +20,10 @@ static _Atomic int configured_threads = 0; // 0: not yet configured (defaults to
 static int started_workers = 0;
 static _Atomic uint64_t generation = 0;
 static _Atomic int remaining = 0;
+// Chunks are claimed, not assigned: a thread whose core is busy elsewhere (a shared VM's vCPU)
+// leaves its chunk to the others. Chunk boundaries depend only on the thread count, so results do
+// not depend on which thread runs which chunk.
+static _Atomic int64_t next_chunk = 0;
 
 static struct {
     pd_task_fn fn;
@@ -44,8 +48,17 @@ static inline void chunk_bounds(int64_t n, int64_t chunks, int64_t i, int64_t *b
     *e = n * (i + 1) / chunks;
 }
 
+static void run_claimed_chunks(void) {
+    int64_t c;
+    while ((c = atomic_fetch_add_explicit(&next_chunk, 1, memory_order_acq_rel)) < job.chunks) {
+        int64_t b, e;
+        chunk_bounds(job.n, job.chunks, c, &b, &e);
+        if (e > b) job.fn(job.ctx, b, e);
+    }
+}
+
 static void *worker_main(void *arg) {
-    int64_t id = (int64_t)(intptr_t)arg; // 1-based: the caller runs chunk 0
+    int64_t id = (int64_t)(intptr_t)arg; // 1-based: the caller is thread 0
     in_region = 1;
     uint64_t seen = start_generation[id];
     for (;;) {
@@ -61,11 +74,7 @@ static void *worker_main(void *arg) {
         seen = gen;
         int active = atomic_load_explicit(&configured_threads, memory_order_relaxed) - 1;
         if (id > active) continue;
-        if (id < job.chunks) {
-            int64_t b, e;
-            chunk_bounds(job.n, job.chunks, id, &b, &e);
-            job.fn(job.ctx, b, e);
-        }
+        run_claimed_chunks();
         atomic_fetch_sub_explicit(&remaining, 1, memory_order_acq_rel);
     }
     return NULL;
@@ -137,14 +146,13 @@ void pd_parallel_for(int64_t n, int64_t grain, pd_task_fn fn, void *ctx) {
     job.ctx = ctx;
     job.n = n;
     job.chunks = chunks;
+    atomic_store_explicit(&next_chunk, 0, memory_order_relaxed);
     atomic_store_explicit(&remaining, active, memory_order_release);
     atomic_fetch_add_explicit(&generation, 1, memory_order_acq_rel);
     pthread_mutex_lock(&sleep_lock);
     pthread_cond_broadcast(&sleep_cond);
     pthread_mutex_unlock(&sleep_lock);
-    int64_t b, e;
-    chunk_bounds(n, chunks, 0, &b, &e);
-    fn(ctx, b, e);
+    run_claimed_chunks();
     while (atomic_load_explicit(&remaining, memory_order_acquire) > 0) cpu_relax();
     in_region = 0;
     pthread_mutex_unlock(&pool_lock);

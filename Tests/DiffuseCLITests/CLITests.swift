@@ -19,7 +19,9 @@ struct CLITests {
     @Test func helpListsCommandsAndEachCommandHasHelp() {
         let r = runCLI(["--help"])
         #expect(r.status == 0 && r.out.joined().contains("train regression"))
-        for words in [["train", "regression"], ["eval", "regression"], ["checkpoint", "info"], ["bench", "core"], ["bench", "conv"]] {
+        for words in [["train", "regression"], ["eval", "regression"], ["checkpoint", "info"], ["bench", "core"], ["bench", "conv"],
+                      ["env", "list"], ["env", "references"], ["dataset", "collect"], ["dataset", "info"], ["dataset", "convert"],
+                      ["train", "agent"], ["eval"]] {
             let h = runCLI(words + ["--help"])
             #expect(h.status == 0 && h.out.joined().contains("USAGE: diffuse \(words.joined(separator: " "))"))
         }
