@@ -36,7 +36,11 @@ final class BufferPool: Sendable {
             return b
         }
         if let reused { return reused.pointer }
-        return UnsafeMutablePointer<Float>.allocate(capacity: capacity)
+        // 64-byte (cache-line) alignment, as PyTorch's CPU allocator: with malloc's 16 bytes, every
+        // AVX-512 load of a large buffer can straddle two cache lines, and speed then depends on
+        // where the allocator happened to place it.
+        return UnsafeMutableRawPointer.allocate(byteCount: Swift.max(capacity, 1) * 4, alignment: 64)
+            .bindMemory(to: Float.self, capacity: capacity)
     }
 
     func give(_ pointer: UnsafeMutablePointer<Float>, capacity: Int) {
