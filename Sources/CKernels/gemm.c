@@ -1,6 +1,7 @@
 // GEMM through OpenBLAS, split across our pool. OpenBLAS runs small GEMMs poorly on several threads
 // (DESIGN.md, Performance notes); one single-threaded call per row or column block does better.
 #include "ckernels.h"
+#include "dispatch.h"
 #include <cblas.h>
 
 // Below this many flops a split costs more than it saves.
@@ -38,11 +39,6 @@ static void gemm_part(void *ctx, int64_t begin, int64_t end) {
 // reading the weights once; OpenBLAS spends ~30 % of such calls packing B. This kernel reads B in
 // place: 4 rows of A × 4 rows of B at a time in 16 vector accumulators over k, then reduces.
 
-#if defined(__x86_64__) && !defined(__APPLE__)
-#define PD_GEMM_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define PD_GEMM_CLONES
-#endif
 #define PD_SMALL_M 16
 
 typedef float v16 __attribute__((vector_size(64), aligned(4)));
@@ -56,7 +52,7 @@ typedef struct {
     float *c;
 } small_job;
 
-PD_GEMM_CLONES static void small_nt_range(const small_job *j, int64_t n0, int64_t n1) {
+PD_CLONES static void small_nt_range(const small_job *j, int64_t n0, int64_t n1) {
     const int64_t k = j->k, k16 = k / 16 * 16;
     for (int64_t nb = n0; nb < n1; nb += 4) {
         int64_t nn = n1 - nb < 4 ? n1 - nb : 4;

@@ -6,12 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <stdlib.h>
-
-#if defined(__x86_64__) && defined(__clang__)
-#define PD_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define PD_CLONES
-#endif
+#include "dispatch.h"
 
 #define PD_ELEMENTWISE_GRAIN 16384
 

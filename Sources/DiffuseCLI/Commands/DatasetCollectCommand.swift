@@ -34,7 +34,6 @@ struct DatasetCollectCommand: Command {
         let url = URL(fileURLWithPath: try args.required(output))
         let fileFormat = try args.datasetFormat()
         let seed = try args.seed()
-        _ = try Environments.make(name)  // a clear error for unknown names before any work
         let progress = Progress("collect \(name) \(q.rawValue)", total: n, console: console)
         let started = Date()
         var data = try Collection.collect(environment: name, quality: q, steps: n, seed: seed, progress: progress.update)

@@ -76,7 +76,7 @@ struct TrainAgentCommand: Command {
                         "command": "diffuse " + CommandLine.arguments.dropFirst().joined(separator: " ")]
         if let envName { metadata["env"] = envName }
         var evaluations: [[String: Any]] = []
-        func evaluate(_ step: Int) throws -> EvaluationResult? {
+        func evaluate() throws -> EvaluationResult? {
             guard let envName else { return nil }
             return try Evaluation.run(trainer.policy(), environment: envName, episodes: episodes, seed: 1_000_000 &+ seed)
         }
@@ -88,7 +88,7 @@ struct TrainAgentCommand: Command {
         let final = try loop.run(from: trainer.step, stoppingAt: stop, checkpoint: { _ in try trainer.save(to: url, metadata: metadata) }) { step in
             let metrics = trainer.trainStep()
             progress.update(step + 1)
-            if let evalPeriod, (step + 1) % evalPeriod == 0, let r = try evaluate(step + 1) {
+            if let evalPeriod, (step + 1) % evalPeriod == 0, let r = try evaluate() {
                 console.err(String(format: "step %d: return %.2f ± %.2f  normalised %.1f", step + 1, r.returnMean, r.returnStd, r.normalizedScoreMean)
                             + (r.normalizedCostMean.map { String(format: "  cost %.2f (normalised %.2f)", r.costMean, $0) } ?? ""))
                 evaluations.append(["step": step + 1, "return_mean": r.returnMean, "normalized_score": r.normalizedScoreMean, "cost_mean": r.costMean])
@@ -100,7 +100,7 @@ struct TrainAgentCommand: Command {
             console.err("stopped after step \(stop) of \(total); continue with --resume")
             return
         }
-        let result = try evaluate(total)
+        let result = try evaluate()
         if args.flag(.json) {
             var out: [String: Any] = ["checkpoint": url.path, "algorithm": algorithm.rawValue, "steps": total, "seconds": seconds,
                                       "final_losses": final, "evaluations": evaluations]

@@ -51,7 +51,7 @@ public final class AgentTrainer {
                                actions: actionMap(dataset.actions).clamped(min: -1, max: 1),
                                rewards: dataset.rewards * rewardMultiplier,
                                nextObservations: observationNormalizer(dataset.nextObservations),
-                               terminals: done, timeouts: dataset.timeouts, costs: dataset.costs)
+                               terminals: done, timeouts: dataset.timeouts, costs: nil)  // agents ignore costs
         rng = RandomGenerator(seed: seed)
         networks = AgentNetworks(config: .init(algorithm: algorithm, observationDim: dataset.observationDim, actionDim: dataset.actionDim),
                                  rng: rng.fork())
@@ -78,9 +78,7 @@ public final class AgentTrainer {
             interpolateParameters(into: targets, from: networks, weight: step == 0 ? 1 : hyperparameters.polyak)
         }
         let idx = sampler.next()
-        let batch = TransitionBatch(observations: data.observations.indexSelect(axis: 0, idx), actions: data.actions.indexSelect(axis: 0, idx),
-                                    rewards: data.rewards.indexSelect(axis: 0, idx), nextObservations: data.nextObservations.indexSelect(axis: 0, idx),
-                                    terminals: data.terminals.indexSelect(axis: 0, idx), timeouts: data.timeouts.indexSelect(axis: 0, idx))
+        let batch = data.rows(idx)
         let (total, metrics) = update.losses(batch, rng: rng)
         optimizer.zeroGrad()
         total.backward()

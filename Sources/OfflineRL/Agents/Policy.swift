@@ -14,9 +14,12 @@ public struct ScriptedPolicy: Policy {
     public init(_ behaviour: String, noise: Double = 0) { self.behaviour = behaviour; self.noise = noise }
 
     public func actions(for observations: [[Double]], environments: [any Environment], rng: RandomGenerator) -> [[Double]] {
-        environments.map { env in
-            let a = env.behaviourAction(behaviour, rng: rng)
-            return noise > 0 ? env.spec.actionSpace.clip(a.map { $0 + noise * rng.gaussian() }) : a
-        }
+        environments.map { action(in: $0, rng: rng) }
+    }
+
+    /// The behaviour's action at `env`'s current state, plus N(0, noise²) clipped to the action box.
+    public func action(in env: any Environment, rng: RandomGenerator) -> [Double] {
+        let a = env.behaviourAction(behaviour, rng: rng)
+        return noise > 0 ? env.spec.actionSpace.clip(a.map { $0 + noise * rng.gaussian() }) : a
     }
 }

@@ -75,12 +75,12 @@ public enum Collection {
             // The episode's behaviour, drawn by its fraction.
             var u = rng.nextDouble(), pick = mix[mix.count - 1]
             for m in mix { if u < m.fraction { pick = m; break }; u -= m.fraction }
+            let policy = ScriptedPolicy(pick.behaviour, noise: pick.noise)
             var s = env.reset(seed: episodeSeed)
             var done = false
             while !done && rows < steps {
                 for (k, v) in env.info { infos[k]! += v.map(Float.init) }
-                var action = env.behaviourAction(pick.behaviour, rng: rng)
-                if pick.noise > 0 { action = spec.actionSpace.clip(action.map { $0 + pick.noise * rng.gaussian() }) }
+                let action = policy.action(in: env, rng: rng)
                 let r = env.step(action)
                 obs += s.map(Float.init); acts += action.map(Float.init); next += r.observation.map(Float.init)
                 rewards.append(Float(r.reward)); costs.append(Float(r.cost))

@@ -82,13 +82,14 @@ public struct OfflineDataset {
         }
     }
 
-    /// The rows of `indices` as tensors (a minibatch).
-    public func batch(_ indices: [Int]) -> TransitionBatch {
-        TransitionBatch(observations: observations.indexSelect(axis: 0, indices), actions: actions.indexSelect(axis: 0, indices),
-                        rewards: rewards.indexSelect(axis: 0, indices), nextObservations: nextObservations.indexSelect(axis: 0, indices),
-                        terminals: terminals.indexSelect(axis: 0, indices), timeouts: timeouts.indexSelect(axis: 0, indices),
-                        costs: costs?.indexSelect(axis: 0, indices))
+    /// Every transition as one batch (tensors are shared, not copied).
+    public var transitions: TransitionBatch {
+        TransitionBatch(observations: observations, actions: actions, rewards: rewards, nextObservations: nextObservations,
+                        terminals: terminals, timeouts: timeouts, costs: costs)
     }
+
+    /// The rows of `indices` as tensors (a minibatch).
+    public func batch(_ indices: [Int]) -> TransitionBatch { transitions.rows(indices) }
 
     /// A dataset of the rows in `indices` (e.g. the episodes of a train/validation split).
     public func subset(_ indices: [Int]) -> OfflineDataset {
@@ -136,4 +137,12 @@ public struct TransitionBatch {
     public var terminals: Tensor
     public var timeouts: Tensor
     public var costs: Tensor?
+
+    /// The rows of `indices` of every field.
+    public func rows(_ indices: [Int]) -> TransitionBatch {
+        TransitionBatch(observations: observations.indexSelect(axis: 0, indices), actions: actions.indexSelect(axis: 0, indices),
+                        rewards: rewards.indexSelect(axis: 0, indices), nextObservations: nextObservations.indexSelect(axis: 0, indices),
+                        terminals: terminals.indexSelect(axis: 0, indices), timeouts: timeouts.indexSelect(axis: 0, indices),
+                        costs: costs?.indexSelect(axis: 0, indices))
+    }
 }
