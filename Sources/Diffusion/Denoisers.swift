@@ -8,8 +8,15 @@ public protocol Denoiser: Module {
 }
 
 extension Denoiser {
-    /// The network as samplers call it (unconditional, or with a fixed condition).
-    public func network(condition: Tensor? = nil) -> DenoisingNetwork { { x, t in self(x, t: t, cond: condition) } }
+    /// The network as samplers call it (unconditional, or with a fixed condition). In evaluation
+    /// mode without gradient recording, rows are evaluated in blocks, one per thread (`rowParallel`):
+    /// every denoiser here treats rows independently (GroupNorm and LayerNorm are per row).
+    public func network(condition: Tensor? = nil) -> DenoisingNetwork {
+        { x, t in
+            guard !self.isTraining else { return self(x, t: t, cond: condition) }
+            return rowParallel([x, t, condition]) { self($0[0]!, t: $0[1]!, cond: $0[2]) }
+        }
+    }
 }
 
 /// The plain MLP denoiser of specs/bench.md: [x ‖ sinusoidal(t) ‖ cond] → hidden layers (fused

@@ -69,6 +69,23 @@ struct ThreadTests {
         #expect((0..<n).allSatisfy { hits[$0] == 1 })
     }
 
+    /// Row blocks see their own rows of split inputs, whole broadcast inputs, and join in order.
+    @Test func rowParallelSplitsRowsAndJoinsInOrder() {
+        let before = Threads.count
+        defer { Threads.set(before) }
+        Threads.set(2)
+        let x = Tensor((0..<15).map(Float.init), shape: [5, 3]), bias = Tensor([100, 200, 300], shape: [1, 3])
+        func f(_ p: [Tensor?]) -> Tensor { p[2] == nil ? p[0]! * 2 + p[1]! : Tensor(zeros: [1]) }
+        let blocked = noGrad { rowParallel([x, bias, nil], f) }
+        #expect(blocked.scalars == (x * 2 + bias).scalars)
+        // Too few rows per block, or recording gradients: one call.
+        var calls = 0
+        _ = noGrad { rowParallel([x, bias, nil], minimumRowsPerBlock: 3) { calls += 1; return f($0) } }
+        _ = rowParallel([x.requiringGrad(), bias, nil]) { calls += 1; return f($0) }
+        #expect(calls == 2)
+        #expect(rowParallel([x.requiringGrad(), bias, nil], f).requiresGrad)
+    }
+
     @Test func gemmGivesSameBitsForSameThreadCount() {
         let before = Threads.count
         defer { Threads.set(before) }
