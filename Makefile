@@ -42,14 +42,20 @@ bench: setup
 	@mkdir -p bench-results
 	$(BENCH_DIR)/release/diffuse bench core --threads $(THREADS) -o bench-results/core.json
 
-# Same workloads in eager PyTorch (CPU, same thread count) in a local venv; prints ratios and
-# writes docs/bench-core.md. A development tool: torch is never a runtime dependency.
-bench-compare: bench
+# Same workloads in eager PyTorch (CPU, same thread count) in a local venv, interleaved with ours
+# workload by workload over ROUNDS rounds (both sides of a ratio in the same minutes of a shared
+# VM); prints ratios and writes docs/bench-core.md. A development tool: torch is never a runtime
+# dependency.
+ROUNDS ?= 3
+bench-compare: setup
+	$(SWIFT) build $(RELEASE) --scratch-path $(BENCH_DIR) --product diffuse
+	@mkdir -p bench-results
 	@test -x .venv-bench/bin/python || python3 -m venv .venv-bench
 	@.venv-bench/bin/python -c "import torch" 2>/dev/null || .venv-bench/bin/pip install -q torch numpy
-	.venv-bench/bin/python bench/pytorch_bench.py --threads $(THREADS) --json bench-results/core-torch.json
+	python3 bench/interleaved.py --diffuse $(BENCH_DIR)/release/diffuse --python .venv-bench/bin/python \
+	  --threads $(THREADS) --rounds $(ROUNDS) bench-results/core.json bench-results/core-torch.json
 	python3 bench/compare.py bench-results/core.json bench-results/core-torch.json --markdown docs/bench-core.md \
-	  --command "make bench-compare THREADS=$(THREADS)"
+	  --command "make bench-compare THREADS=$(THREADS) ROUNDS=$(ROUNDS)"
 
 # Regenerates the shipped checkpoints with the commands recorded in their metadata.
 checkpoints: build

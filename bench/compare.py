@@ -13,9 +13,12 @@ a = p.parse_args()
 ours = json.load(open(a.ours))
 theirs = json.load(open(a.torch))
 by_name = {r["name"]: r for r in theirs["results"]}
+rounds = ours.get("interleaved_rounds")
+how = (f"run workload by workload in {rounds} alternating rounds (ours, PyTorch, PyTorch, ours, …; bench/interleaved.py), "
+       "medians and minima over all rounds' repetitions" if rounds else "medians of the stated repeats")
 lines = [
     f"Command: `{a.command}` — {ours['library']} vs {theirs['library']} (eager, CPU), {ours['threads']} threads each, "
-    "medians of the stated repeats after warm-up (specs/bench.md). Ratio = PyTorch time ÷ our time (> 1: we are faster).",
+    f"{how}, after warm-up (specs/bench.md). Ratio = PyTorch time ÷ our time (> 1: we are faster).",
     "",
     "| workload | ours median ms | ours min ms | PyTorch median ms | PyTorch min ms | ratio | ours peak RSS MiB | PyTorch peak RSS MiB |",
     "|---|---|---|---|---|---|---|---|",

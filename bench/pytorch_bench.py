@@ -26,7 +26,8 @@ def measure(name, fn, warmup, repeats):
         t0 = time.perf_counter_ns()
         fn()
         times.append((time.perf_counter_ns() - t0) / 1e6)
-    return {"name": name, "median_ms": statistics.median(times), "min_ms": min(times), "repeats": repeats}
+    return {"name": name, "median_ms": statistics.median(times), "min_ms": min(times), "repeats": repeats,
+            "times_ms": times}
 
 
 def sgemm(n, warmup, repeats):

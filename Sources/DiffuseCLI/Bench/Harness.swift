@@ -8,11 +8,13 @@ struct BenchResult {
     var medianMs: Double
     var minMs: Double
     var repeats: Int
+    /// Every timed repetition in run order (lets a driver pool interleaved runs).
+    var timesMs: [Double] = []
     /// Extra derived numbers (e.g. GFLOP/s).
     var extra: [String: Double] = [:]
 
     var json: [String: Any] {
-        var j: [String: Any] = ["name": name, "median_ms": medianMs, "min_ms": minMs, "repeats": repeats]
+        var j: [String: Any] = ["name": name, "median_ms": medianMs, "min_ms": minMs, "repeats": repeats, "times_ms": timesMs]
         for (k, v) in extra { j[k] = v }
         return j
     }
@@ -28,9 +30,9 @@ enum Bench {
             body()
             times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
         }
-        times.sort()
-        let median = times.count % 2 == 1 ? times[times.count / 2] : (times[times.count / 2 - 1] + times[times.count / 2]) / 2
-        return BenchResult(name: name, medianMs: median, minMs: times[0], repeats: repeats)
+        let sorted = times.sorted()
+        let median = sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+        return BenchResult(name: name, medianMs: median, minMs: sorted[0], repeats: repeats, timesMs: times)
     }
 
     /// Peak resident set size in MiB (VmHWM from /proc/self/status).
