@@ -879,10 +879,13 @@ int pd_conv_cost_features(const pd_conv_shape *s, int algo, double *f) {
         f[2] = taps * (subbatches > 2 ? subbatches : 2);
         f[3] = 0;
     } else {
+        // im2col + one GEMM per sub-batch (sub_batch), at least one per thread's chunk as above.
         double kk = (double)s->c_in * s->k_h * s->k_w, p = (double)oh * ow;
+        double per_gemm = floor((double)PD_DIRECT_COLUMN_FLOATS / (kk * p > 0 ? kk * p : 1));
+        double calls = ceil(n / (per_gemm > 1 ? per_gemm : 1));
         f[0] = 2 * n * s->c_out * kk * p; // GEMM flops
         f[1] = n * kk * p;                // im2col entries
-        f[2] = n;                         // per-sample GEMM calls
+        f[2] = calls > 2 ? calls : 2;     // GEMM calls
         f[3] = 0;
     }
     return 0;
