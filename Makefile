@@ -42,20 +42,19 @@ bench: setup
 	@mkdir -p bench-results
 	$(BENCH_DIR)/release/diffuse bench core --threads $(THREADS) -o bench-results/core.json
 
-# Same workloads in eager PyTorch (CPU, same thread count) in a local venv, interleaved with ours
-# workload by workload over ROUNDS rounds (both sides of a ratio in the same minutes of a shared
-# VM); prints ratios and writes docs/bench-core.md. A development tool: torch is never a runtime
-# dependency.
-ROUNDS ?= 3
+# Same workloads in eager PyTorch (CPU, same thread count) in a local venv, run beside ours with
+# single repetitions alternating between the two processes (bench/paired.py: both sides of a ratio
+# see the same machine states on a shared VM); prints ratios and writes docs/bench-core.md.
+# A development tool: torch is never a runtime dependency.
 bench-compare: setup
 	$(SWIFT) build $(RELEASE) --scratch-path $(BENCH_DIR) --product diffuse
 	@mkdir -p bench-results
 	@test -x .venv-bench/bin/python || python3 -m venv .venv-bench
 	@.venv-bench/bin/python -c "import torch" 2>/dev/null || .venv-bench/bin/pip install -q torch numpy
-	python3 bench/interleaved.py --diffuse $(BENCH_DIR)/release/diffuse --python .venv-bench/bin/python \
-	  --threads $(THREADS) --rounds $(ROUNDS) bench-results/core.json bench-results/core-torch.json
+	python3 bench/paired.py --diffuse $(BENCH_DIR)/release/diffuse --python .venv-bench/bin/python \
+	  --threads $(THREADS) bench-results/core.json bench-results/core-torch.json
 	python3 bench/compare.py bench-results/core.json bench-results/core-torch.json --markdown docs/bench-core.md \
-	  --command "make bench-compare THREADS=$(THREADS) ROUNDS=$(ROUNDS)"
+	  --command "make bench-compare THREADS=$(THREADS)"
 
 # Regenerates the shipped checkpoints with the commands recorded in their metadata.
 checkpoints: build

@@ -6,6 +6,7 @@ dependency. Each workload mirrors the Swift one in Sources/DiffuseCLI/Bench line
 Usage: pytorch_bench.py --threads T --repeats N --warmup W [--json FILE]
 """
 import argparse
+import sys
 import json
 import math
 import resource
@@ -18,15 +19,39 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 
+PAIRED = False  # --paired: bench/paired.py decides when repetitions run (protocol as in diffuse's Harness.swift)
+TURN_SECONDS = 0.3
+
+
 def measure(name, fn, warmup, repeats):
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
+    def timed():
         t0 = time.perf_counter_ns()
         fn()
-        times.append((time.perf_counter_ns() - t0) / 1e6)
-    return {"name": name, "median_ms": statistics.median(times), "min_ms": min(times), "repeats": repeats,
+        return (time.perf_counter_ns() - t0) / 1e6
+
+    times = []
+    if PAIRED:
+        print(f"ready {name}", flush=True)
+        for line in sys.stdin:
+            command = line.strip()
+            if command == "warmup":
+                for _ in range(warmup):
+                    fn()
+                print("ok", flush=True)
+            elif command == "turn":  # as Bench.turn in Harness.swift
+                turn = [timed()]
+                while sum(turn) < TURN_SECONDS * 1000:
+                    turn.append(timed())
+                kept = turn[1:] if len(turn) >= 3 else turn
+                times += kept
+                print(",".join(map(str, kept)), flush=True)
+            else:
+                break
+    else:
+        for _ in range(warmup):
+            fn()
+        times = [timed() for _ in range(repeats)]
+    return {"name": name, "median_ms": statistics.median(times), "min_ms": min(times), "repeats": len(times),
             "times_ms": times}
 
 
@@ -415,15 +440,21 @@ def main():
     p.add_argument("--repeats", type=int, default=30)
     p.add_argument("--warmup", type=int, default=5)
     p.add_argument("--json")
+    p.add_argument("--paired", action="store_true", help="let a driver on stdin time each repetition")
     p.add_argument("workloads", nargs="*", default=list(WORKLOADS))
     a = p.parse_args()
+    unknown = [w for w in a.workloads if w not in WORKLOADS]
+    if unknown:
+        p.error(f"unknown workloads {unknown} (known: {', '.join(WORKLOADS)})")
+    global PAIRED
+    PAIRED = a.paired
     torch.set_num_threads(a.threads)
     # One second of GEMMs first, as the Swift side does, so the CPU clock has settled.
     warm, t0 = torch.randn(512, 512), time.perf_counter()
     while time.perf_counter() - t0 < 1:
         torch.mm(warm, warm)
     results = []
-    for w in a.workloads:
+    for w in [n for n in WORKLOADS if n in a.workloads]:  # in WORKLOADS order, as diffuse runs them
         r = WORKLOADS[w](a.warmup, a.repeats)
         results += r if isinstance(r, list) else [r]
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -433,7 +464,7 @@ def main():
     if a.json:
         with open(a.json, "w") as f:
             json.dump(report, f)
-    for r in results:
+    for r in [] if a.paired else results:
         print(f"{r['name']:>16}: median {r['median_ms']:.3f} ms  min {r['min_ms']:.3f} ms")
 
 

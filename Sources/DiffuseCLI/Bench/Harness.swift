@@ -21,18 +21,50 @@ struct BenchResult {
 }
 
 enum Bench {
+    /// Paired mode (`bench core --paired`): a driver (bench/paired.py) decides when each repetition
+    /// runs, alternating with PyTorch's process, so both sides of a ratio share machine states.
+    nonisolated(unsafe) static var paired = false
+
     static func measure(_ name: String, warmup: Int, repeats: Int, _ body: () -> Void) -> BenchResult {
-        for _ in 0..<warmup { body() }
-        var times: [Double] = []
-        times.reserveCapacity(repeats)
-        for _ in 0..<repeats {
+        func timed() -> Double {
             let t0 = DispatchTime.now().uptimeNanoseconds
             body()
-            times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
+            return Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
         }
+        var times: [Double] = []
+        if paired {
+            // Protocol: announce the workload, then obey "warmup" (reply "ok"), "turn" (reply the
+            // milliseconds of this turn's kept repetitions) and "next" (move on), one line each.
+            func say(_ line: String) { print(line); fflush(nil) }
+            say("ready \(name)")
+            loop: while let command = readLine() {
+                switch command {
+                case "warmup": for _ in 0..<warmup { body() }; say("ok")
+                case "turn": let kept = Bench.turn(timed); times += kept; say(kept.map { String($0) }.joined(separator: ","))
+                default: break loop
+                }
+            }
+        } else {
+            for _ in 0..<warmup { body() }
+            times.reserveCapacity(repeats)
+            for _ in 0..<repeats { times.append(timed()) }
+        }
+        guard !times.isEmpty else { return BenchResult(name: name, medianMs: .nan, minMs: .nan, repeats: 0) }
         let sorted = times.sorted()
         let median = sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
-        return BenchResult(name: name, medianMs: median, minMs: sorted[0], repeats: repeats, timesMs: times)
+        return BenchResult(name: name, medianMs: median, minMs: sorted[0], repeats: times.count, timesMs: times)
+    }
+
+    /// One paired turn: repetitions for at least `turnSeconds` (at least one). When the turn holds
+    /// three or more, the first is dropped: it pays for the other process having run meanwhile
+    /// (sleeping worker threads, evicted caches), which a training loop never sees. Long workloads
+    /// (one or two repetitions per turn) keep all: that cost is then negligible.
+    static let turnSeconds = 0.3
+
+    static func turn(_ timed: () -> Double) -> [Double] {
+        var times: [Double] = []
+        repeat { times.append(timed()) } while times.reduce(0, +) < turnSeconds * 1000
+        return times.count >= 3 ? Array(times.dropFirst()) : times
     }
 
     /// Peak resident set size in MiB (VmHWM from /proc/self/status).

@@ -12,11 +12,13 @@ struct BenchCoreCommand: Command {
     static let warmup = Option("--warmup", value: "N", default: "5", help: "untimed warm-up runs")
     static let output = Option("--output", "-o", value: "FILE", help: "also write the results as JSON to FILE")
     static let only = Option("--only", value: "NAMES", help: "comma-separated workloads to run (e.g. unet1d_sample_100,conv1d); default: all")
-    static let options = [repeats, warmup, output, only, .threads, .json]
+    static let paired = Option("--paired", help: "let a driver on stdin time each repetition (bench/paired.py alternates us with PyTorch)")
+    static let options = [repeats, warmup, output, only, paired, .threads, .json]
 
     static func run(_ args: ParsedArguments, console: Console) throws {
         let r = try args.int(repeats, range: 1...100_000)!
         let w = try args.int(warmup, range: 0...100_000)!
+        Bench.paired = args.flag(paired)
         var groups = CoreWorkloads.groups(warmup: w, repeats: r)
         if let names = args.string(only)?.split(separator: ",").map(String.init) {
             let known = groups.map(\.0)
@@ -36,7 +38,9 @@ struct BenchCoreCommand: Command {
         if let path = args.string(output) {
             try AtomicFile.write(Data(jsonLine(report).utf8), to: URL(fileURLWithPath: path))
         }
-        if args.flag(.json) {
+        if Bench.paired {
+            return // stdout carried the protocol; the results are in --output
+        } else if args.flag(.json) {
             console.out(jsonLine(report))
         } else {
             console.out("PolicyDiffusion \(Diffuse.version), \(Threads.count) threads\n" + Bench.table(results))
