@@ -1,9 +1,11 @@
 // Convolution: direct (im2col + sgemm), FFT (FFTW + complex GEMM per frequency) and a naive
 // reference, behind one API (ckernels.h). See docs/convolution.md for the maths.
 #include "ckernels.h"
+#include "dispatch.h"
 #include <cblas.h>
 #include <fftw3.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -282,6 +284,165 @@ static void direct_backward_weight_chunk(const direct_job *j, int64_t chunk, int
     }
     ws_free(gyt);
     ws_free(cols);
+}
+
+// ---- stride-1 direct path for small channel counts: a blocked kernel. A register tile holds
+// PD_TILE_PIXELS consecutive outputs of one row × PD_TILE_CHANNELS output channels; for every
+// (input channel, kernel offset) it broadcasts one input value per pixel and multiplies the
+// packed weights of the whole channel block (oneDNN's direct-convolution scheme). Unlike shifted
+// GEMMs it computes no padded-grid entries (8×8 maps: 10×10 grid) and reads each output once.
+// The input gradient is the same kernel on the output gradient with flipped, transposed weights.
+#define PD_TILE_CHANNELS 32
+#define PD_TILE_PIXELS 8
+
+typedef struct {
+    int64_t batch, c_in, c_out, ph, pw, k_h, k_w, oh, ow, blocks; // ph × pw: the padded input
+    const float *xp;     // [batch][c_in][ph][pw], then slack zeros
+    const float *wp;     // [blocks][c_in][k_h][k_w][PD_TILE_CHANNELS]
+    const float *bias;   // [c_out] or NULL
+    float *y;            // [batch][c_out][oh][ow]
+} blocked_job;
+
+// One tile: out[t][l] = Σ_(ci,a,c) xp[ci][a][c + t]·w[ci][a][c][l] from a base pointer at the
+// tile's first input. Portable version (and the reference the AVX-512 one must equal).
+static void blocked_tile_portable(const float *x, int64_t c_in, int64_t chan, int64_t row, int64_t k_h, int64_t k_w,
+                                  const float *w, float out[PD_TILE_PIXELS][PD_TILE_CHANNELS]) {
+    float acc[PD_TILE_PIXELS][PD_TILE_CHANNELS] = {{0}};
+    for (int64_t ci = 0; ci < c_in; ci++)
+        for (int64_t a = 0; a < k_h; a++)
+            for (int64_t c = 0; c < k_w; c++) {
+                const float *xr = x + ci * chan + a * row + c;
+                const float *wr = w + ((ci * k_h + a) * k_w + c) * PD_TILE_CHANNELS;
+                for (int t = 0; t < PD_TILE_PIXELS; t++)
+                    for (int l = 0; l < PD_TILE_CHANNELS; l++) acc[t][l] = fmaf(xr[t], wr[l], acc[t][l]);
+            }
+    memcpy(out, acc, sizeof(float) * PD_TILE_PIXELS * PD_TILE_CHANNELS);
+}
+
+#if defined(__x86_64__) && defined(__clang__)
+#include <immintrin.h>
+// 8 pixels × 32 channels = 16 accumulators of 16 lanes, kept in registers.
+__attribute__((target("avx512f"))) static void blocked_tile_avx512(const float *x, int64_t c_in, int64_t chan, int64_t row,
+                                                                  int64_t k_h, int64_t k_w, const float *w,
+                                                                  float out[PD_TILE_PIXELS][PD_TILE_CHANNELS]) {
+    __m512 lo0 = _mm512_setzero_ps(), lo1 = lo0, lo2 = lo0, lo3 = lo0, lo4 = lo0, lo5 = lo0, lo6 = lo0, lo7 = lo0;
+    __m512 hi0 = lo0, hi1 = lo0, hi2 = lo0, hi3 = lo0, hi4 = lo0, hi5 = lo0, hi6 = lo0, hi7 = lo0;
+    for (int64_t ci = 0; ci < c_in; ci++)
+        for (int64_t a = 0; a < k_h; a++) {
+            const float *xr = x + ci * chan + a * row;
+            const float *wr = w + (ci * k_h + a) * k_w * PD_TILE_CHANNELS;
+            for (int64_t c = 0; c < k_w; c++, xr++, wr += PD_TILE_CHANNELS) {
+                __m512 w0 = _mm512_loadu_ps(wr), w1 = _mm512_loadu_ps(wr + 16), v;
+#define PD_STEP(t) v = _mm512_set1_ps(xr[t]); lo##t = _mm512_fmadd_ps(v, w0, lo##t); hi##t = _mm512_fmadd_ps(v, w1, hi##t);
+                PD_STEP(0) PD_STEP(1) PD_STEP(2) PD_STEP(3) PD_STEP(4) PD_STEP(5) PD_STEP(6) PD_STEP(7)
+#undef PD_STEP
+            }
+        }
+#define PD_STORE(t) _mm512_storeu_ps(out[t], lo##t); _mm512_storeu_ps(out[t] + 16, hi##t);
+    PD_STORE(0) PD_STORE(1) PD_STORE(2) PD_STORE(3) PD_STORE(4) PD_STORE(5) PD_STORE(6) PD_STORE(7)
+#undef PD_STORE
+}
+#endif
+
+typedef void (*blocked_tile_fn)(const float *, int64_t, int64_t, int64_t, int64_t, int64_t, const float *,
+                                float[PD_TILE_PIXELS][PD_TILE_CHANNELS]);
+
+static _Atomic int portable_only = 0;
+
+void pd_conv_use_portable_kernels(int on) { portable_only = on != 0; }
+
+static blocked_tile_fn blocked_tile_kernel(void) {
+#if defined(__x86_64__) && defined(__clang__)
+    if (!portable_only && __builtin_cpu_supports("avx512f")) return blocked_tile_avx512;
+#endif
+    return blocked_tile_portable;
+}
+
+static void blocked_task(void *ctx, int64_t begin, int64_t end) {
+    const blocked_job *j = ctx;
+    blocked_tile_fn blocked_tile = blocked_tile_kernel();
+    float tile[PD_TILE_PIXELS][PD_TILE_CHANNELS];
+    for (int64_t task = begin; task < end; task++) {
+        int64_t n = task / j->blocks, block = task % j->blocks, co0 = block * PD_TILE_CHANNELS;
+        int64_t channels = j->c_out - co0 < PD_TILE_CHANNELS ? j->c_out - co0 : PD_TILE_CHANNELS;
+        const float *x = j->xp + n * j->c_in * j->ph * j->pw;
+        const float *w = j->wp + block * j->c_in * j->k_h * j->k_w * PD_TILE_CHANNELS;
+        for (int64_t i = 0; i < j->oh; i++)
+            for (int64_t q = 0; q < j->ow; q += PD_TILE_PIXELS) {
+                blocked_tile(x + i * j->pw + q, j->c_in, j->ph * j->pw, j->pw, j->k_h, j->k_w, w, tile);
+                int64_t pixels = j->ow - q < PD_TILE_PIXELS ? j->ow - q : PD_TILE_PIXELS;
+                for (int64_t l = 0; l < channels; l++) {
+                    float *yr = j->y + ((n * j->c_out + co0 + l) * j->oh + i) * j->ow + q;
+                    float bias = j->bias ? j->bias[co0 + l] : 0;
+                    for (int64_t t = 0; t < pixels; t++) yr[t] = tile[t][l] + bias;
+                }
+            }
+    }
+}
+
+typedef struct { const float *x; float *xp; int64_t c, h, w, ph, pw, top, left; } pad_job_t;
+
+static void blocked_pad_task(void *ctx, int64_t begin, int64_t end) {
+    const pad_job_t *p = ctx;
+    for (int64_t r = begin; r < end; r++) { // r = n·c + channel
+        float *dst = p->xp + r * p->ph * p->pw;
+        memset(dst, 0, sizeof(float) * (size_t)(p->ph * p->pw));
+        for (int64_t h = 0; h < p->h; h++)
+            memcpy(dst + (h + p->top) * p->pw + p->left, p->x + (r * p->h + h) * p->w, sizeof(float) * (size_t)p->w);
+    }
+}
+
+// y = correlation of x [batch][c_in][h][w] (padded by top/bottom/left/right) with packed weights.
+static void blocked_conv(int64_t batch, int64_t c_in, int64_t c_out, int64_t h, int64_t w, int64_t k_h, int64_t k_w,
+                         int64_t top, int64_t bottom, int64_t left, int64_t right, const float *x, const float *wp,
+                         const float *bias, float *y) {
+    int64_t ph = h + top + bottom, pw = w + left + right;
+    // Tiles of the last row read up to PD_TILE_PIXELS − 1 entries past the grid: slack zeros.
+    float *xp = falloc(batch * c_in * ph * pw + PD_TILE_PIXELS + k_w);
+    memset(xp + batch * c_in * ph * pw, 0, sizeof(float) * (size_t)(PD_TILE_PIXELS + k_w));
+    pad_job_t pj = {x, xp, c_in, h, w, ph, pw, top, left};
+    pd_parallel_for(batch * c_in, 16, blocked_pad_task, &pj);
+    blocked_job j = {batch, c_in, c_out, ph, pw, k_h, k_w, ph - k_h + 1, pw - k_w + 1,
+                     (c_out + PD_TILE_CHANNELS - 1) / PD_TILE_CHANNELS, xp, wp, bias, y};
+    pd_parallel_for(batch * j.blocks, 1, blocked_task, &j);
+    ws_free(xp);
+}
+
+// W [co][ci][a][c] → [block][ci][a][c][PD_TILE_CHANNELS] (zeros past c_out). adjoint = 1 packs the
+// input gradient's weights instead: channels swapped and the kernel flipped.
+static float *blocked_pack(const pd_conv_shape *s, const float *w, int adjoint) {
+    int64_t outs = adjoint ? s->c_in : s->c_out, ins = adjoint ? s->c_out : s->c_in, kh = s->k_h, kw = s->k_w;
+    int64_t blocks = (outs + PD_TILE_CHANNELS - 1) / PD_TILE_CHANNELS;
+    float *wp = falloc(blocks * ins * kh * kw * PD_TILE_CHANNELS);
+    memset(wp, 0, sizeof(float) * (size_t)(blocks * ins * kh * kw * PD_TILE_CHANNELS));
+    for (int64_t o = 0; o < outs; o++)
+        for (int64_t i = 0; i < ins; i++)
+            for (int64_t a = 0; a < kh; a++)
+                for (int64_t c = 0; c < kw; c++) {
+                    float v = adjoint ? w[((i * s->c_in + o) * kh + (kh - 1 - a)) * kw + (kw - 1 - c)] : w[((o * s->c_in + i) * kh + a) * kw + c];
+                    wp[((((o / PD_TILE_CHANNELS) * ins + i) * kh + a) * kw + c) * PD_TILE_CHANNELS + o % PD_TILE_CHANNELS] = v;
+                }
+    return wp;
+}
+
+// The blocked kernel serves stride-1 convolutions whose input gradient needs no negative padding.
+static inline int blocked_ok(const pd_conv_shape *s) {
+    return s->stride_h == 1 && s->stride_w == 1 && s->pad_top < s->k_h && s->pad_bottom < s->k_h && s->pad_left < s->k_w &&
+           s->pad_right < s->k_w;
+}
+
+static void blocked_forward(const pd_conv_shape *s, const float *x, const float *w, const float *b, float *y) {
+    float *wp = blocked_pack(s, w, 0);
+    blocked_conv(s->batch, s->c_in, s->c_out, s->in_h, s->in_w, s->k_h, s->k_w, s->pad_top, s->pad_bottom, s->pad_left,
+                 s->pad_right, x, wp, b, y);
+    ws_free(wp);
+}
+
+static void blocked_backward_input(const pd_conv_shape *s, int64_t oh, int64_t ow, const float *gy, const float *w, float *gx) {
+    float *wp = blocked_pack(s, w, 1);
+    blocked_conv(s->batch, s->c_out, s->c_in, oh, ow, s->k_h, s->k_w, s->k_h - 1 - s->pad_top, s->k_h - 1 - s->pad_bottom,
+                 s->k_w - 1 - s->pad_left, s->k_w - 1 - s->pad_right, gy, wp, NULL, gx);
+    ws_free(wp);
 }
 
 // ---- stride-1 direct path without im2col: "shifted GEMMs". The padded input of a sub-batch is laid
@@ -867,17 +1028,17 @@ int pd_conv_cost_features(const pd_conv_shape *s, int algo, double *f) {
         f[1] = 8.0 * g.freqs * n * s->c_in * s->c_out;                                                      // complex GEMM flops
         f[2] = (n * s->c_in + n * s->c_out) * real;                                                          // copies
         f[3] = (double)g.freqs;                                                                              // GEMM calls
-    } else if (shifted_ok(s)) {
-        // Shifted GEMMs on the padded grid: flops over the whole grid, copies in and out, and
-        // kH·kW GEMMs per sub-batch.
-        padded_grid g = grid_of(s);
+    } else if (blocked_ok(s)) {
+        // Blocked kernel (forward and input gradient): tile flops, with the tile's rounding of
+        // channels and pixels; copies in and out; tiles. The weight gradient (training) runs as
+        // shifted GEMMs: their flops over the padded grid.
         double taps = (double)s->k_h * s->k_w;
-        double per = (double)(s->c_in > s->c_out ? s->c_in : s->c_out) * g.grid;
-        double subbatches = n * per / (double)(1 << 19);
-        f[0] = 2 * n * s->c_out * s->c_in * taps * g.grid;
-        f[1] = n * (s->c_in + s->c_out) * g.grid;
-        f[2] = taps * (subbatches > 2 ? subbatches : 2);
-        f[3] = 0;
+        double blocks = ceil((double)s->c_out / PD_TILE_CHANNELS), row_tiles = ceil((double)ow / PD_TILE_PIXELS);
+        padded_grid g = grid_of(s);
+        f[0] = 2 * n * blocks * PD_TILE_CHANNELS * s->c_in * taps * oh * row_tiles * PD_TILE_PIXELS;
+        f[1] = n * (s->c_in * (double)g.grid + s->c_out * (double)oh * ow);
+        f[2] = n * blocks * oh * row_tiles;
+        f[3] = 2 * n * s->c_out * s->c_in * taps * g.grid;
     } else {
         // im2col + one GEMM per sub-batch (sub_batch), at least one per thread's chunk as above.
         double kk = (double)s->c_in * s->k_h * s->k_w, p = (double)oh * ow;
@@ -973,6 +1134,7 @@ int pd_conv_forward(const pd_conv_shape *s, int algo, const float *x, const floa
     if (a < 0) return -a;
     if (a == PD_CONV_NAIVE) naive_forward(s, oh, ow, x, w, b, y);
     else if (a == PD_CONV_FFT) fft_forward(s, oh, ow, x, w, b, y, saved);
+    else if (blocked_ok(s)) blocked_forward(s, x, w, b, y);
     else if (shifted_ok(s)) {
         float *wr = repack_weight(s, w, 0);
         shifted_job sj = {{s, oh, ow, 0, x, w, b, NULL, y, NULL, NULL}, wr, PD_CONV_PASS_FORWARD};
@@ -991,6 +1153,7 @@ int pd_conv_backward_input(const pd_conv_shape *s, int algo, const float *gy, co
     if (a < 0) return -a;
     if (a == PD_CONV_NAIVE) naive_backward(s, oh, ow, NULL, w, gy, gx, NULL, NULL);
     else if (a == PD_CONV_FFT) fft_backward_input(s, oh, ow, gy, w, gx, saved);
+    else if (blocked_ok(s)) blocked_backward_input(s, oh, ow, gy, w, gx);
     else if (shifted_ok(s)) {
         float *wt = repack_weight(s, w, 1);
         shifted_job sj = {{s, oh, ow, 0, NULL, w, NULL, gy, NULL, gx, NULL}, wt, PD_CONV_PASS_BACKWARD_INPUT};

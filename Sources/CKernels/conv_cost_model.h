@@ -1,9 +1,9 @@
 // Cost-model constants for pd_conv_choose: seconds per feature of pd_conv_cost_features
-// (direct: GEMM flop, copied/im2col entry, GEMM call; FFT: transform n·log2 n, complex-GEMM flop,
-// copied entry, per-frequency GEMM call). Written by `diffuse bench conv --calibrate FILE`
+// (direct: flop, copied/im2col entry, tile or GEMM call, weight-gradient grid flop; FFT: transform
+// n·log2 n, complex-GEMM flop, copied entry, per-frequency GEMM call). Written by `diffuse bench conv --calibrate FILE`
 // (docs/convolution.md) from medians over issue B's grid on the development machine (2 threads):
 // forward times for inference, forward+backward times for training steps.
-#define PD_COST_DIRECT {5.4919e-12, 1.1701e-10, 1.0809e-05, 0.0000e+00}
-#define PD_COST_FFT {5.7093e-11, 1.6810e-11, 0.0000e+00, 1.1526e-05}
-#define PD_COST_DIRECT_TRAINING {1.6595e-11, 1.1853e-09, 2.2973e-05, 0.0000e+00}
-#define PD_COST_FFT_TRAINING {2.1291e-10, 3.2893e-11, 0.0000e+00, 2.0180e-05}
+#define PD_COST_DIRECT {4.4540e-12, 0.0000e+00, 8.0057e-08, 7.6957e-14}
+#define PD_COST_FFT {1.5878e-10, 1.2943e-11, 0.0000e+00, 2.6760e-06}
+#define PD_COST_DIRECT_TRAINING {6.0224e-12, 0.0000e+00, 4.9883e-07, 8.8903e-12}
+#define PD_COST_FFT_TRAINING {3.7096e-10, 2.8036e-11, 3.0623e-12, 5.5853e-06}

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 import Testing
 import TensorCore
@@ -31,6 +32,9 @@ struct ConvolutionTests {
         Case(name: "2d stride 2", input: [2, 3, 9, 8], weight: [2, 3, 3, 3], stride: 2, padding: .symmetric(1)),
         Case(name: "2d asymmetric", input: [1, 2, 5, 6], weight: [2, 2, 3, 2], padding: .explicit([1, 0, 0, 2])),
         Case(name: "2d k1", input: [2, 5, 4, 4], weight: [3, 5, 1, 1]),
+        // More output channels than one register tile holds (32), rows longer than one tile (8).
+        Case(name: "1d 37 channels, tiles", input: [2, 40, 21], weight: [37, 40, 5], padding: .same),
+        Case(name: "2d 33 channels, tiles", input: [1, 33, 10, 11], weight: [33, 33, 3, 3], padding: .same),
     ]
 
     func run(_ c: Case, _ a: ConvAlgorithm, _ x: Tensor, _ w: Tensor, _ b: Tensor) -> Tensor {
@@ -58,6 +62,24 @@ struct ConvolutionTests {
                 let err = maxAbsDifference(got, want)
                 #expect(err <= 1e-4 * Self.scale(want), "\(c.name) \(a) \(["y", "gx", "gw", "gb"][k]): error \(err), scale \(Self.scale(want))")
             }
+        }
+    }
+
+    /// The blocked direct kernel's portable C version equals its AVX-512 version bit for bit (the
+    /// same fused multiply-adds in the same order), forward and input gradient.
+    @Test func blockedKernelPortableEqualsVectorised() {
+        let g = RandomGenerator(seed: 22)
+        for c in Self.cases where c.stride == 1 {
+            let x = g.normal(c.input), w = g.normal(c.weight), b = g.normal([c.weight[0]])
+            func pass() -> [[Float]] {
+                let (_, grads) = Tensor.gradients(at: [x]) { t in run(c, .direct, t[0], w, b).squared().sum() }
+                return [noGrad { run(c, .direct, x, w, b) }.scalars, grads[0].scalars]
+            }
+            let vectorised = pass()
+            pd_conv_use_portable_kernels(1)
+            let portable = pass()
+            pd_conv_use_portable_kernels(0)
+            #expect(portable == vectorised, "\(c.name)")
         }
     }
 

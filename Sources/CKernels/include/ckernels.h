@@ -140,6 +140,9 @@ double pd_conv_cost(const pd_conv_shape *s, int algo, int training);
 /// Replaces the forward (training = 0) or training-step (training = 1) cost-model constants for this
 /// process (the calibration command shows a new fit's choices; committed constants: conv_cost_model.h).
 void pd_conv_set_cost_model(int training, const double *direct, const double *fft);
+/// Tests: run the blocked direct kernel's portable C version even where AVX-512 is available (the
+/// two perform the same fused multiply-adds in the same order, so results are bit-identical).
+void pd_conv_use_portable_kernels(int on);
 /// FFTW plans currently cached (for the no-growth check).
 int64_t pd_conv_cached_plans(void);
 #ifdef __cplusplus

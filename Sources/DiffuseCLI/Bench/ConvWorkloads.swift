@@ -165,8 +165,8 @@ enum ConvWorkloads {
         func list(_ c: [Double]) -> String { "{" + c.map { String(format: "%.4e", $0) }.joined(separator: ", ") + "}" }
         return """
         // Cost-model constants for pd_conv_choose: seconds per feature of pd_conv_cost_features
-        // (direct: GEMM flop, copied/im2col entry, GEMM call; FFT: transform n·log2 n, complex-GEMM flop,
-        // copied entry, per-frequency GEMM call). Written by `diffuse bench conv --calibrate FILE`
+        // (direct: flop, copied/im2col entry, tile or GEMM call, weight-gradient grid flop; FFT: transform
+        // n·log2 n, complex-GEMM flop, copied entry, per-frequency GEMM call). Written by `diffuse bench conv --calibrate FILE`
         // (docs/convolution.md) from medians over issue B's grid on the development machine (2 threads):
         // forward times for inference, forward+backward times for training steps.
         #define PD_COST_DIRECT \(list(d))
