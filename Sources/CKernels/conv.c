@@ -425,6 +425,112 @@ static float *blocked_pack(const pd_conv_shape *s, const float *w, int adjoint) 
     return wp;
 }
 
+// Weight gradient with the same tiling: ∂W[co][ci][a][c] = Σ_(n,i,j) ∂y[n][co][i][j]·x_pad[n][ci][i+a][j+c].
+// A tile holds 8 input channels × 32 output channels of one tap; per output pixel it loads the
+// 32 output gradients (∂y packed pixel-major, [P][blocks·32]) and broadcasts 8 inputs. Each
+// sample's packed ∂y and padded x stay in cache across the taps; the batch is split over the pool
+// and the chunks' partial sums are added in chunk order.
+#define PD_TILE_INPUTS 8
+
+static void wgrad_tile_portable(const float *x, int64_t chan, int64_t pw, int64_t oh, int64_t ow, const float *g, int64_t ld,
+                                float *acc) {
+    for (int64_t i = 0; i < oh; i++)
+        for (int64_t j = 0; j < ow; j++) {
+            const float *gr = g + (i * ow + j) * ld, *xr = x + i * pw + j;
+            for (int t = 0; t < PD_TILE_INPUTS; t++)
+                for (int l = 0; l < PD_TILE_CHANNELS; l++) acc[t * PD_TILE_CHANNELS + l] = fmaf(xr[t * chan], gr[l], acc[t * PD_TILE_CHANNELS + l]);
+        }
+}
+
+#if defined(__x86_64__) && defined(__clang__)
+__attribute__((target("avx512f"))) static void wgrad_tile_avx512(const float *x, int64_t chan, int64_t pw, int64_t oh, int64_t ow,
+                                                                const float *g, int64_t ld, float *acc) {
+#define PD_LOAD(t) __m512 lo##t = _mm512_loadu_ps(acc + t * 32), hi##t = _mm512_loadu_ps(acc + t * 32 + 16);
+    PD_LOAD(0) PD_LOAD(1) PD_LOAD(2) PD_LOAD(3) PD_LOAD(4) PD_LOAD(5) PD_LOAD(6) PD_LOAD(7)
+#undef PD_LOAD
+    for (int64_t i = 0; i < oh; i++) {
+        const float *gr = g + i * ow * ld, *xr = x + i * pw;
+        for (int64_t j = 0; j < ow; j++, gr += ld, xr++) {
+            __m512 g0 = _mm512_loadu_ps(gr), g1 = _mm512_loadu_ps(gr + 16), v;
+#define PD_STEP(t) v = _mm512_set1_ps(xr[t * chan]); lo##t = _mm512_fmadd_ps(v, g0, lo##t); hi##t = _mm512_fmadd_ps(v, g1, hi##t);
+            PD_STEP(0) PD_STEP(1) PD_STEP(2) PD_STEP(3) PD_STEP(4) PD_STEP(5) PD_STEP(6) PD_STEP(7)
+#undef PD_STEP
+        }
+    }
+#define PD_STORE(t) _mm512_storeu_ps(acc + t * 32, lo##t); _mm512_storeu_ps(acc + t * 32 + 16, hi##t);
+    PD_STORE(0) PD_STORE(1) PD_STORE(2) PD_STORE(3) PD_STORE(4) PD_STORE(5) PD_STORE(6) PD_STORE(7)
+#undef PD_STORE
+}
+#endif
+
+typedef void (*wgrad_tile_fn)(const float *, int64_t, int64_t, int64_t, int64_t, const float *, int64_t, float *);
+
+static wgrad_tile_fn wgrad_tile_kernel(void) {
+#if defined(__x86_64__) && defined(__clang__)
+    if (!portable_only && __builtin_cpu_supports("avx512f")) return wgrad_tile_avx512;
+#endif
+    return wgrad_tile_portable;
+}
+
+typedef struct {
+    const pd_conv_shape *s;
+    int64_t oh, ow, ph, pw, inputs, blocks, chunks; // inputs: c_in rounded up to PD_TILE_INPUTS
+    const float *x, *gy;
+    float *partials; // [chunk][kh·kw][blocks][inputs][32]
+} wgrad_job;
+
+static void wgrad_task(void *ctx, int64_t begin, int64_t end) {
+    const wgrad_job *j = ctx;
+    const pd_conv_shape *s = j->s;
+    wgrad_tile_fn tile = wgrad_tile_kernel();
+    int64_t grid = j->ph * j->pw, p = j->oh * j->ow, ld = j->blocks * PD_TILE_CHANNELS, taps = s->k_h * s->k_w;
+    int64_t per_chunk = taps * j->blocks * j->inputs * PD_TILE_CHANNELS;
+    // Padded input (zero channels up to `inputs`, slack for the last tile's reads) and packed ∂y.
+    float *xp = falloc(j->inputs * grid + s->k_w), *gt = falloc(p * ld);
+    for (int64_t chunk = begin; chunk < end; chunk++) {
+        float *acc = j->partials + chunk * per_chunk;
+        memset(acc, 0, sizeof(float) * (size_t)per_chunk);
+        for (int64_t n = s->batch * chunk / j->chunks; n < s->batch * (chunk + 1) / j->chunks; n++) {
+            memset(xp, 0, sizeof(float) * (size_t)(j->inputs * grid + s->k_w));
+            for (int64_t ci = 0; ci < s->c_in; ci++)
+                for (int64_t h = 0; h < s->in_h; h++)
+                    memcpy(xp + ci * grid + (h + s->pad_top) * j->pw + s->pad_left, j->x + ((n * s->c_in + ci) * s->in_h + h) * s->in_w,
+                           sizeof(float) * (size_t)s->in_w);
+            memset(gt, 0, sizeof(float) * (size_t)(p * ld));
+            for (int64_t co = 0; co < s->c_out; co++) {
+                const float *src = j->gy + (n * s->c_out + co) * p;
+                for (int64_t q = 0; q < p; q++) gt[q * ld + co] = src[q];
+            }
+            for (int64_t a = 0; a < s->k_h; a++)
+                for (int64_t c = 0; c < s->k_w; c++)
+                    for (int64_t b = 0; b < j->blocks; b++)
+                        for (int64_t ci = 0; ci < j->inputs; ci += PD_TILE_INPUTS)
+                            tile(xp + ci * grid + a * j->pw + c, grid, j->pw, j->oh, j->ow, gt + b * PD_TILE_CHANNELS, ld,
+                                 acc + (((a * s->k_w + c) * j->blocks + b) * j->inputs + ci) * PD_TILE_CHANNELS);
+        }
+    }
+    ws_free(gt);
+    ws_free(xp);
+}
+
+static void blocked_backward_weight(const pd_conv_shape *s, int64_t oh, int64_t ow, const float *x, const float *gy, float *gw) {
+    int threads = pd_get_num_threads();
+    wgrad_job j = {s, oh, ow, s->in_h + s->pad_top + s->pad_bottom, s->in_w + s->pad_left + s->pad_right,
+                   (s->c_in + PD_TILE_INPUTS - 1) / PD_TILE_INPUTS * PD_TILE_INPUTS, (s->c_out + PD_TILE_CHANNELS - 1) / PD_TILE_CHANNELS,
+                   s->batch < threads ? s->batch : threads, x, gy, NULL};
+    int64_t taps = s->k_h * s->k_w, per_chunk = taps * j.blocks * j.inputs * PD_TILE_CHANNELS;
+    j.partials = falloc(j.chunks * per_chunk);
+    pd_parallel_for(j.chunks, 1, wgrad_task, &j);
+    for (int64_t c = 1; c < j.chunks; c++) // chunk order: deterministic for a thread count
+        for (int64_t i = 0; i < per_chunk; i++) j.partials[i] += j.partials[c * per_chunk + i];
+    for (int64_t co = 0; co < s->c_out; co++)
+        for (int64_t ci = 0; ci < s->c_in; ci++)
+            for (int64_t t = 0; t < taps; t++)
+                gw[(co * s->c_in + ci) * taps + t] =
+                    j.partials[((t * j.blocks + co / PD_TILE_CHANNELS) * j.inputs + ci) * PD_TILE_CHANNELS + co % PD_TILE_CHANNELS];
+    ws_free(j.partials);
+}
+
 // The blocked kernel serves stride-1 convolutions whose input gradient needs no negative padding.
 static inline int blocked_ok(const pd_conv_shape *s) {
     return s->stride_h == 1 && s->stride_w == 1 && s->pad_top < s->k_h && s->pad_bottom < s->k_h && s->pad_left < s->k_w &&
@@ -1029,16 +1135,16 @@ int pd_conv_cost_features(const pd_conv_shape *s, int algo, double *f) {
         f[2] = (n * s->c_in + n * s->c_out) * real;                                                          // copies
         f[3] = (double)g.freqs;                                                                              // GEMM calls
     } else if (blocked_ok(s)) {
-        // Blocked kernel (forward and input gradient): tile flops, with the tile's rounding of
-        // channels and pixels; copies in and out; tiles. The weight gradient (training) runs as
-        // shifted GEMMs: their flops over the padded grid.
+        // Blocked kernels: forward (and input gradient) tile flops, with the tile's rounding of
+        // channels and pixels; copies in and out; tiles; the weight gradient's tile flops
+        // (training), with its rounding of input and output channels.
         double taps = (double)s->k_h * s->k_w;
         double blocks = ceil((double)s->c_out / PD_TILE_CHANNELS), row_tiles = ceil((double)ow / PD_TILE_PIXELS);
         padded_grid g = grid_of(s);
         f[0] = 2 * n * blocks * PD_TILE_CHANNELS * s->c_in * taps * oh * row_tiles * PD_TILE_PIXELS;
         f[1] = n * (s->c_in * (double)g.grid + s->c_out * (double)oh * ow);
         f[2] = n * blocks * oh * row_tiles;
-        f[3] = 2 * n * s->c_out * s->c_in * taps * g.grid;
+        f[3] = 2 * n * blocks * PD_TILE_CHANNELS * ceil((double)s->c_in / PD_TILE_INPUTS) * PD_TILE_INPUTS * taps * oh * ow;
     } else {
         // im2col + one GEMM per sub-batch (sub_batch), at least one per thread's chunk as above.
         double kk = (double)s->c_in * s->k_h * s->k_w, p = (double)oh * ow;
@@ -1173,6 +1279,7 @@ int pd_conv_backward_weight(const pd_conv_shape *s, int algo, const float *x, co
     if (a < 0) return -a;
     if (a == PD_CONV_NAIVE) { naive_backward(s, oh, ow, x, NULL, gy, NULL, gw, gb); return 0; }
     if (a == PD_CONV_FFT) fft_backward_weight(s, oh, ow, x, gy, gw, saved);
+    else if (blocked_ok(s)) blocked_backward_weight(s, oh, ow, x, gy, gw);
     else {
         int64_t kk = s->c_in * s->k_h * s->k_w;
         int threads = pd_get_num_threads();

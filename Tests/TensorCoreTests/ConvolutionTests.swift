@@ -65,15 +65,15 @@ struct ConvolutionTests {
         }
     }
 
-    /// The blocked direct kernel's portable C version equals its AVX-512 version bit for bit (the
-    /// same fused multiply-adds in the same order), forward and input gradient.
+    /// The blocked direct kernels' portable C versions equal their AVX-512 versions bit for bit (the
+    /// same fused multiply-adds in the same order): forward, input gradient, weight gradient.
     @Test func blockedKernelPortableEqualsVectorised() {
         let g = RandomGenerator(seed: 22)
         for c in Self.cases where c.stride == 1 {
             let x = g.normal(c.input), w = g.normal(c.weight), b = g.normal([c.weight[0]])
             func pass() -> [[Float]] {
-                let (_, grads) = Tensor.gradients(at: [x]) { t in run(c, .direct, t[0], w, b).squared().sum() }
-                return [noGrad { run(c, .direct, x, w, b) }.scalars, grads[0].scalars]
+                let (_, grads) = Tensor.gradients(at: [x, w]) { t in run(c, .direct, t[0], t[1], b).squared().sum() }
+                return [noGrad { run(c, .direct, x, w, b) }.scalars, grads[0].scalars, grads[1].scalars]
             }
             let vectorised = pass()
             pd_conv_use_portable_kernels(1)
