@@ -305,8 +305,8 @@ typedef struct {
 
 // One tile: out[t][l] = Σ_(ci,a,c) xp[ci][a][c + t]·w[ci][a][c][l] from a base pointer at the
 // tile's first input. Portable version (and the reference the AVX-512 one must equal).
-static void blocked_tile_portable(const float *x, int64_t c_in, int64_t chan, int64_t row, int64_t k_h, int64_t k_w,
-                                  const float *w, float out[PD_TILE_PIXELS][PD_TILE_CHANNELS]) {
+static void blocked_tile_portable(const float *x, const int64_t *off, int64_t c_in, int64_t chan, int64_t row, int64_t k_h,
+                                  int64_t k_w, const float *w, float out[PD_TILE_PIXELS][PD_TILE_CHANNELS]) {
     float acc[PD_TILE_PIXELS][PD_TILE_CHANNELS] = {{0}};
     for (int64_t ci = 0; ci < c_in; ci++)
         for (int64_t a = 0; a < k_h; a++)
@@ -314,7 +314,7 @@ static void blocked_tile_portable(const float *x, int64_t c_in, int64_t chan, in
                 const float *xr = x + ci * chan + a * row + c;
                 const float *wr = w + ((ci * k_h + a) * k_w + c) * PD_TILE_CHANNELS;
                 for (int t = 0; t < PD_TILE_PIXELS; t++)
-                    for (int l = 0; l < PD_TILE_CHANNELS; l++) acc[t][l] = fmaf(xr[t], wr[l], acc[t][l]);
+                    for (int l = 0; l < PD_TILE_CHANNELS; l++) acc[t][l] = fmaf(xr[off[t]], wr[l], acc[t][l]);
             }
     memcpy(out, acc, sizeof(float) * PD_TILE_PIXELS * PD_TILE_CHANNELS);
 }
@@ -322,9 +322,10 @@ static void blocked_tile_portable(const float *x, int64_t c_in, int64_t chan, in
 #if defined(__x86_64__) && defined(__clang__)
 #include <immintrin.h>
 // 8 pixels × 32 channels = 16 accumulators of 16 lanes, kept in registers.
-__attribute__((target("avx512f"))) static void blocked_tile_avx512(const float *x, int64_t c_in, int64_t chan, int64_t row,
-                                                                  int64_t k_h, int64_t k_w, const float *w,
+__attribute__((target("avx512f"))) static void blocked_tile_avx512(const float *x, const int64_t *off, int64_t c_in, int64_t chan,
+                                                                  int64_t row, int64_t k_h, int64_t k_w, const float *w,
                                                                   float out[PD_TILE_PIXELS][PD_TILE_CHANNELS]) {
+    const int64_t o0 = off[0], o1 = off[1], o2 = off[2], o3 = off[3], o4 = off[4], o5 = off[5], o6 = off[6], o7 = off[7];
     __m512 lo0 = _mm512_setzero_ps(), lo1 = lo0, lo2 = lo0, lo3 = lo0, lo4 = lo0, lo5 = lo0, lo6 = lo0, lo7 = lo0;
     __m512 hi0 = lo0, hi1 = lo0, hi2 = lo0, hi3 = lo0, hi4 = lo0, hi5 = lo0, hi6 = lo0, hi7 = lo0;
     for (int64_t ci = 0; ci < c_in; ci++)
@@ -333,7 +334,7 @@ __attribute__((target("avx512f"))) static void blocked_tile_avx512(const float *
             const float *wr = w + (ci * k_h + a) * k_w * PD_TILE_CHANNELS;
             for (int64_t c = 0; c < k_w; c++, xr++, wr += PD_TILE_CHANNELS) {
                 __m512 w0 = _mm512_loadu_ps(wr), w1 = _mm512_loadu_ps(wr + 16), v;
-#define PD_STEP(t) v = _mm512_set1_ps(xr[t]); lo##t = _mm512_fmadd_ps(v, w0, lo##t); hi##t = _mm512_fmadd_ps(v, w1, hi##t);
+#define PD_STEP(t) v = _mm512_set1_ps(xr[o##t]); lo##t = _mm512_fmadd_ps(v, w0, lo##t); hi##t = _mm512_fmadd_ps(v, w1, hi##t);
                 PD_STEP(0) PD_STEP(1) PD_STEP(2) PD_STEP(3) PD_STEP(4) PD_STEP(5) PD_STEP(6) PD_STEP(7)
 #undef PD_STEP
             }
@@ -344,7 +345,7 @@ __attribute__((target("avx512f"))) static void blocked_tile_avx512(const float *
 }
 #endif
 
-typedef void (*blocked_tile_fn)(const float *, int64_t, int64_t, int64_t, int64_t, int64_t, const float *,
+typedef void (*blocked_tile_fn)(const float *, const int64_t *, int64_t, int64_t, int64_t, int64_t, int64_t, const float *,
                                 float[PD_TILE_PIXELS][PD_TILE_CHANNELS]);
 
 static _Atomic int portable_only = 0;
@@ -367,10 +368,16 @@ static void blocked_task(void *ctx, int64_t begin, int64_t end) {
         int64_t channels = j->c_out - co0 < PD_TILE_CHANNELS ? j->c_out - co0 : PD_TILE_CHANNELS;
         const float *x = j->xp + n * j->c_in * j->ph * j->pw;
         const float *w = j->wp + block * j->c_in * j->k_h * j->k_w * PD_TILE_CHANNELS;
-        for (int64_t i = 0; i < j->oh; i++)
+        // Maps narrower than a tile: one tile spans several whole rows (4×4: two), whose outputs
+        // are contiguous; pixel t reads the input at off[t] from the tile's first one.
+        int64_t span = j->ow < PD_TILE_PIXELS ? PD_TILE_PIXELS / j->ow : 1, off[PD_TILE_PIXELS];
+        if (span > j->oh) span = j->oh;
+        for (int64_t t = 0; t < PD_TILE_PIXELS; t++) off[t] = span > 1 && t < span * j->ow ? t / j->ow * j->pw + t % j->ow : t;
+        for (int64_t i = 0; i < j->oh; i += span)
             for (int64_t q = 0; q < j->ow; q += PD_TILE_PIXELS) {
-                blocked_tile(x + i * j->pw + q, j->c_in, j->ph * j->pw, j->pw, j->k_h, j->k_w, w, tile);
-                int64_t pixels = j->ow - q < PD_TILE_PIXELS ? j->ow - q : PD_TILE_PIXELS;
+                blocked_tile(x + i * j->pw + q, off, j->c_in, j->ph * j->pw, j->pw, j->k_h, j->k_w, w, tile);
+                int64_t pixels = span > 1 ? (j->oh - i < span ? j->oh - i : span) * j->ow
+                                          : (j->ow - q < PD_TILE_PIXELS ? j->ow - q : PD_TILE_PIXELS);
                 for (int64_t l = 0; l < channels; l++) {
                     float *yr = j->y + ((n * j->c_out + co0 + l) * j->oh + i) * j->ow + q;
                     float bias = j->bias ? j->bias[co0 + l] : 0;
@@ -397,9 +404,11 @@ static void blocked_conv(int64_t batch, int64_t c_in, int64_t c_out, int64_t h, 
                          int64_t top, int64_t bottom, int64_t left, int64_t right, const float *x, const float *wp,
                          const float *bias, float *y) {
     int64_t ph = h + top + bottom, pw = w + left + right;
-    // Tiles of the last row read up to PD_TILE_PIXELS − 1 entries past the grid: slack zeros.
-    float *xp = falloc(batch * c_in * ph * pw + PD_TILE_PIXELS + k_w);
-    memset(xp + batch * c_in * ph * pw, 0, sizeof(float) * (size_t)(PD_TILE_PIXELS + k_w));
+    // Tiles of the last rows read past the grid (up to PD_TILE_PIXELS − 1 entries, or the rows a
+    // spanning tile does not store): slack zeros.
+    int64_t slack = PD_TILE_PIXELS * (pw + 1) + k_w;
+    float *xp = falloc(batch * c_in * ph * pw + slack);
+    memset(xp + batch * c_in * ph * pw, 0, sizeof(float) * (size_t)slack);
     pad_job_t pj = {x, xp, c_in, h, w, ph, pw, top, left};
     pd_parallel_for(batch * c_in, 16, blocked_pad_task, &pj);
     blocked_job j = {batch, c_in, c_out, ph, pw, k_h, k_w, ph - k_h + 1, pw - k_w + 1,

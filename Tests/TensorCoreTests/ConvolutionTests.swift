@@ -35,6 +35,10 @@ struct ConvolutionTests {
         // More output channels than one register tile holds (32), rows longer than one tile (8).
         Case(name: "1d 37 channels, tiles", input: [2, 40, 21], weight: [37, 40, 5], padding: .same),
         Case(name: "2d 33 channels, tiles", input: [1, 33, 10, 11], weight: [33, 33, 3, 3], padding: .same),
+        // Maps narrower than a tile: tiles span 2, 4 or 3 whole rows (the last one partly).
+        Case(name: "2d narrow 4×4", input: [2, 5, 4, 4], weight: [6, 5, 3, 3], padding: .same),
+        Case(name: "2d narrow 7×2", input: [1, 3, 7, 2], weight: [4, 3, 3, 1], padding: .same),
+        Case(name: "2d narrow 5×3 valid", input: [2, 2, 5, 3], weight: [3, 2, 2, 2]),
     ]
 
     func run(_ c: Case, _ a: ConvAlgorithm, _ x: Tensor, _ w: Tensor, _ b: Tensor) -> Tensor {
