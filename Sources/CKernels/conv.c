@@ -1,5 +1,6 @@
-// Convolution: direct (im2col + sgemm), FFT (FFTW + complex GEMM per frequency) and a naive
-// reference, behind one API (ckernels.h). See docs/convolution.md for the maths.
+// Convolution: direct (blocked register-tile kernels for stride 1, im2col + sgemm when strided,
+// shifted GEMMs as the fallback), FFT (FFTW + complex GEMM per frequency) and a naive reference,
+// behind one API (ckernels.h). See docs/convolution.md for the maths.
 #include "ckernels.h"
 #include "dispatch.h"
 #include <cblas.h>

@@ -9,7 +9,7 @@
 /// Blocks depend only on the row count and the thread count, so results are reproducible.
 ///
 /// Training steps keep per-operation parallelism: splitting forward and backward into blocks
-/// measured no faster (duplicated weight transforms, smaller GEMMs; docs/bench-core.md).
+/// measured no faster (duplicated weight transforms, smaller GEMMs; docs/benchmarks.md).
 public func rowParallel(_ inputs: [Tensor?], minimumRowsPerBlock: Int = 1, _ body: ([Tensor?]) -> Tensor) -> Tensor {
     guard let rows = inputs.first??.shape.first else { return body(inputs) }
     let blocks = min(Threads.count, rows / max(minimumRowsPerBlock, 1))
