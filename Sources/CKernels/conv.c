@@ -1,6 +1,6 @@
-// Convolution: direct (blocked register-tile kernels for stride 1, im2col + sgemm when strided,
-// shifted GEMMs as the fallback), FFT (FFTW + complex GEMM per frequency) and a naive reference,
-// behind one API (ckernels.h). See docs/convolution.md for the maths.
+// Convolution: direct (blocked register-tile kernels for stride 1, im2col + sgemm when strided),
+// FFT (FFTW + complex GEMM per frequency) and a naive reference, behind one API (ckernels.h).
+// See docs/convolution.md for the maths.
 #include "ckernels.h"
 #include "dispatch.h"
 #include <cblas.h>
@@ -287,11 +287,28 @@ static void direct_backward_weight_chunk(const direct_job *j, int64_t chunk, int
     ws_free(cols);
 }
 
-// ---- stride-1 direct path for small channel counts: a blocked kernel. A register tile holds
+// planes [p][h][w] → dst [p][ph][pw]: each plane zero-padded by `top` rows and `left` columns (and
+// whatever is left of ph × pw below and right); negative top/left crop instead.
+static void pad_planes(const float *src, int64_t planes, int64_t h, int64_t w, int64_t ph, int64_t pw, int64_t top, int64_t left,
+                       float *dst) {
+    int64_t v0 = left < 0 ? -left : 0, v1 = w < pw - left ? w : pw - left; // source columns that land inside
+    for (int64_t r = 0; r < planes; r++) {
+        float *d = dst + r * ph * pw;
+        memset(d, 0, sizeof(float) * (size_t)(ph * pw));
+        for (int64_t y = 0; y < h; y++) {
+            int64_t dy = y + top;
+            if (dy < 0 || dy >= ph || v1 <= v0) continue;
+            memcpy(d + dy * pw + v0 + left, src + (r * h + y) * w + v0, sizeof(float) * (size_t)(v1 - v0));
+        }
+    }
+}
+
+// ---- stride-1 direct path: blocked kernels. A register tile holds
 // PD_TILE_PIXELS consecutive outputs of one row × PD_TILE_CHANNELS output channels; for every
 // (input channel, kernel offset) it broadcasts one input value per pixel and multiplies the
-// packed weights of the whole channel block (oneDNN's direct-convolution scheme). Unlike shifted
-// GEMMs it computes no padded-grid entries (8×8 maps: 10×10 grid) and reads each output once.
+// packed weights of the whole channel block (oneDNN's direct-convolution scheme). Unlike the
+// "shifted GEMMs" it replaced (one GEMM per tap over the padded grid), it computes no padded-grid
+// entries (8×8 maps: 10×10 grid) and writes each output once.
 // The input gradient is the same kernel on the output gradient with flipped, transposed weights.
 #define PD_TILE_CHANNELS 32
 #define PD_TILE_PIXELS 8
@@ -353,9 +370,18 @@ static _Atomic int portable_only = 0;
 
 void pd_conv_use_portable_kernels(int on) { portable_only = on != 0; }
 
+// Whether the AVX-512 tiles run (the CPU has them and tests have not asked for the portable ones).
+static int avx512_tiles(void) {
+#if defined(__x86_64__) && defined(__clang__)
+    return !portable_only && __builtin_cpu_supports("avx512f");
+#else
+    return 0;
+#endif
+}
+
 static blocked_tile_fn blocked_tile_kernel(void) {
 #if defined(__x86_64__) && defined(__clang__)
-    if (!portable_only && __builtin_cpu_supports("avx512f")) return blocked_tile_avx512;
+    if (avx512_tiles()) return blocked_tile_avx512;
 #endif
     return blocked_tile_portable;
 }
@@ -388,16 +414,11 @@ static void blocked_task(void *ctx, int64_t begin, int64_t end) {
     }
 }
 
-typedef struct { const float *x; float *xp; int64_t c, h, w, ph, pw, top, left; } pad_job_t;
+typedef struct { const float *x; float *xp; int64_t h, w, ph, pw, top, left; } pad_job_t;
 
-static void blocked_pad_task(void *ctx, int64_t begin, int64_t end) {
+static void blocked_pad_task(void *ctx, int64_t begin, int64_t end) { // planes begin..<end (n·c + channel)
     const pad_job_t *p = ctx;
-    for (int64_t r = begin; r < end; r++) { // r = n·c + channel
-        float *dst = p->xp + r * p->ph * p->pw;
-        memset(dst, 0, sizeof(float) * (size_t)(p->ph * p->pw));
-        for (int64_t h = 0; h < p->h; h++)
-            memcpy(dst + (h + p->top) * p->pw + p->left, p->x + (r * p->h + h) * p->w, sizeof(float) * (size_t)p->w);
-    }
+    pad_planes(p->x + begin * p->h * p->w, end - begin, p->h, p->w, p->ph, p->pw, p->top, p->left, p->xp + begin * p->ph * p->pw);
 }
 
 // y = correlation of x [batch][c_in][h][w] (padded by top/bottom/left/right) with packed weights.
@@ -410,7 +431,7 @@ static void blocked_conv(int64_t batch, int64_t c_in, int64_t c_out, int64_t h, 
     int64_t slack = PD_TILE_PIXELS * (pw + 1) + k_w;
     float *xp = falloc(batch * c_in * ph * pw + slack);
     memset(xp + batch * c_in * ph * pw, 0, sizeof(float) * (size_t)slack);
-    pad_job_t pj = {x, xp, c_in, h, w, ph, pw, top, left};
+    pad_job_t pj = {x, xp, h, w, ph, pw, top, left};
     pd_parallel_for(batch * c_in, 16, blocked_pad_task, &pj);
     blocked_job j = {batch, c_in, c_out, ph, pw, k_h, k_w, ph - k_h + 1, pw - k_w + 1,
                      (c_out + PD_TILE_CHANNELS - 1) / PD_TILE_CHANNELS, xp, wp, bias, y};
@@ -433,6 +454,13 @@ static float *blocked_pack(const pd_conv_shape *s, const float *w, int adjoint) 
                     wp[((((o / PD_TILE_CHANNELS) * ins + i) * kh + a) * kw + c) * PD_TILE_CHANNELS + o % PD_TILE_CHANNELS] = v;
                 }
     return wp;
+}
+
+// Adds chunks 1… of `partials` ([chunks][size]) into chunk 0, in chunk order (deterministic for a
+// thread count).
+static void sum_chunks(float *partials, int64_t chunks, int64_t size) {
+    for (int64_t c = 1; c < chunks; c++)
+        for (int64_t i = 0; i < size; i++) partials[i] += partials[c * size + i];
 }
 
 // Weight gradient with the same tiling: ∂W[co][ci][a][c] = Σ_(n,i,j) ∂y[n][co][i][j]·x_pad[n][ci][i+a][j+c].
@@ -477,7 +505,7 @@ typedef void (*wgrad_tile_fn)(const float *, int64_t, int64_t, int64_t, int64_t,
 
 static wgrad_tile_fn wgrad_tile_kernel(void) {
 #if defined(__x86_64__) && defined(__clang__)
-    if (!portable_only && __builtin_cpu_supports("avx512f")) return wgrad_tile_avx512;
+    if (avx512_tiles()) return wgrad_tile_avx512;
 #endif
     return wgrad_tile_portable;
 }
@@ -501,11 +529,8 @@ static void wgrad_task(void *ctx, int64_t begin, int64_t end) {
         float *acc = j->partials + chunk * per_chunk;
         memset(acc, 0, sizeof(float) * (size_t)per_chunk);
         for (int64_t n = s->batch * chunk / j->chunks; n < s->batch * (chunk + 1) / j->chunks; n++) {
-            memset(xp, 0, sizeof(float) * (size_t)(j->inputs * grid + s->k_w));
-            for (int64_t ci = 0; ci < s->c_in; ci++)
-                for (int64_t h = 0; h < s->in_h; h++)
-                    memcpy(xp + ci * grid + (h + s->pad_top) * j->pw + s->pad_left, j->x + ((n * s->c_in + ci) * s->in_h + h) * s->in_w,
-                           sizeof(float) * (size_t)s->in_w);
+            pad_planes(j->x + n * s->c_in * s->in_h * s->in_w, s->c_in, s->in_h, s->in_w, j->ph, j->pw, s->pad_top, s->pad_left, xp);
+            memset(xp + s->c_in * grid, 0, sizeof(float) * (size_t)((j->inputs - s->c_in) * grid + s->k_w));
             memset(gt, 0, sizeof(float) * (size_t)(p * ld));
             for (int64_t co = 0; co < s->c_out; co++) {
                 const float *src = j->gy + (n * s->c_out + co) * p;
@@ -531,8 +556,7 @@ static void blocked_backward_weight(const pd_conv_shape *s, int64_t oh, int64_t 
     int64_t taps = s->k_h * s->k_w, per_chunk = taps * j.blocks * j.inputs * PD_TILE_CHANNELS;
     j.partials = falloc(j.chunks * per_chunk);
     pd_parallel_for(j.chunks, 1, wgrad_task, &j);
-    for (int64_t c = 1; c < j.chunks; c++) // chunk order: deterministic for a thread count
-        for (int64_t i = 0; i < per_chunk; i++) j.partials[i] += j.partials[c * per_chunk + i];
+    sum_chunks(j.partials, j.chunks, per_chunk);
     for (int64_t co = 0; co < s->c_out; co++)
         for (int64_t ci = 0; ci < s->c_in; ci++)
             for (int64_t t = 0; t < taps; t++)
@@ -541,11 +565,9 @@ static void blocked_backward_weight(const pd_conv_shape *s, int64_t oh, int64_t 
     ws_free(j.partials);
 }
 
-// The blocked kernel serves stride-1 convolutions whose input gradient needs no negative padding.
-static inline int blocked_ok(const pd_conv_shape *s) {
-    return s->stride_h == 1 && s->stride_w == 1 && s->pad_top < s->k_h && s->pad_bottom < s->k_h && s->pad_left < s->k_w &&
-           s->pad_right < s->k_w;
-}
+// The blocked kernels serve every stride-1 convolution (padding ≥ k makes the input gradient's
+// padding k − 1 − p negative: pad_planes crops).
+static inline int blocked_ok(const pd_conv_shape *s) { return s->stride_h == 1 && s->stride_w == 1; }
 
 static void blocked_forward(const pd_conv_shape *s, const float *x, const float *w, const float *b, float *y) {
     float *wp = blocked_pack(s, w, 0);
@@ -561,154 +583,6 @@ static void blocked_backward_input(const pd_conv_shape *s, int64_t oh, int64_t o
     ws_free(wp);
 }
 
-// ---- stride-1 direct path without im2col: "shifted GEMMs". The padded input of a sub-batch is laid
-// out channel-major, [Ci][sb][ph·pw]; for kernel offset (a, c) the matrix xp + a·pw + c (rows
-// sb·ph·pw apart) holds, at column n·ph·pw + i·pw + j, exactly x[n, ·, i + a − pt, j + c − pl]. So
-// Y[Co × sb·ph·pw] = Σ_(a,c) W_ac[Co × Ci] · shifted(xp), computed on the whole padded grid; the
-// entries with i ≥ oh or j ≥ ow are discarded (or, for gradients, multiplied by zeros).
-static inline int shifted_ok(const pd_conv_shape *s) { return s->stride_h == 1 && s->stride_w == 1; }
-
-typedef struct { int64_t ph, pw, grid, slack; } padded_grid;
-
-static padded_grid grid_of(const pd_conv_shape *s) {
-    padded_grid g;
-    g.ph = s->in_h + s->pad_top + s->pad_bottom;
-    g.pw = s->in_w + s->pad_left + s->pad_right;
-    g.grid = g.ph * g.pw;
-    g.slack = (s->k_h - 1) * g.pw + s->k_w; // shifted views read (or write) up to this far past the end
-    return g;
-}
-
-static int64_t shifted_sub_batch(const pd_conv_shape *s, const padded_grid *g, int64_t samples) {
-    int64_t per = (s->c_in > s->c_out ? s->c_in : s->c_out) * g->grid;
-    int64_t sb = (1 << 19) / (per > 0 ? per : 1);
-    if (sb < 1) sb = 1;
-    return sb < samples ? sb : samples;
-}
-
-// x [m][Ci][H][W] → xp [Ci][m][ph][pw] (zero padded) followed by `slack` zeros.
-static void pad_channel_major(const pd_conv_shape *s, const padded_grid *g, const float *x, int64_t m, float *xp) {
-    memset(xp, 0, sizeof(float) * (size_t)(s->c_in * m * g->grid + g->slack));
-    for (int64_t n = 0; n < m; n++)
-        for (int64_t ci = 0; ci < s->c_in; ci++)
-            for (int64_t h = 0; h < s->in_h; h++)
-                memcpy(xp + (ci * m + n) * g->grid + (h + s->pad_top) * g->pw + s->pad_left,
-                       x + ((n * s->c_in + ci) * s->in_h + h) * s->in_w, sizeof(float) * (size_t)s->in_w);
-}
-
-// W [Co][Ci][kh][kw] → [kh·kw][Co][Ci] (transposed = 0) or [kh·kw][Ci][Co] (transposed = 1).
-static float *repack_weight(const pd_conv_shape *s, const float *w, int transposed) {
-    int64_t kk = s->k_h * s->k_w;
-    float *r = falloc(kk * s->c_out * s->c_in);
-    for (int64_t co = 0; co < s->c_out; co++)
-        for (int64_t ci = 0; ci < s->c_in; ci++)
-            for (int64_t o = 0; o < kk; o++)
-                r[o * s->c_out * s->c_in + (transposed ? ci * s->c_out + co : co * s->c_in + ci)] = w[(co * s->c_in + ci) * kk + o];
-    return r;
-}
-
-static void shifted_forward_chunk(const direct_job *j, int64_t chunk, int alone, const float *wr) {
-    const pd_conv_shape *s = j->s;
-    padded_grid g = grid_of(s);
-    int64_t n0, n1, xs = s->c_in * s->in_h * s->in_w, p = j->oh * j->ow;
-    sample_range(j, chunk, &n0, &n1);
-    int64_t sb = shifted_sub_batch(s, &g, n1 - n0);
-    float *xp = falloc(s->c_in * sb * g.grid + g.slack), *out = falloc(s->c_out * sb * g.grid);
-    for (int64_t b0 = n0; b0 < n1; b0 += sb) {
-        int64_t m = n1 - b0 < sb ? n1 - b0 : sb, cols = m * g.grid;
-        pad_channel_major(s, &g, j->x + b0 * xs, m, xp);
-        for (int64_t a = 0; a < s->k_h; a++)
-            for (int64_t c = 0; c < s->k_w; c++)
-                gemm(alone, 0, 0, s->c_out, cols, s->c_in, wr + (a * s->k_w + c) * s->c_out * s->c_in, s->c_in,
-                     xp + a * g.pw + c, cols, (a | c) ? 1 : 0, out, cols);
-        for (int64_t n = 0; n < m; n++)
-            for (int64_t co = 0; co < s->c_out; co++) {
-                float *yr = j->y + ((b0 + n) * s->c_out + co) * p;
-                const float *o = out + co * cols + n * g.grid;
-                float bias = j->b ? j->b[co] : 0;
-                for (int64_t i = 0; i < j->oh; i++)
-                    for (int64_t q = 0; q < j->ow; q++) yr[i * j->ow + q] = o[i * g.pw + q] + bias;
-            }
-    }
-    ws_free(out);
-    ws_free(xp);
-}
-
-// gy [m][Co][oh][ow] → [Co][m][ph][pw] with zeros off the output grid.
-static void spread_output_grad(const pd_conv_shape *s, const padded_grid *g, int64_t oh, int64_t ow, const float *gy, int64_t m, float *gyw) {
-    memset(gyw, 0, sizeof(float) * (size_t)(s->c_out * m * g->grid));
-    for (int64_t n = 0; n < m; n++)
-        for (int64_t co = 0; co < s->c_out; co++)
-            for (int64_t i = 0; i < oh; i++)
-                memcpy(gyw + (co * m + n) * g->grid + i * g->pw, gy + ((n * s->c_out + co) * oh + i) * ow, sizeof(float) * (size_t)ow);
-}
-
-static void shifted_backward_input_chunk(const direct_job *j, int64_t chunk, int alone, const float *wt) {
-    const pd_conv_shape *s = j->s;
-    padded_grid g = grid_of(s);
-    int64_t n0, n1, xs = s->c_in * s->in_h * s->in_w, p = j->oh * j->ow;
-    sample_range(j, chunk, &n0, &n1);
-    int64_t sb = shifted_sub_batch(s, &g, n1 - n0);
-    float *gyw = falloc(s->c_out * sb * g.grid), *gxp = falloc(s->c_in * sb * g.grid + g.slack);
-    for (int64_t b0 = n0; b0 < n1; b0 += sb) {
-        int64_t m = n1 - b0 < sb ? n1 - b0 : sb, cols = m * g.grid;
-        spread_output_grad(s, &g, j->oh, j->ow, j->gy + b0 * s->c_out * p, m, gyw);
-        memset(gxp, 0, sizeof(float) * (size_t)(s->c_in * cols + g.slack));
-        // gxp[ci, n, (i + a, j + c)] += Σ_co W[co, ci, a, c]·gy[n, co, i, j]
-        for (int64_t a = 0; a < s->k_h; a++)
-            for (int64_t c = 0; c < s->k_w; c++)
-                gemm(alone, 0, 0, s->c_in, cols, s->c_out, wt + (a * s->k_w + c) * s->c_out * s->c_in, s->c_out,
-                     gyw, cols, 1, gxp + a * g.pw + c, cols);
-        for (int64_t n = 0; n < m; n++)
-            for (int64_t ci = 0; ci < s->c_in; ci++)
-                for (int64_t h = 0; h < s->in_h; h++)
-                    memcpy(j->gx + (b0 + n) * xs + (ci * s->in_h + h) * s->in_w,
-                           gxp + (ci * m + n) * g.grid + (h + s->pad_top) * g.pw + s->pad_left, sizeof(float) * (size_t)s->in_w);
-    }
-    ws_free(gxp);
-    ws_free(gyw);
-}
-
-// Partial weight gradient of a chunk in the repacked layout [kh·kw][Co][Ci].
-static void shifted_backward_weight_chunk(const direct_job *j, int64_t chunk, int alone) {
-    const pd_conv_shape *s = j->s;
-    padded_grid g = grid_of(s);
-    int64_t n0, n1, xs = s->c_in * s->in_h * s->in_w, p = j->oh * j->ow, kk = s->k_h * s->k_w;
-    sample_range(j, chunk, &n0, &n1);
-    float *gw = j->gw_partials + chunk * s->c_out * s->c_in * kk;
-    memset(gw, 0, sizeof(float) * (size_t)(s->c_out * s->c_in * kk));
-    int64_t sb = shifted_sub_batch(s, &g, n1 - n0);
-    float *gyw = falloc(s->c_out * sb * g.grid), *xp = falloc(s->c_in * sb * g.grid + g.slack);
-    for (int64_t b0 = n0; b0 < n1; b0 += sb) {
-        int64_t m = n1 - b0 < sb ? n1 - b0 : sb, cols = m * g.grid;
-        spread_output_grad(s, &g, j->oh, j->ow, j->gy + b0 * s->c_out * p, m, gyw);
-        pad_channel_major(s, &g, j->x + b0 * xs, m, xp);
-        // gW_ac[Co × Ci] += GY[Co × cols] · shifted(xp)ᵀ
-        for (int64_t a = 0; a < s->k_h; a++)
-            for (int64_t c = 0; c < s->k_w; c++)
-                gemm(alone, 0, 1, s->c_out, s->c_in, cols, gyw, cols, xp + a * g.pw + c, cols, 1,
-                     gw + (a * s->k_w + c) * s->c_out * s->c_in, s->c_in);
-    }
-    ws_free(xp);
-    ws_free(gyw);
-}
-
-typedef struct { direct_job job; const float *wr; int pass; } shifted_job;
-
-static void shifted_chunk(const shifted_job *sj, int64_t c, int alone) {
-    if (sj->pass == PD_CONV_PASS_FORWARD) shifted_forward_chunk(&sj->job, c, alone, sj->wr);
-    else if (sj->pass == PD_CONV_PASS_BACKWARD_INPUT) shifted_backward_input_chunk(&sj->job, c, alone, sj->wr);
-    else shifted_backward_weight_chunk(&sj->job, c, alone);
-}
-
-static void shifted_task(void *ctx, int64_t b, int64_t e) { for (int64_t c = b; c < e; c++) shifted_chunk(ctx, c, 0); }
-
-static void shifted_run(shifted_job *sj) {
-    int threads = pd_get_num_threads();
-    sj->job.chunks = sj->job.s->batch < threads ? sj->job.s->batch : threads;
-    if (sj->job.chunks <= 1) { sj->job.chunks = 1; shifted_chunk(sj, 0, 1); }
-    else pd_parallel_for(sj->job.chunks, 1, shifted_task, sj);
-}
 static void direct_forward_task(void *ctx, int64_t b, int64_t e) { for (int64_t c = b; c < e; c++) direct_forward_chunk(ctx, c, 0); }
 static void direct_backward_input_task(void *ctx, int64_t b, int64_t e) { for (int64_t c = b; c < e; c++) direct_backward_input_chunk(ctx, c, 0); }
 static void direct_backward_weight_task(void *ctx, int64_t b, int64_t e) { for (int64_t c = b; c < e; c++) direct_backward_weight_chunk(ctx, c, 0); }
@@ -1150,9 +1024,9 @@ int pd_conv_cost_features(const pd_conv_shape *s, int algo, double *f) {
         // (training), with its rounding of input and output channels.
         double taps = (double)s->k_h * s->k_w;
         double blocks = ceil((double)s->c_out / PD_TILE_CHANNELS), row_tiles = ceil((double)ow / PD_TILE_PIXELS);
-        padded_grid g = grid_of(s);
+        double grid = (double)(s->in_h + s->pad_top + s->pad_bottom) * (s->in_w + s->pad_left + s->pad_right);
         f[0] = 2 * n * blocks * PD_TILE_CHANNELS * s->c_in * taps * oh * row_tiles * PD_TILE_PIXELS;
-        f[1] = n * (s->c_in * (double)g.grid + s->c_out * (double)oh * ow);
+        f[1] = n * (s->c_in * grid + s->c_out * (double)oh * ow);
         f[2] = n * blocks * oh * row_tiles;
         f[3] = 2 * n * blocks * PD_TILE_CHANNELS * ceil((double)s->c_in / PD_TILE_INPUTS) * PD_TILE_INPUTS * taps * oh * ow;
     } else {
@@ -1251,12 +1125,7 @@ int pd_conv_forward(const pd_conv_shape *s, int algo, const float *x, const floa
     if (a == PD_CONV_NAIVE) naive_forward(s, oh, ow, x, w, b, y);
     else if (a == PD_CONV_FFT) fft_forward(s, oh, ow, x, w, b, y, saved);
     else if (blocked_ok(s)) blocked_forward(s, x, w, b, y);
-    else if (shifted_ok(s)) {
-        float *wr = repack_weight(s, w, 0);
-        shifted_job sj = {{s, oh, ow, 0, x, w, b, NULL, y, NULL, NULL}, wr, PD_CONV_PASS_FORWARD};
-        shifted_run(&sj);
-        ws_free(wr);
-    } else {
+    else {
         direct_job j = {s, oh, ow, 0, x, w, b, NULL, y, NULL, NULL};
         direct_run(&j, direct_forward_task, direct_forward_chunk);
     }
@@ -1270,12 +1139,7 @@ int pd_conv_backward_input(const pd_conv_shape *s, int algo, const float *gy, co
     if (a == PD_CONV_NAIVE) naive_backward(s, oh, ow, NULL, w, gy, gx, NULL, NULL);
     else if (a == PD_CONV_FFT) fft_backward_input(s, oh, ow, gy, w, gx, saved);
     else if (blocked_ok(s)) blocked_backward_input(s, oh, ow, gy, w, gx);
-    else if (shifted_ok(s)) {
-        float *wt = repack_weight(s, w, 1);
-        shifted_job sj = {{s, oh, ow, 0, NULL, w, NULL, gy, NULL, gx, NULL}, wt, PD_CONV_PASS_BACKWARD_INPUT};
-        shifted_run(&sj);
-        ws_free(wt);
-    } else {
+    else {
         direct_job j = {s, oh, ow, 0, NULL, w, NULL, gy, NULL, gx, NULL};
         direct_run(&j, direct_backward_input_task, direct_backward_input_chunk);
     }
@@ -1296,28 +1160,9 @@ int pd_conv_backward_weight(const pd_conv_shape *s, int algo, const float *x, co
         int64_t chunks = s->batch < threads ? s->batch : threads;
         float *partials = falloc((chunks > 0 ? chunks : 1) * s->c_out * kk);
         direct_job j = {s, oh, ow, 0, x, NULL, NULL, gy, NULL, NULL, partials};
-        int shifted = shifted_ok(s);
-        if (shifted) {
-            shifted_job sj = {j, NULL, PD_CONV_PASS_BACKWARD_WEIGHT};
-            shifted_run(&sj);
-            j.chunks = sj.job.chunks;
-        } else {
-            direct_run(&j, direct_backward_weight_task, direct_backward_weight_chunk);
-        }
-        // Sum the per-chunk partial gradients in chunk order (deterministic for a thread count).
-        for (int64_t c = 1; c < j.chunks; c++) {
-            float *p0 = partials, *p = partials + c * s->c_out * kk;
-            for (int64_t i = 0; i < s->c_out * kk; i++) p0[i] += p[i];
-        }
-        if (shifted) { // [kh·kw][Co][Ci] → [Co][Ci][kh·kw]
-            int64_t taps = s->k_h * s->k_w;
-            for (int64_t o = 0; o < taps; o++)
-                for (int64_t co = 0; co < s->c_out; co++)
-                    for (int64_t ci = 0; ci < s->c_in; ci++)
-                        gw[(co * s->c_in + ci) * taps + o] = partials[(o * s->c_out + co) * s->c_in + ci];
-        } else {
-            memcpy(gw, partials, sizeof(float) * (size_t)(s->c_out * kk));
-        }
+        direct_run(&j, direct_backward_weight_task, direct_backward_weight_chunk);
+        sum_chunks(partials, j.chunks, s->c_out * kk);
+        memcpy(gw, partials, sizeof(float) * (size_t)(s->c_out * kk));
         ws_free(partials);
     }
     if (gb) bias_grad(s, oh * ow, gy, gb);

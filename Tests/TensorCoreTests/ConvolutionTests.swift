@@ -39,6 +39,10 @@ struct ConvolutionTests {
         Case(name: "2d narrow 4×4", input: [2, 5, 4, 4], weight: [6, 5, 3, 3], padding: .same),
         Case(name: "2d narrow 7×2", input: [1, 3, 7, 2], weight: [4, 3, 3, 1], padding: .same),
         Case(name: "2d narrow 5×3 valid", input: [2, 2, 5, 3], weight: [3, 2, 2, 2]),
+        // Padding ≥ k: the input gradient's padding k − 1 − p is negative (a crop).
+        Case(name: "1d padding ≥ k", input: [2, 3, 6], weight: [2, 3, 2], padding: .symmetric(3)),
+        Case(name: "1d padding ≥ k on one side", input: [1, 2, 7], weight: [3, 2, 2], padding: .explicit([2, 0])),
+        Case(name: "2d k1 padding 1", input: [1, 2, 3, 4], weight: [3, 2, 1, 1], padding: .symmetric(1)),
     ]
 
     func run(_ c: Case, _ a: ConvAlgorithm, _ x: Tensor, _ w: Tensor, _ b: Tensor) -> Tensor {
