@@ -6,7 +6,7 @@ BENCH_DIR = .build-bench
 DIFFUSE = .build/release/diffuse
 THREADS ?= 2
 
-.PHONY: setup build demo test bench bench-compare checkpoints clean experiment-agents
+.PHONY: setup build demo test bench-build bench bench-compare checkpoints clean experiment-agents
 
 setup:
 	@bash scripts/setup.sh
@@ -36,19 +36,20 @@ test:
 	$(SWIFT) build --build-tests $(TEST_FLAGS)
 	$(SWIFT) test --skip-build $(TEST_FLAGS)
 
-# Benchmarks in their own build folder; JSON and a markdown table in bench-results/.
-bench: setup
+# The benchmark binary, in its own build folder (results go to bench-results/).
+bench-build: setup
 	$(SWIFT) build $(RELEASE) --scratch-path $(BENCH_DIR) --product diffuse
 	@mkdir -p bench-results
+
+# Benchmarks: JSON in bench-results/ and a markdown table on stdout.
+bench: bench-build
 	$(BENCH_DIR)/release/diffuse bench core --threads $(THREADS) -o bench-results/core.json
 
 # Same workloads in eager PyTorch (CPU, same thread count) in a local venv, run beside ours with
-# single repetitions alternating between the two processes (bench/paired.py: both sides of a ratio
-# see the same machine states on a shared VM); prints ratios and writes docs/bench-core.md.
+# short turns (≥ 0.3 s) alternating between the two processes (bench/paired.py: both sides of a
+# ratio see the same machine states on a shared VM); prints ratios and writes docs/bench-core.md.
 # A development tool: torch is never a runtime dependency.
-bench-compare: setup
-	$(SWIFT) build $(RELEASE) --scratch-path $(BENCH_DIR) --product diffuse
-	@mkdir -p bench-results
+bench-compare: bench-build
 	@test -x .venv-bench/bin/python || python3 -m venv .venv-bench
 	@.venv-bench/bin/python -c "import torch" 2>/dev/null || .venv-bench/bin/pip install -q torch numpy
 	python3 bench/paired.py --diffuse $(BENCH_DIR)/release/diffuse --python .venv-bench/bin/python \

@@ -13,8 +13,8 @@ a = p.parse_args()
 ours = json.load(open(a.ours))
 theirs = json.load(open(a.torch))
 by_name = {r["name"]: r for r in theirs["results"]}
-how = ("two processes side by side, single repetitions alternating between them (ours, PyTorch, PyTorch, ours, …; "
-       "bench/paired.py), medians and minima of the stated repeats" if ours.get("paired") else "medians of the stated repeats")
+how = ("two processes side by side, turns of ≥ 0.3 s alternating between them (ours, PyTorch, PyTorch, ours, …; "
+       "bench/paired.py), medians and minima of all turns' repetitions" if ours.get("paired") else "medians of the stated repeats")
 lines = [
     f"Command: `{a.command}` — {ours['library']} vs {theirs['library']} (eager, CPU), {ours['threads']} threads each, "
     f"{how}, after warm-up (specs/bench.md). Ratio = PyTorch time ÷ our time (> 1: we are faster).",

@@ -22,6 +22,7 @@ Writes both sides' results in the format of `diffuse bench core -o` / `pytorch_b
 so compare.py makes the table.
 """
 import argparse
+import atexit
 import json
 import os
 import statistics
@@ -55,7 +56,6 @@ with tempfile.TemporaryDirectory() as tmp:
             if proc.poll() is None:
                 proc.kill()
 
-    import atexit
     atexit.register(stop_all)
 
     def send(side, command):

@@ -6,11 +6,11 @@ dependency. Each workload mirrors the Swift one in Sources/DiffuseCLI/Bench line
 Usage: pytorch_bench.py --threads T --repeats N --warmup W [--json FILE]
 """
 import argparse
-import sys
 import json
 import math
 import resource
 import statistics
+import sys
 import time
 
 import numpy as np
@@ -45,8 +45,12 @@ def measure(name, fn, warmup, repeats):
                 kept = turn[1:] if len(turn) >= 3 else turn
                 times += kept
                 print(",".join(map(str, kept)), flush=True)
-            else:
+            elif command == "next":
                 break
+            else:
+                sys.exit(f"pytorch_bench.py --paired: unknown command {command!r}")
+        else:
+            sys.exit("pytorch_bench.py --paired: the driver closed stdin")
     else:
         for _ in range(warmup):
             fn()

@@ -8,7 +8,8 @@ struct BenchResult {
     var medianMs: Double
     var minMs: Double
     var repeats: Int
-    /// Every timed repetition in run order (lets a driver pool interleaved runs).
+    /// Every timed repetition in run order (the raw data behind median and minimum, for analysing
+    /// a run's drift).
     var timesMs: [Double] = []
     /// Extra derived numbers (e.g. GFLOP/s).
     var extra: [String: Double] = [:]
@@ -37,11 +38,12 @@ enum Bench {
             // milliseconds of this turn's kept repetitions) and "next" (move on), one line each.
             func say(_ line: String) { print(line); fflush(nil) }
             say("ready \(name)")
-            loop: while let command = readLine() {
-                switch command {
+            loop: while true {
+                switch readLine() {
                 case "warmup": for _ in 0..<warmup { body() }; say("ok")
                 case "turn": let kept = Bench.turn(timed); times += kept; say(kept.map { String($0) }.joined(separator: ","))
-                default: break loop
+                case "next": break loop
+                case let other: failPaired(other.map { "unknown command '\($0)'" } ?? "the driver closed stdin")
                 }
             }
         } else {
@@ -49,10 +51,16 @@ enum Bench {
             times.reserveCapacity(repeats)
             for _ in 0..<repeats { times.append(timed()) }
         }
-        guard !times.isEmpty else { return BenchResult(name: name, medianMs: .nan, minMs: .nan, repeats: 0) }
+        if times.isEmpty { failPaired("no turn was run for \(name)") }
         let sorted = times.sorted()
         let median = sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
         return BenchResult(name: name, medianMs: median, minMs: sorted[0], repeats: times.count, timesMs: times)
+    }
+
+    /// A protocol error in paired mode: one line on stderr and exit 1 (the driver reports it).
+    static func failPaired(_ message: String) -> Never {
+        FileHandle.standardError.write(Data("diffuse bench core --paired: \(message)\n".utf8))
+        exit(1)
     }
 
     /// One paired turn: repetitions for at least `turnSeconds` (at least one). When the turn holds
