@@ -11,7 +11,7 @@ for r in rows:
 envs = sorted({r["environment"] for r in rows})
 algos = ["bc", "td3bc", "iql"]
 lines = ["# Offline agents on mixed data", "",
-         f"Produced by `{a.command}` (one thread per run). Normalised score = 100 (R − random) / (expert − random) "
+         f"Produced by `{a.command}` (one thread per run). Normalized score = 100 (R − random) / (expert − random) "
          "with the references of `diffuse env list`; each cell is the mean ± std over seeds of the 50-episode mean score "
          "(per-seed scores in brackets).", "",
          "| environment | " + " | ".join(algos) + " | TD3+BC > BC | IQL > BC |", "|---|" + "---|" * (len(algos) + 2)]

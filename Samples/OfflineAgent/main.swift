@@ -5,9 +5,9 @@
 import Foundation
 import PolicyDiffusion
 
-// 1. Data: a third each of random, medium and expert episodes (Collection.mixture documents it).
+// 1. Data: a third each of random, medium and expert episodes (DataCollection.mixture documents it).
 let url = FileManager.default.temporaryDirectory.appendingPathComponent("pendulum-mixed.hdf5")
-try Collection.collect(environment: "pendulum", quality: .mixed, steps: 50_000, seed: 0).save(to: url)
+try DataCollection.collect(environment: "pendulum", quality: .mixed, steps: 50_000, seed: 0).save(to: url)
 let data = try OfflineDataset.load(url)  // h5py reads the same file: observations, actions, rewards, …
 let returns = data.episodeSummaries().map(\.return)
 print(String(format: "%d transitions, %d episodes, returns %.0f … %.0f", data.count, returns.count, returns.min()!, returns.max()!))
@@ -18,8 +18,8 @@ let trainer = try AgentTrainer(dataset: data, algorithm: .td3bc, hyperparameters
                                actionBounds: env.spec.actionSpace, seed: 0)
 try TrainingLoop(steps: 5000, logEvery: 1000).run { _ in trainer.trainStep() }
 
-// 3. Evaluation: 20 seeded episodes each, normalised against the frozen random/expert references.
+// 3. Evaluation: 20 seeded episodes each, normalized against the frozen random/expert references.
 let agent = try Evaluation.run(trainer.policy(), environment: "pendulum", episodes: 20, seed: 100)
 let expert = try Evaluation.run(ScriptedPolicy("expert"), environment: "pendulum", episodes: 20, seed: 100)
-print(String(format: "TD3+BC: return %.1f ± %.1f (normalised %.1f); scripted expert %.1f (normalised %.1f)",
+print(String(format: "TD3+BC: return %.1f ± %.1f (normalized %.1f); scripted expert %.1f (normalized %.1f)",
              agent.returnMean, agent.returnStd, agent.normalizedScoreMean, expert.returnMean, expert.normalizedScoreMean))

@@ -926,7 +926,7 @@ static void fft_forward(const pd_conv_shape *s, int64_t oh, int64_t ow, const fl
     fftwf_complex *wf = weight_spectrum(s, &g, w, sv, &own_w);
     int64_t nb = s->batch, ci = s->c_in, co = s->c_out;
     fftwf_complex *zf = calloc_complex(g.freqs * nb * co);
-    // Ẑ_f [N × Co] = X̂_f [N × Ci] · Ŵ_fᴴ (correlation = product with the conjugate), 1/(nh·nw) normalises FFTW.
+    // Ẑ_f [N × Co] = X̂_f [N × Ci] · Ŵ_fᴴ (correlation = product with the conjugate), 1/(nh·nw) normalizes FFTW.
     cgemm_job cj = {0, 2, nb, co, ci, ci, ci, co, nb * ci, co * ci, nb * co, 1.0f / (float)g.real, xf, wf, zf};
     per_frequency_gemm(&cj, g.freqs);
     float *z = falloc(nb * co * g.dist);

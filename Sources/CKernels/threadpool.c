@@ -30,9 +30,14 @@ static struct {
     void *ctx;
     int64_t n;
     int64_t chunks;
+    int active;  // workers taking part (ids 1...active)
+    int threads; // the caller's thread count: nested regions inside a chunk partition with it
 } job;
 
 static _Thread_local int in_region = 0;
+// A count set for the calling thread only (pd_set_scoped_threads), so one test's thread count never
+// changes the partition of work another thread runs concurrently; 0 = the process-wide count.
+static _Thread_local int scoped_threads = 0;
 // Generation current when worker i was created (it must not mistake an earlier job for a new one
 // nor miss the first job that starts before it runs).
 static uint64_t start_generation[PD_MAX_THREADS];
@@ -72,9 +77,10 @@ static void *worker_main(void *arg) {
             pthread_mutex_unlock(&sleep_lock);
         }
         seen = gen;
-        int active = atomic_load_explicit(&configured_threads, memory_order_relaxed) - 1;
-        if (id > active) continue;
+        if (id > job.active) continue;
+        scoped_threads = job.threads;
         run_claimed_chunks();
+        scoped_threads = 0;
         atomic_fetch_sub_explicit(&remaining, 1, memory_order_acq_rel);
     }
     return NULL;
@@ -109,7 +115,20 @@ void pd_set_num_threads(int n) {
     pthread_mutex_unlock(&config_lock);
 }
 
+void pd_set_scoped_threads(int n) {
+    if (n > 0 && atomic_load(&configured_threads) < n) {
+        // Start workers if needed without changing the process-wide count.
+        int before = pd_get_num_threads();
+        pd_set_num_threads(n);
+        pd_set_num_threads(before);
+    }
+    scoped_threads = n > PD_MAX_THREADS ? PD_MAX_THREADS : (n < 0 ? 0 : n);
+}
+
+int pd_get_scoped_threads(void) { return scoped_threads; }
+
 int pd_get_num_threads(void) {
+    if (scoped_threads > 0) return scoped_threads;
     int n = atomic_load(&configured_threads);
     if (n == 0) {
         // PD_NUM_THREADS (the CLI's --threads sets it too) or, by default, every core.
@@ -141,11 +160,13 @@ void pd_parallel_for(int64_t n, int64_t grain, pd_task_fn fn, void *ctx) {
         return;
     }
     in_region = 1;
-    int active = atomic_load_explicit(&configured_threads, memory_order_relaxed) - 1;
+    int active = (threads < started_workers + 1 ? threads : started_workers + 1) - 1;
+    job.active = active;
     job.fn = fn;
     job.ctx = ctx;
     job.n = n;
     job.chunks = chunks;
+    job.threads = threads;
     atomic_store_explicit(&next_chunk, 0, memory_order_relaxed);
     atomic_store_explicit(&remaining, active, memory_order_release);
     atomic_fetch_add_explicit(&generation, 1, memory_order_acq_rel);

@@ -204,7 +204,7 @@ void pd_bias_act(int op, const float *x, const float *bias, float *y, float *pre
     pd_parallel_for(rows, grain, bias_act_task, &j);
 }
 
-// ---------------------------------------------------------------- fused group normalisation
+// ---------------------------------------------------------------- fused group normalization
 
 typedef struct {
     const float *x, *w, *b, *gy, *xhat, *inv_std;
@@ -371,7 +371,7 @@ void pd_fill_normal(uint64_t seed, uint64_t counter, float *out, int64_t n, floa
     pd_parallel_for(n, PD_ELEMENTWISE_GRAIN, rng_task, &j);
 }
 
-// ---------------------------------------------------------------- optimiser
+// ---------------------------------------------------------------- optimizer
 
 typedef struct {
     float *p, *m, *v;

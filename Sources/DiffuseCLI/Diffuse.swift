@@ -58,10 +58,13 @@ public enum Diffuse {
         if rest.contains("--help") || rest.contains("-h") { console.out(command.usage); return 0 }
         do {
             let parsed = try ParsedArguments.parse(rest, options: command.options, positionals: command.arguments.count)
+            // The count applies to work this call starts (the CLI's whole run), not to other threads of
+            // the process (tests drive commands concurrently in one process).
             if command.options.contains(where: { $0.key == Option.threads.key }), let n = try parsed.int(.threads, range: 1...256) {
-                Threads.set(n)
+                try Threads.withCount(n) { try command.run(parsed, console: console) }
+            } else {
+                try command.run(parsed, console: console)
             }
-            try command.run(parsed, console: console)
             return 0
         } catch let e as CLIError {
             console.err("diffuse \(command.path.joined(separator: " ")): error: \(e.message)")

@@ -11,7 +11,7 @@ public enum BetaSchedule: Codable, Sendable, Equatable {
     /// Improved-DDPM cosine as diffusers' "squaredcos_cap_v2": f(s) = cos²(((s + 0.008)/1.008)·π/2),
     /// βᵢ = min(1 − f((i+1)/T)/f(i/T), 0.999), in double, then float32.
     case squaredCosCapV2
-    /// Janner's Diffuser cosine: ᾱ over T + 1 points of linspace(0, T + 1, T + 1), normalised by ᾱ[0],
+    /// Janner's Diffuser cosine: ᾱ over T + 1 points of linspace(0, T + 1, T + 1), normalized by ᾱ[0],
     /// β clipped to [0, 0.999]. Not the same as squaredCosCapV2.
     case jannerCosine(s: Double = 0.008)
     /// FISOR's discrete VP schedule: αₜ = exp(−β_min/T − ½(β_max − β_min)(2t − 1)/T²), t = 1…T.

@@ -5,10 +5,10 @@ import TensorCore
 public struct TrainingState {
     public var step: Int
     public var rng: RandomState
-    /// Optimiser moments (names prefixed `optimizer.`) and any extra tensors such as EMA weights
+    /// Optimizer moments (names prefixed `optimizer.`) and any extra tensors such as EMA weights
     /// (prefixed `ema.`).
     public var tensors: [String: Tensor]
-    /// Small values (sampler position, optimiser config…) as strings.
+    /// Small values (sampler position, optimizer config…) as strings.
     public var values: [String: String]
 
     public init(step: Int, rng: RandomState, tensors: [String: Tensor] = [:], values: [String: String] = [:]) {

@@ -1,7 +1,7 @@
 import Foundation
 import TensorCore
 
-/// Weight initialisers by fan-in/fan-out, as PyTorch and Flax define them.
+/// Weight initializers by fan-in/fan-out, as PyTorch and Flax define them.
 public enum WeightInit: String, Codable, Sendable {
     /// torch.nn.Linear's default: kaiming_uniform(a = √5), i.e. U(±1/√fan_in); bias U(±1/√fan_in).
     case torchDefault

@@ -36,7 +36,7 @@ public final class Linear: Module, UnaryLayer, ConfigurableModule {
     }
 }
 
-/// Layer normalisation over the last axis (Ba et al. 2016), with learnable scale and shift.
+/// Layer normalization over the last axis (Ba et al. 2016), with learnable scale and shift.
 public final class LayerNorm: Module, UnaryLayer, ConfigurableModule {
     public struct Config: Codable, Sendable, Equatable {
         public var dimension: Int
@@ -67,7 +67,7 @@ public final class LayerNorm: Module, UnaryLayer, ConfigurableModule {
     }
 }
 
-/// Group normalisation (Wu & He 2018) over [N, C, ...]: statistics per sample and channel group.
+/// Group normalization (Wu & He 2018) over [N, C, ...]: statistics per sample and channel group.
 public final class GroupNorm: Module, UnaryLayer, ConfigurableModule {
     public struct Config: Codable, Sendable, Equatable {
         public var groups: Int
@@ -106,7 +106,7 @@ public final class GroupNorm: Module, UnaryLayer, ConfigurableModule {
         return activation(unfused(x))
     }
 
-    /// The composed reference form (normalise, then scale and shift).
+    /// The composed reference form (normalize, then scale and shift).
     func unfused(_ x: Tensor) -> Tensor {
         let n = x.shape[0]
         let y = x.reshaped([n, config.groups, -1]).normalizedLastAxis(eps: config.eps).reshaped(x.shape)

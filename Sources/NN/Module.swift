@@ -52,7 +52,7 @@ open class Module {
 
     public func parameters() -> [Parameter] { namedParameters().map { $0.1 } }
 
-    /// Parameters that an optimiser should update.
+    /// Parameters that an optimizer should update.
     public func trainableParameters() -> [(String, Parameter)] { namedParameters().filter { $0.1.requiresGrad } }
 
     public var parameterCount: Int { parameters().reduce(0) { $0 + $1.value.count } }

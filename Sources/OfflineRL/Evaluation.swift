@@ -13,7 +13,7 @@ public struct EvaluationResult: Codable, Sendable {
     public var normalizedScoreMean: Double
     public var normalizedScoreStd: Double
     public var costMean: Double
-    /// DSRL's normalised cost (cost / κ); ≤ 1 is safe. nil for tasks without a cost.
+    /// DSRL's normalized cost (cost / κ); ≤ 1 is safe. nil for tasks without a cost.
     public var normalizedCostMean: Double?
     /// Fraction of episodes with any cost (any constraint violation).
     public var violationRate: Double

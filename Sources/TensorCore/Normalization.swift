@@ -6,7 +6,7 @@ extension Tensor {
     /// LayerNorm and GroupNorm, with its closed-form backward:
     /// dx = (g − mean(g) − x̂·mean(g·x̂)) / σ.
     public func normalizedLastAxis(eps: Float) -> Tensor {
-        precondition(rank >= 1, "normalisation needs at least one axis")
+        precondition(rank >= 1, "normalization needs at least one axis")
         let n = shape[rank - 1]
         let rows = count / Swift.max(n, 1)
         let out = Tensor(uninitializedShape: shape)

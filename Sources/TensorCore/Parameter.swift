@@ -1,5 +1,5 @@
 /// A trainable tensor owned by a module. Forward passes read `tensor` (recorded as a leaf, so
-/// `backward()` accumulates into `grad`); optimisers write `value` in place.
+/// `backward()` accumulates into `grad`); optimizers write `value` in place.
 public final class Parameter {
     /// The current values (never carries an autodiff node).
     public var value: Tensor {

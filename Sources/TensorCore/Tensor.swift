@@ -14,7 +14,7 @@ public struct Tensor {
         self.node = node
     }
 
-    /// A tensor with uninitialised contents (the caller fills it).
+    /// A tensor with uninitialized contents (the caller fills it).
     init(uninitializedShape shape: [Int]) {
         Tensor.validate(shape)
         self.init(shape: shape, storage: TensorStorage(uninitializedCount: Tensor.elementCount(shape)))

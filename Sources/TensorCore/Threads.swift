@@ -12,6 +12,16 @@ public enum Threads {
         precondition(n >= 1, "thread count must be at least 1")
         pd_set_num_threads(Int32(n))
     }
+
+    /// Runs `body` with `n` threads for work started from the calling thread only; other threads
+    /// keep the process-wide count (so concurrent tests cannot change each other's partitions).
+    public static func withCount<T>(_ n: Int, _ body: () throws -> T) rethrows -> T {
+        precondition(n >= 1, "thread count must be at least 1")
+        let before = pd_get_scoped_threads()
+        pd_set_scoped_threads(Int32(n))
+        defer { pd_set_scoped_threads(before) }
+        return try body()
+    }
 }
 
 private final class ParallelBody {

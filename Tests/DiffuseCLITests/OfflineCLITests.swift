@@ -13,7 +13,7 @@ struct OfflineCLITests {
         (["dataset", "info", "/nonexistent.hdf5"], 1, "no such file"),
         (["train", "agent", "--algo", "ppo", "--data", "x", "-o", "y"], 2, "--algo must be one of"),
         (["train", "agent", "--algo", "bc", "--data", "/nonexistent.hdf5", "-o", "/tmp/y.safetensors"], 1, "no such file"),
-        (["eval", "--env", "pendulum", "--policy", "scripted:flying"], 1, "no behaviour 'flying'"),
+        (["eval", "--env", "pendulum", "--policy", "scripted:flying"], 1, "no behavior 'flying'"),
         (["eval", "--policy", "scripted:expert"], 2, "--env is required"),
         (["eval", "--env", "pendulum", "--policy", "/nonexistent.safetensors"], 1, "cannot read"),
         (["env", "references", "--env", "mujoco"], 1, "unknown environment"),
@@ -74,6 +74,6 @@ struct OfflineCLITests {
         let r = runCLI(["eval", "--env", "safe-circle", "--policy", "scripted:fast-unsafe", "--episodes", "5"])
         #expect(r.status == 0)
         let text = r.out.joined(separator: "\n")
-        #expect(text.contains("violation rate 100%") && text.contains("normalised score"))
+        #expect(text.contains("violation rate 100%") && text.contains("normalized score"))
     }
 }

@@ -48,27 +48,26 @@ struct DenoiserTests {
     /// the whole batch gives (rows are independent), the same bits on every repeat (no races between
     /// the blocks), and fall back to one call while training.
     @Test func rowBlockedSamplingEqualsOneCall() {
-        let before = Threads.count
-        defer { Threads.set(before) }
-        Threads.set(2)
-        let g = RandomGenerator(seed: 8)
-        let models: [(String, any Denoiser, Tensor, Tensor?)] = [
-            ("temporal U-Net", TemporalUNet(config: .init(transition: 23, horizon: 32), rng: g), g.normal([7, 32, 23]), nil),
-            ("U-Net 2D", UNet2D(config: .init(), rng: g), g.normal([5, 1, 8, 8]), Tensor([3, 1, 4, 1, 5])),
-            ("residual MLP", ResidualMLPDenoiser(config: .init(dataDim: 2, condDim: 8), rng: g), g.normal([33, 2]), g.normal([33, 8])),
-            ("MLP", MLPDenoiser(config: .init(dataDim: 17), rng: g), g.normal([9, 17]), nil),
-        ]
-        for (name, m, x, c) in models {
-            m.eval()
-            let t = Tensor((0..<x.shape[0]).map { Float($0 * 3) })
-            let whole = noGrad { m(x, t: t, cond: c) }
-            let blocked = noGrad { m.network(condition: c)(x, t) }
-            let scale = whole.abs().max().item
-            #expect(maxAbsDifference(whole, blocked) <= 1e-5 * max(scale, 1), "\(name)")
-            for _ in 0..<10 { #expect(noGrad { m.network(condition: c)(x, t) }.scalars == blocked.scalars, "\(name)") }
-            m.train()
-            let withGrad = m.network(condition: c)(x, t)
-            #expect(withGrad.requiresGrad, "\(name): training calls must record gradients")
+        Threads.withCount(2) {
+            let g = RandomGenerator(seed: 8)
+            let models: [(String, any Denoiser, Tensor, Tensor?)] = [
+                ("temporal U-Net", TemporalUNet(config: .init(transition: 23, horizon: 32), rng: g), g.normal([7, 32, 23]), nil),
+                ("U-Net 2D", UNet2D(config: .init(), rng: g), g.normal([5, 1, 8, 8]), Tensor([3, 1, 4, 1, 5])),
+                ("residual MLP", ResidualMLPDenoiser(config: .init(dataDim: 2, condDim: 8), rng: g), g.normal([33, 2]), g.normal([33, 8])),
+                ("MLP", MLPDenoiser(config: .init(dataDim: 17), rng: g), g.normal([9, 17]), nil),
+            ]
+            for (name, m, x, c) in models {
+                m.eval()
+                let t = Tensor((0..<x.shape[0]).map { Float($0 * 3) })
+                let whole = noGrad { m(x, t: t, cond: c) }
+                let blocked = noGrad { m.network(condition: c)(x, t) }
+                let scale = whole.abs().max().item
+                #expect(maxAbsDifference(whole, blocked) <= 1e-5 * max(scale, 1), "\(name)")
+                for _ in 0..<10 { #expect(noGrad { m.network(condition: c)(x, t) }.scalars == blocked.scalars, "\(name)") }
+                m.train()
+                let withGrad = m.network(condition: c)(x, t)
+                #expect(withGrad.requiresGrad, "\(name): training calls must record gradients")
+            }
         }
     }
 

@@ -24,7 +24,7 @@ struct CheckpointTests {
     }
 
     /// Training 2N steps straight equals N steps, a save, a load into fresh objects, and N more —
-    /// bit for bit (optimiser moments, step, RNG state and sampler position are restored).
+    /// bit for bit (optimizer moments, step, RNG state and sampler position are restored).
     @Test func resumedTrainingEqualsUninterruptedTraining() throws {
         let data = RandomGenerator(seed: 1)
         let x = data.normal([64, 3]), y = (x.sum(axis: 1, keepDims: true)).sin()

@@ -4,7 +4,7 @@ import Testing
 import TensorCore
 import TestSupport
 
-@Suite("Optimisers and training")
+@Suite("Optimizers and training")
 struct TrainingTests {
     static let gradients: [[Float]] = [[0.1, -0.2, 0.0], [0.3, 0.1, -0.5], [-0.2, 0.4, 0.25]]
 

@@ -53,8 +53,8 @@ import TensorCore
         for episode in 0..<3 {
             var obs = env.reset(seed: UInt64(episode))
             for t in 0..<150 {
-                let behaviour = env.spec.behaviours[(t / 30 + episode) % env.spec.behaviours.count]
-                let a = env.behaviourAction(behaviour, rng: rng).map { $0 * 1.3 }  // also beyond the box
+                let behavior = env.spec.behaviors[(t / 30 + episode) % env.spec.behaviors.count]
+                let a = env.behaviorAction(behavior, rng: rng).map { $0 * 1.3 }  // also beyond the box
                 let info = env.info
                 let predicted = env.nextObservation(after: obs, action: a, info: info)
                 let r = env.step(a)
@@ -73,7 +73,7 @@ import TensorCore
             let env = try Environments.make(name, forDataCollection: true)
             let rng = RandomGenerator(seed: 9)
             var out = env.reset(seed: 42)
-            for _ in 0..<50 { out += env.step(env.behaviourAction("random", rng: rng)).observation }
+            for _ in 0..<50 { out += env.step(env.behaviorAction("random", rng: rng)).observation }
             return out
         }
         #expect(try rollout() == rollout())
@@ -124,7 +124,7 @@ import TensorCore
         for episode in 0..<10 {
             _ = env.reset(seed: UInt64(episode))
             for _ in 0..<500 {
-                let r = env.step(env.behaviourAction("fast-unsafe", rng: rng))
+                let r = env.step(env.behaviorAction("fast-unsafe", rng: rng))
                 let nearest = env.hazards.map { hypot($0[0] - env.position[0], $0[1] - env.position[1]) }.min()!
                 #expect(r.cost == (nearest < 0.2 ? 1 : 0))
                 if r.cost > 0 { inside += 1 }
@@ -151,7 +151,7 @@ import TensorCore
     @Test func scriptedExpertsBeatRandom() throws {
         for name in Environments.names {
             let spec = try Environments.make(name).spec
-            let best = spec.behaviours.last!
+            let best = spec.behaviors.last!
             let e = try Evaluation.run(ScriptedPolicy(best), environment: name, episodes: 10, seed: 0)
             let r = try Evaluation.run(ScriptedPolicy("random"), environment: name, episodes: 10, seed: 0)
             #expect(e.returnMean > r.returnMean + 0.3 * (spec.reference.expert - spec.reference.random), "\(name)")
@@ -166,13 +166,13 @@ import TensorCore
 @Suite struct CollectionTests {
     @Test func mixturesSumToOne() {
         for env in Environments.names { for q in DataQuality.allCases {
-            let m = Collection.mixture(environment: env, quality: q)
+            let m = DataCollection.mixture(environment: env, quality: q)
             #expect(abs(m.map(\.fraction).reduce(0, +) - 1) < 1e-12, "\(env) \(q)")
         } }
     }
 
     @Test func collectsConsistentData() throws {
-        let d = try Collection.collect(environment: "safe-goal", quality: .mixed, steps: 1200, seed: 4)
+        let d = try DataCollection.collect(environment: "safe-goal", quality: .mixed, steps: 1200, seed: 4)
         #expect(d.count == 1200 && d.observationDim == 22 && d.actionDim == 2)
         #expect(d.infos["hazards"]?.shape == [1200, 16] && d.infos["goal"]?.shape == [1200, 2])
         #expect(d.timeouts.scalars[499] == 1 && d.timeouts.scalars[1199] == 1)
@@ -182,12 +182,12 @@ import TensorCore
         for i in 0..<(d.count - 1) where d.timeouts.scalars[i] == 0 && d.terminals.scalars[i] == 0 {
             #expect(Array(n[(i * 22)..<(i * 22 + 22)]) == Array(o[((i + 1) * 22)..<((i + 1) * 22 + 22)]))
         }
-        let again = try Collection.collect(environment: "safe-goal", quality: .mixed, steps: 1200, seed: 4)
+        let again = try DataCollection.collect(environment: "safe-goal", quality: .mixed, steps: 1200, seed: 4)
         #expect(again.observations.scalars == d.observations.scalars)
     }
 
     @Test func pointmazeDataStoresTheMovingTarget() throws {
-        let d = try Collection.collect(environment: "pointmaze-umaze", quality: .expert, steps: 900, seed: 0)
+        let d = try DataCollection.collect(environment: "pointmaze-umaze", quality: .expert, steps: 900, seed: 0)
         let goals = d.infos["goal"]!.scalars
         #expect(Set(stride(from: 0, to: goals.count, by: 2).map { "\(goals[$0]),\(goals[$0 + 1])" }).count > 1)
         // Rewards are those of the fixed goal G = (1, 1).

@@ -131,7 +131,7 @@ struct GradientTests {
         #expect(r.passed, "\(r)")
     }
 
-    /// The fused kernel equals the composed ops (normalise, scale, shift, activate) in value and gradient.
+    /// The fused kernel equals the composed ops (normalize, scale, shift, activate) in value and gradient.
     @Test(arguments: [Activation.identity, .mish, .silu]) func fusedGroupNormMatchesComposition(_ act: Activation) {
         let x = checkInput([3, 8, 5, 2], seed: 4), w = checkInput([8], seed: 5), b = checkInput([8], seed: 6)
         func composed(_ t: [Tensor]) -> Tensor {

@@ -86,8 +86,6 @@ struct KernelTests {
 @Suite("Small-m GEMM", .serialized)
 struct SmallGemmTests {
     @Test func matchesReferenceAndThreadCounts() {
-        let before = Threads.count
-        defer { Threads.set(before) }
         let rng = RandomGenerator(seed: 3)
         for (m, n, k) in [(1, 1, 64), (3, 7, 100), (4, 64, 64), (5, 257, 300), (16, 130, 1024), (16, 4, 77)] {
             let lda = k + 3, ldb = k + 5, ldc = n + 2
@@ -95,9 +93,10 @@ struct SmallGemmTests {
             let (alpha, beta): (Float, Float) = (0.75, 0.5)
             var outputs: [[Float]] = []
             for threads in [1, 2] {
-                Threads.set(threads)
                 var c = c0
-                pd_sgemm(0, 1, Int64(m), Int64(n), Int64(k), alpha, a, Int64(lda), b, Int64(ldb), beta, &c, Int64(ldc))
+                Threads.withCount(threads) {
+                    pd_sgemm(0, 1, Int64(m), Int64(n), Int64(k), alpha, a, Int64(lda), b, Int64(ldb), beta, &c, Int64(ldc))
+                }
                 outputs.append(c)
             }
             #expect(outputs[0] == outputs[1], "m \(m) n \(n) k \(k): thread counts differ")

@@ -14,14 +14,8 @@ struct RandomTests {
     }
 
     @Test func resultsDoNotDependOnThreadCount() {
-        let before = Threads.count
-        defer { Threads.set(before) }
-        Threads.set(1)
-        let one = RandomGenerator(seed: 7).normal([300_000]).scalars
-        let u1 = RandomGenerator(seed: 7).uniform([300_000]).scalars
-        Threads.set(2)
-        let two = RandomGenerator(seed: 7).normal([300_000]).scalars
-        let u2 = RandomGenerator(seed: 7).uniform([300_000]).scalars
+        let (one, u1) = Threads.withCount(1) { (RandomGenerator(seed: 7).normal([300_000]).scalars, RandomGenerator(seed: 7).uniform([300_000]).scalars) }
+        let (two, u2) = Threads.withCount(2) { (RandomGenerator(seed: 7).normal([300_000]).scalars, RandomGenerator(seed: 7).uniform([300_000]).scalars) }
         #expect(one == two)
         #expect(u1 == u2)
     }
@@ -71,28 +65,23 @@ struct ThreadTests {
 
     /// Row blocks see their own rows of split inputs, whole broadcast inputs, and join in order.
     @Test func rowParallelSplitsRowsAndJoinsInOrder() {
-        let before = Threads.count
-        defer { Threads.set(before) }
-        Threads.set(2)
         let x = Tensor((0..<15).map(Float.init), shape: [5, 3]), bias = Tensor([100, 200, 300], shape: [1, 3])
         func f(_ p: [Tensor?]) -> Tensor { p[2] == nil ? p[0]! * 2 + p[1]! : Tensor(zeros: [1]) }
-        let blocked = noGrad { rowParallel([x, bias, nil], f) }
+        let blocked = Threads.withCount(2) { noGrad { rowParallel([x, bias, nil], f) } }
         #expect(blocked.scalars == (x * 2 + bias).scalars)
         // Too few rows per block, or recording gradients: one call.
         var calls = 0
-        _ = noGrad { rowParallel([x, bias, nil], minimumRowsPerBlock: 3) { calls += 1; return f($0) } }
-        _ = rowParallel([x.requiringGrad(), bias, nil]) { calls += 1; return f($0) }
+        Threads.withCount(2) {
+            _ = noGrad { rowParallel([x, bias, nil], minimumRowsPerBlock: 3) { calls += 1; return f($0) } }
+            _ = rowParallel([x.requiringGrad(), bias, nil]) { calls += 1; return f($0) }
+        }
         #expect(calls == 2)
         #expect(rowParallel([x.requiringGrad(), bias, nil], f).requiresGrad)
     }
 
     @Test func gemmGivesSameBitsForSameThreadCount() {
-        let before = Threads.count
-        defer { Threads.set(before) }
         let a = RandomGenerator(seed: 1).normal([512, 300]), b = RandomGenerator(seed: 2).normal([300, 200])
-        Threads.set(2)
-        let x = Tensor.matmul(a, b).scalars
-        let y = Tensor.matmul(a, b).scalars
+        let (x, y) = Threads.withCount(2) { (Tensor.matmul(a, b).scalars, Tensor.matmul(a, b).scalars) }
         #expect(x == y)
     }
 }

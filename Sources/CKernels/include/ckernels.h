@@ -17,6 +17,10 @@ typedef void (*pd_task_fn)(void *ctx, int64_t begin, int64_t end);
 /// Sets the number of threads (≥ 1) used by every parallel region; starts workers lazily.
 void pd_set_num_threads(int n);
 int pd_get_num_threads(void);
+/// Thread count for the calling thread only (0: back to the process-wide count); regions it starts
+/// pass it to their workers, so nested regions partition alike.
+void pd_set_scoped_threads(int n);
+int pd_get_scoped_threads(void);
 /// Number of online CPUs.
 int pd_cpu_count(void);
 /// Splits [0, n) into min(threads, ceil(n / grain)) contiguous chunks and runs `fn` on each.
@@ -50,9 +54,9 @@ void pd_unary_backward(int op, const float *x, const float *y, const float *gy, 
 /// receives x + bias before the activation. op = -1 means identity.
 void pd_bias_act(int op, const float *x, const float *bias, float *y, float *pre, int64_t rows, int64_t cols);
 
-// ---------------------------------------------------------------- fused group normalisation
+// ---------------------------------------------------------------- fused group normalization
 /// y = act(GroupNorm(x)·w + b) for x of shape (batch, channels, length) (length = product of the
-/// trailing axes), normalising each (sample, group) over its channels × length entries (biased
+/// trailing axes), normalizing each (sample, group) over its channels × length entries (biased
 /// variance). Saves xhat (x's shape) and inv_std (batch × groups) for the backward. op = -1: identity.
 void pd_group_norm(int op, const float *x, const float *w, const float *b, float *y, float *xhat, float *inv_std,
                    int64_t batch, int64_t channels, int64_t length, int64_t groups, float eps);
@@ -68,7 +72,7 @@ void pd_fill_uniform(uint64_t seed, uint64_t counter, float *out, int64_t n, flo
 void pd_fill_normal(uint64_t seed, uint64_t counter, float *out, int64_t n, float mean, float std);
 uint64_t pd_random_u64(uint64_t seed, uint64_t counter);
 
-// ---------------------------------------------------------------- optimiser updates
+// ---------------------------------------------------------------- optimizer updates
 /// One Adam/AdamW update on n parameters, in PyTorch's operation order.
 /// decoupled = 0: L2 (grad += wd·p); decoupled = 1: AdamW (p *= 1 − lr·wd).
 void pd_adam_update(float *p, const float *g, float *m, float *v, int64_t n, float lr, float beta1,

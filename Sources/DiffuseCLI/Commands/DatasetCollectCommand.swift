@@ -1,19 +1,19 @@
 import Foundation
 import PolicyDiffusion
 
-/// `diffuse dataset collect`: scripted behaviour data in the D4RL / DSRL layout.
+/// `diffuse dataset collect`: scripted behavior data in the D4RL / DSRL layout.
 struct DatasetCollectCommand: Command {
     static let path = ["dataset", "collect"]
-    static let abstract = "collect an offline dataset from scripted behaviour policies (HDF5 or NPZ)"
+    static let abstract = "collect an offline dataset from scripted behavior policies (HDF5 or NPZ)"
     static var discussion: String {
-        var lines = ["Each episode's behaviour is drawn from the quality's mixture (σ: Gaussian action noise before clipping):"]
+        var lines = ["Each episode's behavior is drawn from the quality's mixture (σ: Gaussian action noise before clipping):"]
         for env in ["pendulum", "pointmaze-umaze", "safe-circle", "safe-goal"] {
             for q in DataQuality.allCases {
                 lines.append("  \(env.padding(toLength: 16, withPad: " ", startingAt: 0)) \(q.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0)) "
-                             + Collection.mixture(environment: env, quality: q).map(\.description).joined(separator: ", "))
+                             + DataCollection.mixture(environment: env, quality: q).map(\.description).joined(separator: ", "))
             }
         }
-        lines.append("pointmaze-medium mixes as pointmaze-umaze. Pointmaze follows D4RL: the behaviour chases a random target "
+        lines.append("pointmaze-medium mixes as pointmaze-umaze. Pointmaze follows D4RL: the behavior chases a random target "
                      + "(infos/goal) redrawn when reached; rewards are those of the fixed evaluation goal. Hidden state "
                      + "(goals, hazards) is stored under infos/. The last episode is cut at --steps and marked as a timeout.")
         return lines.joined(separator: "\n")
@@ -36,7 +36,7 @@ struct DatasetCollectCommand: Command {
         let seed = try args.seed()
         let progress = Progress("collect \(name) \(q.rawValue)", total: n, console: console)
         let started = Date()
-        var data = try Collection.collect(environment: name, quality: q, steps: n, seed: seed, progress: progress.update)
+        var data = try DataCollection.collect(environment: name, quality: q, steps: n, seed: seed, progress: progress.update)
         progress.finish()
         data.attributes["command"] = "diffuse " + CommandLine.arguments.dropFirst().joined(separator: " ")
         try data.save(to: url, format: fileFormat)

@@ -4,11 +4,11 @@ import PolicyDiffusion
 /// `diffuse env list`: the built-in environments, their spaces and reference returns.
 struct EnvListCommand: Command {
     static let path = ["env", "list"]
-    static let abstract = "list the built-in environments (spaces, episode length, behaviours, reference returns)"
+    static let abstract = "list the built-in environments (spaces, episode length, behaviors, reference returns)"
     static let discussion = """
-    Normalised score = 100 (R − random) / (expert − random): random is the mean return of uniform random \
-    actions, expert that of the best scripted behaviour, over 100 seeded episodes (diffuse env references). \
-    Safe tasks report cost per episode; κ is the cost limit of DSRL's normalised cost.
+    Normalized score = 100 (R − random) / (expert − random): random is the mean return of uniform random \
+    actions, expert that of the best scripted behavior, over 100 seeded episodes (diffuse env references). \
+    Safe tasks report cost per episode; κ is the cost limit of DSRL's normalized cost.
     """
     static let options = [Option.json]
 
@@ -18,7 +18,7 @@ struct EnvListCommand: Command {
             console.out(jsonLine(["environments": specs.map { s -> [String: Any] in
                 var d: [String: Any] = ["name": s.name, "summary": s.summary, "observation_dim": s.observationSpace.dimension,
                                         "action_low": s.actionSpace.low, "action_high": s.actionSpace.high,
-                                        "episode_length": s.episodeLength, "cost": s.hasCost, "behaviours": s.behaviours,
+                                        "episode_length": s.episodeLength, "cost": s.hasCost, "behaviors": s.behaviors,
                                         "infos": s.infoFields, "random_return": s.reference.random, "expert_return": s.reference.expert]
                 if let k = s.reference.costLimit { d["cost_limit"] = k }
                 return d
@@ -30,7 +30,7 @@ struct EnvListCommand: Command {
             console.out("\(s.name): \(s.summary)")
             console.out("  observation \(s.observationSpace.dimension)  action \(s.actionSpace.dimension) in \(Set(bounds).sorted().joined(separator: " "))"
                         + "  episode \(s.episodeLength) steps" + (s.hasCost ? "  cost (κ = \(fmt(s.reference.costLimit ?? 0)))" : ""))
-            console.out("  behaviours: \(s.behaviours.joined(separator: ", "))" + (s.infoFields.isEmpty ? "" :
+            console.out("  behaviors: \(s.behaviors.joined(separator: ", "))" + (s.infoFields.isEmpty ? "" :
                         "  infos: " + s.infoFields.keys.sorted().map { "\($0)[\(s.infoFields[$0]!)]" }.joined(separator: ", ")))
             console.out("  reference returns: random \(fmt(s.reference.random))  expert \(fmt(s.reference.expert))")
         }

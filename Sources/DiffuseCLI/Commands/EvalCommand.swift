@@ -1,18 +1,18 @@
 import Foundation
 import PolicyDiffusion
 
-/// `diffuse eval`: a policy's return, normalised score and cost on a built-in environment.
+/// `diffuse eval`: a policy's return, normalized score and cost on a built-in environment.
 struct EvalCommand: Command {
     static let path = ["eval"]
-    static let abstract = "evaluate an agent checkpoint or a scripted behaviour: return, normalised score, cost, violations"
+    static let abstract = "evaluate an agent checkpoint or a scripted behavior: return, normalized score, cost, violations"
     static let discussion = """
-    Episodes use reset seeds --seed, --seed+1, …; the agent acts with its mean action. Normalised score = \
+    Episodes use reset seeds --seed, --seed+1, …; the agent acts with its mean action. Normalized score = \
     100 (R − random) / (expert − random) with the references of diffuse env list. On safe tasks: mean \
-    cost, normalised cost (cost / κ, ≤ 1 is safe), the fraction of episodes with any cost (violation \
+    cost, normalized cost (cost / κ, ≤ 1 is safe), the fraction of episodes with any cost (violation \
     rate) and with cost above κ (unsafe rate).
     """
     static let env = Option("--env", value: "NAME", help: "environment (default: the checkpoint's env)")
-    static let policy = Option("--policy", value: "P", help: "agent checkpoint (.safetensors), or scripted:BEHAVIOUR (e.g. scripted:expert)")
+    static let policy = Option("--policy", value: "P", help: "agent checkpoint (.safetensors), or scripted:BEHAVIOR (e.g. scripted:expert)")
     static let episodes = Option("--episodes", value: "N", default: "20", help: "episodes")
     static let options = [env, policy, episodes, .seed, .threads, .json]
 
@@ -22,13 +22,13 @@ struct EvalCommand: Command {
         let acting: Policy
         var envName = args.string(env)
         if p.hasPrefix("scripted:") {
-            let behaviour = String(p.dropFirst("scripted:".count))
+            let behavior = String(p.dropFirst("scripted:".count))
             guard let name = envName else { throw CLIError("--env is required with a scripted policy", usage: true) }
             let spec = try Environments.make(name).spec
-            guard spec.behaviours.contains(behaviour) else {
-                throw CLIError("\(spec.name) has no behaviour '\(behaviour)' (known: \(spec.behaviours.joined(separator: ", ")))")
+            guard spec.behaviors.contains(behavior) else {
+                throw CLIError("\(spec.name) has no behavior '\(behavior)' (known: \(spec.behaviors.joined(separator: ", ")))")
             }
-            acting = ScriptedPolicy(behaviour)
+            acting = ScriptedPolicy(behavior)
         } else {
             let agent = try AgentPolicy.load(URL(fileURLWithPath: p))
             envName = envName ?? agent.metadata["env"]
@@ -46,10 +46,10 @@ struct EvalCommand: Command {
             console.out(String(decoding: data, as: UTF8.self))
             return
         }
-        console.out(String(format: "%@ over %d episodes: return %.2f ± %.2f, normalised score %.1f ± %.1f",
+        console.out(String(format: "%@ over %d episodes: return %.2f ± %.2f, normalized score %.1f ± %.1f",
                            r.environment, n, r.returnMean, r.returnStd, r.normalizedScoreMean, r.normalizedScoreStd))
         if let nc = r.normalizedCostMean {
-            console.out(String(format: "  cost %.2f (normalised %.2f), violation rate %.0f%%, unsafe rate (cost > κ) %.0f%%",
+            console.out(String(format: "  cost %.2f (normalized %.2f), violation rate %.0f%%, unsafe rate (cost > κ) %.0f%%",
                                r.costMean, nc, 100 * r.violationRate, 100 * (r.unsafeRate ?? 0)))
         }
     }

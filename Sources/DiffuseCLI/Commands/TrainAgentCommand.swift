@@ -89,8 +89,8 @@ struct TrainAgentCommand: Command {
             let metrics = trainer.trainStep()
             progress.update(step + 1)
             if let evalPeriod, (step + 1) % evalPeriod == 0, let r = try evaluate() {
-                console.err(String(format: "step %d: return %.2f ± %.2f  normalised %.1f", step + 1, r.returnMean, r.returnStd, r.normalizedScoreMean)
-                            + (r.normalizedCostMean.map { String(format: "  cost %.2f (normalised %.2f)", r.costMean, $0) } ?? ""))
+                console.err(String(format: "step %d: return %.2f ± %.2f  normalized %.1f", step + 1, r.returnMean, r.returnStd, r.normalizedScoreMean)
+                            + (r.normalizedCostMean.map { String(format: "  cost %.2f (normalized %.2f)", r.costMean, $0) } ?? ""))
                 evaluations.append(["step": step + 1, "return_mean": r.returnMean, "normalized_score": r.normalizedScoreMean, "cost_mean": r.costMean])
             }
             return metrics
@@ -108,7 +108,7 @@ struct TrainAgentCommand: Command {
             console.out(jsonLine(out))
         } else {
             console.out(String(format: "%@ trained %d steps in %.1f s → %@", algorithm.rawValue, total, seconds, url.path)
-                        + (result.map { String(format: "; %d-episode return %.2f ± %.2f, normalised score %.1f", episodes, $0.returnMean, $0.returnStd, $0.normalizedScoreMean) } ?? ""))
+                        + (result.map { String(format: "; %d-episode return %.2f ± %.2f, normalized score %.1f", episodes, $0.returnMean, $0.returnStd, $0.normalizedScoreMean) } ?? ""))
         }
     }
 }

@@ -6,12 +6,12 @@ struct TrainRegressionCommand: Command {
     static let path = ["train", "regression"]
     static let abstract = "train an MLP on y = sin(3x) + noise and report its test MSE against the noise floor"
     static let discussion = """
-    The checkpoint is written atomically every --checkpoint-every steps with the optimiser moments, \
+    The checkpoint is written atomically every --checkpoint-every steps with the optimizer moments, \
     RNG state and sampler position, so an interrupted run continues with --resume to the same result.
     """
 
     static let output = Option("--output", "-o", value: "FILE", help: "checkpoint to write (.safetensors)")
-    static let steps = Option("--steps", value: "N", default: "3000", help: "optimiser steps")
+    static let steps = Option("--steps", value: "N", default: "3000", help: "optimizer steps")
     static let batch = Option("--batch-size", value: "N", default: "256", help: "minibatch size")
     static let lr = Option("--lr", value: "RATE", default: "0.003", help: "peak Adam learning rate (cosine decay to 1e-4)")
     static let hidden = Option("--hidden", value: "N", default: "64", help: "width of the two hidden Mish layers")

@@ -8,7 +8,7 @@ struct TrainToyCommand: Command {
 
     static let dist = Option("--dist", value: "NAME", default: "eight-gaussians", help: "eight-gaussians | two-moons | checkerboard")
     static let objective = Option("--objective", value: "KIND", default: "ddpm", help: "ddpm (ε-prediction, linear β, T = 1000) or edm (Karras preconditioning)")
-    static let steps = Option("--steps", value: "N", default: "4000", help: "optimiser steps (fresh data every step)")
+    static let steps = Option("--steps", value: "N", default: "4000", help: "optimizer steps (fresh data every step)")
     static let lr = Option("--lr", value: "RATE", default: "0.001", help: "peak Adam learning rate (cosine decay)")
     static let output = Option("--output", "-o", value: "FILE", help: "checkpoint to write (.safetensors)")
     static let options = [dist, objective, steps, lr, output, .seed, .threads]

@@ -41,7 +41,7 @@ public struct AgentHyperparameters: Codable, Sendable, Equatable {
 
     public init() {}
 
-    /// The defaults for `algorithm`: IQL normalises rewards by the return range (×1000).
+    /// The defaults for `algorithm`: IQL normalizes rewards by the return range (×1000).
     public static func defaults(for algorithm: AgentAlgorithm) -> AgentHyperparameters {
         var h = AgentHyperparameters()
         if algorithm == .iql { h.rewardScale = 1000 }

@@ -4,9 +4,9 @@ import TensorCore
 
 /// The offline agents of specs/pgd.md §5.
 public enum AgentAlgorithm: String, Codable, Sendable, CaseIterable {
-    /// Behaviour cloning with a deterministic tanh actor (MSE).
+    /// Behavior cloning with a deterministic tanh actor (MSE).
     case bc
-    /// Behaviour cloning with a Gaussian actor (maximum likelihood).
+    /// Behavior cloning with a Gaussian actor (maximum likelihood).
     case bcGaussian = "bc-gaussian"
     /// TD3+BC (Fujimoto & Gu 2021).
     case td3bc
@@ -17,7 +17,7 @@ public enum AgentAlgorithm: String, Codable, Sendable, CaseIterable {
 }
 
 /// Every network of an agent, in one checkpointable module: a tanh actor (the mean action in the
-/// normalised space [−1, 1]), a state-independent log-std for Gaussian actors, twin critics
+/// normalized space [−1, 1]), a state-independent log-std for Gaussian actors, twin critics
 /// Q(s, a) for TD3+BC and IQL, and IQL's value V(s). Target networks are training state.
 public final class AgentNetworks: Module, ConfigurableModule {
     public struct Config: Codable, Sendable, Equatable {
@@ -94,7 +94,7 @@ public final class AgentPolicy: Policy {
         }
         let obs = try decode("observation_normalizer"), act = try decode("action_map")
         guard obs.shift.count == networks.config.observationDim, act.shift.count == networks.config.actionDim else {
-            throw Checkpoint.Error.badConfig("normaliser sizes do not match the networks")
+            throw Checkpoint.Error.badConfig("normalizer sizes do not match the networks")
         }
         return AgentPolicy(networks: networks, observationNormalizer: obs, actionMap: act, metadata: metadata)
     }

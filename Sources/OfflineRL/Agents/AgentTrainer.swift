@@ -2,15 +2,15 @@ import Foundation
 import NN
 import TensorCore
 
-/// One algorithm's losses for a minibatch (already normalised). Losses of different networks must
+/// One algorithm's losses for a minibatch (already normalized). Losses of different networks must
 /// touch disjoint parameters, so one backward pass and one Adam step per network serve them all.
 protocol AgentUpdate: AnyObject {
     func losses(_ batch: TransitionBatch, rng: RandomGenerator) -> (total: Tensor, metrics: [String: Tensor])
 }
 
-/// Trains an offline agent on a dataset: normalises once (observations z-scored, actions mapped
+/// Trains an offline agent on a dataset: normalizes once (observations z-scored, actions mapped
 /// from the env's bounds to [−1, 1], rewards optionally rescaled), then runs minibatch updates.
-/// Resumable: `save` writes networks, targets, optimiser moments, RNG and sampler position.
+/// Resumable: `save` writes networks, targets, optimizer moments, RNG and sampler position.
 public final class AgentTrainer {
     public let algorithm: AgentAlgorithm
     public let hyperparameters: AgentHyperparameters
@@ -65,7 +65,7 @@ public final class AgentTrainer {
         let valueOptimizer = separateValue ? Adam(parameters: networks.trainableParameters().filter { valueNames.contains($0.0) }, config: config) : nil
         sampler = MinibatchSampler(count: dataset.count, batchSize: h.batchSize, seed: rng.nextUInt64())
         switch algorithm {
-        case .bc, .bcGaussian: update = BehaviourCloning(networks: networks)
+        case .bc, .bcGaussian: update = BehaviorCloning(networks: networks)
         case .td3bc: update = TD3BC(networks: networks, targets: targets, hyperparameters: h)
         case .iql: update = IQL(networks: networks, targets: targets, hyperparameters: h, valueOptimizer: valueOptimizer)
         }

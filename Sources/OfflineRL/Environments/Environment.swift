@@ -11,7 +11,7 @@ public struct Box: Codable, Sendable, Equatable {
     public func clip(_ x: [Double]) -> [Double] { (0..<x.count).map { Swift.min(Swift.max(x[$0], low[$0]), high[$0]) } }
 }
 
-/// Returns that define a normalised score, (R − random) / (expert − random) (D4RL / DSRL), and the
+/// Returns that define a normalized score, (R − random) / (expert − random) (D4RL / DSRL), and the
 /// cost limit κ of safe tasks. Frozen constants, measured by `diffuse env references`.
 public struct ReferenceScores: Codable, Sendable, Equatable {
     public var random: Double
@@ -20,7 +20,7 @@ public struct ReferenceScores: Codable, Sendable, Equatable {
     public var costLimit: Double?
 
     public func normalizedReturn(_ r: Double) -> Double { (r - random) / (expert - random) }
-    /// DSRL's normalised cost.
+    /// DSRL's normalized cost.
     public func normalizedCost(_ c: Double) -> Double? {
         guard let k = costLimit else { return nil }
         let e: Double = k == 0 ? 1 : 0
@@ -28,7 +28,7 @@ public struct ReferenceScores: Codable, Sendable, Equatable {
     }
 }
 
-/// What an environment is: spaces, episode length, hidden-state fields, scripted behaviours.
+/// What an environment is: spaces, episode length, hidden-state fields, scripted behaviors.
 public struct EnvironmentSpec: Sendable {
     public var name: String
     public var summary: String
@@ -39,8 +39,8 @@ public struct EnvironmentSpec: Sendable {
     public var hasCost: Bool
     /// Hidden state saved per step under `infos/` (name → width).
     public var infoFields: [String: Int]
-    /// Scripted behaviour policies by name (see `behaviourAction`).
-    public var behaviours: [String]
+    /// Scripted behavior policies by name (see `behaviorAction`).
+    public var behaviors: [String]
     public var reference: ReferenceScores
 }
 
@@ -67,19 +67,19 @@ public protocol Environment: AnyObject {
     /// The exact transition: the observation after `action` from a state given by `observation` and
     /// `info` (as a dataset row stores them), so the dynamics error of synthetic data is measurable.
     func nextObservation(after observation: [Double], action: [Double], info: [String: [Double]]) -> [Double]
-    /// The scripted behaviour policy `name` (one of `spec.behaviours`) at the current state.
-    func behaviourAction(_ name: String, rng: RandomGenerator) -> [Double]
+    /// The scripted behavior policy `name` (one of `spec.behaviors`) at the current state.
+    func behaviorAction(_ name: String, rng: RandomGenerator) -> [Double]
 }
 
-/// Unknown environment or behaviour names.
+/// Unknown environment or behavior names.
 public enum EnvironmentError: Error, Equatable, CustomStringConvertible {
     case unknownEnvironment(String, known: [String])
-    case unknownBehaviour(String, environment: String, known: [String])
+    case unknownBehavior(String, environment: String, known: [String])
 
     public var description: String {
         switch self {
         case let .unknownEnvironment(n, known): return "unknown environment '\(n)' (known: \(known.joined(separator: ", ")))"
-        case let .unknownBehaviour(b, e, known): return "\(e) has no behaviour '\(b)' (known: \(known.joined(separator: ", ")))"
+        case let .unknownBehavior(b, e, known): return "\(e) has no behavior '\(b)' (known: \(known.joined(separator: ", ")))"
         }
     }
 }
@@ -118,7 +118,7 @@ public struct PointMass: Sendable {
     }
 }
 
-/// Uniform random actions in the box (every env's `random` behaviour).
+/// Uniform random actions in the box (every env's `random` behavior).
 func randomAction(_ box: Box, rng: RandomGenerator) -> [Double] {
     (0..<box.dimension).map { rng.uniform(box.low[$0], box.high[$0]) }
 }

@@ -15,7 +15,7 @@ public final class Pendulum: Environment {
     public var spec: EnvironmentSpec {
         EnvironmentSpec(name: "pendulum", summary: "torque-limited pendulum swing-up (= Gymnasium Pendulum-v1)",
                         observationSpace: Box(low: [-1, -1, -8], high: [1, 1, 8]), actionSpace: Box(repeating: 2, count: 1),
-                        episodeLength: 200, hasCost: false, infoFields: [:], behaviours: ["random", "medium", "expert"],
+                        episodeLength: 200, hasCost: false, infoFields: [:], behaviors: ["random", "medium", "expert"],
                         reference: References.pendulum)
     }
 
@@ -80,7 +80,7 @@ public final class Pendulum: Environment {
         return Swift.min(Swift.max(u, -2), 2)
     }
 
-    public func behaviourAction(_ name: String, rng: RandomGenerator) -> [Double] {
+    public func behaviorAction(_ name: String, rng: RandomGenerator) -> [Double] {
         switch name {
         case "expert": return [expertTorque()]
         case "medium":

@@ -5,7 +5,7 @@ import TensorCore
 /// a ∈ [−1, 1]², semi-implicit Euler with D4RL's constants, axis-by-axis wall collisions, dense
 /// reward exp(−‖p − goal‖) after the step, never terminates.
 ///
-/// Evaluation uses the fixed goal G. Data collection (`movingTarget`) follows D4RL: the behaviour
+/// Evaluation uses the fixed goal G. Data collection (`movingTarget`) follows D4RL: the behavior
 /// policy chases a random target cell, redrawn when reached, stored per step as `infos/goal`; the
 /// rewards are those of the fixed goal G (D4RL relabels its maze2d rewards to the evaluation goal).
 public final class PointMaze: Environment {
@@ -37,7 +37,7 @@ public final class PointMaze: Environment {
 
     public private(set) var position = [0.0, 0.0]
     public private(set) var velocity = [0.0, 0.0]
-    /// The cell the behaviour policy steers to (G unless `movingTarget`).
+    /// The cell the behavior policy steers to (G unless `movingTarget`).
     public private(set) var target = [0, 0]
     private var steps = 0
     private var rng = RandomGenerator(seed: 0)
@@ -60,7 +60,7 @@ public final class PointMaze: Environment {
         EnvironmentSpec(name: "pointmaze-\(layout.rawValue)", summary: "point mass in the D4RL maze2d-\(layout.rawValue) grid, dense reward",
                         observationSpace: Box(low: [0, 0, -5, -5], high: [Double(grid.count - 1), Double(grid[0].count - 1), 5, 5]),
                         actionSpace: Box(repeating: 1, count: 2), episodeLength: layout.episodeLength, hasCost: false,
-                        infoFields: ["goal": 2], behaviours: ["random", "medium", "noisy-expert", "expert"],
+                        infoFields: ["goal": 2], behaviors: ["random", "medium", "noisy-expert", "expert"],
                         reference: layout == .umaze ? References.pointmazeUmaze : References.pointmazeMedium)
     }
 
@@ -147,7 +147,7 @@ public final class PointMaze: Environment {
         return (0..<2).map { Swift.min(Swift.max(10 * (Double(w[$0]) - position[$0]) - velocity[$0], -1), 1) }
     }
 
-    public func behaviourAction(_ name: String, rng: RandomGenerator) -> [Double] {
+    public func behaviorAction(_ name: String, rng: RandomGenerator) -> [Double] {
         let noise: Double
         switch name {
         case "expert": noise = 0

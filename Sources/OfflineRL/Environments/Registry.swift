@@ -6,7 +6,7 @@ public enum Environments {
     /// Short names accepted for convenience.
     static let aliases = ["pointmaze": "pointmaze-umaze"]
 
-    /// A fresh environment. `forDataCollection` switches on dataset-only behaviour (pointmaze's
+    /// A fresh environment. `forDataCollection` switches on dataset-only behavior (pointmaze's
     /// moving target, as D4RL collects maze2d data); evaluation uses the default.
     public static func make(_ name: String, forDataCollection: Bool = false) throws -> any Environment {
         switch aliases[name] ?? name {
@@ -20,8 +20,8 @@ public enum Environments {
     }
 }
 
-/// Normalised-score references: random = mean return of uniform random actions, expert = mean
-/// return of the best scripted behaviour, each over 100 seeded episodes (seeds 0–99), measured with
+/// Normalized-score references: random = mean return of uniform random actions, expert = mean
+/// return of the best scripted behavior, each over 100 seeded episodes (seeds 0–99), measured with
 /// `diffuse env references` and frozen here. κ = 10 for the safe tasks (FISOR, OSRL default).
 enum References {
     static let pendulum = ReferenceScores(random: -1270.09, expert: -163.87, costLimit: nil)

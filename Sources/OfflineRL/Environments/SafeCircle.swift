@@ -18,7 +18,7 @@ public final class SafeCircle: Environment {
         EnvironmentSpec(name: "safe-circle", summary: "run clockwise on a circle, cost outside |x| <= 6 (like DSRL BallCircle)",
                         observationSpace: Box(low: [-1, -1, -1.2, -1.2, -0.7, -0.7], high: [1, 1, 1.2, 1.2, 0.8, 1]),
                         actionSpace: Box(repeating: 1, count: 2), episodeLength: 200, hasCost: true, infoFields: [:],
-                        behaviours: ["random", "safe-slow", "safe", "fast-unsafe"], reference: References.safeCircle)
+                        behaviors: ["random", "safe-slow", "safe", "fast-unsafe"], reference: References.safeCircle)
     }
 
     static func observe(_ p: [Double], _ v: [Double]) -> [Double] {
@@ -59,7 +59,7 @@ public final class SafeCircle: Environment {
         return Self.observe(p, v)
     }
 
-    /// Desired velocity of each scripted behaviour: tangential speed plus a radial correction.
+    /// Desired velocity of each scripted behavior: tangential speed plus a radial correction.
     func desiredVelocity(_ name: String) -> [Double] {
         let p = position
         let rho = Swift.max((p[0] * p[0] + p[1] * p[1]).squareRoot(), 1e-9)
@@ -79,7 +79,7 @@ public final class SafeCircle: Environment {
         }
     }
 
-    public func behaviourAction(_ name: String, rng: RandomGenerator) -> [Double] {
+    public func behaviorAction(_ name: String, rng: RandomGenerator) -> [Double] {
         guard name != "random" else { return randomAction(spec.actionSpace, rng: rng) }
         return Self.body.track(desiredVelocity(name), velocity: velocity)
     }

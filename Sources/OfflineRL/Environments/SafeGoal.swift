@@ -27,7 +27,7 @@ public final class SafeGoal: Environment {
                         observationSpace: Box(low: [-2, -2, -1, -1, -4, -4] + .init(repeating: 0, count: 16),
                                               high: [2, 2, 1, 1, 4, 4] + .init(repeating: 1, count: 16)),
                         actionSpace: Box(repeating: 1, count: 2), episodeLength: 500, hasCost: true,
-                        infoFields: ["goal": 2, "hazards": 2 * Self.hazardCount], behaviours: ["random", "safe-slow", "fast-unsafe"],
+                        infoFields: ["goal": 2, "hazards": 2 * Self.hazardCount], behaviors: ["random", "safe-slow", "fast-unsafe"],
                         reference: References.safeGoal)
     }
 
@@ -146,7 +146,7 @@ public final class SafeGoal: Environment {
         return speed > 0.6 ? vd.map { $0 * 0.6 / speed } : vd
     }
 
-    public func behaviourAction(_ name: String, rng: RandomGenerator) -> [Double] {
+    public func behaviorAction(_ name: String, rng: RandomGenerator) -> [Double] {
         guard name != "random" else { return randomAction(spec.actionSpace, rng: rng) }
         return Self.body.track(desiredVelocity(name), velocity: velocity)
     }

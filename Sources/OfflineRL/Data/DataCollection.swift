@@ -6,25 +6,25 @@ public enum DataQuality: String, CaseIterable, Sendable {
     case random, medium, expert, mixed
 }
 
-/// One behaviour in a quality's mixture: a scripted policy, Gaussian action noise σ added before
+/// One behavior in a quality's mixture: a scripted policy, Gaussian action noise σ added before
 /// clipping, and the fraction of episodes it drives.
-public struct BehaviourComponent: Sendable, Equatable, CustomStringConvertible {
-    public var behaviour: String
+public struct BehaviorComponent: Sendable, Equatable, CustomStringConvertible {
+    public var behavior: String
     public var noise: Double
     public var fraction: Double
 
     public var description: String {
-        String(format: "%.0f%% %@", fraction * 100, behaviour) + (noise > 0 ? String(format: " + N(0, %.1f²)", noise) : "")
+        String(format: "%.0f%% %@", fraction * 100, behavior) + (noise > 0 ? String(format: " + N(0, %.1f²)", noise) : "")
     }
 }
 
-/// Behaviour-policy data collection (specs/envs.md): each episode draws its behaviour from the
+/// Behavior-policy data collection (specs/envs.md): each episode draws its behavior from the
 /// quality's mixture, so `mixed` data holds whole episodes of very different quality (and, on the
 /// safe tasks, episodes with and without violations).
-public enum Collection {
+public enum DataCollection {
     /// Exactly what each quality contains (documented in `diffuse dataset collect --help`).
-    public static func mixture(environment: String, quality: DataQuality) -> [BehaviourComponent] {
-        func c(_ b: String, _ noise: Double = 0, _ f: Double) -> BehaviourComponent { .init(behaviour: b, noise: noise, fraction: f) }
+    public static func mixture(environment: String, quality: DataQuality) -> [BehaviorComponent] {
+        func c(_ b: String, _ noise: Double = 0, _ f: Double) -> BehaviorComponent { .init(behavior: b, noise: noise, fraction: f) }
         if quality == .random { return [c("random", 0, 1)] }
         switch environment {
         case "pendulum":
@@ -51,7 +51,7 @@ public enum Collection {
         }
     }
 
-    /// Runs behaviour episodes until `steps` transitions are recorded (the last episode is cut and
+    /// Runs behavior episodes until `steps` transitions are recorded (the last episode is cut and
     /// marked as a timeout). Deterministic in `seed`. `progress` receives the rows done so far.
     public static func collect(environment name: String, quality: DataQuality, steps: Int, seed: UInt64,
                                progress: ((Int) -> Void)? = nil) throws -> OfflineDataset {
@@ -59,8 +59,8 @@ public enum Collection {
         let env = try Environments.make(name, forDataCollection: true)
         let spec = env.spec
         let mix = mixture(environment: spec.name, quality: quality)
-        for m in mix where !spec.behaviours.contains(m.behaviour) {
-            throw EnvironmentError.unknownBehaviour(m.behaviour, environment: spec.name, known: spec.behaviours)
+        for m in mix where !spec.behaviors.contains(m.behavior) {
+            throw EnvironmentError.unknownBehavior(m.behavior, environment: spec.name, known: spec.behaviors)
         }
         let o = spec.observationSpace.dimension, a = spec.actionSpace.dimension
         var obs = [Float](), next = [Float](), acts = [Float](), rewards = [Float](), costs = [Float]()
@@ -72,10 +72,10 @@ public enum Collection {
         while rows < steps {
             let episodeSeed = master.nextUInt64()
             let rng = RandomGenerator(seed: master.nextUInt64())
-            // The episode's behaviour, drawn by its fraction.
+            // The episode's behavior, drawn by its fraction.
             var u = rng.nextDouble(), pick = mix[mix.count - 1]
             for m in mix { if u < m.fraction { pick = m; break }; u -= m.fraction }
-            let policy = ScriptedPolicy(pick.behaviour, noise: pick.noise)
+            let policy = ScriptedPolicy(pick.behavior, noise: pick.noise)
             var s = env.reset(seed: episodeSeed)
             var done = false
             while !done && rows < steps {
@@ -95,8 +95,8 @@ public enum Collection {
         }
         progress?(rows)
         var attributes = ["env": spec.name, "quality": quality.rawValue, "seed": String(seed), "episodes": String(episode),
-                          "behaviours": mix.map(\.description).joined(separator: "; "), "format": "D4RL/DSRL (PolicyDiffusion)"]
-        if spec.name.hasPrefix("pointmaze") { attributes["note"] = "rewards use the fixed evaluation goal; infos/goal is the behaviour's target" }
+                          "behaviors": mix.map(\.description).joined(separator: "; "), "format": "D4RL/DSRL (PolicyDiffusion)"]
+        if spec.name.hasPrefix("pointmaze") { attributes["note"] = "rewards use the fixed evaluation goal; infos/goal is the behavior's target" }
         return try OfflineDataset(observations: Tensor(obs, shape: [rows, o]), actions: Tensor(acts, shape: [rows, a]),
                                   rewards: Tensor(rewards), nextObservations: Tensor(next, shape: [rows, o]),
                                   terminals: Tensor(terminals), timeouts: Tensor(timeouts),

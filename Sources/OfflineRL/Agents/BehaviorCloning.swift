@@ -2,9 +2,9 @@ import Foundation
 import NN
 import TensorCore
 
-/// Behaviour cloning: the deterministic actor regresses dataset actions (MSE in [−1, 1]); the
+/// Behavior cloning: the deterministic actor regresses dataset actions (MSE in [−1, 1]); the
 /// Gaussian actor maximises their log-likelihood.
-final class BehaviourCloning: AgentUpdate {
+final class BehaviorCloning: AgentUpdate {
     let networks: AgentNetworks
     init(networks: AgentNetworks) { self.networks = networks }
 
