@@ -14,7 +14,7 @@ print(String(format: "%d transitions, %d episodes, returns %.0f … %.0f", data.
 
 // 2. Agent: PGD's TD3+BC hyperparameters; actions mapped from the env's box to [−1, 1].
 let env = try Environments.make("pendulum")
-let trainer = try AgentTrainer(dataset: data, algorithm: .td3bc, hyperparameters: .defaults(for: .td3bc),
+let trainer = try OfflineTrainer(dataset: data, algorithm: .td3bc, hyperparameters: .defaults(for: .td3bc),
                                actionBounds: env.spec.actionSpace, seed: 0)
 try TrainingLoop(steps: 5000, logEvery: 1000).run { _ in trainer.trainStep() }
 

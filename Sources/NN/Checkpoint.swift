@@ -47,7 +47,9 @@ public enum Checkpoint {
         file.metadata["format"] = format
         file.metadata["model"] = String(describing: M.self)
         file.metadata["config"] = String(decoding: try encoder.encode(module.config), as: UTF8.self)
-        if let training {
+        if var training {
+            // Dropout's generators are training state too: a resumed run draws the same masks.
+            module.saveGenerators(into: &training, key: "generators")
             for (name, t) in training.tensors {
                 precondition(file.tensors[name] == nil, "training tensor \(name) collides with a parameter")
                 file.tensors[name] = SafeTensor(t)
@@ -78,8 +80,11 @@ public enum Checkpoint {
             let t = try stored.tensor(name: name)
             if names.contains(name) { weights[name] = t } else { extra[name] = t }
         }
-        let unknown = extra.keys.filter { !$0.hasPrefix("optimizer.") && !$0.hasPrefix("ema.") }.sorted()
-        if let name = unknown.first { throw SafeTensorsError.badEntry(name: name, reason: "the \(found) has no parameter of that name") }
+        // Tensors beyond the parameters are training state (optimizer moments, EMA and target
+        // weights); a file without training state may not have any.
+        if file.metadata["training.step"] == nil, let name = extra.keys.sorted().first {
+            throw SafeTensorsError.badEntry(name: name, reason: "the \(found) has no parameter of that name")
+        }
         try model.load(stateDict: weights, strict: true)
         var training: TrainingState?
         if let stepText = file.metadata["training.step"], let step = Int(stepText) {
@@ -91,8 +96,26 @@ public enum Checkpoint {
             for (k, v) in file.metadata where k.hasPrefix("training.") && k != "training.step" && k != "training.rng" {
                 values[String(k.dropFirst("training.".count))] = v
             }
-            training = TrainingState(step: step, rng: rng, tensors: extra, values: values)
+            let state = TrainingState(step: step, rng: rng, tensors: extra, values: values)
+            try model.restoreGenerators(from: state, key: "generators")
+            training = state
         }
         return (model, file.metadata, training)
+    }
+
+    /// Loads a run's weights (and Dropout generators) into an existing `module` of the same type and
+    /// config, and returns the metadata and training state — for trainers that resume in place.
+    public static func resume<M: ConfigurableModule>(_ module: M, from url: URL) throws -> (metadata: [String: String], training: TrainingState) {
+        guard FileManager.default.fileExists(atPath: url.path) else { throw Error.badConfig("\(url.path) does not exist") }
+        let (loaded, metadata, training) = try load(M.self, from: url)
+        guard let training else { throw Error.badConfig("\(url.path) has no training state to resume") }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        guard try encoder.encode(loaded.config) == encoder.encode(module.config) else {
+            throw Error.badConfig("\(url.path) holds a \(M.self) of another configuration")
+        }
+        module.copyParameters(from: loaded)
+        for ((_, mine), (_, theirs)) in zip(module.namedGenerators(), loaded.namedGenerators()) { mine.restore(theirs.state) }
+        return (metadata, training)
     }
 }

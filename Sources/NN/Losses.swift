@@ -26,4 +26,24 @@ public enum Loss {
         let logp = logits.logSoftmax(axis: 1).gather(axis: 1, labels.reshaped([labels.count, 1]))
         return -logp.mean()
     }
+
+    /// Expectile regression (IQL, Kostrikov et al. 2022, Eq. 5): mean |τ − 1[u < 0]|·u² of u =
+    /// target − prediction. τ > 0.5 pulls the prediction toward the upper expectile (V toward the best
+    /// in-support Q); the weight is a constant of the graph (no gradient through the indicator).
+    public static func expectile(_ prediction: Tensor, target: Tensor, tau: Float) -> Tensor {
+        precondition(prediction.shape == target.shape, "expectile: prediction \(prediction.shape) vs target \(target.shape)")
+        let u = target - prediction
+        let weight = noGrad { (Tensor(repeating: tau, shape: u.shape) - (u .< 0)).abs() }
+        return (weight * u.squared()).mean()
+    }
+
+    /// Reverse expectile regression: the same asymmetric loss with the roles of over- and
+    /// under-estimation swapped, |τ − 1[u > 0]|·u² — with τ > 0.5 the prediction tracks the lower
+    /// expectile (FISOR's feasibility value V_h, docs/fisor.md §2: the safest in-support action).
+    public static func reverseExpectile(_ prediction: Tensor, target: Tensor, tau: Float) -> Tensor {
+        precondition(prediction.shape == target.shape, "reverseExpectile: prediction \(prediction.shape) vs target \(target.shape)")
+        let u = target - prediction
+        let weight = noGrad { (Tensor(repeating: tau, shape: u.shape) - (u .> 0)).abs() }
+        return (weight * u.squared()).mean()
+    }
 }

@@ -10,7 +10,7 @@ open class Module {
     public init() {}
 
     /// Children in declaration order: parameters, modules, arrays of either, optionals of either.
-    private func reflectedChildren() -> [(String, Any)] {
+    func reflectedChildren() -> [(String, Any)] {
         var mirrors: [Mirror] = []
         var m: Mirror? = Mirror(reflecting: self)
         while let current = m { mirrors.append(current); m = current.superclassMirror }

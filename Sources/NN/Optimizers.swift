@@ -23,8 +23,8 @@ public final class Adam {
     public var config: Config
     public let parameters: [(String, Parameter)]
     public private(set) var step = 0
-    private var m: [Tensor]
-    private var v: [Tensor]
+    fileprivate var m: [Tensor]
+    fileprivate var v: [Tensor]
 
     public init(parameters: [(String, Parameter)], config: Config) {
         self.parameters = parameters
@@ -76,29 +76,27 @@ public final class Adam {
 
     public func zeroGrad() { for (_, p) in parameters { p.zeroGrad() } }
 
-    /// Moments as named tensors plus the step, for resumable checkpoints.
-    public func stateTensors(prefix: String = "optimizer") -> [String: Tensor] {
-        var out: [String: Tensor] = [:]
+}
+
+extension Adam: Resumable {
+    /// Moments under `key.m.<parameter>` / `key.v.<parameter>` and the step count.
+    public func saveState(into state: inout TrainingState, key: String) {
         for (i, (name, _)) in parameters.enumerated() {
-            out["\(prefix).m.\(name)"] = m[i]
-            out["\(prefix).v.\(name)"] = v[i]
+            state.tensors["\(key).m.\(name)"] = m[i]
+            state.tensors["\(key).v.\(name)"] = v[i]
         }
-        return out
+        state.values["\(key).step"] = String(step)
     }
 
-    public func loadState(_ tensors: [String: Tensor], step: Int, prefix: String = "optimizer") throws {
+    public func restoreState(from state: TrainingState, key: String) throws {
         var newM = m, newV = v
         for (i, (name, p)) in parameters.enumerated() {
-            for (key, slot) in [("m", 0), ("v", 1)] {
-                let full = "\(prefix).\(key).\(name)"
-                guard let t = tensors[full] else { throw SafeTensorsError.missingTensor(full) }
-                guard t.shape == p.shape else { throw SafeTensorsError.shapeMismatch(name: full, expected: p.shape, found: t.shape) }
-                if slot == 0 { newM[i] = t } else { newV[i] = t }
-            }
+            newM[i] = try state.tensor("\(key).m.\(name)", shape: p.shape)
+            newV[i] = try state.tensor("\(key).v.\(name)", shape: p.shape)
         }
         m = newM
         v = newV
-        self.step = step
+        step = try state.integer("\(key).step")
     }
 }
 

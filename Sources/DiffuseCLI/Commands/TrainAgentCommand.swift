@@ -66,7 +66,7 @@ struct TrainAgentCommand: Command {
         if evalPeriod != nil && environment == nil { throw CLIError("--eval-every needs --env (the dataset names no environment)", usage: true) }
         let episodes = try args.int(evalEpisodes, range: 1...10_000)!
 
-        let trainer = try AgentTrainer(dataset: dataset, algorithm: algorithm, hyperparameters: h, actionBounds: bounds, seed: seed)
+        let trainer = try OfflineTrainer(dataset: dataset, algorithm: algorithm, hyperparameters: h, actionBounds: bounds, seed: seed)
         if args.flag(resume) {
             guard FileManager.default.fileExists(atPath: url.path) else { throw CLIError("--resume: \(url.path) does not exist") }
             try trainer.resume(from: url)

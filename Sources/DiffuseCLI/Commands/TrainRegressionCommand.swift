@@ -53,16 +53,15 @@ struct TrainRegressionCommand: Command {
             }
             model = loaded
             optimizer = Adam(model, learningRate: peak)
-            try optimizer.loadState(training.tensors, step: training.step)
-            sampler.restore(epoch: Int(training.values["sampler.epoch"] ?? "0") ?? 0, offset: Int(training.values["sampler.offset"] ?? "0") ?? 0)
+            try training.restore([("optimizer", optimizer), ("sampler", sampler)])
             start = training.step
             console.err("resuming at step \(start)")
         }
 
         let command = "diffuse " + (CommandLine.arguments.dropFirst().joined(separator: " "))
         func save(_ step: Int) throws {
-            let state = TrainingState(step: step, rng: dataRNG.state, tensors: optimizer.stateTensors(),
-                                      values: ["sampler.epoch": String(sampler.epoch), "sampler.offset": String(sampler.offset)])
+            var state = TrainingState(step: step, rng: dataRNG.state)
+            state.save([("optimizer", optimizer), ("sampler", sampler)])
             try Checkpoint.save(model, to: url, metadata: ["task": task.jsonString(), "command": command], training: state)
         }
 

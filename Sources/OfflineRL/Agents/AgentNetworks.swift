@@ -64,7 +64,7 @@ public final class AgentNetworks: Module, ConfigurableModule {
 
 /// A trained agent as a policy: observations are z-scored and actions mapped back from [−1, 1]
 /// to the environment's bounds with the maps stored in its checkpoint.
-public final class AgentPolicy: Policy {
+public final class AgentPolicy: DifferentiablePolicy {
     public let networks: AgentNetworks
     public let observationNormalizer: AffineNormalizer
     public let actionMap: AffineNormalizer
@@ -82,6 +82,20 @@ public final class AgentPolicy: Policy {
         let a = noGrad { actionMap.inverse(networks.actor(observationNormalizer(x))) }.scalars
         let k = networks.config.actionDim
         return (0..<observations.count).map { i in (0..<k).map { Double(a[i * k + $0]) } }
+    }
+
+    public var observationDim: Int { networks.config.observationDim }
+    public var actionDim: Int { networks.config.actionDim }
+
+    /// log π(a | s) in environment units: the actor's Gaussian N(μ(s), σ²) (σ = 1 for deterministic
+    /// actors) on the normalized action a_n = (a − c)/h, plus the box map's log-Jacobian −Σ log h,
+    /// so the density integrates to one over the environment's action box (for σ ≪ 1).
+    public func logProbability(observations: Tensor, actions: Tensor) -> Tensor {
+        precondition(observations.rank == 2 && observations.shape[1] == observationDim && actions.shape == [observations.shape[0], actionDim],
+                     "logProbability expects observations [B, \(observationDim)] and actions [B, \(actionDim)], got \(observations.shape) and \(actions.shape)")
+        let mean = networks.actor(observationNormalizer(observations))
+        let logJacobian = actionMap.scale.reduce(Float(0)) { $0 - Foundation.log($1) }
+        return networks.logProbability(actionMap(actions), mean: mean) + logJacobian
     }
 
     public static func load(_ url: URL) throws -> AgentPolicy {

@@ -3,18 +3,29 @@ import NN
 import TensorCore
 
 /// Behavior cloning: the deterministic actor regresses dataset actions (MSE in [−1, 1]); the
-/// Gaussian actor maximises their log-likelihood.
-final class BehaviorCloning: AgentUpdate {
-    let networks: AgentNetworks
-    init(networks: AgentNetworks) { self.networks = networks }
+/// Gaussian actor maximizes their log-likelihood.
+public final class BehaviorCloning: AgentUpdateRule {
+    public let networks: AgentNetworks
+    public let hyperparameters: AgentHyperparameters
+    let optimizer: Adam
 
-    func losses(_ b: TransitionBatch, rng: RandomGenerator) -> (total: Tensor, metrics: [String: Tensor]) {
+    public init(networks: AgentNetworks, hyperparameters: AgentHyperparameters) {
+        self.networks = networks
+        self.hyperparameters = hyperparameters
+        optimizer = agentAdam(networks.trainableParameters(), hyperparameters)
+    }
+
+    var resumableParts: [(String, any Resumable)] { [("optimizer", optimizer)] }
+
+    public func update(_ b: TransitionBatch) -> [String: Float] {
         let mean = networks.actor(b.observations)
         if networks.config.algorithm == .bcGaussian {
             let nll = -networks.logProbability(b.actions, mean: mean).mean()
-            return (nll, ["actor_nll": nll])
+            descend(nll, optimizer)
+            return ["actor_nll": nll.item]
         }
         let mse = Loss.mse(mean, b.actions)
-        return (mse, ["actor_mse": mse])
+        descend(mse, optimizer)
+        return ["actor_mse": mse.item]
     }
 }

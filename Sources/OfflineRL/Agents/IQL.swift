@@ -2,34 +2,48 @@ import Foundation
 import NN
 import TensorCore
 
-/// Implicit Q-learning (Kostrikov et al. 2022) as specified in specs/pgd.md §5: expectile value
+/// Implicit Q-learning (Kostrikov et al. 2022) as docs/pgd.md §5 specifies: expectile value
 /// regression, Q regression to r + γ V(s′), advantage-weighted Gaussian actor.
-final class IQL: AgentUpdate {
-    let networks: AgentNetworks
-    let targets: AgentNetworks
-    let h: AgentHyperparameters
-    /// Set when the Q target uses the just-updated V (`iqlUpdatedValueForQ`): V is stepped first.
+public final class IQL: AgentUpdateRule {
+    public let networks: AgentNetworks
+    public let targets: AgentNetworks
+    public let hyperparameters: AgentHyperparameters
+    let optimizer: Adam
+    /// Set when the Q target uses the just-updated V (`iqlUpdatedValueForQ`): V is stepped first, alone.
     let valueOptimizer: Adam?
+    let updates = Counter()
 
-    init(networks: AgentNetworks, targets: AgentNetworks, hyperparameters: AgentHyperparameters, valueOptimizer: Adam?) {
-        self.networks = networks; self.targets = targets; self.h = hyperparameters; self.valueOptimizer = valueOptimizer
+    public init(networks: AgentNetworks, hyperparameters h: AgentHyperparameters) {
+        precondition(networks.value != nil && networks.critic1 != nil, "IQL needs twin critics and a value network")
+        self.networks = networks
+        hyperparameters = h
+        targets = networks.clone()
+        targets.freeze()
+        let valueNames = Set(networks.namedParameters().filter { $0.0.hasPrefix("value.") }.map(\.0))
+        let separate = h.iqlUpdatedValueForQ
+        optimizer = agentAdam(networks.trainableParameters().filter { !separate || !valueNames.contains($0.0) }, h)
+        valueOptimizer = separate ? agentAdam(networks.trainableParameters().filter { valueNames.contains($0.0) }, h) : nil
     }
 
-    func losses(_ b: TransitionBatch, rng: RandomGenerator) -> (total: Tensor, metrics: [String: Tensor]) {
-        let value = networks.value!
-        // u = min_i Q′_i(s, a) − V(s); L_V = mean |τ − 1[u < 0]| u².
+    var resumableParts: [(String, any Resumable)] {
+        [("optimizer", optimizer), ("targets", targets), ("updates", updates)] + (valueOptimizer.map { [("value_optimizer", $0)] } ?? [])
+    }
+
+    public func update(_ b: TransitionBatch) -> [String: Float] {
+        let h = hyperparameters, value = networks.value!
+        interpolateParameters(into: targets, from: networks, weight: updates.value == 0 ? 1 : h.polyak)
+        updates.value += 1
+
+        // u = min_i Q′_i(s, a) − V(s); L_V = mean |τ − 1[u < 0]| u² (expectile regression).
         let qTarget = noGrad {
             Tensor.minimum(AgentNetworks.q(targets.critic1!, b.observations, b.actions), AgentNetworks.q(targets.critic2!, b.observations, b.actions))
         }
         let v = value(b.observations).reshaped([b.rewards.count])
         let u = qTarget - v
-        let expectileWeight = noGrad { (Tensor(repeating: h.expectile, shape: u.shape) - (u .< 0)).abs() }
-        let valueLoss = (expectileWeight * u.squared()).mean()
+        let valueLoss = Loss.expectile(v, target: qTarget, tau: h.expectile)
         var total = valueLoss
         if let valueOptimizer {
-            valueOptimizer.zeroGrad()
-            valueLoss.backward()
-            valueOptimizer.update()
+            descend(valueLoss, valueOptimizer)
             total = Tensor(0)
         }
 
@@ -45,7 +59,7 @@ final class IQL: AgentUpdate {
         let logp = networks.logProbability(b.actions, mean: networks.actor(b.observations))
         let actorLoss = (weights * -logp).mean()
         // Disjoint parameters again: one backward pass serves the three updates.
-        return (total + criticLoss + actorLoss, ["value_loss": valueLoss, "critic_loss": criticLoss, "actor_loss": actorLoss,
-                                                   "advantage": u.mean()])
+        descend(total + criticLoss + actorLoss, optimizer)
+        return ["value_loss": valueLoss.item, "critic_loss": criticLoss.item, "actor_loss": actorLoss.item, "advantage": u.mean().item]
     }
 }

@@ -7,6 +7,17 @@ public protocol Policy {
     func actions(for observations: [[Double]], environments: [any Environment], rng: RandomGenerator) -> [[Double]]
 }
 
+/// A policy whose log-likelihood is a differentiable function of tensors — what PGD's guidance
+/// steers toward (docs/pgd.md §3) and what likelihood-based diagnostics read.
+public protocol DifferentiablePolicy: Policy {
+    var observationDim: Int { get }
+    var actionDim: Int { get }
+    /// log π(a | s) per row, [B], for observations [B, obs] and actions [B, act] in environment
+    /// units; differentiable in both. Deterministic actors count as unit-variance Gaussians around
+    /// their action (in the policy's normalized action space), as PGD's TD3+BC guidance does.
+    func logProbability(observations: Tensor, actions: Tensor) -> Tensor
+}
+
 /// A scripted behavior policy of specs/envs.md, optionally with Gaussian action noise.
 public struct ScriptedPolicy: Policy {
     public var behavior: String

@@ -2,20 +2,35 @@ import Foundation
 import NN
 import TensorCore
 
-/// TD3+BC (Fujimoto & Gu 2021) as PGD's agent runs it (specs/pgd.md §5): every step updates the
+/// TD3+BC (Fujimoto & Gu 2021) as PGD's agent runs it (docs/pgd.md §5): every step updates the
 /// actor and both critics, with no delayed actor; targets move by Polyak averaging first.
-final class TD3BC: AgentUpdate {
-    let networks: AgentNetworks
-    let targets: AgentNetworks
-    let h: AgentHyperparameters
+public final class TD3BC: AgentUpdateRule {
+    public let networks: AgentNetworks
+    public let targets: AgentNetworks
+    public let hyperparameters: AgentHyperparameters
+    let optimizer: Adam
+    let rng: RandomGenerator
+    let updates = Counter()
 
-    init(networks: AgentNetworks, targets: AgentNetworks, hyperparameters: AgentHyperparameters) {
-        self.networks = networks; self.targets = targets; self.h = hyperparameters
+    public init(networks: AgentNetworks, hyperparameters: AgentHyperparameters, rng: RandomGenerator) {
+        precondition(networks.critic1 != nil && networks.critic2 != nil, "TD3+BC needs twin critics")
+        self.networks = networks
+        self.hyperparameters = hyperparameters
+        self.rng = rng
+        targets = networks.clone()
+        targets.freeze()
+        optimizer = agentAdam(networks.trainableParameters(), hyperparameters)
     }
 
-    func losses(_ b: TransitionBatch, rng: RandomGenerator) -> (total: Tensor, metrics: [String: Tensor]) {
-        let critic1 = networks.critic1!, critic2 = networks.critic2!
-        // Actor: maximise λ Q1(s, π(s)) − (π(s) − a)², λ = α / mean|Q1| held constant.
+    var resumableParts: [(String, any Resumable)] { [("optimizer", optimizer), ("targets", targets), ("rng", rng), ("updates", updates)] }
+
+    public func update(_ b: TransitionBatch) -> [String: Float] {
+        let h = hyperparameters, critic1 = networks.critic1!, critic2 = networks.critic2!
+        // Polyak at the start of each step; the first step copies.
+        interpolateParameters(into: targets, from: networks, weight: updates.value == 0 ? 1 : h.polyak)
+        updates.value += 1
+
+        // Actor: maximize λ Q1(s, π(s)) − (π(s) − a)², λ = α / mean|Q1| held constant.
         critic1.freeze()
         let pi = networks.actor(b.observations)
         let q = AgentNetworks.q(critic1, b.observations, pi)
@@ -36,6 +51,7 @@ final class TD3BC: AgentUpdate {
         let criticLoss = Loss.mse(q1, y) + Loss.mse(q2, y)
         // The two losses touch disjoint parameters (Q1 is frozen in the actor loss), so one backward
         // pass and one Adam step equal PGD's actor-then-critic updates.
-        return (actorLoss + criticLoss, ["actor_loss": actorLoss, "bc_mse": bc, "critic_loss": criticLoss, "q_mean": q1.mean()])
+        descend(actorLoss + criticLoss, optimizer)
+        return ["actor_loss": actorLoss.item, "bc_mse": bc.item, "critic_loss": criticLoss.item, "q_mean": q1.mean().item]
     }
 }

@@ -138,6 +138,23 @@ public struct TransitionBatch {
     public var timeouts: Tensor
     public var costs: Tensor?
 
+    public init(observations: Tensor, actions: Tensor, rewards: Tensor, nextObservations: Tensor, terminals: Tensor,
+                timeouts: Tensor, costs: Tensor? = nil) {
+        self.observations = observations; self.actions = actions; self.rewards = rewards
+        self.nextObservations = nextObservations; self.terminals = terminals; self.timeouts = timeouts; self.costs = costs
+    }
+
+    public var count: Int { observations.shape[0] }
+
+    /// Rows of several batches, in order (costs kept only if every part has them).
+    public static func concatenate(_ parts: [TransitionBatch]) -> TransitionBatch {
+        precondition(!parts.isEmpty, "concatenate needs at least one batch")
+        func cat(_ f: (TransitionBatch) -> Tensor) -> Tensor { parts.count == 1 ? f(parts[0]) : Tensor.concat(parts.map(f), axis: 0) }
+        let costs: Tensor? = parts.allSatisfy { $0.costs != nil } ? cat { $0.costs! } : nil
+        return TransitionBatch(observations: cat(\.observations), actions: cat(\.actions), rewards: cat(\.rewards),
+                               nextObservations: cat(\.nextObservations), terminals: cat(\.terminals), timeouts: cat(\.timeouts), costs: costs)
+    }
+
     /// The rows of `indices` of every field.
     public func rows(_ indices: [Int]) -> TransitionBatch {
         TransitionBatch(observations: observations.indexSelect(axis: 0, indices), actions: actions.indexSelect(axis: 0, indices),

@@ -1,0 +1,60 @@
+import Foundation
+import NN
+import TensorCore
+
+extension AgentAlgorithm {
+    /// The algorithm object for these networks (built by `OfflineTrainer.init(dataset:algorithm:…)`).
+    public func make(networks: AgentNetworks, hyperparameters h: AgentHyperparameters, rng: RandomGenerator) -> any OfflineAlgorithm {
+        precondition(networks.config.algorithm == self, "networks built for \(networks.config.algorithm), not \(self)")
+        switch self {
+        case .bc, .bcGaussian: return BehaviorCloning(networks: networks, hyperparameters: h)
+        case .td3bc: return TD3BC(networks: networks, hyperparameters: h, rng: rng)
+        case .iql: return IQL(networks: networks, hyperparameters: h)
+        }
+    }
+}
+
+/// What BC, TD3+BC and IQL share beyond their losses: `AgentNetworks`, the PGD hyperparameters,
+/// and the parts of their state that a checkpoint must carry.
+protocol AgentUpdateRule: OfflineAlgorithm where Networks == AgentNetworks {
+    var hyperparameters: AgentHyperparameters { get }
+    /// Optimizers, targets, random streams and counters, by checkpoint key.
+    var resumableParts: [(String, any Resumable)] { get }
+}
+
+extension AgentUpdateRule {
+    public var settingsJSON: String { canonicalJSON(hyperparameters) }
+
+    public func policy(preprocessing: TransitionPreprocessing, metadata: [String: String]) -> any Policy {
+        AgentPolicy(networks: networks, observationNormalizer: preprocessing.observationNormalizer, actionMap: preprocessing.actionMap,
+                    metadata: metadata)
+    }
+
+    public func saveState(into state: inout TrainingState, key: String) {
+        for (name, part) in resumableParts { part.saveState(into: &state, key: "\(key).\(name)") }
+    }
+
+    public func restoreState(from state: TrainingState, key: String) throws {
+        for (name, part) in resumableParts { try part.restoreState(from: state, key: "\(key).\(name)") }
+    }
+}
+
+/// A count that survives a restart (e.g. updates taken, which decides the first Polyak copy).
+public final class Counter: Resumable {
+    public var value: Int
+    public init(_ value: Int = 0) { self.value = value }
+    public func saveState(into state: inout TrainingState, key: String) { state.values[key] = String(value) }
+    public func restoreState(from state: TrainingState, key: String) throws { value = try state.integer(key) }
+}
+
+/// One Adam over a module's trainable parameters with the agents' settings.
+func agentAdam(_ parameters: [(String, Parameter)], _ h: AgentHyperparameters) -> Adam {
+    Adam(parameters: parameters, config: .init(learningRate: h.learningRate, eps: h.adamEps))
+}
+
+/// zero-grad, backward, step.
+func descend(_ loss: Tensor, _ optimizer: Adam) {
+    optimizer.zeroGrad()
+    loss.backward()
+    optimizer.update()
+}

@@ -1,0 +1,26 @@
+import Foundation
+import NN
+import TensorCore
+
+/// An offline RL algorithm: it owns its networks, optimizers and target networks, takes one update
+/// per preprocessed batch, and saves/restores everything beyond the weights (targets, optimizer
+/// moments, its random stream) as `Resumable` state. BC, TD3+BC and IQL conform; a new method
+/// (FISOR) is one more conformer and trains with the same `OfflineTrainer`.
+public protocol OfflineAlgorithm: AnyObject, Resumable {
+    associatedtype Networks: ConfigurableModule
+    /// The weights a checkpoint stores (and a policy acts with).
+    var networks: Networks { get }
+    /// Settings that must match for a run to resume (JSON; stored in the checkpoint).
+    var settingsJSON: String { get }
+    /// One update on a batch in training units; returns the step's metrics.
+    func update(_ batch: TransitionBatch) -> [String: Float]
+    /// The trained networks as a policy in environment units.
+    func policy(preprocessing: TransitionPreprocessing, metadata: [String: String]) -> any Policy
+}
+
+/// Canonical JSON (sorted keys) for settings stored in checkpoints and compared on resume.
+public func canonicalJSON<T: Encodable>(_ value: T) -> String {
+    let e = JSONEncoder()
+    e.outputFormatting = [.sortedKeys]
+    return String(decoding: (try? e.encode(value)) ?? Data(), as: UTF8.self)
+}

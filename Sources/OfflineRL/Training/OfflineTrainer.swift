@@ -1,0 +1,78 @@
+import Foundation
+import NN
+import TensorCore
+
+/// Runs an offline algorithm on batches from a batch source; saves and resumes the whole run —
+/// weights, the algorithm's state (targets, optimizers, its random stream), the source's position
+/// and the step — so `--stop-after` then `--resume` equals a straight run bit for bit.
+public final class OfflineTrainer {
+    public let algorithm: any OfflineAlgorithm
+    public let batches: any BatchSource
+    public let preprocessing: TransitionPreprocessing
+    public private(set) var step = 0
+
+    public init(algorithm: any OfflineAlgorithm, batches: any BatchSource, preprocessing: TransitionPreprocessing) {
+        self.algorithm = algorithm
+        self.batches = batches
+        self.preprocessing = preprocessing
+    }
+
+    /// One update; returns the step's metrics.
+    public func trainStep() -> [String: Float] {
+        let metrics = algorithm.update(batches.next())
+        step += 1
+        return metrics
+    }
+
+    /// The current networks as a policy in environment units.
+    public func policy(metadata: [String: String] = [:]) -> any Policy {
+        algorithm.policy(preprocessing: preprocessing, metadata: metadata)
+    }
+
+    /// Metadata every offline checkpoint carries (what `AgentPolicy.load` and resume read).
+    private var ownMetadata: [String: String] {
+        ["observation_normalizer": canonicalJSON(preprocessing.observationNormalizer), "action_map": canonicalJSON(preprocessing.actionMap),
+         "reward_multiplier": String(preprocessing.rewardMultiplier), "bootstrapping": preprocessing.bootstrapping.rawValue,
+         "hyperparameters": algorithm.settingsJSON]
+    }
+
+    /// Writes the run (atomically) with everything needed to evaluate it and to resume training.
+    public func save(to url: URL, metadata: [String: String] = [:]) throws {
+        var state = TrainingState(step: step, rng: RandomState(seed: 0, counter: 0))
+        state.save([("algorithm", algorithm), ("batches", batches)])
+        try Self.save(algorithm.networks, to: url, metadata: metadata.merging(ownMetadata) { _, own in own }, training: state)
+    }
+
+    private static func save<M: ConfigurableModule>(_ module: M, to url: URL, metadata: [String: String], training: TrainingState) throws {
+        try Checkpoint.save(module, to: url, metadata: metadata, training: training)
+    }
+
+    /// Restores a run saved by `save` (same data and settings) so it continues bit-identically.
+    public func resume(from url: URL) throws {
+        let (meta, training) = try Checkpoint.resume(algorithm.networks, from: url)
+        for (key, value) in ownMetadata where meta[key] != value {
+            throw Checkpoint.Error.badConfig("\(url.path) was trained with different settings or data (\(key) differs)")
+        }
+        try training.restore([("algorithm", algorithm), ("batches", batches)])
+        step = training.step
+    }
+}
+
+extension OfflineTrainer {
+    /// The standard setup for BC, TD3+BC and IQL: preprocessing fitted to `dataset`, the algorithm's
+    /// networks, and shuffled epochs over the real transitions.
+    public convenience init(dataset: OfflineDataset, algorithm kind: AgentAlgorithm, hyperparameters h: AgentHyperparameters,
+                            actionBounds: Box, seed: UInt64) throws {
+        guard dataset.count >= h.batchSize else {
+            throw DataFileError.unsupported("the dataset has \(dataset.count) transitions, fewer than one batch of \(h.batchSize)")
+        }
+        let preprocessing = try TransitionPreprocessing(fitting: dataset, actionBounds: actionBounds, normalizeObservations: h.normalizeObservations,
+                                                        rewardScale: h.rewardScale, bootstrapping: h.bootstrapping)
+        // One stream: networks first, then the sampler's seed, then the algorithm's draws (target noise).
+        let rng = RandomGenerator(seed: seed)
+        let networks = AgentNetworks(config: .init(algorithm: kind, observationDim: dataset.observationDim, actionDim: dataset.actionDim),
+                                     rng: rng.fork())
+        let batches = TransitionSampler(try preprocessing(dataset), batchSize: h.batchSize, mode: .epochs, seed: rng.nextUInt64())
+        self.init(algorithm: kind.make(networks: networks, hyperparameters: h, rng: rng), batches: batches, preprocessing: preprocessing)
+    }
+}
