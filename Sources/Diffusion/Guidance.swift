@@ -1,4 +1,5 @@
 import Foundation
+import NN
 import TensorCore
 
 /// Where the sampler is: a discrete timestep (with its ᾱ) or a continuous noise level σ.
@@ -20,17 +21,27 @@ extension Guidance {
     public var usesX0Estimate: Bool { false }
 }
 
-/// Any differentiable scalar objective of (x, level, x̂₀) written with the library's tensors becomes
-/// guidance through autodiff: the gradient is ∇ₓ of the objective (x̂₀ enters as a constant).
+/// What an autodiff objective reads: the noisy sample x, or the denoised estimate x̂₀ (PGD's
+/// "denoised guidance", docs/pgd.md §3; DPS without the denoiser's Jacobian).
+public enum GuidanceTarget: String, Codable, Sendable, CaseIterable {
+    case sample
+    case denoised
+}
+
+/// Any differentiable scalar objective f(y, level) written with the library's tensors becomes
+/// guidance through autodiff: g = ∇_y f at y = x (`.sample`) or at y = x̂₀ (`.denoised`). The
+/// gradient with respect to x̂₀ is applied to x as is — nothing is back-propagated through the
+/// denoiser (docs/pgd.md §3).
 public struct ObjectiveGuidance: Guidance {
-    public let objective: (Tensor, NoiseLevel, Tensor) -> Tensor
-    public let usesX0Estimate: Bool
-    public init(usesX0Estimate: Bool = false, _ objective: @escaping (Tensor, NoiseLevel, Tensor) -> Tensor) {
+    public let objective: (Tensor, NoiseLevel) -> Tensor
+    public let target: GuidanceTarget
+    public init(on target: GuidanceTarget = .sample, _ objective: @escaping (Tensor, NoiseLevel) -> Tensor) {
         self.objective = objective
-        self.usesX0Estimate = usesX0Estimate
+        self.target = target
     }
+    public var usesX0Estimate: Bool { target == .denoised }
     public func gradient(x: Tensor, level: NoiseLevel, x0Estimate: Tensor) -> Tensor {
-        Tensor.gradient(at: x) { objective($0, level, x0Estimate.detached()) }
+        Tensor.gradient(at: target == .denoised ? x0Estimate.detached() : x.detached()) { objective($0, level) }
     }
 }
 
@@ -63,13 +74,58 @@ public enum GuidanceSchedule: Codable, Sendable, Equatable {
     }
 }
 
-/// Guidance as a sampler uses it: the source, its scaling and its schedule.
+extension GuidanceScaling {
+    /// The one place the scaling rules live (docs/conventions.md, Guidance): the coefficient c that
+    /// multiplies g at a step. Additive and posterior-variance guidance move the sample, x ← x + c·g
+    /// (c = λ, or λ·Σ with Σ the step's posterior variance — σ² for EDM); classifier guidance moves
+    /// the model's estimate, ε̂ ← ε̂ − c·g with c = λ·√(1 − ᾱₜ) (discrete), D ← D + c·g with c = λ·σ² (EDM).
+    public func coefficient(lambda: Float, level: NoiseLevel, posteriorVariance: Float) -> Float {
+        switch (self, level) {
+        case (.additive, _): return lambda
+        case (.posteriorVariance, _): return lambda * posteriorVariance
+        case let (.classifier, .timestep(_, alphaBar)): return lambda * (1 - alphaBar).squareRoot()
+        case let (.classifier, .sigma(s)): return lambda * s * s
+        }
+    }
+
+    /// Whether guidance moves the sample (else the model's estimate).
+    public var movesSample: Bool { self != .classifier }
+}
+
+/// Guidance as a sampler uses it: the source, its scaling and schedule, optionally restricted to
+/// named channel groups of the data's last axis (e.g. a trajectory's `action` channels) and
+/// normalized per sample.
 public struct GuidanceConfig {
     public var source: Guidance
     public var scaling: GuidanceScaling
     public var schedule: GuidanceSchedule
-    public init(_ source: Guidance, scaling: GuidanceScaling, schedule: GuidanceSchedule) {
+    /// The data's channel layout and the groups guidance may change (all channels when nil).
+    public var channels: (layout: ChannelLayout, groups: [String])?
+    /// g ← g / (‖g‖ + 1e-8) per sample over the guided channels (PGD's option; its reference adds
+    /// the 1e-8 after dividing, which differs only for ‖g‖ ≈ 0).
+    public var normalizeGradient: Bool
+
+    public init(_ source: Guidance, scaling: GuidanceScaling, schedule: GuidanceSchedule,
+                channels: (layout: ChannelLayout, groups: [String])? = nil, normalizeGradient: Bool = false) {
+        if let channels { for g in channels.groups { precondition(channels.layout.range(of: g) != nil, "guidance: the layout has no channel group '\(g)'") } }
         self.source = source; self.scaling = scaling; self.schedule = schedule
+        self.channels = channels; self.normalizeGradient = normalizeGradient
+    }
+
+    /// The source's gradient, zero outside the guided channels, normalized if asked.
+    public func gradient(x: Tensor, level: NoiseLevel, x0Estimate: Tensor) -> Tensor {
+        var g = source.gradient(x: x, level: level, x0Estimate: x0Estimate)
+        precondition(g.shape == x.shape, "guidance gradient \(g.shape) does not match the sample \(x.shape)")
+        if let (layout, groups) = channels {
+            precondition(x.shape.last == layout.width, "guidance layout has \(layout.width) channels, the sample \(x.shape)")
+            g = g * layout.mask(groups, rank: g.rank)
+        }
+        if normalizeGradient {
+            let rows = g.shape[0]
+            let norm = g.reshaped([rows, g.count / rows]).squared().sum(axis: 1).sqrt() + 1e-8
+            g = g / norm.reshaped([rows] + [Int](repeating: 1, count: g.rank - 1))
+        }
+        return g
     }
 }
 

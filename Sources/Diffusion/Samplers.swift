@@ -15,25 +15,22 @@ extension Sampler {
     }
 }
 
-/// Shared guidance step of the discrete samplers: returns the (possibly moved) x and network output.
+/// Guidance at one step of a discrete sampler: returns the (possibly moved) x and the network
+/// output (an ε estimate when classifier guidance rewrote it). Scaling: `GuidanceScaling.coefficient`.
 private func guidedOutput(_ network: DenoisingNetwork, x: Tensor, t: Int, tt: Tensor, alphaBar: Float, posteriorVariance: Float,
                           prediction: PredictionType, guidance: GuidanceConfig?, step i: Int, of n: Int) -> (x: Tensor, output: Tensor, prediction: PredictionType) {
     guard let g = guidance else { return (x, network(x, tt), prediction) }
     let lambda = g.schedule.scale(step: i, of: n)
     guard lambda != 0 else { return (x, network(x, tt), prediction) }
     let level = NoiseLevel.timestep(t, alphaBar: alphaBar)
-    switch g.scaling {
-    case .classifier:
-        let out = network(x, tt)
-        let (x0, eps) = predictedOriginalAndNoise(out, sample: x, alphaBar: alphaBar, type: prediction)
-        let grad = g.source.gradient(x: x, level: level, x0Estimate: x0)
-        return (x, eps - grad * (lambda * (1 - alphaBar).squareRoot()), .epsilon)
-    case .additive, .posteriorVariance:
+    let c = g.scaling.coefficient(lambda: lambda, level: level, posteriorVariance: posteriorVariance)
+    if g.scaling.movesSample {
         let x0 = g.source.usesX0Estimate ? predictedOriginalAndNoise(network(x, tt), sample: x, alphaBar: alphaBar, type: prediction).x0 : x
-        let grad = g.source.gradient(x: x, level: level, x0Estimate: x0)
-        let moved = x + grad * (g.scaling == .additive ? lambda : lambda * posteriorVariance)
+        let moved = x + g.gradient(x: x, level: level, x0Estimate: x0) * c
         return (moved, network(moved, tt), prediction)
     }
+    let (x0, eps) = predictedOriginalAndNoise(network(x, tt), sample: x, alphaBar: alphaBar, type: prediction)
+    return (x, eps - g.gradient(x: x, level: level, x0Estimate: x0) * c, .epsilon)
 }
 
 /// The loop both discrete samplers run: start from N(0, I), then for each timestep take the
@@ -132,15 +129,17 @@ public struct EDMSampler: Sampler {
             for i in 0..<steps {
                 let (sigma, next) = (sigmas[i], sigmas[i + 1])
                 let lambda = guidance?.schedule.scale(step: i, of: steps) ?? 0
+                // Classifier scaling moves D inside every denoiser call; the others move x first.
                 func denoise(_ x: Tensor, _ s: Float) -> Tensor {
                     let d = edm.denoise(network, x, sigma: s)
-                    guard let g = guidance, lambda != 0, g.scaling == .classifier else { return d }
-                    return d + g.source.gradient(x: x, level: .sigma(s), x0Estimate: d) * (lambda * s * s)
+                    guard let g = guidance, lambda != 0, !g.scaling.movesSample else { return d }
+                    let c = g.scaling.coefficient(lambda: lambda, level: .sigma(s), posteriorVariance: s * s)
+                    return d + g.gradient(x: x, level: .sigma(s), x0Estimate: d) * c
                 }
-                if let g = guidance, lambda != 0, g.scaling != .classifier {
+                if let g = guidance, lambda != 0, g.scaling.movesSample {
                     let x0 = g.source.usesX0Estimate ? edm.denoise(network, x, sigma: sigma) : x
-                    let scale = g.scaling == .additive ? lambda : lambda * sigma * sigma
-                    x = x + g.source.gradient(x: x, level: .sigma(sigma), x0Estimate: x0) * scale
+                    let c = g.scaling.coefficient(lambda: lambda, level: .sigma(sigma), posteriorVariance: sigma * sigma)
+                    x = x + g.gradient(x: x, level: .sigma(sigma), x0Estimate: x0) * c
                 }
                 let gamma = edm.gamma(sigma, steps: steps)
                 let noise = gamma > 0 ? rng.normal(shape) : Tensor(zeros: shape)

@@ -95,5 +95,34 @@ struct DenoiserTests {
         #expect(obj.loss(net, x0: x0, rng: RandomGenerator(seed: 1)).item == 1)
         #expect(obj.loss(net, x0: x0, rng: RandomGenerator(seed: 1), sampleWeights: Tensor([0, 0, 2, 2])).item == 1)
         #expect(obj.loss(net, x0: x0, rng: RandomGenerator(seed: 1), elementWeights: Tensor([10, 0], shape: [1, 2])).item == 5)
+        #expect(obj.loss(net, x0: x0, rng: RandomGenerator(seed: 1), reduction: .sum).item == 2)
+    }
+
+    /// The per-sample error with explicit noise: its batch mean is the loss drawn from the same
+    /// generator (discrete and EDM, weighted or not), the sum reduction is the mean × dimension,
+    /// and equal noise gives equal errors to identical networks (DPO's pairing).
+    @Test(arguments: [DiffusionObjective.discrete(schedule: .squaredCosCapV2, steps: 100, prediction: .epsilon),
+                      .discrete(schedule: .linear(), steps: 50, prediction: .vPrediction), .edm(EDM())])
+    func perSampleErrorAveragesToTheLoss(_ objective: DiffusionObjective) {
+        let model = MLPDenoiser(config: .init(dataDim: 3, hidden: [16]), rng: RandomGenerator(seed: 2))
+        let x0 = RandomGenerator(seed: 3).normal([6, 3]), w = Tensor([0.5, 1, 2, 0, 1, 3])
+        for weights in [nil, w] {
+            let loss = objective.loss(model.network(), x0: x0, rng: RandomGenerator(seed: 4), sampleWeights: weights).item
+            let noise = objective.drawNoise(like: x0, rng: RandomGenerator(seed: 4))
+            let errors = objective.perSampleError(model.network(), x0: x0, noise: noise)
+            #expect(errors.shape == [6])
+            let mean = (weights.map { errors * $0 } ?? errors).mean().item
+            #expect(abs(mean - loss) <= 1e-6 * max(1, abs(loss)), "\(mean) vs \(loss)")
+            let sums = objective.perSampleError(model.network(), x0: x0, noise: noise, reduction: .sum)
+            for (s, m) in zip(sums.scalars, errors.scalars) { #expect(abs(s - 3 * m) <= 1e-5 * max(1, abs(s))) }
+        }
+        let noise = objective.drawNoise(like: x0, rng: RandomGenerator(seed: 5))
+        let copy = model.clone()
+        #expect(objective.perSampleError(model.network(), x0: x0, noise: noise).scalars
+                == objective.perSampleError(copy.network(), x0: x0, noise: noise).scalars)
+        // Per-row noise: row i's error depends on row i's draw only.
+        let firstTwo = objective.perSampleError(model.network(), x0: x0.slice(axis: 0, 0..<2), noise: noise.rows([0, 1])).scalars
+        let all = objective.perSampleError(model.network(), x0: x0, noise: noise).scalars
+        for i in 0..<2 { #expect(abs(firstTwo[i] - all[i]) <= 1e-5 * max(1, abs(all[i]))) }
     }
 }
