@@ -68,6 +68,15 @@ struct OfflineCLITests {
         #expect(result["environment"] as? String == "pendulum" && (result["returns"] as? [Double])?.count == 4)
         r = runCLI(["eval", "--env", "safe-circle", "--policy", agent])
         #expect(r.status == 1 && r.err.joined().contains("trained for 3-d observations"))
+
+        // Loaders are chosen by what a checkpoint is: an agent cannot be sampled, a toy model cannot act.
+        r = runCLI(["sample", "--model", agent, "-n", "4"])
+        #expect(r.status == 1 && (r.err.last ?? "").contains("model AgentNetworks; sampling (diffuse sample) cannot use it"), "\(r.err)")
+        let toy = tempPath("toy.safetensors")
+        #expect(runCLI(["train", "toy", "--steps", "5", "-o", toy]).status == 0)
+        #expect(runCLI(["sample", "--model", toy, "-n", "8", "--sampler", "ddim", "--steps", "5"]).status == 0)
+        r = runCLI(["eval", "--env", "pendulum", "--policy", toy])
+        #expect(r.status == 1 && (r.err.last ?? "").contains("model MLPDenoiser; evaluation (diffuse eval) cannot use it"), "\(r.err)")
     }
 
     @Test func scriptedEvaluationOnASafeTask() throws {

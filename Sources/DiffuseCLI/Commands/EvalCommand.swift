@@ -30,14 +30,14 @@ struct EvalCommand: Command {
             }
             acting = ScriptedPolicy(behavior)
         } else {
-            let agent = try AgentPolicy.load(URL(fileURLWithPath: p))
-            envName = envName ?? agent.metadata["env"]
+            let loaded = try Loaders.policies.load(URL(fileURLWithPath: p))
+            envName = envName ?? loaded.environment
             guard let name = envName else { throw CLIError("the checkpoint names no environment: pass --env", usage: true) }
             let spec = try Environments.make(name).spec
-            guard spec.observationSpace.dimension == agent.networks.config.observationDim, spec.actionSpace.dimension == agent.networks.config.actionDim else {
-                throw CLIError("\(p) was trained for \(agent.networks.config.observationDim)-d observations and \(agent.networks.config.actionDim)-d actions; \(spec.name) has \(spec.observationSpace.dimension) and \(spec.actionSpace.dimension)")
+            guard spec.observationSpace.dimension == loaded.observationDim, spec.actionSpace.dimension == loaded.actionDim else {
+                throw CLIError("\(p) was trained for \(loaded.observationDim)-d observations and \(loaded.actionDim)-d actions; \(spec.name) has \(spec.observationSpace.dimension) and \(spec.actionSpace.dimension)")
             }
-            acting = agent
+            acting = loaded.policy
         }
         let progress = Progress("eval", total: n, unit: "episodes", console: console)
         let r = try Evaluation.run(acting, environment: envName!, episodes: n, seed: try args.seed(), progress: progress.update)

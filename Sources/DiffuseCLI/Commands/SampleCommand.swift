@@ -1,12 +1,13 @@
 import Foundation
 import PolicyDiffusion
 
-/// `diffuse sample`: draws samples from a trained toy model with the sampler of your choice.
+/// `diffuse sample`: draws samples from a trained generative model with the sampler of your choice
+/// (the model kind is read from the checkpoint: `Loaders.sampleable`).
 struct SampleCommand: Command {
     static let path = ["sample"]
-    static let abstract = "sample a model trained by `diffuse train toy` (DDPM, DDIM or EDM) to .npy and an SVG plot"
+    static let abstract = "sample a trained diffusion model (DDPM, DDIM or EDM) to .npy, with an SVG plot for 2-D data"
 
-    static let model = Option("--model", "-m", value: "FILE", help: "checkpoint written by `diffuse train toy`")
+    static let model = Option("--model", "-m", value: "FILE", help: "model checkpoint (e.g. written by `diffuse train toy`)")
     static let count = Option("-n", "--count", value: "N", default: "1000", help: "number of samples")
     static let output = Option("--output", "-o", value: "FILE", help: "write the samples as a numpy .npy file")
     static let svg = Option("--svg", value: "FILE", help: "write a scatter plot")
@@ -17,35 +18,37 @@ struct SampleCommand: Command {
     static func run(_ args: ParsedArguments, console: Console) throws {
         let url = URL(fileURLWithPath: try args.required(model))
         let n = try args.int(count, range: 1...10_000_000)!
-        let (net, meta, _) = try Checkpoint.load(MLPDenoiser.self, from: url)
-        guard let trainingJSON = meta["training"],
-              let training = try? JSONDecoder().decode(ToyTraining.self, from: Data(trainingJSON.utf8)) else {
-            throw CLIError("\(url.path) is not a `diffuse train toy` checkpoint (no training record in its metadata)")
-        }
-        net.eval()
+        let model = try Loaders.sampleable.load(url)
         let requestedSteps = try args.int(steps, range: 1...100_000)
         let s: Sampler
-        switch (training.objective, args.string(sampler)) {
-        case (.discrete, nil), (.discrete, "ddpm"?):
-            guard requestedSteps.map({ $0 <= 1000 }) ?? true else { throw CLIError("--steps must be at most 1000 for DDPM", usage: true) }
-            s = DDPMSampler(scheduler: DDPMScheduler(clipSample: false), inferenceSteps: requestedSteps)
-        case (.discrete, "ddim"?):
-            guard requestedSteps.map({ $0 <= 1000 }) ?? true else { throw CLIError("--steps must be at most 1000 for DDIM", usage: true) }
-            s = DDIMSampler(scheduler: DDIMScheduler(clipSample: false), inferenceSteps: requestedSteps ?? 50)
+        switch (model.objective, args.string(sampler)) {
+        case let (.discrete(schedule, trainSteps, prediction), kind):
+            guard kind == nil || kind == "ddpm" || kind == "ddim" else {
+                throw CLIError("sampler '\(kind!)' does not fit this model (ddpm or ddim for a discrete-time model)", usage: true)
+            }
+            // The scheduler follows the model's own training schedule.
+            guard requestedSteps.map({ $0 <= trainSteps }) ?? true else { throw CLIError("--steps must be at most \(trainSteps) (the model's training steps)", usage: true) }
+            if kind == "ddim" {
+                s = DDIMSampler(scheduler: DDIMScheduler(trainSteps: trainSteps, schedule: schedule, prediction: prediction, clipSample: false),
+                                inferenceSteps: requestedSteps ?? Swift.min(50, trainSteps))
+            } else {
+                s = DDPMSampler(scheduler: DDPMScheduler(trainSteps: trainSteps, schedule: schedule, prediction: prediction, clipSample: false),
+                                inferenceSteps: requestedSteps)
+            }
         case (.edm(let edm), nil), (.edm(let edm), "edm"?):
             s = EDMSampler(edm: edm, steps: requestedSteps ?? 64)
-        case let (_, kind?):
-            throw CLIError("sampler '\(kind)' does not fit this model (ddpm/ddim for ddpm models, edm for edm models)", usage: true)
+        case let (.edm, kind?):
+            throw CLIError("sampler '\(kind)' does not fit this model (edm for an EDM model)", usage: true)
         }
         let started = Date()
-        let x = s.sample(net.network(), shape: [n, 2], rng: RandomGenerator(seed: try args.seed()))
+        let x = s.sample(model.network, shape: [n] + model.sampleShape, rng: RandomGenerator(seed: try args.seed()))
         let seconds = Date().timeIntervalSince(started)
         guard x.isFinite else { throw CLIError("sampling produced NaN or infinite values") }
         if let path = args.string(output) { try AtomicFile.write(NPY.encode(x), to: URL(fileURLWithPath: path)) }
         if let path = args.string(svg) {
-            try AtomicFile.write(Data(SVGPlot.scatter(x, title: "\(training.distribution.rawValue): \(n) samples").utf8), to: URL(fileURLWithPath: path))
+            guard model.sampleShape == [2] else { throw CLIError("--svg plots 2-D samples; this model's samples are \(model.sampleShape)", usage: true) }
+            try AtomicFile.write(Data(SVGPlot.scatter(x, title: "\(model.name): \(n) samples").utf8), to: URL(fileURLWithPath: path))
         }
-        let real = training.distribution.sample(n, rng: RandomGenerator(seed: 12345))
-        console.out(String(format: "%d samples in %.2f s; MMD² to fresh data %.5f", n, seconds, mmdSquared(x.slice(axis: 0, 0..<min(n, 2000)), real.slice(axis: 0, 0..<min(n, 2000)))))
+        console.out(String(format: "%d samples in %.2f s", n, seconds) + model.describe(x).map { "; " + $0 }.joined())
     }
 }

@@ -1,0 +1,54 @@
+import Foundation
+import PolicyDiffusion
+
+/// A generative model as `diffuse sample` uses it, whatever its kind.
+struct SampleableModel {
+    /// What the model generates, for messages and plot titles.
+    var name: String
+    /// The shape of one sample.
+    var sampleShape: [Int]
+    var objective: DiffusionObjective
+    var network: DenoisingNetwork
+    /// Lines describing a batch of samples (quality metrics against the training data).
+    var describe: (Tensor) -> [String]
+}
+
+/// A policy checkpoint as `diffuse eval` uses it.
+struct PolicyCheckpoint {
+    var policy: any Policy
+    var observationDim: Int
+    var actionDim: Int
+    /// The environment it was trained on, if recorded.
+    var environment: String?
+}
+
+/// The one place that knows which checkpoint kinds each command can load (by the `model` in a
+/// checkpoint's metadata). A new model kind adds one `register` line here.
+enum Loaders {
+    static var sampleable: CheckpointRegistry<SampleableModel> {
+        var r = CheckpointRegistry<SampleableModel>(purpose: "sampling (diffuse sample)")
+        r.register(MLPDenoiser.self) { url, metadata in
+            guard let text = metadata["training"], let training = try? JSONDecoder().decode(ToyTraining.self, from: Data(text.utf8)) else {
+                throw CLIError("\(url.path) is not a `diffuse train toy` checkpoint (no training record in its metadata)")
+            }
+            let (net, _, _) = try Checkpoint.load(MLPDenoiser.self, from: url)
+            net.eval()
+            let dist = training.distribution
+            return SampleableModel(name: dist.rawValue, sampleShape: [net.config.dataDim], objective: training.objective, network: net.network()) { x in
+                let n = Swift.min(x.shape[0], 2000)
+                let real = dist.sample(n, rng: RandomGenerator(seed: 12345))
+                return [String(format: "MMD² to fresh data %.5f", mmdSquared(x.slice(axis: 0, 0..<n), real))]
+            }
+        }
+        return r
+    }
+
+    static var policies: CheckpointRegistry<PolicyCheckpoint> {
+        var r = CheckpointRegistry<PolicyCheckpoint>(purpose: "evaluation (diffuse eval)")
+        r.register(AgentNetworks.self) { url, _ in
+            let agent = try AgentPolicy.load(url)
+            return PolicyCheckpoint(policy: agent, observationDim: agent.observationDim, actionDim: agent.actionDim, environment: agent.metadata["env"])
+        }
+        return r
+    }
+}
