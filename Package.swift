@@ -1,6 +1,6 @@
 // swift-tools-version:6.0
 // PolicyDiffusion: diffusion models for offline RL and small-scale generation.
-// Layers (DESIGN.md): CKernels (C) → TensorCore → NN → (Diffusion, OfflineRL → PGD/FISOR/SePPO) → diffuse.
+// Layers (docs/architecture.md): CKernels (C) → TensorCore → NN → (Diffusion, OfflineRL → PGD/FISOR/SePPO) → diffuse.
 import PackageDescription
 
 // C kernels: -O3 lets clang vectorise the branch-free math loops; no -march (binaries run on any
@@ -26,7 +26,7 @@ let package = Package(
             linkerSettings: [.linkedLibrary("openblas"), .linkedLibrary("fftw3f"),
                              .linkedLibrary("fftw3f_threads"), .linkedLibrary("m"), .linkedLibrary("pthread")]),
 
-        // HDF5's macros do not import into Swift: a small C facade (CONVENTIONS, Swift 6 on Linux).
+        // HDF5's macros do not import into Swift: a small C facade (docs/conventions.md, Swift 6 on Linux).
         .target(name: "CHDF5IO", dependencies: ["CHDF5"], cSettings: kernelFlags),
 
         // Layer 1: tensors, reverse-mode autodiff, RNG, safetensors.

@@ -17,7 +17,7 @@ how = ("two processes side by side, turns of ≥ 0.3 s alternating between them 
        "bench/paired.py), medians and minima of all turns' repetitions" if ours.get("paired") else "medians of the stated repeats")
 lines = [
     f"Command: `{a.command}` — {ours['library']} vs {theirs['library']} (eager, CPU), {ours['threads']} threads each, "
-    f"{how}, after warm-up (specs/bench.md). Ratio = PyTorch time ÷ our time (> 1: we are faster).",
+    f"{how}, after warm-up (docs/bench-workloads.md). Ratio = PyTorch time ÷ our time (> 1: we are faster).",
     "",
     "| workload | ours median ms | ours min ms | PyTorch median ms | PyTorch min ms | ratio | ours peak RSS MiB | PyTorch peak RSS MiB |",
     "|---|---|---|---|---|---|---|---|",

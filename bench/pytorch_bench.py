@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""PyTorch (eager, CPU) twins of the workloads in ../shared/specs/bench.md, for side-by-side ratios.
+"""PyTorch (eager, CPU) twins of the workloads in docs/bench-workloads.md, for side-by-side ratios.
 
 A development tool only (`make bench-compare` installs torch into .venv-bench); never a runtime
 dependency. Each workload mirrors the Swift one in Sources/DiffuseCLI/Bench line for line.

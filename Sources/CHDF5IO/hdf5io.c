@@ -45,7 +45,7 @@ int64_t pd_h5_open(const char *path, int write) {
     quiet();
     hid_t f;
     if (write) {
-        // Files readable by HDF5 1.10 and h5py (CONVENTIONS: libver pinned to v110).
+        // Files readable by HDF5 1.10 and h5py (docs/conventions.md: libver pinned to v110).
         hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
         H5Pset_libver_bounds(fapl, H5F_LIBVER_EARLIEST, H5F_LIBVER_V110);
         f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);

@@ -1,5 +1,5 @@
 // GEMM through OpenBLAS, split across our pool. OpenBLAS runs small GEMMs poorly on several threads
-// (DESIGN.md, Performance notes); one single-threaded call per row or column block does better.
+// (docs/architecture.md, Performance notes); one single-threaded call per row or column block does better.
 #include "ckernels.h"
 #include "dispatch.h"
 #include <cblas.h>

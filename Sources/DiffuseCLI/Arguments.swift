@@ -25,7 +25,7 @@ public struct Option: Sendable {
 
     var key: String { names[0] }
 
-    // Options every command shares (DESIGN.md, CLI sketch).
+    // Options every command shares (docs/architecture.md, Command-line tool).
     public static let threads = Option("--threads", value: "N", help: "threads for BLAS, FFTW and our loops (default: PD_NUM_THREADS or every core)")
     public static let seed = Option("--seed", value: "S", default: "0", help: "random seed; the same seed and thread count give the same result")
     public static let json = Option("--json", help: "print machine-readable JSON on stdout")

@@ -19,7 +19,7 @@ extension Denoiser {
     }
 }
 
-/// The plain MLP denoiser of specs/bench.md: [x ‖ sinusoidal(t) ‖ cond] → hidden layers (fused
+/// The plain MLP denoiser of docs/bench-workloads.md: [x ‖ sinusoidal(t) ‖ cond] → hidden layers (fused
 /// activation) → x's size. Works on vectors (actions, 2-D toy points, flattened transitions).
 public final class MLPDenoiser: Module, Denoiser, ConfigurableModule {
     public struct Config: Codable, Sendable, Equatable {
@@ -54,7 +54,7 @@ public final class MLPDenoiser: Module, Denoiser, ConfigurableModule {
     }
 }
 
-/// FISOR / IDQL residual-MLP ε-network (specs/fisor.md §5): learnable Fourier time features (64)
+/// FISOR / IDQL residual-MLP ε-network (docs/fisor.md §5): learnable Fourier time features (64)
 /// → Dense 128 → Mish → Dense 128; [x ‖ s ‖ t-emb] → Dense 256 → 3 residual blocks (Dropout,
 /// LayerNorm, Dense 1024, Mish, Dense 256) → Mish → Dense(act). Xavier outside the blocks, LeCun inside.
 public final class ResidualMLPDenoiser: Module, Denoiser, ConfigurableModule {

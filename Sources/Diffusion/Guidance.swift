@@ -45,7 +45,7 @@ public struct ObjectiveGuidance: Guidance {
     }
 }
 
-/// How a guidance gradient g changes the sampler's state (CONVENTIONS.md, Guidance).
+/// How a guidance gradient g changes the sampler's state (docs/conventions.md, Guidance).
 public enum GuidanceScaling: String, Codable, Sendable, CaseIterable {
     /// x ← x + λ·g (PGD).
     case additive

@@ -30,7 +30,7 @@ public final class SinusoidalEmbedding: Module, UnaryLayer, ConfigurableModule {
 }
 
 /// Learnable Fourier features (FISOR / IDQL time embedding): W ~ N(0, σ²) of shape [dim/2, 1],
-/// f = 2π·t·Wᵀ, output [cos f, sin f] (specs/fisor.md §5).
+/// f = 2π·t·Wᵀ, output [cos f, sin f] (docs/fisor.md §5).
 public final class FourierFeatures: Module, UnaryLayer, ConfigurableModule {
     public struct Config: Codable, Sendable, Equatable {
         public var dimension: Int
@@ -54,7 +54,7 @@ public final class FourierFeatures: Module, UnaryLayer, ConfigurableModule {
     }
 }
 
-/// FISOR / IDQL residual block: z + Dense(act(Dense₄ₓ(LayerNorm(Dropout(z))))) (specs/fisor.md §5).
+/// FISOR / IDQL residual block: z + Dense(act(Dense₄ₓ(LayerNorm(Dropout(z))))) (docs/fisor.md §5).
 public final class ResidualMLPBlock: Module, UnaryLayer, ConfigurableModule {
     public struct Config: Codable, Sendable, Equatable {
         public var width: Int

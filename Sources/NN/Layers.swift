@@ -2,7 +2,7 @@ import Foundation
 import TensorCore
 
 /// y = activation(x·Wᵀ + b), W: [out, in] (PyTorch's layout, so safetensors files interoperate).
-/// The activation is fused into the same op (DESIGN.md: fused bias + activation).
+/// The activation is fused into the same op (docs/architecture.md: fused bias + activation).
 public final class Linear: Module, UnaryLayer, ConfigurableModule {
     public struct Config: Codable, Sendable, Equatable {
         public var inputs: Int

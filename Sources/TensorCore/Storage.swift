@@ -1,7 +1,7 @@
 import Synchronization
 
 /// A recycling allocator for tensor buffers. Training loops allocate the same sizes every step;
-/// reusing them avoids malloc/mmap and page faults on the hot path (DESIGN.md, Performance notes).
+/// reusing them avoids malloc/mmap and page faults on the hot path (docs/architecture.md, Performance notes).
 final class BufferPool: Sendable {
     static let shared = BufferPool()
 

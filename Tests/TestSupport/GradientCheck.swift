@@ -1,7 +1,7 @@
 import Foundation
 import TensorCore
 
-/// Central-difference gradient checks (CONVENTIONS.md, Numerics).
+/// Central-difference gradient checks (docs/conventions.md, Numerics).
 ///
 /// The function's output is projected on a fixed random tensor R so every output entry matters:
 /// L(x) = Σ f(x)·R, accumulated in Double. For each input entry, the numeric derivative is

@@ -3,7 +3,7 @@ import Foundation
 import PolicyDiffusion
 
 /// Convolution benchmarks: the grid of issue B (FFT vs direct vs auto, forward and
-/// forward+backward), the `conv1d`/`conv2d` workloads of specs/bench.md, cost-model calibration,
+/// forward+backward), the `conv1d`/`conv2d` workloads of docs/bench-workloads.md, cost-model calibration,
 /// and the memory no-growth check.
 enum ConvWorkloads {
     struct Shape: CustomStringConvertible {

@@ -1,7 +1,7 @@
 import Foundation
 import PolicyDiffusion
 
-/// The workloads of specs/bench.md, built from the library's own pieces. bench/pytorch_bench.py
+/// The workloads of docs/bench-workloads.md, built from the library's own pieces. bench/pytorch_bench.py
 /// mirrors each one line for line (same shapes, same arithmetic).
 enum CoreWorkloads {
     /// C = A·B for square n; GFLOP/s = 2n³ / time.
@@ -40,7 +40,7 @@ enum CoreWorkloads {
         return Bench.measure("mlp_sample_100", warmup: warmup, repeats: repeats) { _ = sampler.sample(model.network(), shape: [256, 17], rng: rng) }
     }
 
-    /// FISOR's actor (specs/fisor.md §5): obs 8, act 2, VP schedule T = 5, weighted ε loss, Adam; batch 1024.
+    /// FISOR's actor (docs/fisor.md §5): obs 8, act 2, VP schedule T = 5, weighted ε loss, Adam; batch 1024.
     static func fisorActor() -> ResidualMLPDenoiser {
         ResidualMLPDenoiser(config: .init(dataDim: 2, condDim: 8), rng: RandomGenerator(seed: 3))
     }
@@ -126,7 +126,7 @@ enum CoreWorkloads {
         }
     }
 
-    /// specs/bench.md `conv1d` (64→64, k 5, pad 2, L 64, batch 64) and `conv2d` (32→32, 3×3, pad 1,
+    /// docs/bench-workloads.md `conv1d` (64→64, k 5, pad 2, L 64, batch 64) and `conv2d` (32→32, 3×3, pad 1,
     /// 32×32, batch 64): forward, and forward+backward (gradients of input and weight).
     static func conv(twoD: Bool, warmup: Int, repeats: Int) -> [BenchResult] {
         let g = RandomGenerator(seed: 3)
@@ -146,7 +146,7 @@ enum CoreWorkloads {
         ]
     }
 
-    /// Every workload, in specs/bench.md order.
+    /// Every workload, in docs/bench-workloads.md order.
     /// Every workload by group name (a group may yield several results, e.g. conv forward and
     /// forward+backward), in report order.
     static func groups(warmup w: Int, repeats r: Int) -> [(String, () -> [BenchResult])] {

@@ -1,7 +1,7 @@
 import Foundation
 import PolicyDiffusion
 
-/// Timing rules of specs/bench.md: warm-up runs, then the median and minimum of repeated runs,
+/// Timing rules of docs/bench-workloads.md: warm-up runs, then the median and minimum of repeated runs,
 /// with peak resident memory.
 struct BenchResult {
     var name: String

@@ -1,11 +1,11 @@
 import Foundation
 import PolicyDiffusion
 
-/// `diffuse bench core`: the workloads of specs/bench.md (release build). `make bench-compare` runs
+/// `diffuse bench core`: the workloads of docs/bench-workloads.md (release build). `make bench-compare` runs
 /// PyTorch on the same workloads in the same run.
 struct BenchCoreCommand: Command {
     static let path = ["bench", "core"]
-    static let abstract = "benchmark every workload of specs/bench.md (sgemm, MLP, FISOR, U-Net 1D/2D, conv)"
+    static let abstract = "benchmark every workload of docs/bench-workloads.md (sgemm, MLP, FISOR, U-Net 1D/2D, conv)"
     static let discussion = "Build with -c release. Times are medians over --repeats runs after --warmup runs."
 
     static let repeats = Option("--repeats", value: "N", default: "30", help: "timed repetitions per workload (≥ 20 for reports)")

@@ -6,7 +6,7 @@ struct TrainAgentCommand: Command {
     static let path = ["train", "agent"]
     static let abstract = "train an offline agent (bc | bc-gaussian | td3bc | iql) on a dataset"
     static let discussion = """
-    Hyperparameters follow Policy-Guided Diffusion's agents (specs/pgd.md §5): MLPs 256-256 ReLU, Adam \
+    Hyperparameters follow Policy-Guided Diffusion's agents (docs/pgd.md §5): MLPs 256-256 ReLU, Adam \
     3e-4 (ε 1e-5), γ 0.99, Polyak 0.005, batch 256; TD3+BC α 2.5; IQL expectile 0.7, β 3, weights ≤ 100, \
     rewards × 1000 / (return range). Observations are z-scored and actions mapped from the environment's \
     bounds to [-1, 1]; both maps are stored in the checkpoint. Checkpoints are written atomically every \

@@ -1,13 +1,13 @@
 import Foundation
 
 /// Which rows stop bootstrapping: `terminals` only (D4RL, PGD's agents: a timeout is not an end of
-/// the MDP), or `terminals OR timeouts` (FISOR's reference code). CONVENTIONS.md, Data and spaces.
+/// the MDP), or `terminals OR timeouts` (FISOR's reference code). docs/conventions.md, Data and spaces.
 public enum Bootstrapping: String, Codable, Sendable {
     case terminalsOnly = "terminals"
     case terminalsOrTimeouts = "terminals-or-timeouts"
 }
 
-/// Hyperparameters of the offline agents, with the defaults of PGD's agents (specs/pgd.md §5,
+/// Hyperparameters of the offline agents, with the defaults of PGD's agents (docs/pgd.md §5,
 /// reference code EmptyJackson/policy-guided-diffusion) unless noted.
 public struct AgentHyperparameters: Codable, Sendable, Equatable {
     /// Adam learning rate, constant (pgd.md §5: 3e-4 since the Jul-2024 commit).

@@ -2,7 +2,7 @@ import Foundation
 import NN
 import TensorCore
 
-/// The offline agents of specs/pgd.md §5.
+/// The offline agents of docs/pgd.md §5.
 public enum AgentAlgorithm: String, Codable, Sendable, CaseIterable {
     /// Behavior cloning with a deterministic tanh actor (MSE).
     case bc

@@ -18,7 +18,7 @@ public protocol DifferentiablePolicy: Policy {
     func logProbability(observations: Tensor, actions: Tensor) -> Tensor
 }
 
-/// A scripted behavior policy of specs/envs.md, optionally with Gaussian action noise.
+/// A scripted behavior policy of docs/environments.md, optionally with Gaussian action noise.
 public struct ScriptedPolicy: Policy {
     public var behavior: String
     public var noise: Double

@@ -18,7 +18,7 @@ public struct BehaviorComponent: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// Behavior-policy data collection (specs/envs.md): each episode draws its behavior from the
+/// Behavior-policy data collection (docs/environments.md): each episode draws its behavior from the
 /// quality's mixture, so `mixed` data holds whole episodes of very different quality (and, on the
 /// safe tasks, episodes with and without violations).
 public enum DataCollection {

@@ -2,7 +2,7 @@ import Foundation
 import TensorCore
 
 extension OfflineDataset {
-    /// Start rows of the length-`horizon` sub-trajectory windows that PGD trains on (specs/pgd.md §1,
+    /// Start rows of the length-`horizon` sub-trajectory windows that PGD trains on (docs/pgd.md §1,
     /// from its reference code). A window is valid if none of its first horizon − 1 rows is a terminal
     /// or timeout (its last row may end the episode). Starts: every `stride`-th valid start, plus valid
     /// starts at episode starts, plus valid windows whose last row is a terminal; minus windows whose

@@ -56,7 +56,7 @@ public struct StepResult: Sendable {
 }
 
 /// A built-in environment: pure Swift, Float64 inside, deterministic given the reset seed
-/// (specs/envs.md). `step` clips the action to the action box first.
+/// (docs/environments.md). `step` clips the action to the action box first.
 public protocol Environment: AnyObject {
     var spec: EnvironmentSpec { get }
     /// Starts an episode; every random draw of the episode derives from `seed`.
@@ -95,7 +95,7 @@ extension RandomGenerator {
     }
 }
 
-/// The holonomic point mass shared by the safe tasks (specs/envs.md §3):
+/// The holonomic point mass shared by the safe tasks (docs/environments.md §3):
 /// v′ = v + dt(K a − c v), rescaled to ‖v′‖ ≤ vmax; p′ = p + dt v′; walls at ±L stop an axis.
 public struct PointMass: Sendable {
     public var dt: Double, gain: Double, damping: Double, maxSpeed: Double, limit: Double

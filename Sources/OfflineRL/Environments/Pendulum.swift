@@ -1,7 +1,7 @@
 import Foundation
 import TensorCore
 
-/// Gymnasium's Pendulum-v1, exactly (specs/envs.md §1): state (θ, θ̇), observation (cos θ, sin θ, θ̇),
+/// Gymnasium's Pendulum-v1, exactly (docs/environments.md §1): state (θ, θ̇), observation (cos θ, sin θ, θ̇),
 /// torque u ∈ [−2, 2], reward −(wrap(θ)² + 0.1 θ̇² + 0.001 u²) on the pre-step state, 200 steps.
 public final class Pendulum: Environment {
     public static let g = 10.0, mass = 1.0, length = 1.0, dt = 0.05, maxSpeed = 8.0, maxTorque = 2.0
@@ -66,7 +66,7 @@ public final class Pendulum: Environment {
         return [Foundation.cos(th), Foundation.sin(th), thd]
     }
 
-    /// Energy-shaping swing-up with a PD catch near upright (specs/envs.md §1).
+    /// Energy-shaping swing-up with a PD catch near upright (docs/environments.md §1).
     public func expertTorque() -> Double {
         let t = Self.wrap(theta)
         let energy = 0.5 * thetaDot * thetaDot + 15 * Foundation.cos(t)  // 15 = energy upright at rest

@@ -1,7 +1,7 @@
 import Foundation
 import TensorCore
 
-/// A 2-D point mass in a D4RL maze2d grid (specs/envs.md §2): observation (x, y, vx, vy), force
+/// A 2-D point mass in a D4RL maze2d grid (docs/environments.md §2): observation (x, y, vx, vy), force
 /// a ∈ [−1, 1]², semi-implicit Euler with D4RL's constants, axis-by-axis wall collisions, dense
 /// reward exp(−‖p − goal‖) after the step, never terminates.
 ///
@@ -66,7 +66,7 @@ public final class PointMaze: Environment {
 
     public func isWall(_ i: Int, _ j: Int) -> Bool { i < 0 || j < 0 || i >= grid.count || j >= grid[0].count || grid[i][j] }
 
-    /// One step of the dynamics with collisions (specs/envs.md §2): x moves first, then y.
+    /// One step of the dynamics with collisions (docs/environments.md §2): x moves first, then y.
     public static func dynamics(maze: PointMaze, position p0: [Double], velocity v0: [Double], action a: [Double]) -> ([Double], [Double]) {
         var v = (0..<2).map { Swift.min(Swift.max(v0[$0] + dt * (gain * a[$0] - damping * v0[$0]), -maxSpeed), maxSpeed) }
         var p = p0

@@ -2,7 +2,7 @@ import Foundation
 import TensorCore
 
 /// Run clockwise along a circle of radius R = 7 without leaving the band |x| ≤ 6 (like DSRL's
-/// OfflineBallCircle; specs/envs.md §3). Reward and cost use the post-step state:
+/// OfflineBallCircle; docs/environments.md §3). Reward and cost use the post-step state:
 /// r = 0.1 (y vx − x vy) / (1 + |ρ − R|) − 0.005 ‖a‖, c = 1[|x| > 6]. 200 steps, never terminates.
 public final class SafeCircle: Environment {
     public static let radius = 7.0, xLimit = 6.0

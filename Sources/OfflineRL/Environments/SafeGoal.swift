@@ -1,7 +1,7 @@
 import Foundation
 import TensorCore
 
-/// Reach goals among 8 circular hazards (like Safety-Gymnasium's SafetyPointGoal1; specs/envs.md §4).
+/// Reach goals among 8 circular hazards (like Safety-Gymnasium's SafetyPointGoal1; docs/environments.md §4).
 /// Observation (x, y, vx, vy, gx − x, gy − y, 16-bin hazard pseudo-lidar); reward d_prev − d, +1 on
 /// reaching the goal (d ≤ 0.3), which is then redrawn; cost 1 inside any hazard (d < 0.2). 500 steps.
 /// Goal and hazards are hidden state: `infos/goal` and `infos/hazards`.
