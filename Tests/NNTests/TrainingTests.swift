@@ -163,4 +163,22 @@ struct TrainingTests {
             #expect(r.passed, "\(name): \(r)")
         }
     }
+
+    /// Expectile regression weighs u = target − prediction by |τ − 1[u < 0]| (IQL Eq. 5); the reverse
+    /// form by |τ − 1[u > 0]|. Values by hand, gradients against central differences (u is never
+    /// near 0 in the check, where the weight jumps).
+    @Test func expectileLossesMatchClosedForms() {
+        let prediction = Tensor([0, 0, 1, 3]), target = Tensor([2, -1, 1.5, 2])
+        // u = 2, −1, 0.5, −1: weights τ = 0.9 → 0.9, 0.1, 0.9, 0.1; reverse → 0.1, 0.9, 0.1, 0.9.
+        let e = Loss.expectile(prediction, target: target, tau: 0.9).item
+        let r = Loss.reverseExpectile(prediction, target: target, tau: 0.9).item
+        #expect(abs(e - (0.9 * 4 + 0.1 * 1 + 0.9 * 0.25 + 0.1 * 1) / 4) < 1e-6)
+        #expect(abs(r - (0.1 * 4 + 0.9 * 1 + 0.1 * 0.25 + 0.9 * 1) / 4) < 1e-6)
+        #expect(abs(Loss.expectile(prediction, target: target, tau: 0.5).item - Loss.mse(prediction, target).item / 2) < 1e-6)
+        let p0 = Tensor([0.3, -1.2, 2.0, 0.7, -0.4, 1.1]), t0 = Tensor([1.5, 0.4, -0.9, 2.2, -1.8, 0.1])
+        for f in [{ (t: [Tensor]) in Loss.expectile(t[0], target: t0, tau: 0.7) }, { (t: [Tensor]) in Loss.reverseExpectile(t[0], target: t0, tau: 0.7) }] {
+            let check = gradientCheck([p0], f)
+            #expect(check.passed, "\(check)")
+        }
+    }
 }
