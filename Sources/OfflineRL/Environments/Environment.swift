@@ -42,6 +42,17 @@ public struct EnvironmentSpec: Sendable {
     /// Scripted behavior policies by name (see `behaviorAction`).
     public var behaviors: [String]
     public var reference: ReferenceScores
+    /// The reward variants `Environment.reward(…, kind:)` can compute; `.dense` is what `step` returns.
+    public var rewardKinds: [RewardKind] = [.dense]
+}
+
+/// Which reward function scores a transition (docs/environments.md §2: pointmaze has D4RL's sparse
+/// variant; the other environments define only the one `step` returns).
+public enum RewardKind: String, Codable, Sendable, CaseIterable {
+    /// What `step` returns.
+    case dense
+    /// pointmaze: 1[‖p′ − G‖ ≤ 0.5].
+    case sparse
 }
 
 /// One step's outcome (Gymnasium semantics; `cost` is 0 for tasks without a cost).
@@ -67,19 +78,86 @@ public protocol Environment: AnyObject {
     /// The exact transition: the observation after `action` from a state given by `observation` and
     /// `info` (as a dataset row stores them), so the dynamics error of synthetic data is measurable.
     func nextObservation(after observation: [Double], action: [Double], info: [String: [Double]]) -> [Double]
+    /// The exact reward r(s, a, s′) of a transition given as a dataset row stores it (`info`: the
+    /// hidden state at s, the `infos/` fields). `.dense` equals `step`'s reward; `kind` must be one
+    /// of `spec.rewardKinds`. Throws for a kind the environment lacks, wrong sizes, or missing infos.
+    func reward(observation: [Double], action: [Double], nextObservation: [Double], info: [String: [Double]],
+                kind: RewardKind) throws -> Double
+    /// The exact cost of a transition (0 for environments without a cost), as `step` returns it.
+    func cost(observation: [Double], action: [Double], nextObservation: [Double], info: [String: [Double]]) throws -> Double
     /// The scripted behavior policy `name` (one of `spec.behaviors`) at the current state.
     func behaviorAction(_ name: String, rng: RandomGenerator) -> [Double]
 }
 
-/// Unknown environment or behavior names.
+extension Environment {
+    /// Checks a transition's sizes and the reward kind before scoring it (shared by the environments'
+    /// `reward` and `cost`).
+    func checkTransition(observation: [Double], action: [Double], nextObservation: [Double], kind: RewardKind = .dense) throws {
+        let s = spec
+        guard s.rewardKinds.contains(kind) else {
+            throw EnvironmentError.unsupportedRewardKind(kind.rawValue, environment: s.name, known: s.rewardKinds.map(\.rawValue))
+        }
+        for (field, values, width) in [("observation", observation, s.observationSpace.dimension), ("action", action, s.actionSpace.dimension),
+                                       ("next observation", nextObservation, s.observationSpace.dimension)] where values.count != width {
+            throw EnvironmentError.wrongSize(field, environment: s.name, expected: width, found: values.count)
+        }
+    }
+
+    /// Rewards (of `kind`) and costs (0 without a cost) of every row of `dataset`, from each row's
+    /// observation, action, next observation and `infos/` fields — to score synthetic data exactly.
+    public func score(_ dataset: OfflineDataset, kind: RewardKind = .dense) throws -> (rewards: [Double], costs: [Double]) {
+        (try rewards(of: dataset, kind: kind), try costs(of: dataset))
+    }
+
+    /// The reward of every row of `dataset` (see `score`).
+    public func rewards(of dataset: OfflineDataset, kind: RewardKind = .dense) throws -> [Double] {
+        try eachRow(of: dataset) { try reward(observation: $0, action: $1, nextObservation: $2, info: $3, kind: kind) }
+    }
+
+    /// The cost of every row of `dataset` (see `score`). safe-goal needs `infos/hazards`.
+    public func costs(of dataset: OfflineDataset) throws -> [Double] {
+        try eachRow(of: dataset) { try cost(observation: $0, action: $1, nextObservation: $2, info: $3) }
+    }
+
+    /// `body(observation, action, next observation, info)` of every row, after checking the row sizes.
+    private func eachRow(of dataset: OfflineDataset,
+                         _ body: ([Double], [Double], [Double], [String: [Double]]) throws -> Double) throws -> [Double] {
+        let s = spec
+        for (field, width, expected) in [("observation", dataset.observationDim, s.observationSpace.dimension),
+                                         ("action", dataset.actionDim, s.actionSpace.dimension)] where width != expected {
+            throw EnvironmentError.wrongSize(field, environment: s.name, expected: expected, found: width)
+        }
+        let n = dataset.count, o = s.observationSpace.dimension, a = s.actionSpace.dimension
+        let obs = dataset.observations.scalars.map(Double.init), next = dataset.nextObservations.scalars.map(Double.init)
+        let act = dataset.actions.scalars.map(Double.init)
+        let infos = dataset.infos.filter { s.infoFields[$0.key] != nil }
+        for (k, t) in infos where t.count != n * s.infoFields[k]! {
+            throw EnvironmentError.wrongSize("infos/\(k) row", environment: s.name, expected: s.infoFields[k]!, found: t.count / Swift.max(n, 1))
+        }
+        let infoValues = infos.map { (key: $0.key, width: s.infoFields[$0.key]!, values: $0.value.scalars.map(Double.init)) }
+        return try (0..<n).map { i in
+            var info: [String: [Double]] = [:]
+            for f in infoValues { info[f.key] = Array(f.values[(i * f.width)..<((i + 1) * f.width)]) }
+            return try body(Array(obs[(i * o)..<((i + 1) * o)]), Array(act[(i * a)..<((i + 1) * a)]), Array(next[(i * o)..<((i + 1) * o)]), info)
+        }
+    }
+}
+
+/// Unknown environment or behavior names; transitions an environment cannot score.
 public enum EnvironmentError: Error, Equatable, CustomStringConvertible {
     case unknownEnvironment(String, known: [String])
     case unknownBehavior(String, environment: String, known: [String])
+    case unsupportedRewardKind(String, environment: String, known: [String])
+    case wrongSize(String, environment: String, expected: Int, found: Int)
+    case missingInfo(String, environment: String, purpose: String)
 
     public var description: String {
         switch self {
         case let .unknownEnvironment(n, known): return "unknown environment '\(n)' (known: \(known.joined(separator: ", ")))"
         case let .unknownBehavior(b, e, known): return "\(e) has no behavior '\(b)' (known: \(known.joined(separator: ", ")))"
+        case let .unsupportedRewardKind(k, e, known): return "\(e) has no \(k) reward (known: \(known.joined(separator: ", ")))"
+        case let .wrongSize(f, e, expected, found): return "\(e) expects \(expected) values per \(f), got \(found)"
+        case let .missingInfo(f, e, why): return "\(e): \(why) needs infos/\(f), which the data does not have"
         }
     }
 }

@@ -32,6 +32,7 @@ public final class Pendulum: Environment {
         return (theta + newThetaDot * dt, newThetaDot)
     }
 
+    /// The reward on the pre-step state (θ, θ̇) and the clipped torque.
     public static func reward(theta: Double, thetaDot: Double, torque u: Double) -> Double {
         let t = wrap(theta)
         return -(t * t + 0.1 * thetaDot * thetaDot + 0.001 * u * u)
@@ -50,8 +51,11 @@ public final class Pendulum: Environment {
     /// Sets the state directly (tests, hand-computed checks).
     public func setState(theta: Double, thetaDot: Double) { self.theta = theta; self.thetaDot = thetaDot }
 
+    /// The torque `step` applies: the action clipped to the box.
+    static func torque(_ action: [Double]) -> Double { Swift.min(Swift.max(action[0], -maxTorque), maxTorque) }
+
     public func step(_ action: [Double]) -> StepResult {
-        let u = Swift.min(Swift.max(action[0], -Self.maxTorque), Self.maxTorque)
+        let u = Self.torque(action)
         let r = Self.reward(theta: theta, thetaDot: thetaDot, torque: u)
         (theta, thetaDot) = Self.dynamics(theta: theta, thetaDot: thetaDot, torque: u)
         steps += 1
@@ -61,9 +65,21 @@ public final class Pendulum: Environment {
     public var info: [String: [Double]] { [:] }
 
     public func nextObservation(after observation: [Double], action: [Double], info: [String: [Double]]) -> [Double] {
-        let u = Swift.min(Swift.max(action[0], -Self.maxTorque), Self.maxTorque)
-        let (th, thd) = Self.dynamics(theta: Foundation.atan2(observation[1], observation[0]), thetaDot: observation[2], torque: u)
+        let (th, thd) = Self.dynamics(theta: Foundation.atan2(observation[1], observation[0]), thetaDot: observation[2], torque: Self.torque(action))
         return [Foundation.cos(th), Foundation.sin(th), thd]
+    }
+
+    /// `step`'s reward from the pre-step observation: θ = atan2(sin θ, cos θ) differs from the
+    /// unwrapped θ by a multiple of 2π, which wrap removes (docs/environments.md §1).
+    public func reward(observation: [Double], action: [Double], nextObservation: [Double], info: [String: [Double]],
+                       kind: RewardKind) throws -> Double {
+        try checkTransition(observation: observation, action: action, nextObservation: nextObservation, kind: kind)
+        return Self.reward(theta: Foundation.atan2(observation[1], observation[0]), thetaDot: observation[2], torque: Self.torque(action))
+    }
+
+    public func cost(observation: [Double], action: [Double], nextObservation: [Double], info: [String: [Double]]) throws -> Double {
+        try checkTransition(observation: observation, action: action, nextObservation: nextObservation)
+        return 0
     }
 
     /// Energy-shaping swing-up with a PD catch near upright (docs/environments.md §1).

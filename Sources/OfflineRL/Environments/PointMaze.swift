@@ -3,7 +3,8 @@ import TensorCore
 
 /// A 2-D point mass in a D4RL maze2d grid (docs/environments.md §2): observation (x, y, vx, vy), force
 /// a ∈ [−1, 1]², semi-implicit Euler with D4RL's constants, axis-by-axis wall collisions, dense
-/// reward exp(−‖p − goal‖) after the step, never terminates.
+/// reward exp(−‖p − goal‖) after the step (D4RL's sparse 1[‖p − goal‖ ≤ 0.5] through
+/// `reward(…, kind: .sparse)`), never terminates.
 ///
 /// Evaluation uses the fixed goal G. Data collection (`movingTarget`) follows D4RL: the behavior
 /// policy chases a random target cell, redrawn when reached, stored per step as `infos/goal`; the
@@ -61,7 +62,8 @@ public final class PointMaze: Environment {
                         observationSpace: Box(low: [0, 0, -5, -5], high: [Double(grid.count - 1), Double(grid[0].count - 1), 5, 5]),
                         actionSpace: Box(repeating: 1, count: 2), episodeLength: layout.episodeLength, hasCost: false,
                         infoFields: ["goal": 2], behaviors: ["random", "medium", "noisy-expert", "expert"],
-                        reference: layout == .umaze ? References.pointmazeUmaze : References.pointmazeMedium)
+                        reference: layout == .umaze ? References.pointmazeUmaze : References.pointmazeMedium,
+                        rewardKinds: [.dense, .sparse])
     }
 
     public func isWall(_ i: Int, _ j: Int) -> Bool { i < 0 || j < 0 || i >= grid.count || j >= grid[0].count || grid[i][j] }
@@ -92,6 +94,18 @@ public final class PointMaze: Environment {
         return (dx * dx + dy * dy).squareRoot()
     }
 
+    /// Distance within which the sparse reward is 1 (D4RL maze2d; docs/environments.md §2).
+    public static let sparseRadius = 0.5
+
+    /// The reward at the post-step position p, always against the evaluation goal G.
+    public func reward(at p: [Double], kind: RewardKind) -> Double {
+        let d = distanceToGoal(p)
+        switch kind {
+        case .dense: return Foundation.exp(-d)
+        case .sparse: return d <= Self.sparseRadius ? 1 : 0
+        }
+    }
+
     private func drawTarget() { target = cells[rng.nextInt(below: cells.count)] }
 
     public func reset(seed: UInt64) -> [Double] {
@@ -108,12 +122,12 @@ public final class PointMaze: Environment {
         let a = spec.actionSpace.clip(action)
         (position, velocity) = Self.dynamics(maze: self, position: position, velocity: velocity, action: a)
         steps += 1
-        let reward = Foundation.exp(-distanceToGoal(position))
+        let r = reward(at: position, kind: .dense)
         if movingTarget {
             let dx = position[0] - Double(target[0]), dy = position[1] - Double(target[1])
             if (dx * dx + dy * dy).squareRoot() <= 0.5 { drawTarget() }
         }
-        return StepResult(observation: position + velocity, reward: reward, cost: 0, terminated: false, truncated: steps >= spec.episodeLength)
+        return StepResult(observation: position + velocity, reward: r, cost: 0, terminated: false, truncated: steps >= spec.episodeLength)
     }
 
     public var info: [String: [Double]] { ["goal": target.map(Double.init)] }
@@ -122,6 +136,19 @@ public final class PointMaze: Environment {
         let (p, v) = Self.dynamics(maze: self, position: Array(observation[0..<2]), velocity: Array(observation[2..<4]),
                                    action: spec.actionSpace.clip(action))
         return p + v
+    }
+
+    /// `step`'s reward (or the sparse one) from the next observation's position. `info` (the
+    /// behavior's moving target) plays no part: rewards use the fixed goal G, as D4RL relabels them.
+    public func reward(observation: [Double], action: [Double], nextObservation: [Double], info: [String: [Double]],
+                       kind: RewardKind) throws -> Double {
+        try checkTransition(observation: observation, action: action, nextObservation: nextObservation, kind: kind)
+        return reward(at: Array(nextObservation[0..<2]), kind: kind)
+    }
+
+    public func cost(observation: [Double], action: [Double], nextObservation: [Double], info: [String: [Double]]) throws -> Double {
+        try checkTransition(observation: observation, action: action, nextObservation: nextObservation)
+        return 0
     }
 
     /// BFS from `target` over 4-neighbour free cells: each cell's next cell towards it.

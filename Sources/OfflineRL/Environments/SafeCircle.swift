@@ -26,6 +26,12 @@ public final class SafeCircle: Environment {
         return [p[0] / 10, p[1] / 10, v[0] / 5, v[1] / 5, (rho - radius) / 10, (xLimit - Swift.abs(p[0])) / xLimit]
     }
 
+    /// Position and velocity behind an observation (inverting `observe`'s scaling).
+    static func state(_ observation: [Double]) -> (position: [Double], velocity: [Double]) {
+        ([observation[0] * 10, observation[1] * 10], [observation[2] * 5, observation[3] * 5])
+    }
+
+    /// The reward on the post-step state and the clipped action.
     public static func reward(position p: [Double], velocity v: [Double], action a: [Double]) -> Double {
         let rho = (p[0] * p[0] + p[1] * p[1]).squareRoot()
         return 0.1 * (p[1] * v[0] - p[0] * v[1]) / (1 + Swift.abs(rho - radius)) - 0.005 * (a[0] * a[0] + a[1] * a[1]).squareRoot()
@@ -54,9 +60,23 @@ public final class SafeCircle: Environment {
     public var info: [String: [Double]] { [:] }
 
     public func nextObservation(after observation: [Double], action: [Double], info: [String: [Double]]) -> [Double] {
-        let (p, v) = Self.body.step(position: [observation[0] * 10, observation[1] * 10], velocity: [observation[2] * 5, observation[3] * 5],
-                                    action: spec.actionSpace.clip(action))
+        let s = Self.state(observation)
+        let (p, v) = Self.body.step(position: s.position, velocity: s.velocity, action: spec.actionSpace.clip(action))
         return Self.observe(p, v)
+    }
+
+    /// `step`'s reward from the next observation's (p, v) and the clipped action. Exact up to the
+    /// rounding of p = 10 · (x/10), which can only matter at the cost's edge |x| = 6 (float32 rows).
+    public func reward(observation: [Double], action: [Double], nextObservation: [Double], info: [String: [Double]],
+                       kind: RewardKind) throws -> Double {
+        try checkTransition(observation: observation, action: action, nextObservation: nextObservation, kind: kind)
+        let s = Self.state(nextObservation)
+        return Self.reward(position: s.position, velocity: s.velocity, action: spec.actionSpace.clip(action))
+    }
+
+    public func cost(observation: [Double], action: [Double], nextObservation: [Double], info: [String: [Double]]) throws -> Double {
+        try checkTransition(observation: observation, action: action, nextObservation: nextObservation)
+        return Self.cost(position: Self.state(nextObservation).position)
     }
 
     /// Desired velocity of each scripted behavior: tangential speed plus a radial correction.

@@ -56,6 +56,12 @@ public final class SafeGoal: Environment {
         p + v + [g[0] - p[0], g[1] - p[1]] + lidar(position: p, hazards: hazards)
     }
 
+    /// d_prev − d, +1 on reaching the goal (d ≤ 0.3), clipped to ±10; both distances to the goal
+    /// held before the step (a reached goal is redrawn only afterwards).
+    public static func reward(previousDistance: Double, distance d: Double) -> Double {
+        Swift.min(Swift.max(previousDistance - d + (d <= goalRadius ? 1 : 0), -10), 10)
+    }
+
     public static func cost(position p: [Double], hazards: [[Double]]) -> Double {
         hazards.contains { distance($0, p) < hazardRadius } ? 1 : 0
     }
@@ -96,12 +102,11 @@ public final class SafeGoal: Environment {
         (position, velocity) = Self.body.step(position: position, velocity: velocity, action: a)
         steps += 1
         let d = Self.distance(position, goal)
-        var reward = previousDistance - d
+        let reward = Self.reward(previousDistance: previousDistance, distance: d)
         let cost = Self.cost(position: position, hazards: hazards)
         var terminated = false
         previousDistance = d
         if d <= Self.goalRadius {
-            reward += 1
             let placed = [(position, Self.agentKeepout)] + hazards.map { ($0, Self.hazardKeepout) }
             if let g = place(keepout: Self.goalKeepout, avoiding: placed) {
                 goal = g
@@ -110,7 +115,6 @@ public final class SafeGoal: Environment {
                 terminated = true  // no room for a new goal
             }
         }
-        reward = Swift.min(Swift.max(reward, -10), 10)
         return StepResult(observation: observation, reward: reward, cost: cost, terminated: terminated, truncated: steps >= spec.episodeLength)
     }
 
@@ -119,11 +123,47 @@ public final class SafeGoal: Environment {
     /// Goal-relative channels use the stored (pre-step) goal: after a goal is reached, the file's
     /// next observation shows the new goal, which no transition function can know.
     public func nextObservation(after observation: [Double], action: [Double], info: [String: [Double]]) -> [Double] {
-        let g = info["goal"] ?? [observation[0] + observation[4], observation[1] + observation[5]]
-        let flat = info["hazards"] ?? []
-        let hz = stride(from: 0, to: flat.count - 1, by: 2).map { [flat[$0], flat[$0 + 1]] }
+        let g = Self.goal(observation: observation, info: info)
+        let hz = Self.hazards(info: info) ?? []
         let (p, v) = Self.body.step(position: Array(observation[0..<2]), velocity: Array(observation[2..<4]), action: spec.actionSpace.clip(action))
         return Self.observe(position: p, velocity: v, goal: g, hazards: hz)
+    }
+
+    /// The goal at a row: `infos/goal`, else p + (g − p) from the observation.
+    static func goal(observation: [Double], info: [String: [Double]]) -> [Double] {
+        info["goal"] ?? [observation[0] + observation[4], observation[1] + observation[5]]
+    }
+
+    /// Hazard centres from `infos/hazards`, if present.
+    static func hazards(info: [String: [Double]]) -> [[Double]]? {
+        info["hazards"].map { flat in Swift.stride(from: 0, to: flat.count - 1, by: 2).map { [flat[$0], flat[$0 + 1]] } }
+    }
+
+    /// Checks the widths of the infos a row supplies.
+    private func checkInfo(_ info: [String: [Double]]) throws {
+        for (k, width) in spec.infoFields { if let v = info[k], v.count != width {
+            throw EnvironmentError.wrongSize("infos/\(k) row", environment: spec.name, expected: width, found: v.count)
+        } }
+    }
+
+    /// `step`'s reward, exact across a goal redraw: d_prev and d are both taken to the goal before
+    /// the step (`infos/goal`, else p + (g − p) of the pre-step observation), never to the redrawn goal
+    /// that the next observation shows. Float32 rows can flip the +1 only within rounding of d = 0.3.
+    public func reward(observation: [Double], action: [Double], nextObservation: [Double], info: [String: [Double]],
+                       kind: RewardKind) throws -> Double {
+        try checkTransition(observation: observation, action: action, nextObservation: nextObservation, kind: kind)
+        try checkInfo(info)
+        let g = Self.goal(observation: observation, info: info)
+        return Self.reward(previousDistance: Self.distance(Array(observation[0..<2]), g), distance: Self.distance(Array(nextObservation[0..<2]), g))
+    }
+
+    /// `step`'s cost at the next position. Needs `infos/hazards`: the lidar does not determine the
+    /// hazard positions, so data without them (e.g. generated rows) cannot be cost-scored exactly.
+    public func cost(observation: [Double], action: [Double], nextObservation: [Double], info: [String: [Double]]) throws -> Double {
+        try checkTransition(observation: observation, action: action, nextObservation: nextObservation)
+        try checkInfo(info)
+        guard let hz = Self.hazards(info: info) else { throw EnvironmentError.missingInfo("hazards", environment: spec.name, purpose: "the hazard cost") }
+        return Self.cost(position: Array(nextObservation[0..<2]), hazards: hz)
     }
 
     func desiredVelocity(_ name: String) -> [Double] {
