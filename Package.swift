@@ -1,6 +1,6 @@
 // swift-tools-version:6.0
 // PolicyDiffusion: diffusion models for offline RL and small-scale generation.
-// Layers (docs/architecture.md): CKernels (C) → TensorCore → NN → (Diffusion, OfflineRL → PGD/FISOR/SePPO) → diffuse.
+// Layers (docs/architecture.md): CKernels (C) → TensorCore → NN → (Diffusion, OfflineRL) → PGD/FISOR/SePPO → diffuse.
 import PackageDescription
 
 // C kernels: -O3 lets clang vectorise the branch-free math loops; no -march (binaries run on any
@@ -41,8 +41,12 @@ let package = Package(
         // Layer 4: offline RL substrate: datasets (HDF5, NPZ), environments, collection, agents, evaluation.
         .target(name: "OfflineRL", dependencies: ["NN", "CHDF5IO", "CZlib"]),
 
+        // Methods, one target each, built only from the layers above.
+        // Policy-Guided Diffusion (Jackson et al. 2024): trajectory model, policy guidance, synthetic data.
+        .target(name: "PGD", dependencies: ["Diffusion", "OfflineRL"]),
+
         // The public library: re-exports every layer.
-        .target(name: "PolicyDiffusion", dependencies: ["TensorCore", "NN", "Diffusion", "OfflineRL"]),
+        .target(name: "PolicyDiffusion", dependencies: ["TensorCore", "NN", "Diffusion", "OfflineRL", "PGD"]),
 
         // The command-line tool: logic in a library so tests can drive it; a thin executable.
         .target(name: "DiffuseCLI", dependencies: ["PolicyDiffusion", "CKernels", "CFFTW"]),
@@ -57,6 +61,7 @@ let package = Package(
         .testTarget(name: "NNTests", dependencies: ["NN", "TestSupport"]),
         .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "NN", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "OfflineRLTests", dependencies: ["OfflineRL", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "PGDTests", dependencies: ["PGD", "TestSupport"]),
         .testTarget(name: "DiffuseCLITests", dependencies: ["DiffuseCLI", "PolicyDiffusion"]),
     ]
 )

@@ -3,3 +3,4 @@
 @_exported import TensorCore
 @_exported import Diffusion
 @_exported import OfflineRL
+@_exported import PGD

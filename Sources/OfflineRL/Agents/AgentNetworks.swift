@@ -93,9 +93,18 @@ public final class AgentPolicy: DifferentiablePolicy {
     public func logProbability(observations: Tensor, actions: Tensor) -> Tensor {
         precondition(observations.rank == 2 && observations.shape[1] == observationDim && actions.shape == [observations.shape[0], actionDim],
                      "logProbability expects observations [B, \(observationDim)] and actions [B, \(actionDim)], got \(observations.shape) and \(actions.shape)")
-        let mean = networks.actor(observationNormalizer(observations))
+        let mean = self.mean(observations: observations)
         let logJacobian = actionMap.scale.reduce(Float(0)) { $0 - Foundation.log($1) }
         return networks.logProbability(actionMap(actions), mean: mean) + logJacobian
+    }
+
+    /// The actor's mean action μ(s) in the normalized space [−1, 1], for observations in environment units.
+    public func mean(observations: Tensor) -> Tensor { networks.actor(observationNormalizer(observations)) }
+
+    /// σ² of the actor's Gaussian per action dimension, [act] (1 for deterministic actors).
+    public var actionVariance: Tensor {
+        guard let logStd = networks.logStd else { return Tensor(ones: [actionDim]) }
+        return (logStd.tensor.clamped(min: -20, max: 2) * 2).exp()
     }
 
     public static func load(_ url: URL) throws -> AgentPolicy {

@@ -185,7 +185,7 @@ public struct TrajectoryLayout: Codable, Sendable, Equatable {
         return try normalizer(of: group)(values)
     }
 
-    /// The agents' actions a_n ∈ [−1, 1] (CONVENTIONS, Data) of normalized rows x [..., D]:
+    /// The agents' actions a_n ∈ [−1, 1] (docs/conventions.md, Data and spaces) of normalized rows x [..., D]:
     /// tanh(u) under `.atanh`, what PGD's guidance evaluates log π on (docs/pgd.md §3).
     public func normalizedActions(_ x: Tensor) throws -> Tensor {
         let u = try unnormalized(x, group: Self.action)

@@ -1,0 +1,94 @@
+import Diffusion
+import Foundation
+import NN
+import OfflineRL
+import TensorCore
+
+/// How synthetic data is drawn from a trajectory model (docs/pgd.md §3–§4).
+public struct SynthesisSettings: Codable, Sendable, Equatable {
+    /// Guidance coefficient λ (0: unguided diffusion; the reference's default is 0, the paper's value
+    /// is not published — docs/pgd.md §3).
+    public var lambda: Float = 0
+    /// The schedule's sine bump (docs/pgd.md §3: 0.3).
+    public var bump: Float = 0.3
+    /// g ← g/‖g‖ per window (the reference's --normalize_action_guidance).
+    public var normalizeGradient = false
+    /// Read s and u from x (default) or from the denoised estimate (--denoised_guidance).
+    public var target: GuidanceTarget = .sample
+    /// Rows per sampled window L; transitions per window L − 1. A multiple of the network's
+    /// length multiple (the reference's 129 does not fit a U-Net that halves the length; 128 does).
+    public var length = 128
+    /// Windows per sampler call.
+    public var batch = 64
+    public var sampling = TrajectorySampling()
+
+    public init(lambda: Float = 0, length: Int = 128, batch: Int = 64, sampling: TrajectorySampling = TrajectorySampling()) {
+        self.lambda = lambda; self.length = length; self.batch = batch; self.sampling = sampling
+    }
+}
+
+public enum SynthesisError: Error, Equatable, CustomStringConvertible {
+    case badLength(Int, multiple: Int)
+    case guidanceWithoutPolicy
+    case nonFinite(batch: Int)
+
+    public var description: String {
+        switch self {
+        case let .badLength(l, m): return "window length \(l) must be a positive multiple of \(m) (the network halves the length at each level) and at least 2"
+        case .guidanceWithoutPolicy: return "a guidance coefficient λ ≠ 0 needs a target policy"
+        case let .nonFinite(b): return "sampling produced NaN or infinite values in batch \(b)"
+        }
+    }
+}
+
+extension TrajectoryModel {
+    /// Normalized windows [count, L, D] sampled with optional policy guidance. Batch k draws from
+    /// its own stream (the seed's counter offset by k·2⁴⁰), so work split by batch index (threads,
+    /// processes) reproduces the same windows for the same batch size.
+    public func sampleWindows(count: Int, policy: (any DifferentiablePolicy)?, settings: SynthesisSettings, seed: UInt64,
+                              progress: ((Int) -> Void)? = nil) throws -> Tensor {
+        let multiple = config.network.lengthMultiple
+        guard settings.length >= 2, settings.length % multiple == 0 else { throw SynthesisError.badLength(settings.length, multiple: multiple) }
+        guard settings.lambda == 0 || policy != nil else { throw SynthesisError.guidanceWithoutPolicy }
+        let guidance = policy.map {
+            PolicyGuidance(layout: layout, policy: $0, target: settings.target)
+                .config(lambda: settings.lambda, bump: settings.bump, normalizeGradient: settings.normalizeGradient)
+        }
+        let sampler = settings.sampling.sampler(for: config.objective)
+        eval()
+        let network = denoisingNetwork()
+        var parts: [Tensor] = []
+        var done = 0
+        for (k, start) in stride(from: 0, to: count, by: settings.batch).enumerated() {
+            let rows = Swift.min(settings.batch, count - start)
+            let rng = RandomGenerator(seed: seed, counter: UInt64(k) << 40)
+            let x = sampler.sample(network, shape: [rows, settings.length, layout.width], guidance: settings.lambda == 0 ? nil : guidance,
+                                   inpainting: nil, rng: rng)
+            guard x.isFinite else { throw SynthesisError.nonFinite(batch: k) }
+            parts.append(x)
+            done += rows
+            progress?(done)
+        }
+        return parts.count == 1 ? parts[0] : Tensor.concat(parts, axis: 0)
+    }
+
+    /// `transitions` synthetic transitions in environment units (D4RL layout): windows decoded by
+    /// the layout, the last window cut to size (its last kept row becomes a timeout).
+    public func synthesize(transitions n: Int, policy: (any DifferentiablePolicy)?, settings: SynthesisSettings, seed: UInt64,
+                           progress: ((Int) -> Void)? = nil) throws -> OfflineDataset {
+        precondition(n >= 1, "synthesize needs at least one transition")
+        let perWindow = settings.length - 1
+        let windows = (n + perWindow - 1) / perWindow
+        let x = try sampleWindows(count: windows, policy: policy, settings: settings, seed: seed, progress: progress.map { p in { p(Swift.min($0 * perWindow, n)) } })
+        var data = try layout.decode(x)
+        if data.count > n {
+            data = data.subset(Array(0..<n))
+            if data.terminals.scalars[n - 1] == 0 {
+                var t = data.timeouts.scalars
+                t[n - 1] = 1
+                data.timeouts = Tensor(t)
+            }
+        }
+        return data
+    }
+}

@@ -1,0 +1,91 @@
+import Diffusion
+import Foundation
+import NN
+import OfflineRL
+import TensorCore
+
+/// The network behind a trajectory model: Diffuser's temporal U-Net (the default on a few cores) or
+/// the PGD paper's U-Net (docs/pgd.md §2), a named preset of the same parts.
+public enum TrajectoryNetwork: Codable, Sendable, Equatable {
+    case temporalUNet(TemporalUNet.Config)
+
+    /// Window lengths must be multiples of this (the U-Net halves the length at each level but the last).
+    public var lengthMultiple: Int {
+        switch self {
+        case let .temporalUNet(c): return 1 << (c.mults.count - 1)
+        }
+    }
+
+    func build(rng: RandomGenerator) -> any Denoiser {
+        switch self {
+        case let .temporalUNet(c): return TemporalUNet(config: c, rng: rng)
+        }
+    }
+}
+
+/// An unconditional diffusion model of trajectory windows [B, L, D] under a `TrajectoryLayout`
+/// (docs/pgd.md §1–§2): what PGD samples synthetic data from. Checkpoints store the EMA weights
+/// (what sampling uses) and the layout, so a loaded model decodes its own samples.
+public final class TrajectoryModel: Module, ConfigurableModule {
+    public struct Config: Codable, Sendable, Equatable {
+        public var layout: TrajectoryLayout
+        public var network: TrajectoryNetwork
+        /// EDM (PGD's default) or a discrete DDPM/DDIM objective; the sampler follows it.
+        public var objective: DiffusionObjective
+
+        public init(layout: TrajectoryLayout, network: TrajectoryNetwork? = nil, objective: DiffusionObjective = .edm(EDM())) {
+            self.layout = layout
+            self.network = network ?? .temporalUNet(TemporalUNet.Config(transition: layout.width, horizon: layout.horizon))
+            self.objective = objective
+        }
+    }
+
+    public let config: Config
+    public let network: any Denoiser
+
+    public init(config: Config, rng: RandomGenerator) {
+        self.config = config
+        network = config.network.build(rng: rng)
+    }
+
+    public var layout: TrajectoryLayout { config.layout }
+
+    /// The network as samplers call it.
+    public func denoisingNetwork() -> DenoisingNetwork { network.network() }
+
+    /// The denoising loss of normalized windows x0 [B, H, D] (mean over rows and elements).
+    public func loss(_ x0: Tensor, rng: RandomGenerator) -> Tensor {
+        config.objective.loss(network.network(), x0: x0, rng: rng)
+    }
+}
+
+/// How windows are sampled: the sampler follows the model's objective (EDM: the stochastic Heun
+/// sampler with PGD's settings; discrete: DDPM or DDIM over the training schedule).
+public struct TrajectorySampling: Codable, Sendable, Equatable {
+    /// EDM steps N (docs/pgd.md §3: 256), or discrete inference steps (nil: all training steps).
+    public var steps: Int?
+    /// Discrete objectives only: deterministic DDIM instead of ancestral DDPM.
+    public var ddim = false
+    /// EDM: Euler step from the pre-churn x (PGD's reference code) instead of x̂ (Algorithm 2).
+    public var eulerFromPreNoise = false
+
+    public init(steps: Int? = nil, ddim: Bool = false, eulerFromPreNoise: Bool = false) {
+        self.steps = steps; self.ddim = ddim; self.eulerFromPreNoise = eulerFromPreNoise
+    }
+
+    /// The sampler for `objective`.
+    public func sampler(for objective: DiffusionObjective) -> Sampler {
+        switch objective {
+        case var .edm(edm):
+            edm.eulerFromPreNoise = eulerFromPreNoise
+            return EDMSampler(edm: edm, steps: steps ?? 256)
+        case let .discrete(schedule, trainSteps, prediction):
+            if ddim {
+                return DDIMSampler(scheduler: DDIMScheduler(trainSteps: trainSteps, schedule: schedule, prediction: prediction, clipSample: false),
+                                   inferenceSteps: Swift.min(steps ?? 50, trainSteps))
+            }
+            return DDPMSampler(scheduler: DDPMScheduler(trainSteps: trainSteps, schedule: schedule, prediction: prediction, clipSample: false),
+                               inferenceSteps: steps.map { Swift.min($0, trainSteps) })
+        }
+    }
+}

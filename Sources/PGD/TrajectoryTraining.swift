@@ -1,0 +1,137 @@
+import Diffusion
+import Foundation
+import NN
+import OfflineRL
+import TensorCore
+
+/// Training settings of the trajectory model, with the PGD reference code's values (docs/pgd.md §1–§2)
+/// unless noted.
+public struct TrajectoryTraining: Codable, Sendable, Equatable {
+    /// Window length H and start stride (§1: 32 and 8).
+    public var horizon = 32
+    public var stride = 8
+    /// Modeled action channel: atanh of the normalized action (§1).
+    public var actionTransform: TrajectoryLayout.ActionTransform = .atanh
+    /// Optimizer steps. The reference runs epochs (count unknown for the paper, §2); 10k steps of
+    /// batch 32 is what two CPU cores train in minutes — a reduced default, not the paper's budget.
+    public var steps = 10_000
+    /// Batch 32 (§2).
+    public var batchSize = 32
+    /// LR: linear warm-up from 2e-4 to 2e-3 over the first 10 % of steps, then cosine to 0 (§2).
+    public var warmupLearningRate: Float = 2e-4
+    public var peakLearningRate: Float = 2e-3
+    public var warmupFraction = 0.1
+    /// EMA every 10 steps with decay 0.995; the EMA weights are checkpointed and sampled (§2).
+    public var emaDecay: Float = 0.995
+    public var emaEvery = 10
+    /// Fraction of episodes held out for the validation loss (§1: 5 %).
+    public var validationFraction = 0.05
+    public var seed: UInt64 = 0
+
+    public init() {}
+
+    public var learningRate: LRSchedule {
+        let warm = Int((Double(steps) * warmupFraction).rounded())
+        return .warmup(start: warmupLearningRate, steps: warm, then: .cosine(base: peakLearningRate, final: 0, steps: Swift.max(steps - warm, 1)))
+    }
+}
+
+public enum TrajectoryTrainingError: Error, Equatable, CustomStringConvertible {
+    case tooFewWindows(train: Int, batch: Int)
+    case settingsDiffer(String)
+
+    public var description: String {
+        switch self {
+        case let .tooFewWindows(train, batch): return "only \(train) training windows, fewer than one batch of \(batch): collect more data or lower --horizon"
+        case let .settingsDiffer(path): return "\(path) was trained with different settings or data"
+        }
+    }
+}
+
+/// Trains a `TrajectoryModel` on a dataset's windows (docs/pgd.md §2): EDM (or discrete) denoising
+/// loss, Adam with warm-up + cosine, EMA every 10 steps, a validation loss on held-out episodes.
+/// Resumable: online weights, EMA, Adam, the window sampler, the noise stream and the step.
+public final class TrajectoryTrainer {
+    public let settings: TrajectoryTraining
+    /// The online model (trained) and its EMA (checkpointed, sampled).
+    public let model: TrajectoryModel
+    public let ema: EMA<TrajectoryModel>
+    public let trainWindows: Tensor
+    public let validationWindows: Tensor
+    let optimizer: Adam
+    let sampler: MinibatchSampler
+    let rng: RandomGenerator
+    public private(set) var step = 0
+
+    public init(dataset: OfflineDataset, actionSpace: Box, network: TrajectoryNetwork? = nil, objective: DiffusionObjective = .edm(EDM()),
+                settings: TrajectoryTraining) throws {
+        self.settings = settings
+        let layout = try TrajectoryLayout(dataset: dataset, actionSpace: actionSpace, horizon: settings.horizon, stride: settings.stride,
+                                          actionTransform: settings.actionTransform)
+        // Windows of held-out episodes are validation windows (whole episodes, §1).
+        let (_, held) = dataset.splitEpisodes(validationFraction: settings.validationFraction, seed: settings.seed)
+        var heldRow = [Bool](repeating: false, count: dataset.count)
+        for e in held { for i in e { heldRow[i] = true } }
+        let starts = dataset.windowStarts(horizon: settings.horizon, stride: settings.stride)
+        let trainStarts = starts.filter { !heldRow[$0] }, validationStarts = starts.filter { heldRow[$0] }
+        guard trainStarts.count >= settings.batchSize else { throw TrajectoryTrainingError.tooFewWindows(train: trainStarts.count, batch: settings.batchSize) }
+        trainWindows = try layout.encode(dataset, starts: trainStarts)
+        validationWindows = validationStarts.isEmpty ? Tensor(zeros: [0, settings.horizon, layout.width]) : try layout.encode(dataset, starts: validationStarts)
+
+        rng = RandomGenerator(seed: settings.seed)
+        model = TrajectoryModel(config: .init(layout: layout, network: network, objective: objective), rng: rng.fork())
+        precondition(settings.horizon % model.config.network.lengthMultiple == 0,
+                     "horizon \(settings.horizon) must be a multiple of \(model.config.network.lengthMultiple)")
+        ema = EMA(model, decay: settings.emaDecay)
+        optimizer = Adam(model, learningRate: settings.peakLearningRate)
+        sampler = MinibatchSampler(count: trainStarts.count, batchSize: settings.batchSize, seed: rng.nextUInt64())
+    }
+
+    /// One optimizer step on a batch of training windows; returns the loss and learning rate.
+    public func trainStep() -> [String: Float] {
+        let lr = settings.learningRate(step)
+        optimizer.learningRate = lr
+        let loss = model.loss(trainWindows.indexSelect(axis: 0, sampler.next()), rng: rng)
+        optimizer.zeroGrad()
+        loss.backward()
+        optimizer.update()
+        step += 1
+        if step % settings.emaEvery == 0 { ema.update(from: model) }
+        return ["loss": loss.item, "lr": lr]
+    }
+
+    /// The EMA model's loss on the held-out windows, with fixed noise (comparable across steps);
+    /// nil without validation windows.
+    public func validationLoss(maxWindows: Int = 512) -> Float? {
+        let n = Swift.min(validationWindows.shape[0], maxWindows)
+        guard n > 0 else { return nil }
+        let noise = RandomGenerator(seed: settings.seed &+ 0xC0FFEE)
+        return noGrad {
+            var total: Float = 0
+            for start in Swift.stride(from: 0, to: n, by: 64) {
+                let x = validationWindows.slice(axis: 0, start..<Swift.min(start + 64, n))
+                total += ema.average.loss(x, rng: noise).item * Float(x.shape[0])
+            }
+            return total / Float(n)
+        }
+    }
+
+    private var settingsJSON: String { canonicalJSON(settings) }
+
+    /// Writes the EMA model (what sampling loads) with the run's state, atomically.
+    public func save(to url: URL, metadata: [String: String] = [:]) throws {
+        var state = TrainingState(step: step, rng: rng.state)
+        state.save([("online", model), ("optimizer", optimizer), ("sampler", sampler), ("noise", rng)])
+        var meta = metadata
+        meta["trajectory_training"] = settingsJSON
+        try Checkpoint.save(ema.average, to: url, metadata: meta, training: state)
+    }
+
+    /// Continues a run saved by `save` with the same data and settings, bit-identically.
+    public func resume(from url: URL) throws {
+        let (meta, state) = try Checkpoint.resume(ema.average, from: url)
+        guard meta["trajectory_training"] == settingsJSON else { throw TrajectoryTrainingError.settingsDiffer(url.path) }
+        try state.restore([("online", model), ("optimizer", optimizer), ("sampler", sampler), ("noise", rng)])
+        step = state.step
+    }
+}
