@@ -14,6 +14,8 @@ public enum Diffuse {
         DatasetConvertCommand.self,
         TrainAgentCommand.self,
         EvalCommand.self,
+        TrainTrajectoryCommand.self,
+        PGDGenerateCommand.self,
         TrainRegressionCommand.self,
         TrainToyCommand.self,
         SampleCommand.self,

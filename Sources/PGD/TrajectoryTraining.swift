@@ -102,7 +102,7 @@ public final class TrajectoryTrainer {
 
     /// The EMA model's loss on the held-out windows, with fixed noise (comparable across steps);
     /// nil without validation windows.
-    public func validationLoss(maxWindows: Int = 512) -> Float? {
+    public func validationLoss(maxWindows: Int = 256) -> Float? {
         let n = Swift.min(validationWindows.shape[0], maxWindows)
         guard n > 0 else { return nil }
         let noise = RandomGenerator(seed: settings.seed &+ 0xC0FFEE)

@@ -23,11 +23,9 @@ struct TrainAgentCommand: Command {
     static let timeouts = Option("--done", value: "D", default: "terminals", help: "what stops bootstrapping: terminals | terminals-or-timeouts")
     static let evalEvery = Option("--eval-every", value: "N", help: "evaluate the actor every N steps (needs an environment)")
     static let evalEpisodes = Option("--eval-episodes", value: "N", default: "10", help: "episodes per periodic evaluation")
-    static let checkpointEvery = Option("--checkpoint-every", value: "N", default: "10000", help: "save a resumable checkpoint every N steps")
-    static let resume = Option("--resume", help: "continue from the training state in --output")
-    static let stopAfter = Option("--stop-after", value: "N", help: "stop (with a checkpoint) after step N; continue later with --resume")
-    static let logEvery = Option("--log-every", value: "N", default: "5000", help: "log mean losses every N steps (stderr)")
-    static let options = [algo, data, output, env, steps, batch, lr, timeouts, evalEvery, evalEpisodes, checkpointEvery, resume, stopAfter,
+    static let checkpointEvery = Option.checkpointEvery(default: 10_000)
+    static let logEvery = Option.logEvery(default: 5000)
+    static let options = [algo, data, output, env, steps, batch, lr, timeouts, evalEvery, evalEpisodes, checkpointEvery, .resume, .stopAfter,
                           logEvery, .seed, .threads, .json]
 
     static func run(_ args: ParsedArguments, console: Console) throws {
@@ -47,47 +45,26 @@ struct TrainAgentCommand: Command {
         h.bootstrapping = done
         let seed = try args.seed()
         let dataset = try OfflineDataset.load(URL(fileURLWithPath: dataPath))
-        let envName = args.string(env) ?? dataset.attributes["env"]
-        let environment = try envName.map { try Environments.make($0) }
-        let bounds: Box
-        if let environment {
-            bounds = environment.spec.actionSpace
-            guard bounds.dimension == dataset.actionDim, environment.spec.observationSpace.dimension == dataset.observationDim else {
-                throw CLIError("\(dataPath) does not match \(environment.spec.name)'s observation/action sizes")
-            }
-        } else {
-            // No environment: actions already in [-1, 1] stay there; otherwise the data's own range.
-            let s = ColumnStatistics(dataset.actions)
-            let inUnitBox = s.min.allSatisfy { $0 >= -1 } && s.max.allSatisfy { $0 <= 1 }
-            bounds = inUnitBox ? Box(repeating: 1, count: dataset.actionDim) : Box(low: s.min, high: s.max)
-            console.err("no environment given: action bounds taken as " + (inUnitBox ? "[-1, 1]" : "the dataset's min/max"))
-        }
+        let context = try DatasetEnvironment(dataset: dataset, path: dataPath, env: args.string(env), console: console)
+        let (envName, environment, bounds) = (context.name, context.environment, context.actionBounds)
         let evalPeriod = try args.int(evalEvery, range: 1...Int.max)
         if evalPeriod != nil && environment == nil { throw CLIError("--eval-every needs --env (the dataset names no environment)", usage: true) }
         let episodes = try args.int(evalEpisodes, range: 1...10_000)!
 
         let trainer = try OfflineTrainer(dataset: dataset, algorithm: algorithm, hyperparameters: h, actionBounds: bounds, seed: seed)
-        if args.flag(resume) {
-            guard FileManager.default.fileExists(atPath: url.path) else { throw CLIError("--resume: \(url.path) does not exist") }
-            try trainer.resume(from: url)
-            console.err("resuming at step \(trainer.step)")
-        }
+        let run = try ResumableRun(args, total: total, output: url, checkpointEvery: checkpointEvery, logEvery: logEvery)
+        _ = try run.start(console: console) { try trainer.resume(from: $0); return trainer.step }
         var metadata = ["algorithm": algorithm.rawValue, "dataset": dataPath,
-                        "command": "diffuse " + CommandLine.arguments.dropFirst().joined(separator: " ")]
+                        "command": commandLine]
         if let envName { metadata["env"] = envName }
         var evaluations: [[String: Any]] = []
         func evaluate() throws -> EvaluationResult? {
             guard let envName else { return nil }
             return try Evaluation.run(trainer.policy(), environment: envName, episodes: episodes, seed: 1_000_000 &+ seed)
         }
-        let progress = Progress("train \(algorithm.rawValue)", total: total, console: console)
-        let loop = TrainingLoop(steps: total, logEvery: try args.int(logEvery, range: 1...Int.max)!,
-                                checkpointEvery: try args.int(checkpointEvery, range: 1...Int.max)!, log: console.err)
-        let started = Date()
-        let stop = try args.int(stopAfter, range: 1...Int.max)
-        let final = try loop.run(from: trainer.step, stoppingAt: stop, checkpoint: { _ in try trainer.save(to: url, metadata: metadata) }) { step in
+        let (final, seconds, stopped) = try run.run(from: trainer.step, label: "train \(algorithm.rawValue)", console: console,
+                                                    save: { _ in try trainer.save(to: url, metadata: metadata) }) { step in
             let metrics = trainer.trainStep()
-            progress.update(step + 1)
             if let evalPeriod, (step + 1) % evalPeriod == 0, let r = try evaluate() {
                 console.err(String(format: "step %d: return %.2f ± %.2f  normalized %.1f", step + 1, r.returnMean, r.returnStd, r.normalizedScoreMean)
                             + (r.normalizedCostMean.map { String(format: "  cost %.2f (normalized %.2f)", r.costMean, $0) } ?? ""))
@@ -95,11 +72,7 @@ struct TrainAgentCommand: Command {
             }
             return metrics
         }
-        let seconds = Date().timeIntervalSince(started)
-        if let stop, stop < total {
-            console.err("stopped after step \(stop) of \(total); continue with --resume")
-            return
-        }
+        if stopped { return }
         let result = try evaluate()
         if args.flag(.json) {
             var out: [String: Any] = ["checkpoint": url.path, "algorithm": algorithm.rawValue, "steps": total, "seconds": seconds,

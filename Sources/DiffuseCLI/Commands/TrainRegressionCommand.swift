@@ -16,12 +16,10 @@ struct TrainRegressionCommand: Command {
     static let lr = Option("--lr", value: "RATE", default: "0.003", help: "peak Adam learning rate (cosine decay to 1e-4)")
     static let hidden = Option("--hidden", value: "N", default: "64", help: "width of the two hidden Mish layers")
     static let noise = Option("--noise", value: "SIGMA", default: "0.1", help: "label noise σ (the test MSE floor is σ²)")
-    static let checkpointEvery = Option("--checkpoint-every", value: "N", default: "1000", help: "save a resumable checkpoint every N steps")
-    static let resume = Option("--resume", help: "continue from the training state in --output")
-    static let logEvery = Option("--log-every", value: "N", default: "500", help: "log the mean loss every N steps (stderr)")
-    static let stopAfter = Option("--stop-after", value: "N", help: "stop (with a checkpoint) after step N of --steps; continue later with --resume")
+    static let checkpointEvery = Option.checkpointEvery(default: 1000)
+    static let logEvery = Option.logEvery(default: 500)
 
-    static let options = [output, steps, batch, lr, hidden, noise, checkpointEvery, resume, stopAfter, logEvery, .seed, .threads, .json]
+    static let options = [output, steps, batch, lr, hidden, noise, checkpointEvery, .resume, .stopAfter, logEvery, .seed, .threads, .json]
 
     static func run(_ args: ParsedArguments, console: Console) throws {
         let url = URL(fileURLWithPath: try args.required(output))
@@ -31,7 +29,6 @@ struct TrainRegressionCommand: Command {
         let width = try args.int(hidden, range: 1...65_536)!
         let sigma = try args.float(noise)!
         guard sigma > 0 else { throw CLIError("--noise must be positive", usage: true) }
-        let every = try args.int(checkpointEvery, range: 1...Int.max)!
         let seed = try args.seed()
         let task = ToyRegressionTask(noise: sigma)
         guard batchSize <= task.trainingPoints else { throw CLIError("--batch-size exceeds the \(task.trainingPoints) training points", usage: true) }
@@ -42,10 +39,8 @@ struct TrainRegressionCommand: Command {
         var optimizer = Adam(model, learningRate: peak)
         let sampler = MinibatchSampler(count: task.trainingPoints, batchSize: batchSize, seed: seed &+ 2)
         let schedule = LRSchedule.cosine(base: peak, final: 1e-4, steps: totalSteps)
-        var start = 0
-
-        if args.flag(resume) {
-            guard FileManager.default.fileExists(atPath: url.path) else { throw CLIError("--resume: \(url.path) does not exist") }
+        let run = try ResumableRun(args, total: totalSteps, output: url, checkpointEvery: checkpointEvery, logEvery: logEvery)
+        let start = try run.start(console: console) { url in
             let (loaded, meta, training) = try Checkpoint.load(MLP.self, from: url)
             guard let training else { throw CLIError("--resume: \(url.path) has no training state") }
             guard meta["task"] == task.jsonString(), loaded.config.sizes == [1, width, width, 1] else {
@@ -54,21 +49,17 @@ struct TrainRegressionCommand: Command {
             model = loaded
             optimizer = Adam(model, learningRate: peak)
             try training.restore([("optimizer", optimizer), ("sampler", sampler)])
-            start = training.step
-            console.err("resuming at step \(start)")
+            return training.step
         }
 
-        let command = "diffuse " + (CommandLine.arguments.dropFirst().joined(separator: " "))
+        let command = commandLine
         func save(_ step: Int) throws {
             var state = TrainingState(step: step, rng: dataRNG.state)
             state.save([("optimizer", optimizer), ("sampler", sampler)])
             try Checkpoint.save(model, to: url, metadata: ["task": task.jsonString(), "command": command], training: state)
         }
 
-        let loop = TrainingLoop(steps: totalSteps, logEvery: try args.int(logEvery, range: 1...Int.max)!, checkpointEvery: every, log: console.err)
-        let started = Date()
-        let stop = try args.int(stopAfter, range: 1...Int.max)
-        try loop.run(from: start, stoppingAt: stop, checkpoint: save) { step in
+        let (_, seconds, stopped) = try run.run(from: start, label: "train regression", console: console, save: save) { step in
             let idx = sampler.next()
             optimizer.learningRate = schedule(step)
             let loss = Loss.mse(model(xTrain.indexSelect(axis: 0, idx)), yTrain.indexSelect(axis: 0, idx))
@@ -77,11 +68,7 @@ struct TrainRegressionCommand: Command {
             optimizer.update()
             return ["loss": loss.item]
         }
-        let seconds = Date().timeIntervalSince(started)
-        if let stop, stop < totalSteps {
-            console.err("stopped after step \(stop) of \(totalSteps); continue with --resume")
-            return
-        }
+        if stopped { return }
         let mse = task.testMSE(model, rng: RandomGenerator(seed: seed &+ 1000))
         let ratio = mse / task.noiseFloor
         if args.flag(.json) {

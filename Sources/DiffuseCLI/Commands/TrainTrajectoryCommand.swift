@@ -1,0 +1,92 @@
+import Foundation
+import PolicyDiffusion
+
+/// `diffuse train trajectory`: PGD's trajectory diffusion model on a dataset's windows.
+struct TrainTrajectoryCommand: Command {
+    static let path = ["train", "trajectory"]
+    static let abstract = "train a trajectory diffusion model (PGD) on a dataset's sub-trajectories"
+    static let discussion = """
+    Rows [s | atanh(a) | r | done] over windows of --horizon steps started every --stride rows \
+    (docs/pgd.md §1), each channel z-scored; 5 % of episodes are held out for a validation loss. EDM \
+    objective by default (σ_data 1, ln σ ~ N(−1.2, 1.2²)); --objective ddpm trains a discrete ε-model \
+    (squaredcos_cap_v2, T = 100) sampled with DDPM or DDIM instead. Adam with a linear warm-up from \
+    2e-4 to --lr over 10 % of the steps, then cosine to 0; batch 32; EMA (0.995) every 10 steps — the \
+    checkpoint holds the EMA weights, which sampling uses. Resumable with --resume.
+    """
+
+    static let data = Option("--data", value: "FILE", help: "dataset (.hdf5 / .npz, D4RL keys)")
+    static let output = Option("--output", "-o", value: "FILE", help: "trajectory model checkpoint to write (.safetensors)")
+    static let env = Option("--env", value: "NAME", help: "environment for the action box (default: the dataset's 'env' attribute)")
+    static let horizon = Option("--horizon", value: "H", default: "32", help: "window length (a multiple of 4 for the default network)")
+    static let stride = Option("--stride", value: "N", default: "8", help: "window start stride")
+    static let objective = Option("--objective", value: "KIND", default: "edm", help: "edm (PGD) | ddpm (discrete, T = 100)")
+    static let actions = Option("--action-transform", value: "T", default: "atanh", help: "atanh (PGD) | identity: how normalized actions are modeled")
+    static let steps = Option("--steps", value: "N", default: "10000", help: "optimizer steps")
+    static let batch = Option("--batch-size", value: "N", default: "32", help: "windows per batch")
+    static let lr = Option("--lr", value: "RATE", default: "0.002", help: "peak learning rate (after warm-up from 2e-4)")
+    static let dim = Option("--dim", value: "C", default: "32", help: "temporal U-Net base width (channels 1×, 2×, 4×)")
+    static let checkpointEvery = Option.checkpointEvery(default: 1000)
+    static let logEvery = Option.logEvery(default: 500)
+    static let options = [data, output, env, horizon, stride, objective, actions, steps, batch, lr, dim, checkpointEvery, .resume,
+                          .stopAfter, logEvery, .seed, .threads, .json]
+
+    static func run(_ args: ParsedArguments, console: Console) throws {
+        let dataPath = try args.required(data)
+        let url = URL(fileURLWithPath: try args.required(output))
+        var settings = TrajectoryTraining()
+        settings.horizon = try args.int(horizon, range: 4...4096)!
+        guard settings.horizon % 4 == 0 else { throw CLIError("--horizon must be a multiple of 4 (the U-Net halves it twice)", usage: true) }
+        settings.stride = try args.int(stride, range: 1...1_000_000)!
+        settings.steps = try args.int(steps, range: 1...100_000_000)!
+        settings.batchSize = try args.int(batch, range: 1...65_536)!
+        settings.peakLearningRate = try args.float(lr)!
+        settings.seed = try args.seed()
+        guard let transform = TrajectoryLayout.ActionTransform(rawValue: args.string(actions)!) else {
+            throw CLIError("--action-transform must be atanh or identity", usage: true)
+        }
+        settings.actionTransform = transform
+        let obj: DiffusionObjective
+        switch args.string(objective)! {
+        case "edm": obj = .edm(EDM())
+        case "ddpm": obj = .discrete(schedule: .squaredCosCapV2, steps: 100, prediction: .epsilon)
+        case let other: throw CLIError("unknown --objective '\(other)' (edm, ddpm)", usage: true)
+        }
+        let width = try args.int(dim, range: 8...4096)!
+        guard width % 8 == 0 else { throw CLIError("--dim must be a multiple of 8 (GroupNorm's 8 groups)", usage: true) }
+
+        let dataset = try OfflineDataset.load(URL(fileURLWithPath: dataPath))
+        let context = try DatasetEnvironment(dataset: dataset, path: dataPath, env: args.string(env), console: console)
+        let transition = dataset.observationDim + dataset.actionDim + 2
+        let network = TrajectoryNetwork.temporalUNet(.init(transition: transition, horizon: settings.horizon, dim: width))
+        let trainer: TrajectoryTrainer
+        do {
+            trainer = try TrajectoryTrainer(dataset: dataset, actionSpace: context.actionBounds, network: network, objective: obj, settings: settings)
+        } catch let e as TrajectoryLayoutError { throw CLIError("\(dataPath): \(e)") }
+        console.err(String(format: "%d training and %d validation windows of %d × %d; %.2f M parameters",
+                           trainer.trainWindows.shape[0], trainer.validationWindows.shape[0], settings.horizon, transition,
+                           Double(trainer.model.parameterCount) / 1e6))
+        var metadata = ["dataset": dataPath, "command": commandLine]
+        if let name = context.name { metadata["env"] = name }
+        let run = try ResumableRun(args, total: settings.steps, output: url, checkpointEvery: checkpointEvery, logEvery: logEvery)
+        _ = try run.start(console: console) { try trainer.resume(from: $0); return trainer.step }
+        let logEvery = run.logEvery
+        let (final, seconds, stopped) = try run.run(from: trainer.step, label: "train trajectory", console: console,
+                                                    save: { _ in try trainer.save(to: url, metadata: metadata) }) { step in
+            let metrics = trainer.trainStep()
+            // Logged on its own line: the loop's log averages metrics over every step of a window.
+            if (step + 1) % logEvery == 0, let v = trainer.validationLoss() { console.err(String(format: "step %d: validation loss (EMA) %.4f", step + 1, Double(v))) }
+            return metrics
+        }
+        if stopped { return }
+        let validation = trainer.validationLoss()
+        if args.flag(.json) {
+            var out: [String: Any] = ["checkpoint": url.path, "steps": settings.steps, "seconds": seconds, "final_losses": final,
+                                      "parameters": trainer.model.parameterCount]
+            if let validation { out["validation_loss"] = validation }
+            console.out(jsonLine(out))
+        } else {
+            console.out(String(format: "trained %d steps in %.1f s; loss %.4f", settings.steps, seconds, Double(final["loss"] ?? .nan))
+                        + (validation.map { String(format: ", validation loss (EMA) %.4f", Double($0)) } ?? "") + " → \(url.path)")
+        }
+    }
+}

@@ -1,0 +1,60 @@
+import Foundation
+import PolicyDiffusion
+
+extension Option {
+    // Options of every resumable training command.
+    static let resume = Option("--resume", help: "continue from the training state in --output")
+    static let stopAfter = Option("--stop-after", value: "N", help: "stop (with a checkpoint) after step N of --steps; continue later with --resume")
+    static func checkpointEvery(default value: Int) -> Option {
+        Option("--checkpoint-every", value: "N", default: String(value), help: "save a resumable checkpoint every N steps (atomic write)")
+    }
+    static func logEvery(default value: Int) -> Option {
+        Option("--log-every", value: "N", default: String(value), help: "log the mean losses every N steps (stderr)")
+    }
+}
+
+/// What every resumable training command does around its step: `--resume` from the output file,
+/// checkpoints every N steps and at the end (or at `--stop-after`), logging and progress on stderr.
+struct ResumableRun {
+    let total: Int
+    let output: URL
+    let checkpointEvery: Int
+    let logEvery: Int
+    let stopAfter: Int?
+    let resume: Bool
+
+    init(_ args: ParsedArguments, total: Int, output: URL, checkpointEvery: Option, logEvery: Option) throws {
+        self.total = total
+        self.output = output
+        self.checkpointEvery = try args.int(checkpointEvery, range: 1...Int.max)!
+        self.logEvery = try args.int(logEvery, range: 1...Int.max)!
+        stopAfter = try args.int(.stopAfter, range: 1...Int.max)
+        resume = args.flag(.resume)
+    }
+
+    /// Calls `restore` when `--resume` was given (the output must exist); returns the step to start from.
+    func start(console: Console, restore: (URL) throws -> Int) throws -> Int {
+        guard resume else { return 0 }
+        guard FileManager.default.fileExists(atPath: output.path) else { throw CLIError("--resume: \(output.path) does not exist") }
+        let step = try restore(output)
+        console.err("resuming at step \(step)")
+        return step
+    }
+
+    /// Runs steps from `start`; returns the last logged metric means, the seconds taken and whether
+    /// the run stopped early (then it says how to continue).
+    func run(from start: Int, label: String, console: Console, save: @escaping (Int) throws -> Void,
+             step: @escaping (Int) throws -> [String: Float]) throws -> (metrics: [String: Float], seconds: Double, stopped: Bool) {
+        let progress = Progress(label, total: total, console: console)
+        let started = Date()
+        let loop = TrainingLoop(steps: total, logEvery: logEvery, checkpointEvery: checkpointEvery, log: console.err)
+        let metrics = try loop.run(from: start, stoppingAt: stopAfter, checkpoint: save) { s in
+            let m = try step(s)
+            progress.update(s + 1)
+            return m
+        }
+        let stopped = stopAfter.map { $0 < total } ?? false
+        if stopped { console.err("stopped after step \(stopAfter!) of \(total); continue with --resume") }
+        return (metrics, Date().timeIntervalSince(started), stopped)
+    }
+}
