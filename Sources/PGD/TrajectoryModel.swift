@@ -8,17 +8,20 @@ import TensorCore
 /// the PGD paper's U-Net (docs/pgd.md §2), a named preset of the same parts.
 public enum TrajectoryNetwork: Codable, Sendable, Equatable {
     case temporalUNet(TemporalUNet.Config)
+    case pgdUNet(PGDUNet.Config)
 
     /// Window lengths must be multiples of this (the U-Net halves the length at each level but the last).
     public var lengthMultiple: Int {
         switch self {
         case let .temporalUNet(c): return 1 << (c.mults.count - 1)
+        case let .pgdUNet(c): return 1 << (c.levels - 1)
         }
     }
 
     func build(rng: RandomGenerator) -> any Denoiser {
         switch self {
         case let .temporalUNet(c): return TemporalUNet(config: c, rng: rng)
+        case let .pgdUNet(c): return PGDUNet(config: c, rng: rng)
         }
     }
 }

@@ -56,8 +56,8 @@ struct PGDUNetTests {
     /// conv) = 4,097: D = 8 gives 177,587,208, D = 25 (HalfCheetah/Walker: 17 + 6 + 2) 177,656,857.
     @Test func paperPresetHasAbout177Point6MillionParameters() {
         let c25 = PGDUNet.paperPreset(transition: 25)
-        #expect(c25 == PGDUNet.Config(transition: 25, features: 1024, levels: 3, groups: 8, frequencies: 128))
-        #expect(PGDUNet.paperPreset(transition: 25, perTimestepNorm: true).perTimestepNorm)
+        #expect(c25 == PGDUNet.Config(transition: 25, features: 1024, levels: 3, groups: 8, frequencies: 128, perTimestepNorm: true))
+        #expect(!PGDUNet.paperPreset(transition: 25, perTimestepNorm: false).perTimestepNorm)
         #expect(PGDUNet.parameterCount(c25) == 177_656_857)
         #expect(PGDUNet.parameterCount(PGDUNet.paperPreset(transition: 8)) == 177_587_208)
         for d in [8, 25] { #expect(abs(Double(PGDUNet.parameterCount(PGDUNet.paperPreset(transition: d))) - 177.6e6) < 0.1e6) }

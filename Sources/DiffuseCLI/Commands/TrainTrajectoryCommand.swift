@@ -24,10 +24,12 @@ struct TrainTrajectoryCommand: Command {
     static let steps = Option("--steps", value: "N", default: "10000", help: "optimizer steps")
     static let batch = Option("--batch-size", value: "N", default: "32", help: "windows per batch")
     static let lr = Option("--lr", value: "RATE", default: "0.002", help: "peak learning rate (after warm-up from 2e-4)")
-    static let dim = Option("--dim", value: "C", default: "32", help: "temporal U-Net base width (channels 1×, 2×, 4×)")
+    static let network = Option("--network", value: "NET", default: "temporal-unet",
+                                help: "temporal-unet (Diffuser's, the default on a few cores) | pgd-unet (the PGD paper's: k3, max-pool, ReLU, per-timestep GroupNorm; --dim 1024 is the paper's 178 M-parameter model)")
+    static let dim = Option("--dim", value: "C", default: "32", help: "base width: channels C, 2C, 4C over the three levels")
     static let checkpointEvery = Option.checkpointEvery(default: 1000)
     static let logEvery = Option.logEvery(default: 500)
-    static let options = [data, output, env, horizon, stride, objective, actions, steps, batch, lr, dim, checkpointEvery, .resume,
+    static let options = [data, output, env, horizon, stride, objective, actions, steps, batch, lr, network, dim, checkpointEvery, .resume,
                           .stopAfter, logEvery, .seed, .threads, .json]
 
     static func run(_ args: ParsedArguments, console: Console) throws {
@@ -57,10 +59,18 @@ struct TrainTrajectoryCommand: Command {
         let dataset = try OfflineDataset.load(URL(fileURLWithPath: dataPath))
         let context = try DatasetEnvironment(dataset: dataset, path: dataPath, env: args.string(env), console: console)
         let transition = dataset.observationDim + dataset.actionDim + 2
-        let network = TrajectoryNetwork.temporalUNet(.init(transition: transition, horizon: settings.horizon, dim: width))
+        let net: TrajectoryNetwork
+        switch args.string(network)! {
+        case "temporal-unet": net = .temporalUNet(.init(transition: transition, horizon: settings.horizon, dim: width))
+        case "pgd-unet":
+            var c = PGDUNet.paperPreset(transition: transition)
+            c.features = width
+            net = .pgdUNet(c)
+        case let other: throw CLIError("unknown --network '\(other)' (temporal-unet, pgd-unet)", usage: true)
+        }
         let trainer: TrajectoryTrainer
         do {
-            trainer = try TrajectoryTrainer(dataset: dataset, actionSpace: context.actionBounds, network: network, objective: obj, settings: settings)
+            trainer = try TrajectoryTrainer(dataset: dataset, actionSpace: context.actionBounds, network: net, objective: obj, settings: settings)
         } catch let e as TrajectoryLayoutError { throw CLIError("\(dataPath): \(e)") }
         console.err(String(format: "%d training and %d validation windows of %d × %d; %.2f M parameters",
                            trainer.trainWindows.shape[0], trainer.validationWindows.shape[0], settings.horizon, transition,
