@@ -16,6 +16,7 @@ public enum Diffuse {
         EvalCommand.self,
         TrainTrajectoryCommand.self,
         PGDGenerateCommand.self,
+        PGDEvaluateCommand.self,
         TrainRegressionCommand.self,
         TrainToyCommand.self,
         SampleCommand.self,

@@ -119,9 +119,15 @@ extension Environment {
         try eachRow(of: dataset) { try cost(observation: $0, action: $1, nextObservation: $2, info: $3) }
     }
 
+    /// The exact next observation f(s, a) of every row (the row's own next observation is ignored) —
+    /// what synthetic transitions are compared with to measure dynamics error.
+    public func trueNextObservations(of dataset: OfflineDataset) throws -> [[Double]] {
+        try eachRow(of: dataset) { s, a, _, info in nextObservation(after: s, action: a, info: info) }
+    }
+
     /// `body(observation, action, next observation, info)` of every row, after checking the row sizes.
-    private func eachRow(of dataset: OfflineDataset,
-                         _ body: ([Double], [Double], [Double], [String: [Double]]) throws -> Double) throws -> [Double] {
+    private func eachRow<T>(of dataset: OfflineDataset,
+                            _ body: ([Double], [Double], [Double], [String: [Double]]) throws -> T) throws -> [T] {
         let s = spec
         for (field, width, expected) in [("observation", dataset.observationDim, s.observationSpace.dimension),
                                          ("action", dataset.actionDim, s.actionSpace.dimension)] where width != expected {
