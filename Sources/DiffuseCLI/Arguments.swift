@@ -36,6 +36,8 @@ public struct ParsedArguments {
     var values: [String: String] = [:]
     var flags: Set<String> = []
     public var positionals: [String] = []
+    /// The whole invocation ("diffuse train agent …"), recorded in the metadata of what a command writes.
+    public var invocation = "diffuse"
 
     public func flag(_ o: Option) -> Bool { flags.contains(o.key) }
 

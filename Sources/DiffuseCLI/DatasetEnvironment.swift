@@ -25,6 +25,3 @@ struct DatasetEnvironment {
         }
     }
 }
-
-/// The command line that produced an artifact, for its metadata.
-var commandLine: String { "diffuse " + CommandLine.arguments.dropFirst().joined(separator: " ") }

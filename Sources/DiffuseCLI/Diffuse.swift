@@ -17,6 +17,7 @@ public enum Diffuse {
         TrainTrajectoryCommand.self,
         PGDGenerateCommand.self,
         PGDEvaluateCommand.self,
+        PGDTrainAgentCommand.self,
         TrainRegressionCommand.self,
         TrainToyCommand.self,
         SampleCommand.self,
@@ -60,7 +61,8 @@ public enum Diffuse {
         let rest = Array(arguments.dropFirst(command.path.count))
         if rest.contains("--help") || rest.contains("-h") { console.out(command.usage); return 0 }
         do {
-            let parsed = try ParsedArguments.parse(rest, options: command.options, positionals: command.arguments.count)
+            var parsed = try ParsedArguments.parse(rest, options: command.options, positionals: command.arguments.count)
+            parsed.invocation = (["diffuse"] + arguments).joined(separator: " ")
             // The count applies to work this call starts (the CLI's whole run), not to other threads of
             // the process (tests drive commands concurrently in one process).
             if command.options.contains(where: { $0.key == Option.threads.key }), let n = try parsed.int(.threads, range: 1...256) {

@@ -47,7 +47,7 @@ struct BenchConvCommand: Command {
             try AtomicFile.write(Data(header.utf8), to: URL(fileURLWithPath: path))
             console.out(header)
         }
-        let command = "diffuse " + CommandLine.arguments.dropFirst().joined(separator: " ")
+        let command = args.invocation
         let table = ConvWorkloads.markdown(timings, command: command, threads: Threads.count, repeats: r)
         console.out(table)
         if let path = args.string(markdown) { try AtomicFile.write(Data((table + "\n").utf8), to: URL(fileURLWithPath: path)) }

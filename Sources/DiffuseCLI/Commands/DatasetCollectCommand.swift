@@ -38,7 +38,7 @@ struct DatasetCollectCommand: Command {
         let started = Date()
         var data = try DataCollection.collect(environment: name, quality: q, steps: n, seed: seed, progress: progress.update)
         progress.finish()
-        data.attributes["command"] = "diffuse " + CommandLine.arguments.dropFirst().joined(separator: " ")
+        data.attributes["command"] = args.invocation
         try data.save(to: url, format: fileFormat)
         let s = data.episodeSummaries()
         let meanReturn = s.map(\.return).reduce(0, +) / Double(s.count)

@@ -69,7 +69,7 @@ struct PGDGenerateCommand: Command {
         data.attributes["policy"] = args.string(policy) ?? ""
         data.attributes["guidance"] = String(settings.lambda)
         data.attributes["seed"] = String(seed)
-        data.attributes["command"] = commandLine
+        data.attributes["command"] = args.invocation
         try data.save(to: url, format: format)
         let logLikelihood = target.map { p in
             noGrad { p.logProbability(observations: data.observations, actions: data.actions).mean().item }

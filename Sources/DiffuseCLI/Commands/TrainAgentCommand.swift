@@ -55,7 +55,7 @@ struct TrainAgentCommand: Command {
         let run = try ResumableRun(args, total: total, output: url, checkpointEvery: checkpointEvery, logEvery: logEvery)
         _ = try run.start(console: console) { try trainer.resume(from: $0); return trainer.step }
         var metadata = ["algorithm": algorithm.rawValue, "dataset": dataPath,
-                        "command": commandLine]
+                        "command": args.invocation]
         if let envName { metadata["env"] = envName }
         var evaluations: [[String: Any]] = []
         func evaluate() throws -> EvaluationResult? {

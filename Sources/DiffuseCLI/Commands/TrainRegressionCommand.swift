@@ -52,7 +52,7 @@ struct TrainRegressionCommand: Command {
             return training.step
         }
 
-        let command = commandLine
+        let command = args.invocation
         func save(_ step: Int) throws {
             var state = TrainingState(step: step, rng: dataRNG.state)
             state.save([("optimizer", optimizer), ("sampler", sampler)])

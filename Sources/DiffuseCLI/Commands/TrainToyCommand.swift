@@ -28,7 +28,7 @@ struct TrainToyCommand: Command {
                                    learningRate: try args.float(lr)!, seed: try args.seed())
         let started = Date()
         let model = try training.run(log: console.err)
-        let command = "diffuse " + CommandLine.arguments.dropFirst().joined(separator: " ")
+        let command = args.invocation
         try Checkpoint.save(model, to: url, metadata: ["training": training.jsonString(), "command": command])
         console.out(String(format: "trained %@ (%@) in %.1f s → %@", d.rawValue, args.string(objective)!, Date().timeIntervalSince(started), url.path))
     }

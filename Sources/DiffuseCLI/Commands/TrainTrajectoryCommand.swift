@@ -75,7 +75,7 @@ struct TrainTrajectoryCommand: Command {
         console.err(String(format: "%d training and %d validation windows of %d × %d; %.2f M parameters",
                            trainer.trainWindows.shape[0], trainer.validationWindows.shape[0], settings.horizon, transition,
                            Double(trainer.model.parameterCount) / 1e6))
-        var metadata = ["dataset": dataPath, "command": commandLine]
+        var metadata = ["dataset": dataPath, "command": args.invocation]
         if let name = context.name { metadata["env"] = name }
         let run = try ResumableRun(args, total: settings.steps, output: url, checkpointEvery: checkpointEvery, logEvery: logEvery)
         _ = try run.start(console: console) { try trainer.resume(from: $0); return trainer.step }

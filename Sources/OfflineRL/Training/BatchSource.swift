@@ -47,13 +47,14 @@ public final class TransitionSampler: BatchSource {
         if mode == .epochs { epochs = MinibatchSampler(count: data.count, batchSize: batchSize, seed: seed) }
     }
 
-    /// Swaps in a new pool of transitions (same fields and widths).
-    public func replace(with newData: TransitionBatch) {
+    /// Swaps in a new pool of transitions (same fields and widths). `generation` sets the pool's
+    /// number explicitly (a resumed run re-installing a saved pool); by default it counts up.
+    public func replace(with newData: TransitionBatch, generation newGeneration: Int? = nil) {
         precondition(newData.observations.shape.dropFirst() == data.observations.shape.dropFirst()
                      && newData.actions.shape.dropFirst() == data.actions.shape.dropFirst(), "replacement pool has other widths")
         precondition(newData.count >= (mode == .withReplacement ? 1 : batchSize), "replacement pool is smaller than one batch")
         data = newData
-        generation += 1
+        generation = newGeneration ?? generation + 1
         if mode == .epochs { epochs = MinibatchSampler(count: data.count, batchSize: batchSize, seed: seed &+ UInt64(generation)) }
     }
 

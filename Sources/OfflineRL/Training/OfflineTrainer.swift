@@ -10,6 +10,8 @@ public final class OfflineTrainer {
     public let batches: any BatchSource
     public let preprocessing: TransitionPreprocessing
     public private(set) var step = 0
+    /// More state a checkpoint must carry (e.g. PGD's synthetic pool), restored before the batches.
+    public var extraState: [(String, any Resumable)] = []
 
     public init(algorithm: any OfflineAlgorithm, batches: any BatchSource, preprocessing: TransitionPreprocessing) {
         self.algorithm = algorithm
@@ -39,7 +41,7 @@ public final class OfflineTrainer {
     /// Writes the run (atomically) with everything needed to evaluate it and to resume training.
     public func save(to url: URL, metadata: [String: String] = [:]) throws {
         var state = TrainingState(step: step, rng: RandomState(seed: 0, counter: 0))
-        state.save([("algorithm", algorithm), ("batches", batches)])
+        state.save(extraState + [("algorithm", algorithm), ("batches", batches)])
         try Self.save(algorithm.networks, to: url, metadata: metadata.merging(ownMetadata) { _, own in own }, training: state)
     }
 
@@ -53,7 +55,7 @@ public final class OfflineTrainer {
         for (key, value) in ownMetadata where meta[key] != value {
             throw Checkpoint.Error.badConfig("\(url.path) was trained with different settings or data (\(key) differs)")
         }
-        try training.restore([("algorithm", algorithm), ("batches", batches)])
+        try training.restore(extraState + [("algorithm", algorithm), ("batches", batches)])
         step = training.step
     }
 }

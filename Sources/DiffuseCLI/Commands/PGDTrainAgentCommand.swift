@@ -1,0 +1,77 @@
+import Foundation
+import PolicyDiffusion
+
+/// `diffuse pgd train-agent`: an offline agent trained mostly on policy-guided synthetic data.
+struct PGDTrainAgentCommand: Command {
+    static let path = ["pgd", "train-agent"]
+    static let abstract = "train TD3+BC or IQL on synthetic data from a trajectory model, regenerated with guidance toward the current actor (PGD)"
+    static let discussion = """
+    docs/pgd.md §4: batches of 256 mix --synthetic-rows synthetic (default 240) with real transitions \
+    (the dataset without timeout rows), both drawn without replacement within a batch. The first pool \
+    of --pool transitions is unguided; every --regenerate-every steps the whole pool is sampled again \
+    with guidance λ toward the current actor (λ = 0: unguided diffusion, the baseline). Agents use PGD's \
+    hyperparameters (diffuse train agent --help); IQL's reward scale comes from the real data. The \
+    checkpoint carries the current pool, so --resume continues exactly.
+    """
+    static let data = Option("--data", value: "FILE", help: "real dataset (.hdf5 / .npz)")
+    static let model = Option("--model", "-m", value: "FILE", help: "trajectory model (diffuse train trajectory)")
+    static let algo = Option("--algo", value: "A", default: "td3bc", help: "td3bc | iql")
+    static let output = Option("--output", "-o", value: "FILE", help: "agent checkpoint to write (.safetensors)")
+    static let env = Option("--env", value: "NAME", help: "environment for bounds and evaluation (default: the dataset's 'env')")
+    static let guidance = Option("--guidance", value: "λ", default: "1", help: "guidance coefficient for regenerated pools")
+    static let steps = Option("--steps", value: "N", default: "50000", help: "agent updates")
+    static let pool = Option("--pool", value: "N", default: "50000", help: "synthetic transitions per pool")
+    static let every = Option("--regenerate-every", value: "K", default: "10000", help: "regenerate the pool every K steps")
+    static let syntheticRows = Option("--synthetic-rows", value: "N", default: "240", help: "synthetic rows per batch of 256")
+    static let sampleSteps = Option("--sample-steps", value: "N", help: "sampler steps per pool (default: 256 for EDM)")
+    static let evalEpisodes = Option("--eval-episodes", value: "N", default: "20", help: "episodes of the final evaluation")
+    static let checkpointEvery = Option.checkpointEvery(default: 10_000)
+    static let logEvery = Option.logEvery(default: 5000)
+    static let options = [data, model, algo, output, env, guidance, steps, pool, every, syntheticRows, sampleSteps, evalEpisodes,
+                          checkpointEvery, .resume, .stopAfter, logEvery, .seed, .threads, .json]
+
+    static func run(_ args: ParsedArguments, console: Console) throws {
+        let dataPath = try args.required(data), modelPath = try args.required(model)
+        let url = URL(fileURLWithPath: try args.required(output))
+        guard let kind = AgentAlgorithm(rawValue: args.string(algo)!), kind == .td3bc || kind == .iql else {
+            throw CLIError("--algo must be td3bc or iql", usage: true)
+        }
+        var settings = PolicyGuidedTrainingSettings()
+        settings.lambda = try args.float(guidance)!
+        settings.poolSize = try args.int(pool, range: 256...100_000_000)!
+        settings.regenerateEvery = try args.int(every, range: 1...Int.max)!
+        settings.syntheticRows = try args.int(syntheticRows, range: 1...255)!
+        settings.synthesis.sampling.steps = try args.int(sampleSteps, range: 1...100_000)
+        let total = try args.int(steps, range: 1...100_000_000)!
+        let seed = try args.seed()
+        let dataset = try OfflineDataset.load(URL(fileURLWithPath: dataPath))
+        let context = try DatasetEnvironment(dataset: dataset, path: dataPath, env: args.string(env), console: console)
+        let (trajectoryModel, _, _) = try Checkpoint.load(TrajectoryModel.self, from: URL(fileURLWithPath: modelPath))
+        let episodes = try args.int(evalEpisodes, range: 1...10_000)!
+
+        let poolProgress = Progress("pool", total: settings.poolSize, unit: "transitions", console: console)
+        let pgd = try PolicyGuidedTraining(real: dataset, model: trajectoryModel, algorithm: kind, hyperparameters: .defaults(for: kind),
+                                           actionBounds: context.actionBounds, settings: settings, seed: seed, progress: poolProgress.update)
+        poolProgress.finish()
+        let run = try ResumableRun(args, total: total, output: url, checkpointEvery: checkpointEvery, logEvery: logEvery)
+        _ = try run.start(console: console) { try pgd.trainer.resume(from: $0); return pgd.trainer.step }
+        var metadata = ["algorithm": kind.rawValue, "dataset": dataPath, "trajectory_model": modelPath, "guidance": String(settings.lambda),
+                        "command": args.invocation]
+        if let name = context.name { metadata["env"] = name }
+        let (final, seconds, stopped) = try run.run(from: pgd.trainer.step, label: "pgd \(kind.rawValue)", console: console,
+                                                    save: { _ in try pgd.trainer.save(to: url, metadata: metadata) }) { _ in
+            try pgd.trainStep()
+        }
+        if stopped { return }
+        let result = try context.name.map { try Evaluation.run(pgd.trainer.policy(), environment: $0, episodes: episodes, seed: 1_000_000 &+ seed) }
+        if args.flag(.json) {
+            var out: [String: Any] = ["checkpoint": url.path, "algorithm": kind.rawValue, "guidance": settings.lambda, "steps": total,
+                                      "seconds": seconds, "final_losses": final]
+            if let r = result { out["normalized_score"] = r.normalizedScoreMean; out["return_mean"] = r.returnMean }
+            console.out(jsonLine(out))
+        } else {
+            console.out(String(format: "%@ on PGD data (λ = %g) trained %d steps in %.1f s → %@", kind.rawValue, Double(settings.lambda), total, seconds, url.path)
+                        + (result.map { String(format: "; %d-episode return %.2f ± %.2f, normalized score %.1f", episodes, $0.returnMean, $0.returnStd, $0.normalizedScoreMean) } ?? ""))
+        }
+    }
+}

@@ -1,0 +1,52 @@
+import DiffuseCLI
+import Foundation
+import PolicyDiffusion
+import Testing
+
+@Suite("diffuse PGD commands", .serialized)
+struct PGDCLITests {
+    /// Dataset → trajectory model → guided generation (HDF5 with D4RL keys and provenance) →
+    /// evaluation → agent on synthetic data, stopped and resumed (equal to a straight run).
+    @Test func trainGenerateEvaluateAndTrainAnAgent() throws {
+        let data = tempPath("pend.hdf5"), model = tempPath("traj.safetensors"), agent = tempPath("agent.safetensors")
+        #expect(runCLI(["dataset", "collect", "--env", "pendulum", "--steps", "3000", "--seed", "2", "-o", data]).status == 0)
+        var r = runCLI(["train", "trajectory", "--data", data, "--steps", "30", "--horizon", "8", "--dim", "8", "--batch-size", "8", "--json", "-o", model])
+        #expect(r.status == 0, "\(r.err)")
+        #expect(runCLI(["train", "agent", "--algo", "td3bc", "--data", data, "--steps", "20", "--batch-size", "32", "-o", agent]).status == 0)
+
+        let synthetic = tempPath("syn.hdf5")
+        r = runCLI(["pgd", "generate", "--model", model, "--policy", agent, "--guidance", "2", "-n", "100", "--length", "16", "--steps", "8",
+                    "--seed", "3", "--json", "-o", synthetic])
+        #expect(r.status == 0, "\(r.err)")
+        let d = try OfflineDataset.load(URL(fileURLWithPath: synthetic))
+        #expect(d.count == 100 && d.attributes["env"] == "pendulum" && d.attributes["guidance"] == "2.0" && d.attributes["seed"] == "3")
+        #expect(d.attributes["policy"] == agent && d.attributes["command"]?.contains("pgd generate") == true)
+        r = runCLI(["pgd", "evaluate", "--data", synthetic, "--real", data, "--policy", agent, "--json"])
+        #expect(r.status == 0, "\(r.err)")
+        let m = try JSONDecoder().decode(SyntheticDataMetrics.self, from: Data(r.out.joined().utf8))
+        #expect(m.transitions == 100 && m.dynamicsError.isFinite && m.meanLogLikelihood != nil)
+
+        let straight = tempPath("straight.safetensors"), resumed = tempPath("resumed.safetensors")
+        let common = ["pgd", "train-agent", "--data", data, "--model", model, "--steps", "24", "--pool", "300", "--regenerate-every", "8",
+                      "--sample-steps", "4", "--checkpoint-every", "8", "--eval-episodes", "1"]
+        #expect(runCLI(common + ["-o", straight]).status == 0)
+        #expect(runCLI(common + ["-o", resumed, "--stop-after", "16"]).status == 0)
+        r = runCLI(common + ["-o", resumed, "--resume"])
+        #expect(r.status == 0, "\(r.err)")
+        let a = try SafeTensorsFile(contentsOf: URL(fileURLWithPath: straight)), b = try SafeTensorsFile(contentsOf: URL(fileURLWithPath: resumed))
+        #expect(a.tensors.keys.contains("pool.observations") && a.tensors == b.tensors)
+    }
+
+    @Test(arguments: [
+        (["train", "trajectory", "--data", "/nonexistent.hdf5", "-o", "/tmp/x.safetensors"], 1, "no such file"),
+        (["train", "trajectory", "--data", "x.hdf5", "--horizon", "30", "-o", "/tmp/x.safetensors"], 2, "multiple of 4"),
+        (["pgd", "generate", "--model", "/nonexistent.safetensors", "-o", "/tmp/x.hdf5"], 1, "cannot read"),
+        (["pgd", "train-agent", "--data", "x.hdf5", "--model", "m", "--algo", "bc", "-o", "/tmp/x.safetensors"], 2, "td3bc or iql"),
+        (["pgd", "evaluate", "--data", "/nonexistent.hdf5"], 1, "no such file"),
+    ] as [([String], Int32, String)])
+    func badInputGivesOneLineError(_ args: [String], _ status: Int32, _ message: String) {
+        let r = runCLI(args)
+        #expect(r.status == status, "\(args): exit \(r.status)")
+        #expect(r.err.filter { $0.contains("error") }.count == 1 && (r.err.last ?? "").contains(message), "\(args): \(r.err)")
+    }
+}
