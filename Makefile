@@ -6,7 +6,7 @@ BENCH_DIR = .build-bench
 DIFFUSE = .build/release/diffuse
 THREADS ?= 2
 
-.PHONY: setup build demo test bench-build bench bench-compare checkpoints clean experiment-agents
+.PHONY: setup build demo test bench-build bench bench-compare checkpoints clean experiment-agents experiment-pgd
 
 setup:
 	@bash scripts/setup.sh
@@ -69,3 +69,10 @@ clean:
 # writes docs/offline-agents.md. About 25 minutes on 2 cores at the default STEPS.
 experiment-agents: setup
 	STEPS=$(or $(STEPS),30000) bash experiments/offline_agents.sh
+
+# Experiment of issue E: policy-guided diffusion on pointmaze-umaze and pendulum (λ sweep of
+# likelihood and dynamics error, world-model baseline, optional downstream agents: DOWNSTREAM=1);
+# writes docs/pgd-results.md and docs/figures/pgd-*.svg. Knobs: see experiments/pgd.sh.
+experiment-pgd: setup
+	bash experiments/pgd.sh
+

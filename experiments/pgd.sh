@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Experiment (issue E): Policy-Guided Diffusion on pointmaze-umaze and pendulum.
+#   make experiment-pgd [SEEDS="0 1 2" TRAJ_STEPS=8000 AGENT_STEPS=30000 LAMBDAS="0 0.1 0.3 1 3" DOWNSTREAM=1]
+# Per environment and seed: a mixed dataset (100k transitions), a target TD3+BC agent trained on it
+# (also the real-data-only baseline), a trajectory model (diffuse train trajectory), synthetic data
+# for every λ guided by the target agent, and an autoregressive world-model baseline rolled out under
+# the same agent; each synthetic set is measured by `diffuse pgd evaluate` (dynamics and reward error
+# against the exact environment, log π(a|s)). With DOWNSTREAM=1, agents are also trained on PGD data
+# (λ = LAMBDA_STAR) and on unguided data (λ = 0) and evaluated. Raw rows go to
+# experiments/results/pgd.jsonl; experiments/pgd_table.py writes docs/pgd-results.md and SVG plots.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SEEDS=${SEEDS:-"0 1 2"}
+ENVS=${ENVS:-"pointmaze-umaze pendulum"}
+DATA_STEPS=${DATA_STEPS:-100000}
+TRAJ_STEPS=${TRAJ_STEPS:-8000}
+AGENT_STEPS=${AGENT_STEPS:-30000}
+LAMBDAS=${LAMBDAS:-"0 0.1 0.3 1 3"}
+LAMBDA_STAR=${LAMBDA_STAR:-1}
+N_EVAL=${N_EVAL:-8128}            # 64 windows of 128 rows
+SAMPLE_STEPS=${SAMPLE_STEPS:-256} # EDM steps (docs/pgd.md §3)
+WM_STEPS=${WM_STEPS:-20000}
+DOWNSTREAM=${DOWNSTREAM:-0}
+POOL=${POOL:-20000}
+THREADS=${THREADS:-2}
+OUT=experiments/results
+WORK=${WORK:-$(mktemp -d)}
+mkdir -p "$OUT" "$WORK"
+swift build -c release --product diffuse
+cp .build/release/diffuse "$WORK/diffuse"   # rebuilds during the run cannot change the binary
+D="$WORK/diffuse"
+ROWS="$OUT/pgd.jsonl"
+: > "$ROWS"
+row() {  # row KIND ENV SEED LAMBDA JSON-METRICS → one JSON line
+  python3 -c "import json,sys; m=json.loads(sys.argv[5]); m.update(kind=sys.argv[1], env=sys.argv[2], seed=int(sys.argv[3]), guidance=float(sys.argv[4])); print(json.dumps(m))" "$@" >> "$ROWS"
+}
+for env in $ENVS; do
+  "$D" dataset collect --env "$env" --quality mixed --steps "$DATA_STEPS" --seed 0 -o "$WORK/$env.hdf5" > /dev/null
+  for seed in $SEEDS; do
+    tag="$WORK/$env-$seed"
+    # Target policy (and the real-data-only baseline).
+    "$D" train agent --algo td3bc --data "$WORK/$env.hdf5" --steps "$AGENT_STEPS" --seed "$seed" --threads "$THREADS" \
+      --log-every "$AGENT_STEPS" --checkpoint-every "$AGENT_STEPS" -o "$tag-agent.safetensors" > /dev/null 2>&1
+    row real "$env" "$seed" 0 "$("$D" eval --policy "$tag-agent.safetensors" --episodes 50 --seed 1000 --json | python3 -c 'import json,sys; r=json.load(sys.stdin); print(json.dumps({"normalized_score": r["normalizedScoreMean"], "return_mean": r["returnMean"]}))')"
+    # Trajectory model.
+    "$D" train trajectory --data "$WORK/$env.hdf5" --steps "$TRAJ_STEPS" --seed "$seed" --threads "$THREADS" \
+      --log-every "$TRAJ_STEPS" --checkpoint-every "$TRAJ_STEPS" -o "$tag-traj.safetensors" > /dev/null 2>&1
+    # λ sweep: likelihood under the target policy and fidelity to the true dynamics.
+    for lambda in $LAMBDAS; do
+      "$D" pgd generate --model "$tag-traj.safetensors" --policy "$tag-agent.safetensors" --guidance "$lambda" -n "$N_EVAL" \
+        --steps "$SAMPLE_STEPS" --seed "$seed" --threads "$THREADS" -o "$tag-pgd-$lambda.hdf5" > /dev/null 2>&1
+      row pgd "$env" "$seed" "$lambda" "$("$D" pgd evaluate --data "$tag-pgd-$lambda.hdf5" --real "$WORK/$env.hdf5" --policy "$tag-agent.safetensors" --json)"
+    done
+    # Autoregressive world model under the same policy, same number of transitions and horizon.
+    if "$D" train world-model --help > /dev/null 2>&1; then
+      "$D" train world-model --data "$WORK/$env.hdf5" --steps "$WM_STEPS" --seed "$seed" --threads "$THREADS" \
+        --checkpoint-every "$WM_STEPS" --log-every "$WM_STEPS" -o "$tag-wm.safetensors" > /dev/null 2>&1
+      "$D" world-model rollout --model "$tag-wm.safetensors" --data "$WORK/$env.hdf5" --policy "$tag-agent.safetensors" -n "$N_EVAL" \
+        --horizon 127 --seed "$seed" --threads "$THREADS" -o "$tag-wm.hdf5" > /dev/null 2>&1
+      row world-model "$env" "$seed" 0 "$("$D" pgd evaluate --data "$tag-wm.hdf5" --real "$WORK/$env.hdf5" --policy "$tag-agent.safetensors" --json)"
+    fi
+    if [ "$DOWNSTREAM" = 1 ]; then
+      for lambda in 0 "$LAMBDA_STAR"; do
+        r=$("$D" pgd train-agent --data "$WORK/$env.hdf5" --model "$tag-traj.safetensors" --algo td3bc --guidance "$lambda" \
+              --steps "$AGENT_STEPS" --pool "$POOL" --sample-steps "$SAMPLE_STEPS" --eval-episodes 50 --seed "$seed" --threads "$THREADS" \
+              --log-every "$AGENT_STEPS" --checkpoint-every "$AGENT_STEPS" --json -o "$tag-pgd-agent-$lambda.safetensors" 2>/dev/null)
+        row downstream "$env" "$seed" "$lambda" "$(echo "$r" | python3 -c 'import json,sys; r=json.load(sys.stdin); print(json.dumps({"normalized_score": r["normalized_score"], "return_mean": r["return_mean"]}))')"
+      done
+    fi
+  done
+done
+python3 experiments/pgd_table.py "$ROWS" docs/pgd-results.md --work "$WORK" \
+  --command "make experiment-pgd SEEDS=\"$SEEDS\" ENVS=\"$ENVS\" TRAJ_STEPS=$TRAJ_STEPS AGENT_STEPS=$AGENT_STEPS LAMBDAS=\"$LAMBDAS\" N_EVAL=$N_EVAL SAMPLE_STEPS=$SAMPLE_STEPS DOWNSTREAM=$DOWNSTREAM"
+cat docs/pgd-results.md
