@@ -52,3 +52,16 @@ enum Loaders {
         return r
     }
 }
+
+extension Loaders {
+    /// An agent checkpoint that must act on `observationDim`-d observations and `actionDim`-d actions
+    /// (`what` names the data it must fit, for the one-line error).
+    static func agent(_ path: String, observationDim: Int, actionDim: Int, what: String) throws -> AgentPolicy {
+        let agent = try AgentPolicy.load(URL(fileURLWithPath: path))
+        guard agent.observationDim == observationDim, agent.actionDim == actionDim else {
+            throw CLIError("\(path) acts on \(agent.observationDim)-d observations and \(agent.actionDim)-d actions; \(what) has \(observationDim) and \(actionDim)")
+        }
+        return agent
+    }
+}
+

@@ -10,6 +10,14 @@ func runCLI(_ args: [String]) -> (status: Int32, out: [String], err: [String]) {
     return (status, out, err)
 }
 
+/// A bad invocation fails with `status` and exactly one error line, the last, containing `message`.
+func expectOneLineError(_ args: [String], _ status: Int32, _ message: String) {
+    let r = runCLI(args)
+    #expect(r.status == status, "\(args): exit \(r.status)")
+    // Progress lines may come first; the error is one line, the last.
+    #expect(r.err.filter { $0.contains("error") }.count == 1 && (r.err.last ?? "").contains(message), "\(args): \(r.err)")
+}
+
 func tempPath(_ name: String) -> String {
     FileManager.default.temporaryDirectory.appendingPathComponent("pd-cli-\(UUID().uuidString)-\(name)").path
 }

@@ -19,10 +19,7 @@ struct OfflineCLITests {
         (["env", "references", "--env", "mujoco"], 1, "unknown environment"),
     ] as [([String], Int32, String)])
     func badInputGivesOneLineError(_ args: [String], _ status: Int32, _ message: String) {
-        let r = runCLI(args)
-        #expect(r.status == status, "\(args): exit \(r.status)")
-        // Progress lines may come first; the error is one line, the last.
-        #expect(r.err.filter { $0.contains("error") }.count == 1 && (r.err.last ?? "").contains(message), "\(args): \(r.err)")
+        expectOneLineError(args, status, message)
     }
 
     @Test func envListShowsEveryEnvironment() throws {

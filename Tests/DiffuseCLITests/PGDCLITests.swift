@@ -45,8 +45,6 @@ struct PGDCLITests {
         (["pgd", "evaluate", "--data", "/nonexistent.hdf5"], 1, "no such file"),
     ] as [([String], Int32, String)])
     func badInputGivesOneLineError(_ args: [String], _ status: Int32, _ message: String) {
-        let r = runCLI(args)
-        #expect(r.status == status, "\(args): exit \(r.status)")
-        #expect(r.err.filter { $0.contains("error") }.count == 1 && (r.err.last ?? "").contains(message), "\(args): \(r.err)")
+        expectOneLineError(args, status, message)
     }
 }

@@ -26,13 +26,8 @@ struct PGDEvaluateCommand: Command {
         let environment = try Environments.make(name)
         let reference = try args.string(real).map { try OfflineDataset.load(URL(fileURLWithPath: $0)) } ?? synthetic
         guard reference.observationDim == synthetic.observationDim else { throw CLIError("--real has \(reference.observationDim)-d observations, the data \(synthetic.observationDim)") }
-        var target: AgentPolicy?
-        if let p = args.string(policy) {
-            let agent = try AgentPolicy.load(URL(fileURLWithPath: p))
-            guard agent.observationDim == synthetic.observationDim, agent.actionDim == synthetic.actionDim else {
-                throw CLIError("\(p) does not fit the data's \(synthetic.observationDim)-d observations and \(synthetic.actionDim)-d actions")
-            }
-            target = agent
+        let target = try args.string(policy).map {
+            try Loaders.agent($0, observationDim: synthetic.observationDim, actionDim: synthetic.actionDim, what: "the data")
         }
         let m = try SyntheticDataMetrics(synthetic, environment: environment, stateScale: ColumnStatistics(reference.observations).std, policy: target)
         if args.flag(.json) {

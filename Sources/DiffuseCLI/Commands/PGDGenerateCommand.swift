@@ -41,16 +41,10 @@ struct PGDGenerateCommand: Command {
         settings.target = args.flag(denoised) ? .denoised : .sample
         let (trajectoryModel, modelMeta, _) = try Checkpoint.load(TrajectoryModel.self, from: URL(fileURLWithPath: modelPath))
         let layout = trajectoryModel.layout
-        var target: AgentPolicy?
-        if let p = args.string(policy) {
-            let agent = try AgentPolicy.load(URL(fileURLWithPath: p))
-            guard agent.observationDim == layout.observationDim, agent.actionDim == layout.actionDim else {
-                throw CLIError("\(p) acts on \(agent.observationDim)-d observations and \(agent.actionDim)-d actions; the model's rows have \(layout.observationDim) and \(layout.actionDim)")
-            }
-            target = agent
-        } else if settings.lambda != 0 {
-            throw CLIError("--guidance \(settings.lambda) needs a --policy", usage: true)
+        let target = try args.string(policy).map {
+            try Loaders.agent($0, observationDim: layout.observationDim, actionDim: layout.actionDim, what: "the model's rows")
         }
+        if target == nil && settings.lambda != 0 { throw CLIError("--guidance \(settings.lambda) needs a --policy", usage: true) }
         let seed = try args.seed()
         let progress = Progress("generate", total: n, unit: "transitions", console: console)
         let started = Date()
