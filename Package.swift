@@ -62,6 +62,6 @@ let package = Package(
         .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "NN", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "OfflineRLTests", dependencies: ["OfflineRL", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "PGDTests", dependencies: ["PGD", "TestSupport"]),
-        .testTarget(name: "DiffuseCLITests", dependencies: ["DiffuseCLI", "PolicyDiffusion"]),
+        .testTarget(name: "DiffuseCLITests", dependencies: ["DiffuseCLI", "PolicyDiffusion", "TestSupport"]),
     ]
 )

@@ -2,6 +2,7 @@ import DiffuseCLI
 import Foundation
 import PolicyDiffusion
 import Testing
+import TestSupport
 
 @Suite("diffuse PGD commands", .serialized)
 struct PGDCLITests {
@@ -21,6 +22,10 @@ struct PGDCLITests {
         let d = try OfflineDataset.load(URL(fileURLWithPath: synthetic))
         #expect(d.count == 100 && d.attributes["env"] == "pendulum" && d.attributes["guidance"] == "2.0" && d.attributes["seed"] == "3")
         #expect(d.attributes["policy"] == agent && d.attributes["command"]?.contains("pgd generate") == true)
+        if PythonCheck.available("h5py", "numpy") {  // h5py reads the generated file with D4RL keys
+            let (status, out) = try PythonCheck.run(devScript: "check_offline_files.py", [synthetic, "100", "3", "1"])
+            #expect(status == 0, "\(out)")
+        }
         r = runCLI(["pgd", "evaluate", "--data", synthetic, "--real", data, "--policy", agent, "--json"])
         #expect(r.status == 0, "\(r.err)")
         let m = try JSONDecoder().decode(SyntheticDataMetrics.self, from: Data(r.out.joined().utf8))
