@@ -47,5 +47,6 @@ struct SampleCommand: Command {
         }
         let real = training.distribution.sample(n, rng: RandomGenerator(seed: 12345))
         console.out(String(format: "%d samples in %.2f s; MMD² to fresh data %.5f", n, seconds, mmdSquared(x.slice(axis: 0, 0..<min(n, 2000)), real.slice(axis: 0, 0..<min(n, 2000)))))
+        console.out(training.distribution.structure(of: x).description)
     }
 }
