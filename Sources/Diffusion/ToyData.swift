@@ -181,25 +181,48 @@ public func mmdSquared(_ a: Tensor, _ b: Tensor, bandwidth h: Float = 0.5) -> Fl
 }
 
 /// Trains a denoiser on a toy distribution: what `diffuse train toy` runs.
+///
+/// The defaults (docs/toy.md has the measurements) draw every toy distribution visibly right with
+/// both objectives and the default samplers in about 20 s on one core: 4000 Adam steps of 512
+/// fresh points, a 128×3 Mish MLP with 4 positional-encoding bands of x, and a peak learning rate
+/// of 1e-2. The encoding and the higher rate are what the checkerboard's sharp edges need: with
+/// neither, the model drew a blurred box (53 % of samples on dark squares, uniform noise gives 50 %).
 public struct ToyTraining: Codable, Sendable, Equatable {
     public var distribution: ToyDistribution
     public var objective: DiffusionObjective
     public var steps = 4000
     public var batchSize = 512
-    public var learningRate: Float = 1e-3
+    public var learningRate: Float = 1e-2
     public var hidden = [128, 128, 128]
+    /// Positional-encoding bands of x (`MLPDenoiser.Config.inputFrequencies`).
+    public var inputFrequencies = 4
     public var seed: UInt64 = 0
 
     public init(distribution: ToyDistribution, objective: DiffusionObjective, steps: Int = 4000, batchSize: Int = 512,
-                learningRate: Float = 1e-3, hidden: [Int] = [128, 128, 128], seed: UInt64 = 0) {
+                learningRate: Float = 1e-2, hidden: [Int] = [128, 128, 128], inputFrequencies: Int = 4, seed: UInt64 = 0) {
         self.distribution = distribution; self.objective = objective; self.steps = steps; self.batchSize = batchSize
-        self.learningRate = learningRate; self.hidden = hidden; self.seed = seed
+        self.learningRate = learningRate; self.hidden = hidden; self.inputFrequencies = inputFrequencies; self.seed = seed
     }
+
+    /// Records written before `inputFrequencies` existed decode with 0, what those runs used.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        distribution = try c.decode(ToyDistribution.self, forKey: .distribution)
+        objective = try c.decode(DiffusionObjective.self, forKey: .objective)
+        steps = try c.decode(Int.self, forKey: .steps)
+        batchSize = try c.decode(Int.self, forKey: .batchSize)
+        learningRate = try c.decode(Float.self, forKey: .learningRate)
+        hidden = try c.decode([Int].self, forKey: .hidden)
+        inputFrequencies = try c.decodeIfPresent(Int.self, forKey: .inputFrequencies) ?? 0
+        seed = try c.decode(UInt64.self, forKey: .seed)
+    }
+
+    public var modelConfig: MLPDenoiser.Config { .init(dataDim: 2, hidden: hidden, inputFrequencies: inputFrequencies) }
 
     /// Fresh data every step; Adam with cosine decay to 1 % of the peak rate.
     public func run(log: @escaping (String) -> Void = { _ in }, logEvery: Int = 1000) throws -> MLPDenoiser {
         let rng = RandomGenerator(seed: seed)
-        let model = MLPDenoiser(config: .init(dataDim: 2, hidden: hidden), rng: RandomGenerator(seed: seed &+ 1))
+        let model = MLPDenoiser(config: modelConfig, rng: RandomGenerator(seed: seed &+ 1))
         let opt = Adam(model, learningRate: learningRate)
         let schedule = LRSchedule.cosine(base: learningRate, final: learningRate / 100, steps: steps)
         try TrainingLoop(steps: steps, logEvery: logEvery, log: log).run { step in
