@@ -6,7 +6,7 @@ import TensorCore
 public enum ToyDistribution: String, Codable, Sendable, CaseIterable {
     /// 8 Gaussians (σ 0.15) on a circle of radius 2.
     case eightGaussians = "eight-gaussians"
-    /// Two interleaved half-circles (as scikit-learn's make_moons, noise 0.05), centred at 0.
+    /// Two interleaved half-circles (as scikit-learn's make_moons, noise 0.05), centered at 0.
     case twoMoons = "two-moons"
     /// Uniform on the dark squares of a 4×4 checkerboard over [−2, 2]².
     case checkerboard
@@ -50,7 +50,7 @@ public enum ToyDistribution: String, Codable, Sendable, CaseIterable {
 /// and mean, covariance or a wide-kernel MMD do not (uniform noise on [−2, 2]² matches the
 /// checkerboard's first two moments exactly). Each distribution has components (dark squares,
 /// moons, modes); a sample is on one when it lies inside the square, or within 3 noise σ of the
-/// moon's curve or the mode's centre (3σ holds 99.7 % of a 1-D Gaussian's normal offset from a
+/// moon's curve or the mode's center (3σ holds 99.7 % of a 1-D Gaussian's normal offset from a
 /// curve and 98.9 % of a 2-D Gaussian's radius). A component is covered when it holds at least
 /// half its fair share of the samples, n/(2·components), so a model that drops a mode or starves
 /// one shows up even when everything it draws is on the structure.
@@ -58,10 +58,10 @@ public struct ToyStructure: Sendable, Equatable, CustomStringConvertible {
     public var distribution: ToyDistribution
     public var count: Int
     /// Fraction of samples on some component: on a dark square (checkerboard; outside [−2, 2]²
-    /// counts as off), within 3σ (0.15) of a moon's curve, within 3σ (0.45) of a mode's centre.
+    /// counts as off), within 3σ (0.15) of a moon's curve, within 3σ (0.45) of a mode's center.
     public var onStructure: Float
     /// Mean Euclidean distance to the nearest point of the noise-free structure (the curves, the
-    /// mode centres); nil for the checkerboard, whose support is an area.
+    /// mode centers); nil for the checkerboard, whose support is an area.
     public var meanDistance: Float?
     /// Fraction of all samples on each component: the 8 dark squares (row by row from the bottom
     /// left), the upper and lower moon, the 8 modes (counterclockwise from angle 0).
@@ -84,7 +84,7 @@ public struct ToyStructure: Sendable, Equatable, CustomStringConvertible {
                           meanDistance ?? .nan, on, 3 * ToyDistribution.twoMoonsNoise, 100 * componentFractions[0],
                           100 * componentFractions[1], covered)
         case .eightGaussians:
-            return String(format: "structure: mean distance to the nearest centre %.3f, %@ within 3σ (%.2f), %@ modes covered",
+            return String(format: "structure: mean distance to the nearest center %.3f, %@ within 3σ (%.2f), %@ modes covered",
                           meanDistance ?? .nan, on, 3 * ToyDistribution.eightGaussiansStd, covered)
         }
     }
@@ -146,10 +146,10 @@ extension ToyDistribution {
 
     static func eightGaussiansStructure(_ points: [(Float, Float)]) -> ToyStructure {
         let radius = 3 * eightGaussiansStd
-        let centres = (0..<8).map { k in (2 * Foundation.cos(Float(k) * Float.pi / 4), 2 * Foundation.sin(Float(k) * Float.pi / 4)) }
+        let centers = (0..<8).map { k in (2 * Foundation.cos(Float(k) * Float.pi / 4), 2 * Foundation.sin(Float(k) * Float.pi / 4)) }
         var counts = [Int](repeating: 0, count: 8), total = 0.0
         for (x, y) in points {
-            let d = centres.map { c in ((x - c.0) * (x - c.0) + (y - c.1) * (y - c.1)).squareRoot() }
+            let d = centers.map { c in ((x - c.0) * (x - c.0) + (y - c.1) * (y - c.1)).squareRoot() }
             let k = d.indices.min { d[$0] < d[$1] }!
             total += Double(d[k])
             if d[k] <= radius { counts[k] += 1 }

@@ -46,7 +46,7 @@ struct ToyDistributionStructureTests {
         #expect(abs(board.onStructure - 0.5) < Self.tolerance(0.5), "\(board)")
         // Each square gets 1/16 of the samples: exactly the coverage threshold, so no count is asserted.
         #expect(board.componentFractions.allSatisfy { abs($0 - 1 / 16) < Self.tolerance(1 / 16) }, "\(board.componentFractions)")
-        // Eight discs of radius 0.45, cut by the square's edge (centres at (±2, 0), (0, ±2) lose half
+        // Eight discs of radius 0.45, cut by the square's edge (centers at (±2, 0), (0, ±2) lose half
         // of theirs): (4 + 4/2)·π·0.45²/16 = 0.238 of the area.
         let discs = Float(6) * Float.pi * 0.45 * 0.45 / 16
         let gauss = ToyDistribution.eightGaussians.structure(of: noise)
@@ -83,11 +83,11 @@ struct ToyDistributionStructureTests {
         #expect(board(2.5, 2.5) == 0 && board(-2.5, 0.5) == 0 && board(.nan, 0.5) == 0)
 
         func moon(_ x: Float, _ y: Float) -> Float { ToyDistribution.twoMoons.structure(of: Tensor([x, y], shape: [1, 2])).meanDistance! }
-        // Upper arc: centre (−0.75, −0.375), radius 1.5; its top and a point 0.1 outside it.
+        // Upper arc: center (−0.75, −0.375), radius 1.5; its top and a point 0.1 outside it.
         #expect(abs(moon(-0.75, 1.125)) < 1e-6 && abs(moon(-0.75, 1.225) - 0.1) < 1e-5)
         // Below the upper arc's left end (−2.25, −0.375): the end is nearest.
         #expect(abs(moon(-2.25, -0.475) - 0.1) < 1e-5)
-        // Lower arc: centre (0.75, 0.375); its bottom.
+        // Lower arc: center (0.75, 0.375); its bottom.
         #expect(abs(moon(0.75, -1.125)) < 1e-6)
 
         let modes = ToyDistribution.eightGaussians.structure(of: Tensor([0, 2, 0.3, 2, 0, 2.5, 0, 0], shape: [4, 2]))
@@ -102,7 +102,7 @@ struct ToyDistributionStructureTests {
 /// h = 0.5) below four times the largest MMD² between two independent real samples of the same size
 /// (5 pairs). Structure, which the moments cannot see (uniform noise on [−2, 2]² has the
 /// checkerboard's mean and covariance): ≥ 90 % of samples on the structure (dark squares, within
-/// 3σ of a curve or a mode centre — the true distributions give 100 %, 99.7 %, 98.9 %, uniform noise
+/// 3σ of a curve or a mode center — the true distributions give 100 %, 99.7 %, 98.9 %, uniform noise
 /// 50 % on the board) and every component covered (dark square, moon, mode holds ≥ half its share).
 @Suite("Toy distributions are reproduced")
 struct ToyDistributionTests {
