@@ -37,7 +37,7 @@ enum Loaders {
             return SampleableModel(name: dist.rawValue, sampleShape: [net.config.dataDim], objective: training.objective, network: net.network()) { x in
                 let n = Swift.min(x.shape[0], 2000)
                 let real = dist.sample(n, rng: RandomGenerator(seed: 12345))
-                return [String(format: "MMD² to fresh data %.5f", mmdSquared(x.slice(axis: 0, 0..<n), real))]
+                return [String(format: "MMD² to fresh data %.5f", mmdSquared(x.slice(axis: 0, 0..<n), real)), dist.structure(of: x).description]
             }
         }
         return r

@@ -19,8 +19,9 @@ extension Denoiser {
     }
 }
 
-/// The plain MLP denoiser of docs/bench-workloads.md: [x ‖ sinusoidal(t) ‖ cond] → hidden layers (fused
-/// activation) → x's size. Works on vectors (actions, 2-D toy points, flattened transitions).
+/// The plain MLP denoiser of docs/bench-workloads.md: [x ‖ γ(x) ‖ sinusoidal(t) ‖ cond] → hidden layers
+/// (fused activation) → x's size. Works on vectors (actions, 2-D toy points, flattened transitions).
+/// γ(x) is the optional positional encoding of x (`inputFrequencies`), off by default.
 public final class MLPDenoiser: Module, Denoiser, ConfigurableModule {
     public struct Config: Codable, Sendable, Equatable {
         public var dataDim: Int
@@ -28,9 +29,31 @@ public final class MLPDenoiser: Module, Denoiser, ConfigurableModule {
         public var timeEmbedding = 16
         public var hidden = [256, 256, 256]
         public var activation: Activation = .mish
-        public init(dataDim: Int, condDim: Int = 0, timeEmbedding: Int = 16, hidden: [Int] = [256, 256, 256], activation: Activation = .mish) {
+        /// L: adds sin(2ᵏπx), cos(2ᵏπx) for k < L to the input (NeRF's positional encoding,
+        /// Mildenhall et al. 2020, Eq. 4). A plain MLP is biased towards smooth functions of its
+        /// input and learns sharp edges slowly (Tancik et al. 2020, "Fourier features let networks
+        /// learn high frequency functions"); the encoding gives it those frequencies directly.
+        public var inputFrequencies = 0
+
+        public init(dataDim: Int, condDim: Int = 0, timeEmbedding: Int = 16, hidden: [Int] = [256, 256, 256], activation: Activation = .mish,
+                    inputFrequencies: Int = 0) {
             self.dataDim = dataDim; self.condDim = condDim; self.timeEmbedding = timeEmbedding; self.hidden = hidden; self.activation = activation
+            self.inputFrequencies = inputFrequencies
         }
+
+        /// Configs saved before `inputFrequencies` existed decode with 0, the network they hold.
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            dataDim = try c.decode(Int.self, forKey: .dataDim)
+            condDim = try c.decode(Int.self, forKey: .condDim)
+            timeEmbedding = try c.decode(Int.self, forKey: .timeEmbedding)
+            hidden = try c.decode([Int].self, forKey: .hidden)
+            activation = try c.decode(Activation.self, forKey: .activation)
+            inputFrequencies = try c.decodeIfPresent(Int.self, forKey: .inputFrequencies) ?? 0
+        }
+
+        /// Width of the MLP's input.
+        public var inputWidth: Int { dataDim * (1 + 2 * inputFrequencies) + timeEmbedding + condDim }
     }
 
     public let config: Config
@@ -38,14 +61,20 @@ public final class MLPDenoiser: Module, Denoiser, ConfigurableModule {
     public let mlp: MLP
 
     public init(config: Config, rng: RandomGenerator) {
+        precondition(config.inputFrequencies >= 0, "inputFrequencies must be non-negative")
         self.config = config
         embedding = SinusoidalEmbedding(config.timeEmbedding)
-        mlp = MLP([config.dataDim + config.timeEmbedding + config.condDim] + config.hidden + [config.dataDim], activation: config.activation, rng: rng)
+        mlp = MLP([config.inputWidth] + config.hidden + [config.dataDim], activation: config.activation, rng: rng)
     }
 
     public func callAsFunction(_ x: Tensor, t: Tensor, cond: Tensor? = nil) -> Tensor {
         precondition(x.rank == 2 && x.shape[1] == config.dataDim, "MLPDenoiser expects x [B, \(config.dataDim)], got \(x.shape)")
-        var parts = [x, embedding(t)]
+        var parts = [x]
+        for k in 0..<config.inputFrequencies {
+            let angle = x * (Float.pi * Float(1 << k))
+            parts += [angle.sin(), angle.cos()]
+        }
+        parts.append(embedding(t))
         if config.condDim > 0 {
             guard let cond else { preconditionFailure("MLPDenoiser with condDim \(config.condDim) needs a condition") }
             parts.append(cond)

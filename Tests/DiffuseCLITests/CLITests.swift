@@ -127,6 +127,7 @@ struct CLITests {
         #expect(runCLI(["train", "toy", "--dist", "checkerboard", "--steps", "50", "-o", model]).status == 0)
         let r = runCLI(["sample", "-m", model, "-n", "64", "--sampler", "ddim", "--steps", "10", "-o", npy, "--svg", svg])
         #expect(r.status == 0, "\(r.err)")
+        #expect(r.out.contains { $0.hasPrefix("structure: ") && $0.contains("on dark squares") }, "\(r.out)")
         let data = try Data(contentsOf: URL(fileURLWithPath: npy))
         #expect(data.prefix(6) == Data([0x93] + Array("NUMPY".utf8)) && data.count == 128 + 64 * 2 * 4)
         #expect(try String(contentsOfFile: svg, encoding: .utf8).hasPrefix("<svg"))

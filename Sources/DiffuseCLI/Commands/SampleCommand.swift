@@ -49,6 +49,7 @@ struct SampleCommand: Command {
             guard model.sampleShape == [2] else { throw CLIError("--svg plots 2-D samples; this model's samples are \(model.sampleShape)", usage: true) }
             try AtomicFile.write(Data(SVGPlot.scatter(x, title: "\(model.name): \(n) samples").utf8), to: URL(fileURLWithPath: path))
         }
-        console.out(String(format: "%d samples in %.2f s", n, seconds) + model.describe(x).map { "; " + $0 }.joined())
+        console.out(String(format: "%d samples in %.2f s", n, seconds))
+        for line in model.describe(x) { console.out(line) }
     }
 }

@@ -8,10 +8,17 @@ struct TrainToyCommand: Command {
 
     static let dist = Option("--dist", value: "NAME", default: "eight-gaussians", help: "eight-gaussians | two-moons | checkerboard")
     static let objective = Option("--objective", value: "KIND", default: "ddpm", help: "ddpm (ε-prediction, linear β, T = 1000) or edm (Karras preconditioning)")
-    static let steps = Option("--steps", value: "N", default: "4000", help: "optimizer steps (fresh data every step)")
-    static let lr = Option("--lr", value: "RATE", default: "0.001", help: "peak Adam learning rate (cosine decay)")
+    /// The library's defaults, shown as the options' defaults (docs/toy.md explains them).
+    static let defaults = ToyTraining(distribution: .eightGaussians, objective: .edm(EDM()))
+    static let steps = Option("--steps", value: "N", default: String(defaults.steps), help: "optimizer steps (fresh data every step)")
+    static let lr = Option("--lr", value: "RATE", default: String(defaults.learningRate), help: "peak Adam learning rate (cosine decay)")
+    static let batch = Option("--batch-size", value: "N", default: String(defaults.batchSize), help: "minibatch size")
+    static let hidden = Option("--hidden", value: "W,W,…", default: defaults.hidden.map(String.init).joined(separator: ","),
+                               help: "widths of the hidden Mish layers")
+    static let frequencies = Option("--input-frequencies", value: "L", default: String(defaults.inputFrequencies),
+                                    help: "positional-encoding bands sin/cos(2ᵏπx), k < L, beside x in the input (0: x only)")
     static let output = Option("--output", "-o", value: "FILE", help: "checkpoint to write (.safetensors)")
-    static let options = [dist, objective, steps, lr, output, .seed, .threads]
+    static let options = [dist, objective, steps, lr, batch, hidden, frequencies, output, .seed, .threads]
 
     static func run(_ args: ParsedArguments, console: Console) throws {
         let url = URL(fileURLWithPath: try args.required(output))
@@ -24,8 +31,14 @@ struct TrainToyCommand: Command {
         case "edm": obj = .edm(EDM())
         case let other: throw CLIError("unknown --objective '\(other)' (ddpm, edm)", usage: true)
         }
+        let widths = args.string(hidden)!.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !widths.isEmpty, widths.allSatisfy({ ($0 ?? 0) >= 1 }) else {
+            throw CLIError("--hidden must be comma-separated positive widths, e.g. 128,128,128", usage: true)
+        }
         let training = ToyTraining(distribution: d, objective: obj, steps: try args.int(steps, range: 1...10_000_000)!,
-                                   learningRate: try args.float(lr)!, seed: try args.seed())
+                                   batchSize: try args.int(batch, range: 1...1_000_000)!, learningRate: try args.float(lr)!,
+                                   hidden: widths.map { $0! }, inputFrequencies: try args.int(frequencies, range: 0...16)!,
+                                   seed: try args.seed())
         let started = Date()
         let model = try training.run(log: console.err)
         let command = args.invocation
