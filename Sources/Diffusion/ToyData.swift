@@ -106,7 +106,8 @@ extension ToyDistribution {
     /// Which dark square (0..<8) holds (x, y), if any: cells [k, k+1) with k = −2…1 and
     /// ⌊x⌋ + ⌊y⌋ even, as `sample` draws them.
     static func darkSquare(_ x: Float, _ y: Float) -> Int? {
-        guard x.isFinite, y.isFinite else { return nil }
+        // Checked before converting to Int, which traps on huge values (a diverged sampler's).
+        guard (-2..<2).contains(x), (-2..<2).contains(y) else { return nil }
         let ix = Int(Foundation.floor(x)) + 2, iy = Int(Foundation.floor(y)) + 2
         guard (0..<4).contains(ix), (0..<4).contains(iy), (ix + iy) & 1 == 0 else { return nil }
         return iy * 2 + ix / 2

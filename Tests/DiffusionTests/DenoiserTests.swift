@@ -77,6 +77,22 @@ struct DenoiserTests {
         #expect(r.passed, "\(r)")
     }
 
+    /// The positional encoding of x: 2L features per coordinate beside x, differentiable in x (guidance
+    /// needs ∇ₓ), and kept by checkpoints.
+    @Test func mlpInputEncoding() throws {
+        let net = MLPDenoiser(config: .init(dataDim: 3, hidden: [16, 16], inputFrequencies: 2), rng: RandomGenerator(seed: 9))
+        let width: Int = 3 * (1 + 2 * 2) + 16
+        #expect(net.mlp.config.sizes.first == width)
+        let r = gradientCheck([checkInput([2, 3], seed: 10)]) { net($0[0], t: Tensor([1, 7]), cond: nil) }
+        #expect(r.passed, "\(r)")
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("pd-mlp-\(UUID().uuidString).safetensors")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try Checkpoint.save(net, to: url)
+        let (back, _, _) = try Checkpoint.load(MLPDenoiser.self, from: url)
+        let x = RandomGenerator(seed: 11).normal([2, 3])
+        #expect(back.config == net.config && back(x, t: Tensor([3, 4])).scalars == net(x, t: Tensor([3, 4])).scalars)
+    }
+
     @Test func denoisersRoundTripThroughCheckpoints() throws {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("pd-unet-\(UUID().uuidString).safetensors")
         defer { try? FileManager.default.removeItem(at: url) }
