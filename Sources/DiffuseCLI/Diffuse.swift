@@ -16,6 +16,8 @@ public enum Diffuse {
         EvalCommand.self,
         TrainTrajectoryCommand.self,
         PGDGenerateCommand.self,
+        TrainWorldModelCommand.self,
+        WorldModelRolloutCommand.self,
         TrainRegressionCommand.self,
         TrainToyCommand.self,
         SampleCommand.self,

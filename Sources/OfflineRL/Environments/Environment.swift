@@ -119,6 +119,15 @@ extension Environment {
         try eachRow(of: dataset) { try cost(observation: $0, action: $1, nextObservation: $2, info: $3) }
     }
 
+    /// ‖s′ − f(s, a)‖₂ of every row of `dataset`: how far its stored next observation is from the
+    /// exact transition `nextObservation` — the dynamics error of synthetic data (docs/pgd.md §6).
+    public func dynamicsErrors(of dataset: OfflineDataset) throws -> [Double] {
+        try eachRow(of: dataset) { s, a, next, info in
+            let exact = nextObservation(after: s, action: a, info: info)
+            return zip(exact, next).reduce(0.0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }.squareRoot()
+        }
+    }
+
     /// `body(observation, action, next observation, info)` of every row, after checking the row sizes.
     private func eachRow(of dataset: OfflineDataset,
                          _ body: ([Double], [Double], [Double], [String: [Double]]) throws -> Double) throws -> [Double] {
