@@ -18,6 +18,8 @@ public enum Diffuse {
         PGDGenerateCommand.self,
         PGDEvaluateCommand.self,
         PGDTrainAgentCommand.self,
+        TrainWorldModelCommand.self,
+        WorldModelRolloutCommand.self,
         TrainRegressionCommand.self,
         TrainToyCommand.self,
         SampleCommand.self,

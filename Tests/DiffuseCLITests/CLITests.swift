@@ -13,6 +13,7 @@ func runCLI(_ args: [String]) -> (status: Int32, out: [String], err: [String]) {
 /// A bad invocation fails with `status` and exactly one error line, the last, containing `message`.
 func expectOneLineError(_ args: [String], _ status: Int32, _ message: String) {
     let r = runCLI(args)
+    #expect(r.out.isEmpty, "\(args): \(r.out)")
     #expect(r.status == status, "\(args): exit \(r.status)")
     // Progress lines may come first; the error is one line, the last.
     #expect(r.err.filter { $0.contains("error") }.count == 1 && (r.err.last ?? "").contains(message), "\(args): \(r.err)")
@@ -59,10 +60,7 @@ struct CLITests {
         (["sample"], 2, "missing required option --model"),
     ] as [([String], Int32, String)])
     func badInputGivesOneLineError(_ args: [String], _ status: Int32, _ message: String) {
-        let r = runCLI(args)
-        #expect(r.status == status, "\(args): exit \(r.status)")
-        #expect(r.err.count == 1 && r.err[0].contains(message), "\(args): \(r.err)")
-        #expect(r.out.isEmpty)
+        expectOneLineError(args, status, message)
     }
 
     @Test func corruptCheckpointIsAnErrorNotACrash() throws {

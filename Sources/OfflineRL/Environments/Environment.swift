@@ -125,6 +125,15 @@ extension Environment {
         try eachRow(of: dataset) { s, a, _, info in nextObservation(after: s, action: a, info: info) }
     }
 
+    /// ‖s′ − f(s, a)‖₂ of every row of `dataset` in environment units: how far its stored next
+    /// observation is from the exact transition — the dynamics error of synthetic data (docs/pgd.md §6).
+    public func dynamicsErrors(of dataset: OfflineDataset) throws -> [Double] {
+        let next = dataset.nextObservations.scalars, o = dataset.observationDim
+        return try trueNextObservations(of: dataset).enumerated().map { i, exact in
+            exact.enumerated().reduce(0.0) { acc, e in let d = e.element - Double(next[i * o + e.offset]); return acc + d * d }.squareRoot()
+        }
+    }
+
     /// `body(observation, action, next observation, info)` of every row, after checking the row sizes.
     private func eachRow<T>(of dataset: OfflineDataset,
                             _ body: ([Double], [Double], [Double], [String: [Double]]) throws -> T) throws -> [T] {
