@@ -50,7 +50,7 @@ struct TrainWorldModelCommand: Command {
         console.err(String(format: "%d training and %d validation transitions; %d members, %.2f M parameters",
                            dataset.count - trainer.validation.count, trainer.validation.count, architecture.ensemble,
                            Double(trainer.model.parameterCount) / 1e6))
-        var metadata = ["dataset": dataPath, "command": commandLine]
+        var metadata = ["dataset": dataPath, "command": args.invocation]
         if let name = context.name { metadata["env"] = name }
         let run = try ResumableRun(args, total: settings.steps, output: url, checkpointEvery: checkpointEvery, logEvery: logEvery)
         _ = try run.start(console: console) { try trainer.resume(from: $0); return trainer.step }

@@ -54,7 +54,7 @@ struct WorldModelRolloutCommand: Command {
         if let env = modelMeta["env"] { result.dataset.attributes["env"] = env }
         result.dataset.attributes["model"] = modelPath
         result.dataset.attributes["policy"] = policyPath
-        result.dataset.attributes["command"] = commandLine
+        result.dataset.attributes["command"] = args.invocation
         try result.dataset.save(to: url, format: format)
         let meanReward = Double(result.dataset.rewards.mean().item)
         if args.flag(.json) {
