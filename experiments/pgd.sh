@@ -26,10 +26,12 @@ THREADS=${THREADS:-2}
 OUT=experiments/results
 WORK=${WORK:-$(mktemp -d)}
 mkdir -p "$OUT" "$WORK"
-swift build -c release --product diffuse
-cp .build/release/diffuse "$WORK/diffuse"   # rebuilds during the run cannot change the binary
+if [ ! -x "$WORK/diffuse" ]; then
+  swift build -c release --product diffuse
+  cp .build/release/diffuse "$WORK/diffuse"   # rebuilds during the run cannot change the binary
+fi
 D="$WORK/diffuse"
-ROWS="$OUT/pgd.jsonl"
+ROWS=${ROWS:-$OUT/pgd.jsonl}   # parallel runs (one per env) write separate files, then concatenate
 : > "$ROWS"
 row() {  # row KIND ENV SEED LAMBDA JSON-METRICS → one JSON line
   python3 -c "import json,sys; m=json.loads(sys.argv[5]); m.update(kind=sys.argv[1], env=sys.argv[2], seed=int(sys.argv[3]), guidance=float(sys.argv[4])); print(json.dumps(m))" "$@" >> "$ROWS"
@@ -69,6 +71,7 @@ for env in $ENVS; do
     fi
   done
 done
+[ "${TABLE:-1}" = 1 ] || exit 0
 python3 experiments/pgd_table.py "$ROWS" docs/pgd-results.md --work "$WORK" \
   --command "make experiment-pgd SEEDS=\"$SEEDS\" ENVS=\"$ENVS\" TRAJ_STEPS=$TRAJ_STEPS AGENT_STEPS=$AGENT_STEPS LAMBDAS=\"$LAMBDAS\" N_EVAL=$N_EVAL SAMPLE_STEPS=$SAMPLE_STEPS DOWNSTREAM=$DOWNSTREAM"
 cat docs/pgd-results.md
