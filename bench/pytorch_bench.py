@@ -422,6 +422,65 @@ def conv(two_d, warmup, repeats):
     return [measure(f"{name}_forward", fwd, warmup, repeats), measure(f"{name}_forward_backward", fwd_bwd, warmup, repeats)]
 
 
+def edm_sigmas(n, sigma_min=0.002, sigma_max=80.0, rho=7.0):
+    """EDM's σ_i = (σ_max^{1/ρ} + i/(N−1)(σ_min^{1/ρ} − σ_max^{1/ρ}))^ρ, then σ_N = 0 (EDM.sigmas)."""
+    a, b = sigma_max ** (1 / rho), sigma_min ** (1 / rho)
+    return [(a + i / (n - 1) * (b - a)) ** rho for i in range(n)] + [0.0]
+
+
+def pgd_generate(warmup, repeats):
+    """TrajectoryModel.sampleWindows as `diffuse pgd generate` runs it (docs/bench-workloads.md): the temporal
+    U-Net on pointmaze-umaze rows [s (4) | u (2) | r | d], 64 windows of 128 rows, EDM stochastic Heun
+    (16 steps, 31 network evaluations, σ_data = 1), additive guidance λ = 1 toward a TD3+BC actor in
+    PolicyGuidance's closed form. Layout statistics and the actor's normalizer: fixed random values."""
+    obs, act, width, steps, batch, length = 4, 2, 8, 16, 64, 128
+    g = torch.Generator().manual_seed(12)
+    mean, std = torch.randn(width, generator=g), torch.rand(width, generator=g) * 1.5 + 0.5
+    obs_shift, obs_scale = torch.randn(obs, generator=g), torch.rand(obs, generator=g) + 0.5
+    torch.manual_seed(13)
+    net = TemporalUnet(transition=width).eval()
+    actor = nn.Sequential(nn.Linear(obs, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, act), nn.Tanh())
+    variance = torch.ones(act)  # deterministic actor: σ = 1
+    mask = torch.zeros(1, 1, width)
+    mask[..., obs:obs + act] = 1  # GuidanceConfig: the action channels only
+    sigmas = edm_sigmas(steps)
+    churn, t_min, t_max, s_noise = 80.0, 0.05, 50.0, 1.003
+
+    def denoise(x, s):  # EDM preconditioning with σ_data = 1 (EDM.denoise)
+        c_noise = torch.full((x.shape[0],), math.log(s) / 4)
+        return x * (1 / (s * s + 1)) + net(x * (1 / math.sqrt(s * s + 1)), c_noise) * (s / math.sqrt(s * s + 1))
+
+    def guidance(x):  # PolicyGuidance.closedFormGradient: −(a_n − μ(s))/σ² · (1 − a_n²) · std_u
+        b, n = x.shape[0], x.shape[1]
+        s = (x[..., :obs] * std[:obs] + mean[:obs]).reshape(b * n, obs)
+        an = torch.tanh(x[..., obs:obs + act] * std[obs:obs + act] + mean[obs:obs + act]).reshape(b * n, act)
+        mu = actor((s - obs_shift) / obs_scale)
+        grad = (-(an - mu) / variance * (1 - an * an) * std[obs:obs + act]).reshape(b, n, act)
+        grad = torch.cat([torch.zeros(b, n, obs), grad, torch.zeros(b, n, width - obs - act)], dim=2)
+        return grad * mask
+
+    def run():
+        with torch.no_grad():
+            x = torch.randn(batch, length, width) * sigmas[0]
+            for i in range(steps):
+                sigma, nxt = sigmas[i], sigmas[i + 1]
+                lam = 0.0 if i == steps - 1 else (1 - i / steps) + 0.3 * math.sin(math.pi * (i + 1) / steps)
+                if lam != 0:
+                    x = x + guidance(x) * lam
+                gamma = min(churn / steps, math.sqrt(2) - 1) if t_min <= sigma <= t_max else 0.0
+                noise = torch.randn_like(x) if gamma > 0 else torch.zeros_like(x)
+                s_hat = sigma * (1 + gamma)  # EDM.step (Algorithm 2)
+                x_hat = x + noise * (math.sqrt(s_hat * s_hat - sigma * sigma) * s_noise) if gamma > 0 else x
+                slope = (x_hat - denoise(x_hat, s_hat)) / s_hat
+                x = x_hat + slope * (nxt - s_hat)
+                if nxt > 0:
+                    slope2 = (x - denoise(x, nxt)) / nxt
+                    x = x_hat + (slope + slope2) * (0.5 * (nxt - s_hat))
+            assert bool(torch.isfinite(x).all()), "pgd_generate: non-finite samples"
+
+    return measure("pgd_generate", run, warmup, repeats)
+
+
 WORKLOADS = {
     "sgemm_256": lambda w, r: sgemm(256, w, r),
     "sgemm_1024": lambda w, r: sgemm(1024, w, max(r // 3, 5)),
@@ -435,6 +494,7 @@ WORKLOADS = {
     "conv1d": lambda w, r: conv(False, w, r),
     "conv2d": lambda w, r: conv(True, w, r),
     "unet2d_train_step": unet2d_train_step,
+    "pgd_generate": pgd_generate,
 }
 
 

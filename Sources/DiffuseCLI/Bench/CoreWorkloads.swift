@@ -146,6 +146,36 @@ enum CoreWorkloads {
         ]
     }
 
+    /// `diffuse pgd generate`'s sampling (docs/bench-workloads.md `pgd_generate`, docs/pgd.md §3): the default
+    /// trajectory model (temporal U-Net, dim 32, mults 1-2-4) on pointmaze-umaze rows (4 + 2 + 2 channels),
+    /// 64 windows of 128 rows, EDM stochastic Heun with 16 steps (31 network evaluations), λ = 1
+    /// toward a TD3+BC actor (closed-form gradient) — `TrajectoryModel.sampleWindows` as is. Layout
+    /// statistics and the actor's normalizer are fixed random values (seeded), as a checkpoint holds them.
+    static func pgdGenerate(warmup: Int, repeats: Int) -> BenchResult {
+        let g = RandomGenerator(seed: 12)
+        let (obs, act, width) = (4, 2, 8)
+        let group = { (name: String, start: Int, count: Int) -> [String: Any] in ["name": name, "start": start, "count": count] }
+        let json: [String: Any] = [
+            "channels": ["groups": [group(TrajectoryLayout.observation, 0, obs), group(TrajectoryLayout.action, obs, act),
+                                    group(TrajectoryLayout.reward, obs + act, 1), group(TrajectoryLayout.done, obs + act + 1, 1)]],
+            "actionTransform": "atanh", "actionMap": ["shift": [0, 0], "scale": [1, 1]],  // pointmaze's action box [−1, 1]²
+            "mean": g.normal([width]).scalars.map(Double.init), "std": g.uniform([width], low: 0.5, high: 2).scalars.map(Double.init),
+            "horizon": 32, "stride": 8,
+        ]
+        let layout = try! JSONDecoder().decode(TrajectoryLayout.self, from: JSONSerialization.data(withJSONObject: json))
+        let model = TrajectoryModel(config: .init(layout: layout), rng: RandomGenerator(seed: 13))
+        let actor = AgentNetworks(config: .init(algorithm: .td3bc, observationDim: obs, actionDim: act), rng: RandomGenerator(seed: 14))
+        let agent = AgentPolicy(networks: actor, observationNormalizer: AffineNormalizer(shift: g.normal([obs]).scalars,
+                                                                                       scale: g.uniform([obs], low: 0.5, high: 1.5).scalars),
+                                actionMap: layout.actionMap)
+        let settings = SynthesisSettings(lambda: 1, length: 128, batch: 64, sampling: TrajectorySampling(steps: 16))
+        var seed: UInt64 = 15
+        return Bench.measure("pgd_generate", warmup: warmup, repeats: repeats) {
+            seed += 1
+            _ = try! model.sampleWindows(count: 64, policy: agent, settings: settings, seed: seed)
+        }
+    }
+
     /// Every workload, in docs/bench-workloads.md order.
     /// Every workload by group name (a group may yield several results, e.g. conv forward and
     /// forward+backward), in report order.
@@ -158,6 +188,6 @@ enum CoreWorkloads {
          ("fisor_select_action_1", { [fisorSelectAction(states: 1, warmup: w, repeats: r)] }),
          ("unet1d_train_step", { [unet1dTrainStep(warmup: w, repeats: r)] }), ("unet1d_sample_100", { [unet1dSample(warmup: w, repeats: r)] }),
          ("conv1d", { conv(twoD: false, warmup: w, repeats: r) }), ("conv2d", { conv(twoD: true, warmup: w, repeats: r) }),
-         ("unet2d_train_step", { [unet2dTrainStep(warmup: w, repeats: r)] })]
+         ("unet2d_train_step", { [unet2dTrainStep(warmup: w, repeats: r)] }), ("pgd_generate", { [pgdGenerate(warmup: w, repeats: r)] })]
     }
 }
