@@ -36,13 +36,15 @@ public struct TrajectoryTraining: Codable, Sendable, Equatable {
     }
 }
 
-public enum TrajectoryTrainingError: Error, Equatable, CustomStringConvertible {
-    case tooFewWindows(train: Int, batch: Int)
+/// Why a PGD trainer (trajectory model, world model) cannot start or resume.
+public enum PGDTrainingError: Error, Equatable, CustomStringConvertible {
+    /// Fewer training samples (`what`: windows, transitions) than one batch; `hint` says what to change.
+    case tooFewSamples(what: String, train: Int, batch: Int, hint: String)
     case settingsDiffer(String)
 
     public var description: String {
         switch self {
-        case let .tooFewWindows(train, batch): return "only \(train) training windows, fewer than one batch of \(batch): collect more data or lower --horizon"
+        case let .tooFewSamples(what, train, batch, hint): return "only \(train) training \(what), fewer than one batch of \(batch): \(hint)"
         case let .settingsDiffer(path): return "\(path) was trained with different settings or data"
         }
     }
@@ -74,7 +76,7 @@ public final class TrajectoryTrainer {
         for e in held { for i in e { heldRow[i] = true } }
         let starts = dataset.windowStarts(horizon: settings.horizon, stride: settings.stride)
         let trainStarts = starts.filter { !heldRow[$0] }, validationStarts = starts.filter { heldRow[$0] }
-        guard trainStarts.count >= settings.batchSize else { throw TrajectoryTrainingError.tooFewWindows(train: trainStarts.count, batch: settings.batchSize) }
+        guard trainStarts.count >= settings.batchSize else { throw PGDTrainingError.tooFewSamples(what: "windows", train: trainStarts.count, batch: settings.batchSize, hint: "collect more data or lower --horizon") }
         trainWindows = try layout.encode(dataset, starts: trainStarts)
         validationWindows = validationStarts.isEmpty ? Tensor(zeros: [0, settings.horizon, layout.width]) : try layout.encode(dataset, starts: validationStarts)
 
@@ -130,7 +132,7 @@ public final class TrajectoryTrainer {
     /// Continues a run saved by `save` with the same data and settings, bit-identically.
     public func resume(from url: URL) throws {
         let (meta, state) = try Checkpoint.resume(ema.average, from: url)
-        guard meta["trajectory_training"] == settingsJSON else { throw TrajectoryTrainingError.settingsDiffer(url.path) }
+        guard meta["trajectory_training"] == settingsJSON else { throw PGDTrainingError.settingsDiffer(url.path) }
         try state.restore([("online", model), ("optimizer", optimizer), ("sampler", sampler), ("noise", rng)])
         step = state.step
     }

@@ -28,18 +28,6 @@ public struct WorldModelTraining: Codable, Sendable, Equatable {
     }
 }
 
-public enum WorldModelTrainingError: Error, Equatable, CustomStringConvertible {
-    case tooFewTransitions(train: Int, batch: Int)
-    case settingsDiffer(String)
-
-    public var description: String {
-        switch self {
-        case let .tooFewTransitions(train, batch): return "only \(train) training transitions, fewer than one batch of \(batch): collect more data or lower --batch-size"
-        case let .settingsDiffer(path): return "\(path) was trained with different settings"
-        }
-    }
-}
-
 /// Trains a `WorldModel` on a dataset's transitions: one loss summed over the members (each on its
 /// own minibatch), Adam, a held-out split of transitions for a validation MSE per member. Resumable:
 /// weights, Adam, every member's sampler, the generator and the step.
@@ -66,7 +54,7 @@ public final class WorldModelTrainer {
         let held = Int((Double(dataset.count) * settings.validationFraction).rounded())
         let train = dataset.subset(Array(order[held...]).sorted())
         validation = dataset.subset(Array(order[..<held]).sorted())
-        guard train.count >= settings.batchSize else { throw WorldModelTrainingError.tooFewTransitions(train: train.count, batch: settings.batchSize) }
+        guard train.count >= settings.batchSize else { throw PGDTrainingError.tooFewSamples(what: "transitions", train: train.count, batch: settings.batchSize, hint: "collect more data or lower --batch-size") }
         // Normalizers from the training rows only (MBPO fits its input scaler after the holdout split).
         model = WorldModel(config: try .init(fitting: train, actionBounds: actionBounds, architecture: architecture), rng: rng.fork())
         inputs = model.inputs(observations: train.observations, actions: train.actions)
@@ -125,7 +113,7 @@ public final class WorldModelTrainer {
     /// normalizers tie the checkpoint to its training data).
     public func resume(from url: URL) throws {
         let (meta, state) = try Checkpoint.resume(model, from: url)
-        guard meta["world_model_training"] == settingsJSON else { throw WorldModelTrainingError.settingsDiffer(url.path) }
+        guard meta["world_model_training"] == settingsJSON else { throw PGDTrainingError.settingsDiffer(url.path) }
         try state.restore(parts)
         rng.restore(state.rng)
         step = state.step

@@ -46,7 +46,7 @@ struct TrainWorldModelCommand: Command {
         let trainer: WorldModelTrainer
         do {
             trainer = try WorldModelTrainer(dataset: dataset, actionBounds: context.actionBounds, architecture: architecture, settings: settings)
-        } catch let e as WorldModelTrainingError { throw CLIError("\(dataPath): \(e)") }
+        } catch let e as PGDTrainingError { throw CLIError("\(dataPath): \(e)") }
         console.err(String(format: "%d training and %d validation transitions; %d members, %.2f M parameters",
                            dataset.count - trainer.validation.count, trainer.validation.count, architecture.ensemble,
                            Double(trainer.model.parameterCount) / 1e6))
