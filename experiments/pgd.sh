@@ -22,6 +22,7 @@ SAMPLE_STEPS=${SAMPLE_STEPS:-256} # EDM steps (docs/pgd.md §3)
 WM_STEPS=${WM_STEPS:-20000}
 DOWNSTREAM=${DOWNSTREAM:-0}
 POOL=${POOL:-20000}
+REGEN=${REGEN:-$((AGENT_STEPS / 4))}   # pool regenerations within a run (PGD regenerates every 10k of 1M steps)
 THREADS=${THREADS:-2}
 OUT=experiments/results
 WORK=${WORK:-$(mktemp -d)}
@@ -66,7 +67,7 @@ for env in $ENVS; do
     if [ "$DOWNSTREAM" = 1 ]; then
       for lambda in 0 "$LAMBDA_STAR"; do
         r=$("$D" pgd train-agent --data "$WORK/$env.hdf5" --model "$tag-traj.safetensors" --algo td3bc --guidance "$lambda" \
-              --steps "$AGENT_STEPS" --pool "$POOL" --sample-steps "$SAMPLE_STEPS" --eval-episodes 50 --seed "$seed" --threads "$THREADS" \
+              --steps "$AGENT_STEPS" --pool "$POOL" --regenerate-every "$REGEN" --sample-steps "$SAMPLE_STEPS" --eval-episodes 50 --seed "$seed" --threads "$THREADS" \
               --log-every "$AGENT_STEPS" --checkpoint-every "$AGENT_STEPS" --json -o "$tag-pgd-agent-$lambda.safetensors" 2>/dev/null)
         row downstream "$env" "$seed" "$lambda" "$(echo "$r" | python3 -c 'import json,sys; r=json.load(sys.stdin); print(json.dumps({"normalized_score": r["normalized_score"], "return_mean": r["return_mean"]}))')"
       done
@@ -75,5 +76,5 @@ for env in $ENVS; do
 done
 [ "${TABLE:-1}" = 1 ] || exit 0
 python3 experiments/pgd_table.py "$ROWS" docs/pgd-results.md --work "$WORK" \
-  --command "make experiment-pgd SEEDS=\"$SEEDS\" ENVS=\"$ENVS\" TRAJ_STEPS=$TRAJ_STEPS AGENT_STEPS=$AGENT_STEPS LAMBDAS=\"$LAMBDAS\" N_EVAL=$N_EVAL SAMPLE_STEPS=$SAMPLE_STEPS DOWNSTREAM=$DOWNSTREAM"
+  --command "make experiment-pgd SEEDS=\"$SEEDS\" ENVS=\"$ENVS\" TRAJ_STEPS=$TRAJ_STEPS AGENT_STEPS=$AGENT_STEPS LAMBDAS=\"$LAMBDAS\" N_EVAL=$N_EVAL SAMPLE_STEPS=$SAMPLE_STEPS DOWNSTREAM=$DOWNSTREAM POOL=$POOL REGEN=$REGEN"
 cat docs/pgd-results.md

@@ -129,8 +129,12 @@ def main():
         if down:
             md += ["", "| agent (TD3+BC) trained on | normalized score |", "|---|---|"]
             md.append(f"| real data only | {mean_std([r['normalized_score'] for r in down if r['kind'] == 'real'])} |")
+            scores = lambda lam: [r['normalized_score'] for r in down if r['kind'] == 'downstream' and r['guidance'] == lam]
             for lam in sorted({r['guidance'] for r in down if r['kind'] == 'downstream'}):
-                md.append(f"| {'unguided diffusion' if lam == 0 else f'PGD (λ = {lam:g})'} + real | {mean_std([r['normalized_score'] for r in down if r['kind'] == 'downstream' and r['guidance'] == lam])} |")
+                md.append(f"| {'unguided diffusion' if lam == 0 else f'PGD (λ = {lam:g})'} + real | {mean_std(scores(lam))} |")
+            if any(lam > 0 and scores(lam) == scores(0) for lam in {r['guidance'] for r in down if r['kind'] == 'downstream'}):
+                md += ["", "PGD rows identical to the unguided row mean no guided pool was generated within the run (the first pool is",
+                       "always unguided; a run shorter than its --regenerate-every never regenerates): they measure unguided data."]
         series_ll = {f"seed {s}": [(r["guidance"], r.get("meanLogLikelihood")) for r in er if r["kind"] == "pgd" and r["seed"] == s] for s in seeds}
         series_de = {f"seed {s}": [(r["guidance"], r["dynamicsError"]) for r in er if r["kind"] == "pgd" and r["seed"] == s] for s in seeds}
         line_plot(os.path.join(figures, f"pgd-{env}-loglik.svg"), f"{env}: target-policy log-likelihood vs λ", "guidance λ", "mean log π(a|s)", series_ll)
