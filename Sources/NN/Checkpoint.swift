@@ -54,6 +54,8 @@ public enum Checkpoint {
                 precondition(file.tensors[name] == nil, "training tensor \(name) collides with a parameter")
                 file.tensors[name] = SafeTensor(t)
             }
+            // "step" and "rng" are the state's own entries; a part saved under those keys would overwrite them.
+            precondition(training.values["step"] == nil && training.values["rng"] == nil, "training values may not use the reserved keys step and rng")
             file.metadata["training.step"] = String(training.step)
             file.metadata["training.rng"] = String(decoding: try encoder.encode(training.rng), as: UTF8.self)
             for (k, v) in training.values { file.metadata["training.\(k)"] = v }
@@ -118,4 +120,26 @@ public enum Checkpoint {
         for ((_, mine), (_, theirs)) in zip(module.namedGenerators(), loaded.namedGenerators()) { mine.restore(theirs.state) }
         return (metadata, training)
     }
+
+    /// Writes a training run: `module`'s weights, every part's `Resumable` state, the step, and
+    /// `settings` — metadata entries (settings, data statistics) a resume must find unchanged.
+    public static func saveRun<M: ConfigurableModule>(_ module: M, step: Int, parts: [(String, any Resumable)], settings: [String: String],
+                                                      metadata: [String: String] = [:], to url: URL) throws {
+        var state = TrainingState(step: step, rng: RandomState(seed: 0, counter: 0))
+        state.save(parts)
+        try save(module, to: url, metadata: metadata.merging(settings) { _, own in own }, training: state)
+    }
+
+    /// Restores a run written by `saveRun` into `module` and `parts` (the same settings and data, or
+    /// an error naming the entry that differs) and returns its step.
+    public static func resumeRun<M: ConfigurableModule>(_ module: M, parts: [(String, any Resumable)], settings: [String: String],
+                                                        from url: URL) throws -> Int {
+        let (meta, state) = try resume(module, from: url)
+        for key in settings.keys.sorted() where meta[key] != settings[key] {
+            throw Error.badConfig("\(url.path) was trained with different settings or data (\(key) differs)")
+        }
+        try state.restore(parts)
+        return state.step
+    }
 }
+

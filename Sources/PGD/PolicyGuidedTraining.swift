@@ -59,7 +59,8 @@ public final class PolicyGuidedTraining {
     let seed: UInt64
 
     public init(real dataset: OfflineDataset, model: TrajectoryModel, algorithm kind: AgentAlgorithm, hyperparameters h: AgentHyperparameters,
-                actionBounds: Box, settings: PolicyGuidedTrainingSettings, seed: UInt64, progress: ((Int) -> Void)? = nil) throws {
+                actionBounds: Box, settings: PolicyGuidedTrainingSettings, seed: UInt64, resumingFrom checkpoint: URL? = nil,
+                progress: ((Int) -> Void)? = nil) throws {
         precondition(settings.syntheticRows >= 1 && settings.syntheticRows < h.batchSize, "synthetic rows must leave room for real rows in a batch")
         guard model.layout.observationDim == dataset.observationDim, model.layout.actionDim == dataset.actionDim else {
             throw DataFileError.unsupported("the trajectory model's rows do not fit the dataset's observations and actions")
@@ -73,15 +74,19 @@ public final class PolicyGuidedTraining {
                                                         rewardScale: h.rewardScale, bootstrapping: h.bootstrapping)
         let rng = RandomGenerator(seed: seed)
         let networks = AgentNetworks(config: .init(algorithm: kind, observationDim: dataset.observationDim, actionDim: dataset.actionDim), rng: rng.fork())
-        // The first pool is unguided (there is no trained actor yet).
-        let first = try model.synthesize(transitions: settings.poolSize, policy: nil, settings: Self.synthesis(settings, lambda: 0),
-                                         seed: Self.poolSeed(seed, generation: 0), progress: progress)
-        pool = TransitionSampler(try preprocessing(first), batchSize: settings.syntheticRows, mode: .distinctInBatch, seed: rng.nextUInt64())
-        let realSampler = TransitionSampler(try preprocessing(real), batchSize: h.batchSize - settings.syntheticRows, mode: .distinctInBatch,
+        // The first pool is unguided (there is no trained actor yet). A resumed run takes its pool from
+        // the checkpoint, so it holds the real rows until then instead of sampling a pool it would discard.
+        let realRowsPreprocessed = try preprocessing(real)
+        let first = checkpoint != nil ? realRowsPreprocessed : try preprocessing(
+            model.synthesize(transitions: settings.poolSize, policy: nil, settings: Self.synthesis(settings, lambda: 0),
+                             seed: Self.poolSeed(seed, generation: 0), progress: progress))
+        pool = TransitionSampler(first, batchSize: settings.syntheticRows, mode: .distinctInBatch, seed: rng.nextUInt64())
+        let realSampler = TransitionSampler(realRowsPreprocessed, batchSize: h.batchSize - settings.syntheticRows, mode: .distinctInBatch,
                                             seed: rng.nextUInt64())
         trainer = OfflineTrainer(algorithm: kind.make(networks: networks, hyperparameters: h, rng: rng),
                                  batches: MixedBatches([pool, realSampler]), preprocessing: preprocessing)
         trainer.extraState = [("pool", SyntheticPoolState(pool))]
+        if let checkpoint { try trainer.resume(from: checkpoint) }
     }
 
     static func synthesis(_ s: PolicyGuidedTrainingSettings, lambda: Float) -> SynthesisSettings {

@@ -40,12 +40,13 @@ public struct TrajectoryTraining: Codable, Sendable, Equatable {
 public enum PGDTrainingError: Error, Equatable, CustomStringConvertible {
     /// Fewer training samples (`what`: windows, transitions) than one batch; `hint` says what to change.
     case tooFewSamples(what: String, train: Int, batch: Int, hint: String)
-    case settingsDiffer(String)
+    /// The horizon is not a multiple of what the network's down-sampling needs.
+    case horizon(Int, multiple: Int)
 
     public var description: String {
         switch self {
         case let .tooFewSamples(what, train, batch, hint): return "only \(train) training \(what), fewer than one batch of \(batch): \(hint)"
-        case let .settingsDiffer(path): return "\(path) was trained with different settings or data"
+        case let .horizon(h, m): return "horizon \(h) must be a multiple of \(m) (the network halves the length at each level but the last)"
         }
     }
 }
@@ -81,9 +82,10 @@ public final class TrajectoryTrainer {
         validationWindows = validationStarts.isEmpty ? Tensor(zeros: [0, settings.horizon, layout.width]) : try layout.encode(dataset, starts: validationStarts)
 
         rng = RandomGenerator(seed: settings.seed)
-        model = TrajectoryModel(config: .init(layout: layout, network: network, objective: objective), rng: rng.fork())
-        precondition(settings.horizon % model.config.network.lengthMultiple == 0,
-                     "horizon \(settings.horizon) must be a multiple of \(model.config.network.lengthMultiple)")
+        let config = TrajectoryModel.Config(layout: layout, network: network, objective: objective)
+        let multiple = config.network.lengthMultiple  // checked before the network is built (its init traps)
+        guard settings.horizon % multiple == 0 else { throw PGDTrainingError.horizon(settings.horizon, multiple: multiple) }
+        model = TrajectoryModel(config: config, rng: rng.fork())
         ema = EMA(model, decay: settings.emaDecay)
         optimizer = Adam(model, learningRate: settings.peakLearningRate)
         sampler = MinibatchSampler(count: trainStarts.count, batchSize: settings.batchSize, seed: rng.nextUInt64())
@@ -118,22 +120,16 @@ public final class TrajectoryTrainer {
         }
     }
 
-    private var settingsJSON: String { canonicalJSON(settings) }
+    private var parts: [(String, any Resumable)] { [("online", model), ("optimizer", optimizer), ("sampler", sampler), ("noise", rng)] }
+    private var settingsMetadata: [String: String] { ["trajectory_training": canonicalJSON(settings)] }
 
     /// Writes the EMA model (what sampling loads) with the run's state, atomically.
     public func save(to url: URL, metadata: [String: String] = [:]) throws {
-        var state = TrainingState(step: step, rng: rng.state)
-        state.save([("online", model), ("optimizer", optimizer), ("sampler", sampler), ("noise", rng)])
-        var meta = metadata
-        meta["trajectory_training"] = settingsJSON
-        try Checkpoint.save(ema.average, to: url, metadata: meta, training: state)
+        try Checkpoint.saveRun(ema.average, step: step, parts: parts, settings: settingsMetadata, metadata: metadata, to: url)
     }
 
     /// Continues a run saved by `save` with the same data and settings, bit-identically.
     public func resume(from url: URL) throws {
-        let (meta, state) = try Checkpoint.resume(ema.average, from: url)
-        guard meta["trajectory_training"] == settingsJSON else { throw PGDTrainingError.settingsDiffer(url.path) }
-        try state.restore([("online", model), ("optimizer", optimizer), ("sampler", sampler), ("noise", rng)])
-        step = state.step
+        step = try Checkpoint.resumeRun(ema.average, parts: parts, settings: settingsMetadata, from: url)
     }
 }

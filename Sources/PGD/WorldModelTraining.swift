@@ -94,28 +94,19 @@ public final class WorldModelTrainer {
         return noGrad { (0..<model.ensembleSize).map { (model.member($0, x).mean - y).squared().mean().item } }
     }
 
-    private var settingsJSON: String { canonicalJSON(settings) }
-
     private var parts: [(String, any Resumable)] {
-        [("optimizer", optimizer)] + samplers.enumerated().map { ("sampler.\($0.offset)", $0.element) }
+        [("optimizer", optimizer), ("generator", rng)] + samplers.enumerated().map { ("sampler.\($0.offset)", $0.element) }
     }
+    private var settingsMetadata: [String: String] { ["world_model_training": canonicalJSON(settings)] }
 
     /// Writes the model with the run's state, atomically.
     public func save(to url: URL, metadata: [String: String] = [:]) throws {
-        var state = TrainingState(step: step, rng: rng.state)
-        state.save(parts)
-        var meta = metadata
-        meta["world_model_training"] = settingsJSON
-        try Checkpoint.save(model, to: url, metadata: meta, training: state)
+        try Checkpoint.saveRun(model, step: step, parts: parts, settings: settingsMetadata, metadata: metadata, to: url)
     }
 
     /// Continues a run saved by `save` with the same data and settings, bit-identically (the config's
     /// normalizers tie the checkpoint to its training data).
     public func resume(from url: URL) throws {
-        let (meta, state) = try Checkpoint.resume(model, from: url)
-        guard meta["world_model_training"] == settingsJSON else { throw PGDTrainingError.settingsDiffer(url.path) }
-        try state.restore(parts)
-        rng.restore(state.rng)
-        step = state.step
+        step = try Checkpoint.resumeRun(model, parts: parts, settings: settingsMetadata, from: url)
     }
 }

@@ -96,6 +96,13 @@ struct PGDTests {
         #expect(data.count == 40 && data.timeouts.scalars[39] + data.terminals.scalars[39] >= 1)
         #expect(throws: SynthesisError.self) { try model.sampleWindows(count: 1, policy: nil, settings: SynthesisSettings(length: 9), seed: 0) }
 
+        // A horizon the network cannot halve is an error, not a trap.
+        var odd = settings
+        odd.horizon = 6
+        #expect(throws: PGDTrainingError.horizon(6, multiple: 4)) {
+            try TrajectoryTrainer(dataset: Self.data, actionSpace: Self.actionSpace, settings: odd)  // default network: 3 levels
+        }
+
         // A discrete objective trains and samples with DDPM/DDIM.
         let discrete = try TrajectoryTrainer(dataset: Self.data, actionSpace: Self.actionSpace, network: network,
                                              objective: .discrete(schedule: .squaredCosCapV2, steps: 20, prediction: .epsilon), settings: settings)

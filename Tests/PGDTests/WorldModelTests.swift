@@ -136,7 +136,7 @@ struct WorldModelTests {
         for ((n, a), (_, b)) in zip(straight.model.namedParameters(), resumed.model.namedParameters()) {
             #expect(a.value.scalars == b.value.scalars, "\(n) differs after resume")
         }
-        #expect(throws: PGDTrainingError.self) { try Self.trainer(steps: 13).resume(from: url) }
+        #expect(throws: Checkpoint.Error.self) { try Self.trainer(steps: 13).resume(from: url) }
         let other = try DataCollection.collect(environment: "pendulum", quality: .mixed, steps: 1000, seed: 9)
         #expect(throws: Checkpoint.Error.self) { try Self.trainer(data: other).resume(from: url) }
     }

@@ -49,12 +49,18 @@ struct PGDTrainAgentCommand: Command {
         let (trajectoryModel, _, _) = try Checkpoint.load(TrajectoryModel.self, from: URL(fileURLWithPath: modelPath))
         let episodes = try args.int(evalEpisodes, range: 1...10_000)!
 
-        let poolProgress = Progress("pool", total: settings.poolSize, unit: "transitions", console: console)
-        let pgd = try PolicyGuidedTraining(real: dataset, model: trajectoryModel, algorithm: kind, hyperparameters: .defaults(for: kind),
-                                           actionBounds: context.actionBounds, settings: settings, seed: seed, progress: poolProgress.update)
-        poolProgress.finish()
         let run = try ResumableRun(args, total: total, output: url, checkpointEvery: checkpointEvery, logEvery: logEvery)
-        _ = try run.start(console: console) { try pgd.trainer.resume(from: $0); return pgd.trainer.step }
+        func make(resumingFrom checkpoint: URL?) throws -> PolicyGuidedTraining {
+            let poolProgress = Progress("pool", total: settings.poolSize, unit: "transitions", console: console)
+            defer { poolProgress.finish() }
+            return try PolicyGuidedTraining(real: dataset, model: trajectoryModel, algorithm: kind, hyperparameters: .defaults(for: kind),
+                                            actionBounds: context.actionBounds, settings: settings, seed: seed, resumingFrom: checkpoint,
+                                            progress: poolProgress.update)
+        }
+        // A resumed run restores its pool from the checkpoint instead of sampling the first one again.
+        var resumed: PolicyGuidedTraining?
+        _ = try run.start(console: console) { resumed = try make(resumingFrom: $0); return resumed!.trainer.step }
+        let pgd = try resumed ?? make(resumingFrom: nil)
         var metadata = ["algorithm": kind.rawValue, "dataset": dataPath, "trajectory_model": modelPath, "guidance": String(settings.lambda),
                         "command": args.invocation]
         if let name = context.name { metadata["env"] = name }

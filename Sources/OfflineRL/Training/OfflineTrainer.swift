@@ -40,23 +40,25 @@ public final class OfflineTrainer {
 
     /// Writes the run (atomically) with everything needed to evaluate it and to resume training.
     public func save(to url: URL, metadata: [String: String] = [:]) throws {
-        var state = TrainingState(step: step, rng: RandomState(seed: 0, counter: 0))
-        state.save(extraState + [("algorithm", algorithm), ("batches", batches)])
-        try Self.save(algorithm.networks, to: url, metadata: metadata.merging(ownMetadata) { _, own in own }, training: state)
-    }
-
-    private static func save<M: ConfigurableModule>(_ module: M, to url: URL, metadata: [String: String], training: TrainingState) throws {
-        try Checkpoint.save(module, to: url, metadata: metadata, training: training)
+        try Self.saveRun(algorithm.networks, step: step, parts: parts, settings: ownMetadata, metadata: metadata, to: url)
     }
 
     /// Restores a run saved by `save` (same data and settings) so it continues bit-identically.
     public func resume(from url: URL) throws {
-        let (meta, training) = try Checkpoint.resume(algorithm.networks, from: url)
-        for (key, value) in ownMetadata where meta[key] != value {
-            throw Checkpoint.Error.badConfig("\(url.path) was trained with different settings or data (\(key) differs)")
-        }
-        try training.restore(extraState + [("algorithm", algorithm), ("batches", batches)])
-        step = training.step
+        step = try Self.resumeRun(algorithm.networks, parts: parts, settings: ownMetadata, from: url)
+    }
+
+    private var parts: [(String, any Resumable)] { extraState + [("algorithm", algorithm), ("batches", batches)] }
+
+    // The networks are an existential: these open it for the generic checkpoint functions.
+    private static func saveRun<M: ConfigurableModule>(_ module: M, step: Int, parts: [(String, any Resumable)], settings: [String: String],
+                                                       metadata: [String: String], to url: URL) throws {
+        try Checkpoint.saveRun(module, step: step, parts: parts, settings: settings, metadata: metadata, to: url)
+    }
+
+    private static func resumeRun<M: ConfigurableModule>(_ module: M, parts: [(String, any Resumable)], settings: [String: String],
+                                                         from url: URL) throws -> Int {
+        try Checkpoint.resumeRun(module, parts: parts, settings: settings, from: url)
     }
 }
 
