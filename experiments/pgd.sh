@@ -22,7 +22,9 @@ SAMPLE_STEPS=${SAMPLE_STEPS:-256} # EDM steps (docs/pgd.md §3)
 WM_STEPS=${WM_STEPS:-20000}
 DOWNSTREAM=${DOWNSTREAM:-0}
 POOL=${POOL:-20000}
-REGEN=${REGEN:-$((AGENT_STEPS / 4))}   # pool regenerations within a run (PGD regenerates every 10k of 1M steps)
+REGEN=${REGEN:-$((AGENT_STEPS / 4))}
+POOL_SAMPLE_STEPS=${POOL_SAMPLE_STEPS:-$SAMPLE_STEPS}  # EDM steps per regenerated pool
+ALGO=${ALGO:-td3bc}   # pool regenerations within a run (PGD regenerates every 10k of 1M steps)
 THREADS=${THREADS:-2}
 OUT=experiments/results
 WORK=${WORK:-$(mktemp -d)}
@@ -52,29 +54,35 @@ for env in $ENVS; do
       --log-every "$TRAJ_STEPS" --checkpoint-every "$TRAJ_STEPS" -o "$tag-traj.safetensors" > /dev/null 2>&1
     # λ sweep: likelihood under the target policy and fidelity to the true dynamics.
     for lambda in $LAMBDAS; do
-      "$D" pgd generate --model "$tag-traj.safetensors" --policy "$tag-agent.safetensors" --guidance "$lambda" -n "$N_EVAL" \
+      [ -f "$tag-pgd-$lambda.hdf5" ] || "$D" pgd generate --model "$tag-traj.safetensors" --policy "$tag-agent.safetensors" --guidance "$lambda" -n "$N_EVAL" \
         --steps "$SAMPLE_STEPS" --seed "$seed" --threads "$THREADS" -o "$tag-pgd-$lambda.hdf5" > /dev/null 2>&1
       row pgd "$env" "$seed" "$lambda" "$("$D" pgd evaluate --data "$tag-pgd-$lambda.hdf5" --real "$WORK/$env.hdf5" --policy "$tag-agent.safetensors" --json)"
     done
     # Autoregressive world model under the same policy, same number of transitions and horizon.
     if "$D" train world-model --help > /dev/null 2>&1; then
-      "$D" train world-model --data "$WORK/$env.hdf5" --steps "$WM_STEPS" --seed "$seed" --threads "$THREADS" \
+      [ -f "$tag-wm.safetensors" ] || "$D" train world-model --data "$WORK/$env.hdf5" --steps "$WM_STEPS" --seed "$seed" --threads "$THREADS" \
         --checkpoint-every "$WM_STEPS" --log-every "$WM_STEPS" -o "$tag-wm.safetensors" > /dev/null 2>&1
-      "$D" world-model rollout --model "$tag-wm.safetensors" --data "$WORK/$env.hdf5" --policy "$tag-agent.safetensors" -n "$N_EVAL" \
+      [ -f "$tag-wm.hdf5" ] || "$D" world-model rollout --model "$tag-wm.safetensors" --data "$WORK/$env.hdf5" --policy "$tag-agent.safetensors" -n "$N_EVAL" \
         --horizon 127 --seed "$seed" --threads "$THREADS" -o "$tag-wm.hdf5" > /dev/null 2>&1
       row world-model "$env" "$seed" 0 "$("$D" pgd evaluate --data "$tag-wm.hdf5" --real "$WORK/$env.hdf5" --policy "$tag-agent.safetensors" --json)"
     fi
     if [ "$DOWNSTREAM" = 1 ]; then
-      for lambda in 0 "$LAMBDA_STAR"; do
-        r=$("$D" pgd train-agent --data "$WORK/$env.hdf5" --model "$tag-traj.safetensors" --algo td3bc --guidance "$lambda" \
-              --steps "$AGENT_STEPS" --pool "$POOL" --regenerate-every "$REGEN" --sample-steps "$SAMPLE_STEPS" --eval-episodes 50 --seed "$seed" --threads "$THREADS" \
-              --log-every "$AGENT_STEPS" --checkpoint-every "$AGENT_STEPS" --json -o "$tag-pgd-agent-$lambda.safetensors" 2>/dev/null)
-        row downstream "$env" "$seed" "$lambda" "$(echo "$r" | python3 -c 'import json,sys; r=json.load(sys.stdin); print(json.dumps({"normalized_score": r["normalized_score"], "return_mean": r["return_mean"]}))')"
-      done
+      # The same agent loop on three pool generators: PGD (λ*), unguided diffusion (λ = 0) and the
+      # world model rolled out under the current actor (kind downstream-wm).
+      down() {  # down KIND LAMBDA GENERATOR-ARGS… → one row
+        local kind=$1 lambda=$2; shift 2
+        local r
+        r=$("$D" pgd train-agent --data "$WORK/$env.hdf5" "$@" --algo "$ALGO" --guidance "$lambda" \
+              --steps "$AGENT_STEPS" --pool "$POOL" --regenerate-every "$REGEN" --sample-steps "$POOL_SAMPLE_STEPS" --eval-episodes 50 --seed "$seed" --threads "$THREADS" \
+              --log-every "$AGENT_STEPS" --checkpoint-every "$AGENT_STEPS" --json -o "$tag-$kind-agent-$lambda.safetensors" 2>/dev/null)
+        row "$kind" "$env" "$seed" "$lambda" "$(echo "$r" | python3 -c 'import json,sys; r=json.load(sys.stdin); print(json.dumps({"normalized_score": r["normalized_score"], "return_mean": r["return_mean"], "seconds": r["seconds"]}))')"
+      }
+      for lambda in 0 "$LAMBDA_STAR"; do down downstream "$lambda" --model "$tag-traj.safetensors"; done
+      [ -f "$tag-wm.safetensors" ] && down downstream-wm 0 --world-model "$tag-wm.safetensors"
     fi
   done
 done
 [ "${TABLE:-1}" = 1 ] || exit 0
 python3 experiments/pgd_table.py "$ROWS" docs/pgd-results.md --work "$WORK" \
-  --command "make experiment-pgd SEEDS=\"$SEEDS\" ENVS=\"$ENVS\" TRAJ_STEPS=$TRAJ_STEPS AGENT_STEPS=$AGENT_STEPS LAMBDAS=\"$LAMBDAS\" N_EVAL=$N_EVAL SAMPLE_STEPS=$SAMPLE_STEPS DOWNSTREAM=$DOWNSTREAM POOL=$POOL REGEN=$REGEN"
+  --command "make experiment-pgd SEEDS=\"$SEEDS\" ENVS=\"$ENVS\" TRAJ_STEPS=$TRAJ_STEPS AGENT_STEPS=$AGENT_STEPS LAMBDAS=\"$LAMBDAS\" N_EVAL=$N_EVAL SAMPLE_STEPS=$SAMPLE_STEPS DOWNSTREAM=$DOWNSTREAM POOL=$POOL REGEN=$REGEN POOL_SAMPLE_STEPS=$POOL_SAMPLE_STEPS ALGO=$ALGO WM_STEPS=$WM_STEPS THREADS=$THREADS"
 cat docs/pgd-results.md

@@ -125,16 +125,28 @@ def main():
         wm = [r["dynamicsError"] for r in er if r["kind"] == "world-model"]
         if wm:
             md.append(f"- world model dynamics error {mean_std(wm)} vs PGD at λ = max {mean_std([r['dynamicsError'] for r in er if r['kind'] == 'pgd' and r['guidance'] == max(x['guidance'] for x in er if x['kind'] == 'pgd')])}.")
-        down = [r for r in er if r["kind"] in ("real", "downstream")]
-        if down:
-            md += ["", "| agent (TD3+BC) trained on | normalized score |", "|---|---|"]
-            md.append(f"| real data only | {mean_std([r['normalized_score'] for r in down if r['kind'] == 'real'])} |")
-            scores = lambda lam: [r['normalized_score'] for r in down if r['kind'] == 'downstream' and r['guidance'] == lam]
-            for lam in sorted({r['guidance'] for r in down if r['kind'] == 'downstream'}):
-                md.append(f"| {'unguided diffusion' if lam == 0 else f'PGD (λ = {lam:g})'} + real | {mean_std(scores(lam))} |")
-            if any(lam > 0 and scores(lam) == scores(0) for lam in {r['guidance'] for r in down if r['kind'] == 'downstream'}):
-                md += ["", "PGD rows identical to the unguided row mean no guided pool was generated within the run (the first pool is",
-                       "always unguided; a run shorter than its --regenerate-every never regenerates): they measure unguided data."]
+        down = [r for r in er if r["kind"] in ("real", "downstream", "downstream-wm")]
+        if any(r["kind"] != "real" for r in down):
+            md += ["", "| agent (TD3+BC) trained on | normalized score | seeds |", "|---|---|---|"]
+            def arm(name, pick):
+                xs = {r["seed"]: r["normalized_score"] for r in down if pick(r)}
+                if xs:
+                    md.append(f"| {name} | {mean_std(list(xs.values()))} | {len(xs)} |")
+                return xs
+            real = arm("real data only", lambda r: r["kind"] == "real")
+            lams = sorted({r["guidance"] for r in down if r["kind"] == "downstream"})
+            arms = {lam: arm("unguided diffusion + real" if lam == 0 else f"PGD (λ = {lam:g}) + real",
+                             lambda r, lam=lam: r["kind"] == "downstream" and r["guidance"] == lam) for lam in lams}
+            wm = arm("world-model rollouts + real", lambda r: r["kind"] == "downstream-wm")
+            # Paired by seed (same target agent, trajectory model and world model per seed).
+            best = max(lams) if lams else None
+            if best and best > 0:
+                pgd = arms[best]
+                for name, other in (("unguided", arms.get(0, {})), ("real only", real), ("world model", wm)):
+                    common = sorted(set(pgd) & set(other))
+                    if common:
+                        wins = sum(pgd[s] > other[s] for s in common)
+                        md.append(f"- PGD − {name}, per seed: {', '.join(f'{pgd[s] - other[s]:+.1f}' for s in common)} (PGD higher in {wins}/{len(common)}).")
         series_ll = {f"seed {s}": [(r["guidance"], r.get("meanLogLikelihood")) for r in er if r["kind"] == "pgd" and r["seed"] == s] for s in seeds}
         series_de = {f"seed {s}": [(r["guidance"], r["dynamicsError"]) for r in er if r["kind"] == "pgd" and r["seed"] == s] for s in seeds}
         line_plot(os.path.join(figures, f"pgd-{env}-loglik.svg"), f"{env}: target-policy log-likelihood vs λ", "guidance λ", "mean log π(a|s)", series_ll)

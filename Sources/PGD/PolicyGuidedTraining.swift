@@ -46,40 +46,77 @@ final class SyntheticPoolState: Resumable {
     }
 }
 
+/// Where an agent's synthetic pools come from: PGD's trajectory model (guided by the current actor
+/// with the settings' λ) or, as the autoregressive baseline, a world model rolled out under the
+/// current actor (MBPO-style, docs/pgd.md §6).
+public enum SyntheticPoolGenerator {
+    case diffusion(TrajectoryModel)
+    case worldModel(WorldModel, RolloutSettings)
+
+    var dimensions: (observation: Int, action: Int) {
+        switch self {
+        case .diffusion(let m): (m.layout.observationDim, m.layout.actionDim)
+        case .worldModel(let m, _): (m.config.observationDim, m.config.actionDim)
+        }
+    }
+
+    /// A pool of `n` transitions (environment units). `actor` is nil for the first pool: diffusion
+    /// then samples unguided; a world model has nothing to roll out, so its first pool is the real
+    /// data itself.
+    func pool(transitions n: Int, actor: AgentPolicy?, real: OfflineDataset, settings: PolicyGuidedTrainingSettings, seed: UInt64,
+              progress: ((Int) -> Void)?) throws -> OfflineDataset {
+        switch self {
+        case .diffusion(let model):
+            let lambda = actor == nil ? 0 : settings.lambda
+            var synthesis = settings.synthesis
+            synthesis.lambda = lambda
+            return try model.synthesize(transitions: n, policy: lambda == 0 ? nil : actor, settings: synthesis, seed: seed, progress: progress)
+        case .worldModel(let model, let rollout):
+            guard let actor else { return real }
+            let data = try model.rollout(transitions: n, from: real, policy: actor, settings: rollout, seed: seed).dataset
+            progress?(n)
+            return data
+        }
+    }
+}
+
 /// Trains an offline agent mostly on synthetic data (docs/pgd.md §4): batches mix synthetic and
 /// real transitions (240 : 16), the first pool is unguided, and every K steps the whole pool is
 /// regenerated with guidance toward the current actor. Real data are the dataset's transitions
 /// without timeout rows; every pool goes through the preprocessing fitted on them (so IQL's reward
-/// scale is frozen from the real data).
+/// scale is frozen from the real data). The same loop trains the world-model baseline
+/// (`SyntheticPoolGenerator.worldModel`), so the two differ only in where pools come from.
 public final class PolicyGuidedTraining {
     public let settings: PolicyGuidedTrainingSettings
-    public let model: TrajectoryModel
+    public let generator: SyntheticPoolGenerator
     public let trainer: OfflineTrainer
     let pool: TransitionSampler
+    let real: OfflineDataset
     let seed: UInt64
 
-    public init(real dataset: OfflineDataset, model: TrajectoryModel, algorithm kind: AgentAlgorithm, hyperparameters h: AgentHyperparameters,
+    public init(real dataset: OfflineDataset, generator: SyntheticPoolGenerator, algorithm kind: AgentAlgorithm, hyperparameters h: AgentHyperparameters,
                 actionBounds: Box, settings: PolicyGuidedTrainingSettings, seed: UInt64, resumingFrom checkpoint: URL? = nil,
                 progress: ((Int) -> Void)? = nil) throws {
         precondition(settings.syntheticRows >= 1 && settings.syntheticRows < h.batchSize, "synthetic rows must leave room for real rows in a batch")
-        guard model.layout.observationDim == dataset.observationDim, model.layout.actionDim == dataset.actionDim else {
-            throw DataFileError.unsupported("the trajectory model's rows do not fit the dataset's observations and actions")
+        guard generator.dimensions == (dataset.observationDim, dataset.actionDim) else {
+            throw DataFileError.unsupported("the generator's observations and actions do not fit the dataset's")
         }
         self.settings = settings
-        self.model = model
+        self.generator = generator
         self.seed = seed
         let realRows = (0..<dataset.count).filter { dataset.timeouts.scalars[$0] == 0 }
         let real = dataset.subset(realRows)
+        self.real = real
         let preprocessing = try TransitionPreprocessing(fitting: real, actionBounds: actionBounds, normalizeObservations: h.normalizeObservations,
                                                         rewardScale: h.rewardScale, bootstrapping: h.bootstrapping)
         let rng = RandomGenerator(seed: seed)
         let networks = AgentNetworks(config: .init(algorithm: kind, observationDim: dataset.observationDim, actionDim: dataset.actionDim), rng: rng.fork())
-        // The first pool is unguided (there is no trained actor yet). A resumed run takes its pool from
-        // the checkpoint, so it holds the real rows until then instead of sampling a pool it would discard.
+        // The first pool comes before any actor. A resumed run takes its pool from the checkpoint, so
+        // it holds the real rows until then instead of generating a pool it would discard.
         let realRowsPreprocessed = try preprocessing(real)
         let first = checkpoint != nil ? realRowsPreprocessed : try preprocessing(
-            model.synthesize(transitions: settings.poolSize, policy: nil, settings: Self.synthesis(settings, lambda: 0),
-                             seed: Self.poolSeed(seed, generation: 0), progress: progress))
+            generator.pool(transitions: settings.poolSize, actor: nil, real: real, settings: settings, seed: Self.poolSeed(seed, generation: 0),
+                           progress: progress))
         pool = TransitionSampler(first, batchSize: settings.syntheticRows, mode: .distinctInBatch, seed: rng.nextUInt64())
         let realSampler = TransitionSampler(realRowsPreprocessed, batchSize: h.batchSize - settings.syntheticRows, mode: .distinctInBatch,
                                             seed: rng.nextUInt64())
@@ -89,10 +126,12 @@ public final class PolicyGuidedTraining {
         if let checkpoint { try trainer.resume(from: checkpoint) }
     }
 
-    static func synthesis(_ s: PolicyGuidedTrainingSettings, lambda: Float) -> SynthesisSettings {
-        var out = s.synthesis
-        out.lambda = lambda
-        return out
+    /// PGD proper: pools from a trajectory model.
+    public convenience init(real dataset: OfflineDataset, model: TrajectoryModel, algorithm kind: AgentAlgorithm, hyperparameters h: AgentHyperparameters,
+                            actionBounds: Box, settings: PolicyGuidedTrainingSettings, seed: UInt64, resumingFrom checkpoint: URL? = nil,
+                            progress: ((Int) -> Void)? = nil) throws {
+        try self.init(real: dataset, generator: .diffusion(model), algorithm: kind, hyperparameters: h, actionBounds: actionBounds,
+                      settings: settings, seed: seed, resumingFrom: checkpoint, progress: progress)
     }
 
     /// Pool g's seed: independent of when the run was resumed.
@@ -105,13 +144,12 @@ public final class PolicyGuidedTraining {
         return trainer.trainStep()
     }
 
-    /// Regenerates the whole pool, guided by the current actor (λ from the settings).
+    /// Regenerates the whole pool for the current actor (diffusion: guided with the settings' λ).
     public func regenerate(progress: ((Int) -> Void)? = nil) throws {
-        guard let actor = trainer.policy() as? any DifferentiablePolicy else { preconditionFailure("agents are differentiable policies") }
+        guard let actor = trainer.policy() as? AgentPolicy else { preconditionFailure("offline agents act through AgentPolicy") }
         let generation = pool.generation + 1
-        let data = try model.synthesize(transitions: settings.poolSize, policy: settings.lambda == 0 ? nil : actor,
-                                        settings: Self.synthesis(settings, lambda: settings.lambda), seed: Self.poolSeed(seed, generation: generation),
-                                        progress: progress)
+        let data = try generator.pool(transitions: settings.poolSize, actor: actor, real: real, settings: settings,
+                                      seed: Self.poolSeed(seed, generation: generation), progress: progress)
         pool.replace(with: try trainer.preprocessing(data), generation: generation)
     }
 }

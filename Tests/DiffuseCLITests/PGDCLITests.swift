@@ -48,6 +48,7 @@ struct PGDCLITests {
         (["pgd", "generate", "--model", "/nonexistent.safetensors", "-o", "/tmp/x.hdf5"], 1, "cannot read"),
         (["pgd", "train-agent", "--data", "x.hdf5", "--model", "m", "--algo", "bc", "-o", "/tmp/x.safetensors"], 2, "td3bc or iql"),
         (["pgd", "evaluate", "--data", "/nonexistent.hdf5"], 1, "no such file"),
+        (["pgd", "train-agent", "--data", "x.hdf5", "--model", "m", "--world-model", "w", "-o", "/tmp/x.safetensors"], 2, "exactly one of --model"),
     ] as [([String], Int32, String)])
     func badInputGivesOneLineError(_ args: [String], _ status: Int32, _ message: String) {
         expectOneLineError(args, status, message)

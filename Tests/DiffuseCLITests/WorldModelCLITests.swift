@@ -62,6 +62,17 @@ struct WorldModelCLITests {
                 && attributes["model"] == model && attributes["policy"] == agent && attributes["seed"] == "2"
                 && attributes["command"]?.hasPrefix("diffuse") == true, "\(attributes)")
 
+        // The world-model baseline of pgd train-agent: the first pool is the real data, the second
+        // (after 8 steps) rollouts under the current actor; the checkpoint carries the latter.
+        let baseline = tempPath("wm-agent.safetensors")
+        r = runCLI(["pgd", "train-agent", "--data", data, "--world-model", model, "--horizon", "50", "--steps", "12", "--pool", "300",
+                    "--regenerate-every", "8", "--eval-episodes", "1", "--json", "-o", baseline])
+        #expect(r.status == 0, "\(r.err)")
+        let trainedAgent = try JSONSerialization.jsonObject(with: Data(r.out.joined().utf8)) as! [String: Any]
+        #expect(trainedAgent["generator"] as? String == "world-model" && trainedAgent["normalized_score"] is Double)
+        let pool = try SafeTensorsFile(contentsOf: URL(fileURLWithPath: baseline))
+        #expect(pool.tensors["pool.rewards"]?.shape == [300] && pool.metadata["world_model"] == model)
+
         r = runCLI(["world-model", "rollout", "--model", agent, "--data", data, "--policy", agent, "-o", synthetic])
         #expect(r.status == 1 && (r.err.last ?? "").contains("holds a AgentNetworks, not a WorldModel"), "\(r.err)")
     }
