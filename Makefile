@@ -6,7 +6,7 @@ BENCH_DIR = .build-bench
 DIFFUSE = .build/release/diffuse
 THREADS ?= 2
 
-.PHONY: setup build demo test bench-build bench bench-compare checkpoints clean experiment-agents experiment-pgd
+.PHONY: setup build demo test bench-build bench bench-train-agent bench-compare checkpoints clean experiment-agents experiment-pgd
 
 setup:
 	@bash scripts/setup.sh
@@ -44,6 +44,10 @@ bench-build: setup
 # Benchmarks: JSON in bench-results/ and a markdown table on stdout.
 bench: bench-build
 	$(BENCH_DIR)/release/diffuse bench core --threads $(THREADS) -o bench-results/core.json
+
+# End-to-end wall time of `diffuse train agent` (TD3+BC, 10k updates, 50k pendulum transitions).
+bench-train-agent: bench-build
+	bash bench/train_agent_wall.sh $(BENCH_DIR)/release/diffuse
 
 # Same workloads in eager PyTorch (CPU, same thread count) in a local venv, run beside ours with
 # short turns (≥ 0.3 s) alternating between the two processes (bench/paired.py: both sides of a

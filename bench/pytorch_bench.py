@@ -481,6 +481,97 @@ def pgd_generate(warmup, repeats):
     return measure("pgd_generate", run, warmup, repeats)
 
 
+def corl_mlp(sizes, out_act=None):
+    """CORL's MLPs: Linear-ReLU between hidden layers (PyTorch's default init, as ours is Kaiming-uniform)."""
+    layers = []
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(nn.Linear(a, b))
+        if i < len(sizes) - 2:
+            layers.append(nn.ReLU())
+    if out_act is not None:
+        layers.append(out_act)
+    return nn.Sequential(*layers)
+
+
+def agent_update(kind, warmup, repeats):
+    """Mirror of CoreWorkloads.agentUpdate: one TD3+BC or IQL update exactly as TD3BC.swift / IQL.swift
+    compute it (Polyak first, the first step a copy; the actor, critic (and value) losses summed and
+    stepped by one Adam with eps 1e-5 over all parameters — they touch disjoint parameters; the
+    logged metrics read with .item())."""
+    import copy
+    torch.manual_seed(21)
+    o, a, n, h = 17, 6, 256, 256
+    g = torch.Generator().manual_seed(20)
+    s, act = torch.randn(n, o, generator=g), torch.rand(n, a, generator=g) * 2 - 1
+    r, s2, d = torch.randn(n, generator=g), torch.randn(n, o, generator=g), torch.zeros(n)
+    nets = nn.ModuleDict({"actor": corl_mlp([o, h, h, a], nn.Tanh()), "critic1": corl_mlp([o + a, h, h, 1]),
+                          "critic2": corl_mlp([o + a, h, h, 1])})
+    if kind == "iql":
+        nets["value"] = corl_mlp([o, h, h, 1])
+        log_std = nn.Parameter(torch.zeros(a))
+        params = list(nets.parameters()) + [log_std]
+    else:
+        params = list(nets.parameters())
+    targets = copy.deepcopy(nets)
+    for p in targets.parameters():
+        p.requires_grad_(False)
+    opt = torch.optim.Adam(params, lr=3e-4, eps=1e-5)
+    step = [0]
+    q = lambda c, x, y: c(torch.cat([x, y], 1)).squeeze(1)
+
+    def polyak():
+        w = 1.0 if step[0] == 0 else 0.005
+        step[0] += 1
+        with torch.no_grad():
+            for t, p in zip(targets.parameters(), nets.parameters()):
+                t.add_(w * (p - t))
+
+    def td3bc():
+        polyak()
+        for p in nets["critic1"].parameters():
+            p.requires_grad_(False)
+        pi = nets["actor"](s)
+        qpi = q(nets["critic1"], s, pi)
+        for p in nets["critic1"].parameters():
+            p.requires_grad_(True)
+        lam = 2.5 / (qpi.abs().mean().item() + 1e-8)
+        bc = F.mse_loss(pi, act)
+        actor_loss = -lam * qpi.mean() + bc
+        with torch.no_grad():
+            noise = (torch.randn_like(act) * 0.2).clamp(-0.5, 0.5)
+            nxt = (targets["actor"](s2) + noise).clamp(-1, 1)
+            y = r + 0.99 * (1 - d) * torch.minimum(q(targets["critic1"], s2, nxt), q(targets["critic2"], s2, nxt))
+        q1, q2 = q(nets["critic1"], s, act), q(nets["critic2"], s, act)
+        critic_loss = F.mse_loss(q1, y) + F.mse_loss(q2, y)
+        opt.zero_grad()
+        (actor_loss + critic_loss).backward()
+        opt.step()
+        return [actor_loss.item(), bc.item(), critic_loss.item(), q1.mean().item()]
+
+    def iql():
+        polyak()
+        with torch.no_grad():
+            qt = torch.minimum(q(targets["critic1"], s, act), q(targets["critic2"], s, act))
+        v = nets["value"](s).squeeze(1)
+        u = qt - v
+        value_loss = ((0.7 - (u < 0).float()).abs() * u.square()).mean()
+        with torch.no_grad():
+            y = r + 0.99 * (1 - d) * nets["value"](s2).squeeze(1)
+        q1, q2 = q(nets["critic1"], s, act), q(nets["critic2"], s, act)
+        critic_loss = (F.mse_loss(q1, y) + F.mse_loss(q2, y)) * 0.5
+        w = (u.detach() * 3).exp().clamp(max=100)
+        ls = log_std.clamp(-20, 2)
+        z = (act - nets["actor"](s)) * (-ls).exp()
+        logp = (z.square() * -0.5 - ls - 0.5 * math.log(2 * math.pi)).sum(-1)
+        actor_loss = (w * -logp).mean()
+        opt.zero_grad()
+        (value_loss + critic_loss + actor_loss).backward()
+        opt.step()
+        return [value_loss.item(), critic_loss.item(), actor_loss.item(), u.mean().item()]
+
+    return measure(f"{kind}_update", td3bc if kind == "td3bc" else iql, warmup, repeats)
+
+
 WORKLOADS = {
     "sgemm_256": lambda w, r: sgemm(256, w, r),
     "sgemm_1024": lambda w, r: sgemm(1024, w, max(r // 3, 5)),
@@ -495,6 +586,8 @@ WORKLOADS = {
     "conv2d": lambda w, r: conv(True, w, r),
     "unet2d_train_step": unet2d_train_step,
     "pgd_generate": pgd_generate,
+    "td3bc_update": lambda w, r: agent_update("td3bc", w, r),
+    "iql_update": lambda w, r: agent_update("iql", w, r),
 }
 
 

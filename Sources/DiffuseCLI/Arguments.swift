@@ -15,13 +15,19 @@ public struct Option: Sendable {
     public var valueName: String?
     public var help: String
     public var defaultValue: String?
+    /// Allowed values of a number option (checked by `float`, shown in help).
+    public var range: ClosedRange<Float>?
 
-    public init(_ names: String..., value: String? = nil, default defaultValue: String? = nil, help: String) {
+    public init(_ names: String..., value: String? = nil, default defaultValue: String? = nil, range: ClosedRange<Float>? = nil, help: String) {
         self.names = names
         self.valueName = value
         self.help = help
         self.defaultValue = defaultValue
+        self.range = range
     }
+
+    /// Learning rates: positive, at most 1.
+    public static let learningRates: ClosedRange<Float> = 1e-9...1
 
     var key: String { names[0] }
 
@@ -55,10 +61,30 @@ public struct ParsedArguments {
         return v
     }
 
+    /// A finite number, within the option's range when it has one (e.g. a learning rate must be positive).
     public func float(_ o: Option) throws -> Float? {
         guard let s = string(o) else { return nil }
+        let range = o.range
         guard let v = Float(s), v.isFinite else { throw CLIError("\(o.key) expects a finite number, got '\(s)'", usage: true) }
+        if let range, !range.contains(v) {
+            throw CLIError("\(o.key) must be in [\(range.lowerBound), \(range.upperBound)], got \(s)", usage: true)
+        }
         return v
+    }
+
+    /// A case of a string enumeration (restricted to `allowed`); a misspelling gets the closest one suggested.
+    public func choice<E: CaseIterable & RawRepresentable>(_ o: Option, _ type: E.Type, allowed: [E] = Array(E.allCases)) throws -> E?
+    where E.RawValue == String {
+        try choice(o, among: allowed.map(\.rawValue)).flatMap(E.init(rawValue:))
+    }
+
+    /// A value from a fixed set; a misspelling gets the closest one suggested.
+    public func choice(_ o: Option, among allowed: [String]) throws -> String? {
+        guard let s = string(o) else { return nil }
+        guard allowed.contains(s) else {
+            throw CLIError("\(o.key) must be one of \(allowed.joined(separator: " | ")), got '\(s)'" + didYouMean(s, among: allowed), usage: true)
+        }
+        return s
     }
 
     public func seed() throws -> UInt64 {
@@ -88,18 +114,26 @@ public struct ParsedArguments {
                 inline = String(a[a.index(after: eq)...])
             }
             guard let o = byName[name] else {
-                let known = byName.keys.filter { $0.hasPrefix("--") }.sorted()
-                let close = known.first { $0.hasPrefix(String(name.prefix(4))) }
-                throw CLIError("unknown option \(name)" + (close.map { " (did you mean \($0)?)" } ?? ""), usage: true)
+                throw CLIError("unknown option \(name)" + didYouMean(name, among: byName.keys + ["--help"]), usage: true)
+            }
+            // An option given twice is ambiguous (which one wins?), so it is an error.
+            guard !out.flags.contains(o.key) && out.values[o.key] == nil else {
+                throw CLIError("\(name) is given more than once", usage: true)
             }
             if o.valueName == nil {
                 guard inline == nil else { throw CLIError("\(name) takes no value", usage: true) }
                 out.flags.insert(o.key)
             } else if let inline {
+                guard !inline.isEmpty else { throw CLIError("\(name)= needs a value <\(o.valueName!)>", usage: true) }
                 out.values[o.key] = inline
             } else {
                 guard i < args.count else { throw CLIError("\(name) needs a value <\(o.valueName!)>", usage: true) }
-                out.values[o.key] = args[i]
+                // `-o --steps 10` is a forgotten value, not a file named "--steps" (negative numbers are values).
+                let next = args[i]
+                if next.hasPrefix("-") && next != "-" && Double(next) == nil {
+                    throw CLIError("\(name) needs a value <\(o.valueName!)>, got the option \(next)", usage: true)
+                }
+                out.values[o.key] = next
                 i += 1
             }
         }
@@ -108,6 +142,31 @@ public struct ParsedArguments {
         }
         return out
     }
+}
+
+/// " (did you mean X?)" for the candidate closest to `word` by edit distance, when it is close
+/// enough to be a plausible typo (at most a third of the word's length, at least 1), else "".
+func didYouMean(_ word: String, among candidates: some Sequence<String>) -> String {
+    let scored = candidates.map { ($0, editDistance(word, $0)) }.sorted { ($0.1, $0.0) < ($1.1, $1.0) }
+    guard let (best, d) = scored.first, d <= max(1, word.count / 3) else { return "" }
+    return " (did you mean \(best)?)"
+}
+
+/// Edit distance with adjacent transpositions (optimal string alignment): insertions, deletions,
+/// substitutions and swaps of two neighbors each cost 1, so "td3cb" is one edit from "td3bc".
+func editDistance(_ a: String, _ b: String) -> Int {
+    let a = Array(a), b = Array(b)
+    guard !a.isEmpty, !b.isEmpty else { return max(a.count, b.count) }
+    var d = [[Int]](repeating: [Int](repeating: 0, count: b.count + 1), count: a.count + 1)
+    for i in 0...a.count { d[i][0] = i }
+    for j in 0...b.count { d[0][j] = j }
+    for i in 1...a.count {
+        for j in 1...b.count {
+            d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+            if i > 1, j > 1, a[i - 1] == b[j - 2], a[i - 2] == b[j - 1] { d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1) }
+        }
+    }
+    return d[a.count][b.count]
 }
 
 /// Where a command writes: stdout for results, stderr for progress and logs.
@@ -152,7 +211,7 @@ extension Command {
         for o in options + [Option("--help", "-h", help: "show this help")] {
             var left = "  " + o.names.joined(separator: ", ")
             if let v = o.valueName { left += " <\(v)>" }
-            let d = o.defaultValue.map { " (default: \($0))" } ?? ""
+            let d = (o.range.map { " (in [\($0.lowerBound), \($0.upperBound)])" } ?? "") + (o.defaultValue.map { " (default: \($0))" } ?? "")
             lines.append(left.padding(toLength: max(28, left.count + 2), withPad: " ", startingAt: 0) + o.help + d)
         }
         return lines.joined(separator: "\n")

@@ -5,6 +5,9 @@ import CKernels
 public enum Threads {
     public static var count: Int { Int(pd_get_num_threads()) }
     public static var cpuCount: Int { Int(pd_cpu_count()) }
+    /// The OpenBLAS kernel set in use ("SkylakeX", "Haswell", …) and the one OpenBLAS detected on its
+    /// own; they differ when it fell back to a generic core on a CPU it does not recognize.
+    public static var blasCore: (used: String, detected: String) { (String(cString: pd_blas_core()), String(cString: pd_blas_detected_core())) }
 
     /// Changes the thread count for every subsequent parallel region (results are reproducible
     /// for a fixed count).

@@ -46,7 +46,7 @@ struct PGDCLITests {
         (["train", "trajectory", "--data", "/nonexistent.hdf5", "-o", "/tmp/x.safetensors"], 1, "no such file"),
         (["train", "trajectory", "--data", "x.hdf5", "--horizon", "30", "-o", "/tmp/x.safetensors"], 2, "multiple of 4"),
         (["pgd", "generate", "--model", "/nonexistent.safetensors", "-o", "/tmp/x.hdf5"], 1, "cannot read"),
-        (["pgd", "train-agent", "--data", "x.hdf5", "--model", "m", "--algo", "bc", "-o", "/tmp/x.safetensors"], 2, "td3bc or iql"),
+        (["pgd", "train-agent", "--data", "x.hdf5", "--model", "m", "--algo", "bc", "-o", "/tmp/x.safetensors"], 2, "--algo must be one of td3bc | iql"),
         (["pgd", "evaluate", "--data", "/nonexistent.hdf5"], 1, "no such file"),
         (["pgd", "train-agent", "--data", "x.hdf5", "--model", "m", "--world-model", "w", "-o", "/tmp/x.safetensors"], 2, "exactly one of --model"),
     ] as [([String], Int32, String)])

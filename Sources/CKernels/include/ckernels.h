@@ -23,6 +23,10 @@ void pd_set_scoped_threads(int n);
 int pd_get_scoped_threads(void);
 /// Number of online CPUs.
 int pd_cpu_count(void);
+// The OpenBLAS core in use, and the one OpenBLAS detected itself (blas_core.c: a fallback such as
+// Prescott on a CPU it does not recognise is replaced by one chosen from the CPU's features).
+const char *pd_blas_core(void);
+const char *pd_blas_detected_core(void);
 /// Splits [0, n) into min(threads, ceil(n / grain)) contiguous chunks and runs `fn` on each.
 /// Nested or concurrent calls run the same chunks serially on the calling thread.
 void pd_parallel_for(int64_t n, int64_t grain, pd_task_fn fn, void *ctx);

@@ -176,7 +176,20 @@ enum CoreWorkloads {
         }
     }
 
-    /// Every workload, in docs/bench-workloads.md order.
+    /// One full offline-agent update as `diffuse train agent` runs it (docs/bench-workloads.md): CORL's
+    /// networks (actor and twin critics, and IQL's value, MLPs with two hidden layers of 256, ReLU),
+    /// HalfCheetah's shapes (observation 17, action 6), batch 256 of fixed random transitions; Polyak
+    /// targets, the losses of TD3BC.swift / IQL.swift, one backward pass, Adam, the logged metrics.
+    static func agentUpdate(_ kind: AgentAlgorithm, warmup: Int, repeats: Int) -> BenchResult {
+        let g = RandomGenerator(seed: 20)
+        let (o, a, n) = (17, 6, 256)
+        let batch = TransitionBatch(observations: g.normal([n, o]), actions: g.uniform([n, a], low: -1, high: 1), rewards: g.normal([n]),
+                                    nextObservations: g.normal([n, o]), terminals: Tensor(zeros: [n]), timeouts: Tensor(zeros: [n]))
+        let networks = AgentNetworks(config: .init(algorithm: kind, observationDim: o, actionDim: a), rng: RandomGenerator(seed: 21))
+        let algorithm = kind.make(networks: networks, hyperparameters: .defaults(for: kind), rng: RandomGenerator(seed: 22))
+        return Bench.measure("\(kind.rawValue)_update", warmup: warmup, repeats: repeats) { _ = algorithm.update(batch) }
+    }
+
     /// Every workload by group name (a group may yield several results, e.g. conv forward and
     /// forward+backward), in report order.
     static func groups(warmup w: Int, repeats r: Int) -> [(String, () -> [BenchResult])] {
@@ -188,6 +201,7 @@ enum CoreWorkloads {
          ("fisor_select_action_1", { [fisorSelectAction(states: 1, warmup: w, repeats: r)] }),
          ("unet1d_train_step", { [unet1dTrainStep(warmup: w, repeats: r)] }), ("unet1d_sample_100", { [unet1dSample(warmup: w, repeats: r)] }),
          ("conv1d", { conv(twoD: false, warmup: w, repeats: r) }), ("conv2d", { conv(twoD: true, warmup: w, repeats: r) }),
-         ("unet2d_train_step", { [unet2dTrainStep(warmup: w, repeats: r)] }), ("pgd_generate", { [pgdGenerate(warmup: w, repeats: r)] })]
+         ("unet2d_train_step", { [unet2dTrainStep(warmup: w, repeats: r)] }), ("pgd_generate", { [pgdGenerate(warmup: w, repeats: r)] }),
+         ("td3bc_update", { [agentUpdate(.td3bc, warmup: w, repeats: r)] }), ("iql_update", { [agentUpdate(.iql, warmup: w, repeats: r)] })]
     }
 }

@@ -33,7 +33,7 @@ struct BenchCoreCommand: Command {
         while Date().timeIntervalSince(start) < 1 { _ = Tensor.matmul(a, a) }
         var results = groups.flatMap { $0.1() }
         for i in results.indices { results[i].extra["peak RSS MiB"] = Bench.peakResidentMiB }
-        let report: [String: Any] = ["library": "PolicyDiffusion \(Diffuse.version)", "threads": Threads.count,
+        let report: [String: Any] = ["library": "PolicyDiffusion \(Diffuse.version)", "threads": Threads.count, "blas_core": Threads.blasCore.used,
                                      "results": results.map { $0.json }]
         if let path = args.string(output) {
             try AtomicFile.write(Data(jsonLine(report).utf8), to: URL(fileURLWithPath: path))
@@ -43,7 +43,7 @@ struct BenchCoreCommand: Command {
         } else if args.flag(.json) {
             console.out(jsonLine(report))
         } else {
-            console.out("PolicyDiffusion \(Diffuse.version), \(Threads.count) threads\n" + Bench.table(results))
+            console.out("PolicyDiffusion \(Diffuse.version), \(Threads.count) threads, OpenBLAS core \(Threads.blasCore.used)\n" + Bench.table(results))
         }
     }
 }

@@ -27,9 +27,7 @@ struct DatasetCollectCommand: Command {
 
     static func run(_ args: ParsedArguments, console: Console) throws {
         let name = try args.required(env)
-        guard let q = DataQuality(rawValue: args.string(quality)!) else {
-            throw CLIError("--quality must be one of random, medium, expert, mixed (got '\(args.string(quality)!)')", usage: true)
-        }
+        let q = try args.choice(quality, DataQuality.self)!
         let n = try args.int(steps, range: 1...100_000_000)!
         let url = URL(fileURLWithPath: try args.required(output))
         let fileFormat = try args.datasetFormat()

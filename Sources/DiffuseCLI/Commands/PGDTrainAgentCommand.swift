@@ -41,9 +41,7 @@ struct PGDTrainAgentCommand: Command {
             throw CLIError("give exactly one of --model (PGD) and --world-model (the baseline)", usage: true)
         }
         let url = URL(fileURLWithPath: try args.required(output))
-        guard let kind = AgentAlgorithm(rawValue: args.string(algo)!), kind == .td3bc || kind == .iql else {
-            throw CLIError("--algo must be td3bc or iql", usage: true)
-        }
+        let kind = try args.choice(algo, AgentAlgorithm.self, allowed: [.td3bc, .iql])!
         var settings = PolicyGuidedTrainingSettings()
         settings.lambda = try args.float(guidance)!
         settings.poolSize = try args.int(pool, range: 256...100_000_000)!

@@ -19,7 +19,7 @@ struct TrainAgentCommand: Command {
     static let env = Option("--env", value: "NAME", help: "environment for action bounds and evaluation (default: the dataset's 'env' attribute)")
     static let steps = Option("--steps", value: "N", default: "100000", help: "gradient steps")
     static let batch = Option("--batch-size", value: "N", default: "256", help: "minibatch size")
-    static let lr = Option("--lr", value: "RATE", default: "0.0003", help: "Adam learning rate")
+    static let lr = Option("--lr", value: "RATE", default: "0.0003", range: Option.learningRates, help: "Adam learning rate")
     static let timeouts = Option("--done", value: "D", default: "terminals", help: "what stops bootstrapping: terminals | terminals-or-timeouts")
     static let evalEvery = Option("--eval-every", value: "N", help: "evaluate the actor every N steps (needs an environment)")
     static let evalEpisodes = Option("--eval-episodes", value: "N", default: "10", help: "episodes per periodic evaluation")
@@ -29,20 +29,15 @@ struct TrainAgentCommand: Command {
                           logEvery, .seed, .threads, .json]
 
     static func run(_ args: ParsedArguments, console: Console) throws {
-        let algoName = try args.required(algo)
-        guard let algorithm = AgentAlgorithm(rawValue: algoName) else {
-            throw CLIError("--algo must be one of \(AgentAlgorithm.allCases.map(\.rawValue).joined(separator: ", ")) (got '\(algoName)')", usage: true)
-        }
+        _ = try args.required(algo)
+        let algorithm = try args.choice(algo, AgentAlgorithm.self)!
         let dataPath = try args.required(data)
         let url = URL(fileURLWithPath: try args.required(output))
         let total = try args.int(steps, range: 1...100_000_000)!
         var h = AgentHyperparameters.defaults(for: algorithm)
         h.batchSize = try args.int(batch, range: 1...1_000_000)!
         h.learningRate = try args.float(lr)!
-        guard let done = Bootstrapping(rawValue: args.string(timeouts)!) else {
-            throw CLIError("--done must be terminals or terminals-or-timeouts", usage: true)
-        }
-        h.bootstrapping = done
+        h.bootstrapping = try args.choice(timeouts, Bootstrapping.self)!
         let seed = try args.seed()
         let dataset = try OfflineDataset.load(URL(fileURLWithPath: dataPath))
         let context = try DatasetEnvironment(dataset: dataset, path: dataPath, env: args.string(env), console: console)

@@ -13,9 +13,9 @@ struct TrainRegressionCommand: Command {
     static let output = Option("--output", "-o", value: "FILE", help: "checkpoint to write (.safetensors)")
     static let steps = Option("--steps", value: "N", default: "3000", help: "optimizer steps")
     static let batch = Option("--batch-size", value: "N", default: "256", help: "minibatch size")
-    static let lr = Option("--lr", value: "RATE", default: "0.003", help: "peak Adam learning rate (cosine decay to 1e-4)")
+    static let lr = Option("--lr", value: "RATE", default: "0.003", range: Option.learningRates, help: "peak Adam learning rate (cosine decay to 1e-4)")
     static let hidden = Option("--hidden", value: "N", default: "64", help: "width of the two hidden Mish layers")
-    static let noise = Option("--noise", value: "SIGMA", default: "0.1", help: "label noise σ (the test MSE floor is σ²)")
+    static let noise = Option("--noise", value: "SIGMA", default: "0.1", range: 0...100, help: "label noise σ (the test MSE floor is σ²)")
     static let checkpointEvery = Option.checkpointEvery(default: 1000)
     static let logEvery = Option.logEvery(default: 500)
 

@@ -11,7 +11,7 @@ struct TrainToyCommand: Command {
     /// The library's defaults, shown as the options' defaults (docs/toy.md explains them).
     static let defaults = ToyTraining(distribution: .eightGaussians, objective: .edm(EDM()))
     static let steps = Option("--steps", value: "N", default: String(defaults.steps), help: "optimizer steps (fresh data every step)")
-    static let lr = Option("--lr", value: "RATE", default: String(defaults.learningRate), help: "peak Adam learning rate (cosine decay)")
+    static let lr = Option("--lr", value: "RATE", default: String(defaults.learningRate), range: Option.learningRates, help: "peak Adam learning rate (cosine decay)")
     static let batch = Option("--batch-size", value: "N", default: String(defaults.batchSize), help: "minibatch size")
     static let hidden = Option("--hidden", value: "W,W,…", default: defaults.hidden.map(String.init).joined(separator: ","),
                                help: "widths of the hidden Mish layers")
@@ -22,15 +22,9 @@ struct TrainToyCommand: Command {
 
     static func run(_ args: ParsedArguments, console: Console) throws {
         let url = URL(fileURLWithPath: try args.required(output))
-        guard let d = ToyDistribution(rawValue: args.string(dist)!) else {
-            throw CLIError("unknown --dist '\(args.string(dist)!)' (eight-gaussians, two-moons, checkerboard)", usage: true)
-        }
-        let obj: DiffusionObjective
-        switch args.string(objective)! {
-        case "ddpm": obj = .discrete(schedule: .linear(), steps: 1000, prediction: .epsilon)
-        case "edm": obj = .edm(EDM())
-        case let other: throw CLIError("unknown --objective '\(other)' (ddpm, edm)", usage: true)
-        }
+        let d = try args.choice(dist, ToyDistribution.self)!
+        let obj: DiffusionObjective = try args.choice(objective, among: ["ddpm", "edm"]) == "ddpm"
+            ? .discrete(schedule: .linear(), steps: 1000, prediction: .epsilon) : .edm(EDM())
         let widths = args.string(hidden)!.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
         guard !widths.isEmpty, widths.allSatisfy({ ($0 ?? 0) >= 1 }) else {
             throw CLIError("--hidden must be comma-separated positive widths, e.g. 128,128,128", usage: true)

@@ -23,7 +23,7 @@ struct TrainTrajectoryCommand: Command {
     static let actions = Option("--action-transform", value: "T", default: "atanh", help: "atanh (PGD) | identity: how normalized actions are modeled")
     static let steps = Option("--steps", value: "N", default: "10000", help: "optimizer steps")
     static let batch = Option("--batch-size", value: "N", default: "32", help: "windows per batch")
-    static let lr = Option("--lr", value: "RATE", default: "0.002", help: "peak learning rate (after warm-up from 2e-4)")
+    static let lr = Option("--lr", value: "RATE", default: "0.002", range: Option.learningRates, help: "peak learning rate (after warm-up from 2e-4)")
     static let network = Option("--network", value: "NET", default: "temporal-unet",
                                 help: "temporal-unet (Diffuser's, the default on a few cores) | pgd-unet (the PGD paper's: k3, max-pool, ReLU, per-timestep GroupNorm; --dim 1024 is the paper's 178 M-parameter model)")
     static let dim = Option("--dim", value: "C", default: "32", help: "base width: channels C, 2C, 4C over the three levels")
@@ -43,16 +43,9 @@ struct TrainTrajectoryCommand: Command {
         settings.batchSize = try args.int(batch, range: 1...65_536)!
         settings.peakLearningRate = try args.float(lr)!
         settings.seed = try args.seed()
-        guard let transform = TrajectoryLayout.ActionTransform(rawValue: args.string(actions)!) else {
-            throw CLIError("--action-transform must be atanh or identity", usage: true)
-        }
-        settings.actionTransform = transform
-        let obj: DiffusionObjective
-        switch args.string(objective)! {
-        case "edm": obj = .edm(EDM())
-        case "ddpm": obj = .discrete(schedule: .squaredCosCapV2, steps: 100, prediction: .epsilon)
-        case let other: throw CLIError("unknown --objective '\(other)' (edm, ddpm)", usage: true)
-        }
+        settings.actionTransform = try args.choice(actions, TrajectoryLayout.ActionTransform.self)!
+        let obj: DiffusionObjective = try args.choice(objective, among: ["edm", "ddpm"]) == "edm"
+            ? .edm(EDM()) : .discrete(schedule: .squaredCosCapV2, steps: 100, prediction: .epsilon)
         let width = try args.int(dim, range: 8...4096)!
         guard width % 8 == 0 else { throw CLIError("--dim must be a multiple of 8 (GroupNorm's 8 groups)", usage: true) }
 
@@ -60,13 +53,13 @@ struct TrainTrajectoryCommand: Command {
         let context = try DatasetEnvironment(dataset: dataset, path: dataPath, env: args.string(env), console: console)
         let transition = dataset.observationDim + dataset.actionDim + 2
         let net: TrajectoryNetwork
-        switch args.string(network)! {
+        switch try args.choice(network, among: ["temporal-unet", "pgd-unet"])! {
         case "temporal-unet": net = .temporalUNet(.init(transition: transition, horizon: settings.horizon, dim: width))
         case "pgd-unet":
             var c = PGDUNet.paperPreset(transition: transition)
             c.features = width
             net = .pgdUNet(c)
-        case let other: throw CLIError("unknown --network '\(other)' (temporal-unet, pgd-unet)", usage: true)
+        default: preconditionFailure("choice returned an unlisted value")
         }
         let trainer: TrajectoryTrainer
         do {

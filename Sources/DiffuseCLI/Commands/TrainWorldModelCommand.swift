@@ -22,7 +22,7 @@ struct TrainWorldModelCommand: Command {
     static let deterministic = Option("--deterministic", help: "MSE on the mean instead of the Gaussian NLL")
     static let steps = Option("--steps", value: "N", default: "10000", help: "optimizer steps")
     static let batch = Option("--batch-size", value: "N", default: "256", help: "transitions per member and batch")
-    static let lr = Option("--lr", value: "RATE", default: "0.001", help: "Adam learning rate")
+    static let lr = Option("--lr", value: "RATE", default: "0.001", range: Option.learningRates, help: "Adam learning rate")
     static let checkpointEvery = Option.checkpointEvery(default: 2000)
     static let logEvery = Option.logEvery(default: 1000)
     static let options = [data, output, env, ensemble, deterministic, steps, batch, lr, checkpointEvery, .resume, .stopAfter, logEvery,

@@ -2,7 +2,7 @@ import Foundation
 
 /// Which rows stop bootstrapping: `terminals` only (D4RL, PGD's agents: a timeout is not an end of
 /// the MDP), or `terminals OR timeouts` (FISOR's reference code). docs/conventions.md, Data and spaces.
-public enum Bootstrapping: String, Codable, Sendable {
+public enum Bootstrapping: String, Codable, Sendable, CaseIterable {
     case terminalsOnly = "terminals"
     case terminalsOrTimeouts = "terminals-or-timeouts"
 }
