@@ -26,9 +26,13 @@ public enum Checkpoint {
         case notACheckpoint(String)
         case wrongModel(expected: String, found: String)
         case badConfig(String)
+        /// A checkpoint is never written from non-finite weights or state: the last good one stays.
+        case nonFinite(String)
 
         public var description: String {
             switch self {
+            case let .nonFinite(name):
+                return "training diverged: \(name) holds NaN or infinite values; not overwriting the last checkpoint"
             case let .notACheckpoint(path): return "\(path) is not a PolicyDiffusion checkpoint (no format/config metadata)"
             case let .wrongModel(expected, found): return "checkpoint holds a \(found), not a \(expected)"
             case let .badConfig(detail): return "checkpoint config does not decode: \(detail)"
@@ -40,7 +44,10 @@ public enum Checkpoint {
     public static func save<M: ConfigurableModule>(_ module: M, to url: URL, metadata: [String: String] = [:],
                                                    training: TrainingState? = nil) throws {
         var file = SafeTensorsFile()
-        for (name, p) in module.namedParameters() { file.tensors[name] = SafeTensor(p.value) }
+        for (name, p) in module.namedParameters() {
+            guard p.value.isFinite else { throw Error.nonFinite("parameter \(name)") }
+            file.tensors[name] = SafeTensor(p.value)
+        }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         file.metadata = metadata
@@ -56,6 +63,7 @@ public enum Checkpoint {
             }
             // "step" and "rng" are the state's own entries; a part saved under those keys would overwrite them.
             precondition(training.values["step"] == nil && training.values["rng"] == nil, "training values may not use the reserved keys step and rng")
+            if let bad = training.tensors.keys.sorted().first(where: { !training.tensors[$0]!.isFinite }) { throw Error.nonFinite("training state \(bad)") }
             file.metadata["training.step"] = String(training.step)
             file.metadata["training.rng"] = String(decoding: try encoder.encode(training.rng), as: UTF8.self)
             for (k, v) in training.values { file.metadata["training.\(k)"] = v }

@@ -206,18 +206,18 @@ public struct SafeTensorsFile: Equatable, Sendable {
 
 /// Atomic whole-file writes (temporary file + fsync + rename): a crash never leaves half a file.
 public enum AtomicFile {
-    /// Lets `body` write a temporary file beside `url` (by any means, e.g. libhdf5), then syncs it
-    /// and renames it over `url`. On any failure the temporary file is removed and `url` is untouched.
+    /// Lets `body` write a temporary file beside `url` (by any means, e.g. libhdf5), then syncs it,
+    /// renames it over `url` and syncs the directory, so that after a crash or SIGKILL at any point
+    /// `url` holds either its old content or the complete new one. On any failure the temporary file
+    /// is removed and `url` is untouched. Temporary files left by killed writers of the same
+    /// destination are removed first.
     public static func write(to url: URL, using body: (URL) throws -> Void) throws {
         let dir = url.deletingLastPathComponent()
-        let tmp = dir.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        removeStaleTemporaries(of: url)
+        let tmp = dir.appendingPathComponent("\(temporaryPrefix(of: url))\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
         do {
             try body(tmp)
-            let fd = open(tmp.path, O_RDONLY)
-            guard fd >= 0 else { throw SafeTensorsError.writeFailed(path: url.path, reason: String(cString: strerror(errno))) }
-            let synced = fsync(fd) == 0
-            close(fd)
-            guard synced else { throw SafeTensorsError.writeFailed(path: url.path, reason: String(cString: strerror(errno))) }
+            try sync(tmp.path, for: url)
             guard rename(tmp.path, url.path) == 0 else {
                 throw SafeTensorsError.writeFailed(path: url.path, reason: String(cString: strerror(errno)))
             }
@@ -225,6 +225,29 @@ public enum AtomicFile {
             unlink(tmp.path)
             throw error
         }
+        // The rename is durable only once the directory entry is on disk.
+        try sync(dir.path, for: url)
+    }
+
+    /// ".name.tmp-": temporary files of `url` are this prefix, the writer's PID and a random number.
+    static func temporaryPrefix(of url: URL) -> String { ".\(url.lastPathComponent).tmp-" }
+
+    /// Removes temporary files of `url` whose writing process no longer exists.
+    public static func removeStaleTemporaries(of url: URL) {
+        let dir = url.deletingLastPathComponent(), prefix = temporaryPrefix(of: url)
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir.path) else { return }
+        for name in names where name.hasPrefix(prefix) {
+            guard let pid = Int32(name.dropFirst(prefix.count).prefix { $0 != "-" }), pid > 0 else { continue }
+            if kill(pid, 0) != 0 && errno == ESRCH { unlink(dir.appendingPathComponent(name).path) }
+        }
+    }
+
+    private static func sync(_ path: String, for url: URL) throws {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { throw SafeTensorsError.writeFailed(path: url.path, reason: String(cString: strerror(errno))) }
+        let synced = fsync(fd) == 0
+        close(fd)
+        guard synced else { throw SafeTensorsError.writeFailed(path: url.path, reason: String(cString: strerror(errno))) }
     }
 
     public static func write(_ data: Data, to url: URL) throws {

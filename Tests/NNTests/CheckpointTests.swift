@@ -23,6 +23,23 @@ struct CheckpointTests {
         #expect(loaded(x).scalars == model(x).scalars)
     }
 
+    /// A diverged model is never saved: the error names the parameter (or state tensor) and the
+    /// last good file stays as it was.
+    @Test func nonFiniteWeightsAreNeverWritten() throws {
+        let model = MLP([3, 4, 1], activation: .relu, rng: RandomGenerator(seed: 2))
+        let url = Self.temp("good.safetensors")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try Checkpoint.save(model, to: url)
+        let good = try Data(contentsOf: url)
+        model.namedParameters()[1].1.update { $0[2] = .nan }
+        #expect(throws: Checkpoint.Error.nonFinite("parameter \(model.namedParameters()[1].0)")) { try Checkpoint.save(model, to: url) }
+        #expect(try Data(contentsOf: url) == good)
+        model.namedParameters()[1].1.update { $0[2] = 0 }
+        let state = TrainingState(step: 3, rng: RandomState(seed: 0, counter: 0), tensors: ["optimizer.m": Tensor([1, .infinity])])
+        #expect(throws: Checkpoint.Error.nonFinite("training state optimizer.m")) { try Checkpoint.save(model, to: url, training: state) }
+        #expect(try Data(contentsOf: url) == good)
+    }
+
     /// Training 2N steps straight equals N steps, a save, a load into fresh objects, and N more —
     /// bit for bit (optimizer moments, step, RNG state and sampler position are restored).
     @Test func resumedTrainingEqualsUninterruptedTraining() throws {
