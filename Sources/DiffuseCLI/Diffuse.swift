@@ -74,10 +74,10 @@ public enum Diffuse {
             }
             return 0
         } catch let e as CLIError {
-            console.err("diffuse \(command.path.joined(separator: " ")): error: \(e.message)")
+            console.err("diffuse \(command.path.joined(separator: " ")): error: \(e.message.oneLine())")
             return e.isUsage ? 2 : 1
         } catch {
-            console.err("diffuse \(command.path.joined(separator: " ")): error: \(error)")
+            console.err("diffuse \(command.path.joined(separator: " ")): error: \(String(describing: error).oneLine())")
             return 1
         }
     }

@@ -29,7 +29,9 @@ public enum Checkpoint {
         /// A checkpoint is never written from non-finite weights or state: the last good one stays.
         case nonFinite(String)
 
-        public var description: String {
+        public var description: String { rawDescription.oneLine() }
+
+        private var rawDescription: String {
             switch self {
             case let .nonFinite(name):
                 return "training diverged: \(name) holds NaN or infinite values; not overwriting the last checkpoint"

@@ -11,7 +11,9 @@ public enum SafeTensorsError: Error, Equatable, CustomStringConvertible {
     case shapeMismatch(name: String, expected: [Int], found: [Int])
     case writeFailed(path: String, reason: String)
 
-    public var description: String {
+    public var description: String { rawDescription.oneLine() }
+
+    private var rawDescription: String {
         switch self {
         case let .unreadable(path, reason): return "cannot read \(path): \(reason)"
         case let .truncated(detail): return "truncated safetensors file: \(detail)"
@@ -205,6 +207,23 @@ public struct SafeTensorsFile: Equatable, Sendable {
 }
 
 /// Atomic whole-file writes (temporary file + fsync + rename): a crash never leaves half a file.
+extension String {
+    /// The text as one printable line: control characters (newlines from a corrupt file's bytes, say)
+    /// escaped, and at most `limit` characters, so every error message stays one line.
+    public func oneLine(limit: Int = 400) -> String {
+        var out = ""
+        for u in unicodeScalars {
+            if u.properties.generalCategory == .control || u.properties.generalCategory == .lineSeparator
+                || u.properties.generalCategory == .paragraphSeparator {
+                out += u.escaped(asASCII: true)
+            } else {
+                out.unicodeScalars.append(u)
+            }
+        }
+        return out.count > limit ? String(out.prefix(limit)) + "…" : out
+    }
+}
+
 public enum AtomicFile {
     /// Lets `body` write a temporary file beside `url` (by any means, e.g. libhdf5), then syncs it,
     /// renames it over `url` and syncs the directory, so that after a crash or SIGKILL at any point

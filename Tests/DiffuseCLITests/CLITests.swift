@@ -88,6 +88,25 @@ struct CLITests {
         #expect(editDistance("td3cb", "td3bc") == 1 && editDistance("ca", "abc") == 3)
     }
 
+    /// Seeded fuzzing of the argument parser with every command's own option names, values that look
+    /// like options, `=` forms and empty words: a parse or a one-line CLIError, nothing else.
+    @Test func argumentParserSurvivesRandomWords() {
+        let rng = RandomGenerator(seed: 7)
+        for command in Diffuse.commands {
+            let words = command.options.flatMap(\.names) + ["--help", "-", "--", "-1", "1e9", "nan", "", "=", "--=", "x", "-o=", "--\n"]
+            for _ in 0..<300 {
+                let tokens = (0..<rng.nextInt(below: 8)).map { _ in words[rng.nextInt(below: words.count)] + (rng.nextInt(below: 4) == 0 ? "=v" : "") }
+                do {
+                    _ = try ParsedArguments.parse(tokens, options: command.options, positionals: command.arguments.count)
+                } catch let e as CLIError {
+                    #expect(!e.message.isEmpty)  // printed through oneLine() by Diffuse.main
+                } catch {
+                    Issue.record("\(command.path) \(tokens): untyped \(error)")
+                }
+            }
+        }
+    }
+
     @Test func corruptCheckpointIsAnErrorNotACrash() throws {
         let path = tempPath("corrupt.safetensors")
         defer { try? FileManager.default.removeItem(atPath: path) }

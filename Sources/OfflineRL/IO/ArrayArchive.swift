@@ -65,7 +65,9 @@ public enum DataFileError: Error, Equatable, CustomStringConvertible {
     case writeFailed(String, String)
     case unsupported(String)
 
-    public var description: String {
+    public var description: String { rawDescription.oneLine() }
+
+    private var rawDescription: String {
         switch self {
         case let .notFound(p): return "\(p): no such file"
         case let .corrupt(p, why): return "\(p) is not a readable data file: \(why)"

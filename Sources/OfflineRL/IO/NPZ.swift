@@ -68,13 +68,20 @@ public enum NPY {
             guard let v = Int(t), v >= 0 else { throw bad("bad shape entry '\(t)'") }
             return v
         }
-        let count = shape.reduce(1, *)
+        // Declared sizes are checked against the file before anything is allocated (no overflow traps).
+        var count = 1
+        for d in shape {
+            let (c, overflow) = count.multipliedReportingOverflow(by: d)
+            guard !overflow else { throw bad("shape \(shape) is too large") }
+            count = c
+        }
         let payload = bytes[(start + headerLength)...]
         guard descr.first != ">" else { throw bad("big-endian dtype \(descr) is not supported") }
         let code = String(descr.drop { $0 == "<" || $0 == "|" || $0 == "=" })
         func load<T>(_: T.Type, _ type: StoredType, _ convert: (T) -> Float) throws -> StoredArray {
-            guard payload.count >= count * MemoryLayout<T>.size else {
-                throw bad("data holds \(payload.count) bytes, shape \(shape) of \(descr) needs \(count * MemoryLayout<T>.size)")
+            let (needed, overflow) = count.multipliedReportingOverflow(by: MemoryLayout<T>.size)
+            guard !overflow, payload.count >= needed else {
+                throw bad("data holds \(payload.count) bytes, shape \(shape) of \(descr) needs more")
             }
             let values = payload.withUnsafeBytes { raw in
                 (0..<count).map { convert(raw.loadUnaligned(fromByteOffset: $0 * MemoryLayout<T>.size, as: T.self)) }
@@ -134,7 +141,11 @@ public enum NPZ {
 enum ZipArchive {
     private static func u16(_ b: [UInt8], _ o: Int) -> Int { Int(b[o]) | Int(b[o + 1]) << 8 }
     private static func u32(_ b: [UInt8], _ o: Int) -> Int { u16(b, o) | u16(b, o + 2) << 16 }
-    private static func u64(_ b: [UInt8], _ o: Int) -> Int { u32(b, o) | u32(b, o + 4) << 32 }
+    /// A 64-bit field as a non-negative Int, or nil when it does not fit (a corrupt or hostile value).
+    private static func u64(_ b: [UInt8], _ o: Int) -> Int? {
+        let v = UInt64(u32(b, o)) | UInt64(u32(b, o + 4)) << 32
+        return v <= UInt64(Int.max / 2) ? Int(v) : nil
+    }
 
     static func crc32(_ data: Data) -> UInt32 {
         data.withUnsafeBytes { raw in
@@ -155,11 +166,13 @@ enum ZipArchive {
         var entries = u16(b, eocd + 10)
         var cd = u32(b, eocd + 16)
         if (entries == 0xFFFF || cd == 0xFFFF_FFFF), eocd >= 20, u32(b, eocd - 20) == 0x0706_4B50 {
-            let rec = u64(b, eocd - 20 + 8)
-            guard rec + 56 <= b.count, u32(b, rec) == 0x0606_4B50 else { throw bad("bad ZIP64 directory record") }
-            entries = u64(b, rec + 32)
-            cd = u64(b, rec + 48)
+            guard let rec = u64(b, eocd - 20 + 8), rec + 56 <= b.count, u32(b, rec) == 0x0606_4B50,
+                  let n = u64(b, rec + 32), let offset = u64(b, rec + 48) else { throw bad("bad ZIP64 directory record") }
+            entries = n
+            cd = offset
         }
+        // Every entry takes at least 46 bytes of the directory: a larger count is a lie.
+        guard entries <= b.count / 46 else { throw bad("the directory claims \(entries) entries") }
         var out: [(String, Data)] = []
         var o = cd
         for _ in 0..<entries {
@@ -176,18 +189,30 @@ enum ZipArchive {
             let extraEnd = e + extraLength
             while e + 4 <= extraEnd {
                 let id = u16(b, e), length = u16(b, e + 2)
+                let fieldEnd = e + 4 + length
+                guard fieldEnd <= extraEnd else { throw bad("\(name) has a truncated extra field") }
                 if id == 1 {
+                    // Each 64-bit value must lie inside this field.
                     var p = e + 4
-                    if size == 0xFFFF_FFFF { size = u64(b, p); p += 8 }
-                    if compressed == 0xFFFF_FFFF { compressed = u64(b, p); p += 8 }
-                    if local == 0xFFFF_FFFF { local = u64(b, p) }
+                    func next() throws -> Int {
+                        guard p + 8 <= fieldEnd, let v = u64(b, p) else { throw bad("\(name) has a bad ZIP64 extra field") }
+                        p += 8
+                        return v
+                    }
+                    if size == 0xFFFF_FFFF { size = try next() }
+                    if compressed == 0xFFFF_FFFF { compressed = try next() }
+                    if local == 0xFFFF_FFFF { local = try next() }
                 }
-                e += 4 + length
+                e = fieldEnd
             }
             o = extraEnd + commentLength
-            guard local + 30 <= b.count, u32(b, local) == 0x0403_4B50 else { throw bad("bad local header for \(name)") }
+            guard local <= b.count - 30, u32(b, local) == 0x0403_4B50 else { throw bad("bad local header for \(name)") }
             let start = local + 30 + u16(b, local + 26) + u16(b, local + 28)
-            guard start + compressed <= b.count else { throw bad("\(name) is truncated") }
+            guard start <= b.count, compressed <= b.count - start else { throw bad("\(name) is truncated") }
+            // Deflate expands at most 1032:1, so a larger declared size is corrupt; checked before allocating.
+            guard method != 8 || size <= compressed * 1032 + 1024, method != 0 || size == compressed else {
+                throw bad("\(name) declares \(size) bytes from \(compressed) compressed")
+            }
             let raw = Data(b[start..<(start + compressed)])
             let bytes: Data
             switch method {
