@@ -5,7 +5,8 @@
 # then every method from that base with the same number of updates and preferred digits per update
 # (Base, SFT, Diffusion-DPO on oracle pairs, SPIN, SePPO with ref ∈ {random, initial, latest} and
 # flip ∈ {sign, indicator, off}); each model is sampled with the same DDIM seed (paired samples) and
-# scored (diffuse seppo score). Rows go to experiments/results/seppo.jsonl; experiments/seppo_table.py
+# scored (diffuse seppo score); during alignment the held-out scorer also logs a score-vs-step curve
+# and the flipper's precision (diagnostics only; the scorer never enters a loss). Rows go to experiments/results/seppo.jsonl; experiments/seppo_table.py
 # writes docs/seppo-results.md; base-vs-aligned grids go to docs/figures/seppo-*.png.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +18,7 @@ BETA=${BETA:-2000}
 LR=${LR:-0.0001}
 PER_CLASS=${PER_CLASS:-50}
 SCORE_STEPS=${SCORE_STEPS:-50}
+EVAL_EVERY=${EVAL_EVERY:-30}      # score-vs-step curve and flip precision (held-out diagnostics, not training signal)
 THREADS=${THREADS:-1}
 METHODS=${METHODS:-"sft dpo spin seppo:random:sign seppo:random:indicator seppo:random:off seppo:initial:sign seppo:latest:sign"}
 OUT=experiments/results
@@ -52,7 +54,8 @@ for seed in $SEEDS; do
     out="$WORK/$name-$seed.safetensors"
     start=$(date +%s.%N)
     align=$("$D" seppo align --base "$base" --method "$method" "${extra[@]}" --steps "$STEPS" --bank-every "$BANK_EVERY" --beta "$BETA" \
-      --lr "$LR" --seed "$seed" --threads "$THREADS" --log-every "$STEPS" --checkpoint-every "$STEPS" --json -o "$out" 2> /dev/null)
+      --lr "$LR" --seed "$seed" --threads "$THREADS" --log-every "$STEPS" --checkpoint-every "$STEPS" --scorer "$WORK/scorer.safetensors" \
+      --eval-every "$EVAL_EVERY" --json -o "$out" 2> /dev/null)
     echo "seed $seed $name: $(python3 -c "print(f'{$(date +%s.%N) - $start:.0f}')") s" >&2
     png=""
     [ "$seed" = 0 ] && [ "$name" = "seppo-random-sign" ] && png=docs/figures/seppo-aligned.png
@@ -60,5 +63,5 @@ for seed in $SEEDS; do
     row "$name" "$seed" "$align" "$(score "$out" "$png")"
   done
 done
-python3 experiments/seppo_table.py "$ROWS" docs/seppo-results.md \
+python3 experiments/seppo_table.py "$ROWS" docs/seppo-results.md --svg docs/figures/seppo-curves.svg \
   --command "make experiment-seppo SEEDS=\"$SEEDS\" BASE_STEPS=$BASE_STEPS STEPS=$STEPS BANK_EVERY=$BANK_EVERY BETA=$BETA LR=$LR PER_CLASS=$PER_CLASS THREADS=$THREADS"

@@ -49,11 +49,48 @@ def win_rate(rows, method, baseline, rng, resamples=2000):
     return point, stats[int(0.025 * resamples)], stats[int(0.975 * resamples) - 1]
 
 
+def write_curves(rows, methods, path):
+    """Score-vs-step polylines, one per method (mean over seeds), as a small SVG."""
+    curves = {}
+    for m in methods:
+        per_seed = [r["align"]["curve"] for r in rows if r["method"] == m and r.get("align", {}).get("curve")]
+        if not per_seed:
+            continue
+        steps = [c[0] for c in per_seed[0]]
+        curves[m] = [(s, statistics.fmean(c[i][1] for c in per_seed if len(c) > i)) for i, s in enumerate(steps)]
+    if not curves:
+        return
+    xs = [s for c in curves.values() for s, _ in c]
+    ys = [v for c in curves.values() for _, v in c]
+    x0, x1, y0, y1 = min(xs), max(xs) or 1, min(ys), max(ys)
+    if y1 == y0:
+        y1 = y0 + 1
+    W, H, L, B = 640, 360, 60, 40
+    def px(s): return L + (s - x0) / max(x1 - x0, 1) * (W - L - 170)
+    def py(v): return H - B - (v - y0) / (y1 - y0) * (H - B - 20)
+    colors = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22"]
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" font-family="sans-serif" font-size="11">',
+             f'<rect width="{W}" height="{H}" fill="white"/>',
+             f'<line x1="{L}" y1="{H - B}" x2="{W - 170}" y2="{H - B}" stroke="black"/><line x1="{L}" y1="20" x2="{L}" y2="{H - B}" stroke="black"/>',
+             f'<text x="{(L + W - 170) / 2}" y="{H - 8}" text-anchor="middle">update</text>',
+             f'<text x="14" y="{H / 2}" transform="rotate(-90 14 {H / 2})" text-anchor="middle">held-out score log p(c|x)</text>',
+             f'<text x="{L - 4}" y="{py(y1) + 4}" text-anchor="end">{y1:.2f}</text><text x="{L - 4}" y="{py(y0) + 4}" text-anchor="end">{y0:.2f}</text>',
+             f'<text x="{L}" y="{H - B + 14}" text-anchor="middle">{x0}</text><text x="{W - 170}" y="{H - B + 14}" text-anchor="middle">{x1}</text>']
+    for i, (m, c) in enumerate(curves.items()):
+        color = colors[i % len(colors)]
+        points = " ".join(f"{px(s):.1f},{py(v):.1f}" for s, v in c)
+        parts.append(f'<polyline fill="none" stroke="{color}" stroke-width="1.5" points="{points}"/>')
+        parts.append(f'<text x="{W - 160}" y="{30 + 16 * i}" fill="{color}">{LABELS.get(m, m)}</text>')
+    parts.append("</svg>")
+    open(path, "w").write("\n".join(parts))
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("rows")
     p.add_argument("out")
     p.add_argument("--command", default="make experiment-seppo")
+    p.add_argument("--svg", help="write the score-vs-step curves (mean over seeds) here")
     a = p.parse_args()
     rows = [json.loads(line) for line in open(a.rows) if line.strip()]
     methods = [m for m in ORDER if any(r["method"] == m for r in rows)] + sorted({r["method"] for r in rows} - set(ORDER))
@@ -86,6 +123,24 @@ def main():
             w = win_rate(rows, m, b, rng) if b != m else None
             cells.append("–" if w is None else f"{w[0]:.3f} [{w[1]:.3f}, {w[2]:.3f}]")
         out.append(f"| {LABELS.get(m, m)} | " + " | ".join(cells) + " |")
+    out += ["", "## The flipper's precision", "",
+            "On probe batches during alignment (32 preferred digits every evaluation), the anchor test's sign is computed for "
+            "the method's reference, and the held-out scorer compares a reference sample with a sample of the current model "
+            "(same class and DDIM noise). A useful flipper has P(S(x^ref) > S(x_θ) | sign = −1) well above the same given sign = +1 "
+            "(docs/seppo.md §6, Report 4). Pooled over seeds and evaluations.", "",
+            "| method | sign −1 rows | P(ref better | −1) | sign +1 rows | P(ref better | +1) |", "|---|---|---|---|---|"]
+    for m in methods:
+        fp = [r["align"]["flip_precision"] for r in rows if r["method"] == m and r.get("align", {}).get("flip_precision")]
+        if not fp:
+            continue
+        f, fb = sum(x["flipped"] for x in fp), sum(x["flipped_reference_better"] for x in fp)
+        k, kb = sum(x["kept"] for x in fp), sum(x["kept_reference_better"] for x in fp)
+        out.append(f"| {LABELS.get(m, m)} | {f} | {fb / f:.3f} |" if f else f"| {LABELS.get(m, m)} | 0 | – |")
+        out[-1] += f" {k} | {kb / k:.3f} |" if k else " 0 | – |"
+    if a.svg:
+        write_curves(rows, methods, a.svg)
+        out += ["", "Held-out score against update (mean over seeds; 10 samples per class, fixed noise): "
+                f"![curves](figures/{a.svg.split('/')[-1]})"]
     out += ["", "Grids (seed 0, one column per class, same sampling noise): base "
             "![base](figures/seppo-base.png) SFT ![sft](figures/seppo-sft.png) SePPO (random, sign) ![seppo](figures/seppo-aligned.png)", ""]
     open(a.out, "w").write("\n".join(out))

@@ -26,9 +26,11 @@ struct SePPOAlignCommand: Command {
     static let batch = Option("--batch-size", value: "N", default: String(defaults.batchSize), help: "preferred digits per update")
     static let lr = Option("--lr", value: "RATE", default: String(defaults.learningRate), help: "AdamW learning rate (weight decay 0.01, clip 1)")
     static let samplingSteps = Option("--sampling-steps", value: "N", default: String(defaults.samplingSteps), help: "DDIM steps per reference sample")
+    static let scorer = Option("--scorer", value: "FILE", help: "held-out scorer: log a score-vs-step curve and the flipper's precision (diagnostics only)")
+    static let evalEvery = Option("--eval-every", value: "N", default: "30", help: "with --scorer: evaluate every N updates (and at the start)")
     static let checkpointEvery = Option.checkpointEvery(default: 100)
     static let logEvery = Option.logEvery(default: 30)
-    static let options = [base, preferred, output, method, reference, flip, beta, steps, bankEvery, batch, lr, samplingSteps, checkpointEvery, .resume,
+    static let options = [base, preferred, output, method, reference, flip, beta, steps, bankEvery, batch, lr, samplingSteps, scorer, evalEvery, checkpointEvery, .resume,
                           .stopAfter, logEvery, .seed, .threads, .json]
 
     static func run(_ args: ParsedArguments, console: Console) throws {
@@ -73,9 +75,12 @@ struct SePPOAlignCommand: Command {
         let metadata = ["base": args.string(base)!, "preferred": args.string(preferred)!, "command": args.invocation]
         let run = try ResumableRun(args, total: settings.steps, output: url, checkpointEvery: checkpointEvery, logEvery: logEvery)
         _ = try run.start(console: console) { try trainer.resume(from: $0); return trainer.step }
+        let every = try args.int(evalEvery, range: 1...10_000_000)!
+        let monitor = try args.string(scorer).map { AlignmentMonitor(scorer: try SePPOInputs.scorer($0), seed: settings.seed &+ 0xE7A1) }
         var flipSum = 0.0, accuracySum = 0.0, counted = 0
         let (final, seconds, stopped) = try run.run(from: trainer.step, label: "seppo align", console: console,
                                                     save: { _ in try trainer.save(to: url, metadata: metadata) }) { _ in
+            if let monitor, trainer.step % every == 0 { monitor.record(trainer) }
             let metrics = trainer.trainStep()
             flipSum += Double(metrics["flip_rate"] ?? 0)
             accuracySum += Double(metrics["implicit_acc"] ?? 0)
@@ -83,10 +88,22 @@ struct SePPOAlignCommand: Command {
             return metrics
         }
         if stopped { return }
+        if let monitor {
+            monitor.record(trainer)
+            let (step, score) = monitor.curve.last!
+            console.err(String(format: "held-out score %.4f at step %d; flipped rows with a better reference sample %d/%d, kept rows %d/%d", Double(score), step,
+                               monitor.flippedReferenceBetter, monitor.flipped, monitor.keptReferenceBetter, monitor.kept))
+        }
         let meanFlip = flipSum / Double(max(counted, 1)), meanAccuracy = accuracySum / Double(max(counted, 1))
         if args.flag(.json) {
-            console.out(jsonLine(["checkpoint": url.path, "method": m.rawValue, "steps": settings.steps, "seconds": seconds, "final_metrics": final,
-                                  "mean_flip_rate": meanFlip, "mean_implicit_accuracy": meanAccuracy, "bank": trainer.bank.count]))
+            var out: [String: Any] = ["checkpoint": url.path, "method": m.rawValue, "steps": settings.steps, "seconds": seconds, "final_metrics": final,
+                                      "mean_flip_rate": meanFlip, "mean_implicit_accuracy": meanAccuracy, "bank": trainer.bank.count]
+            if let monitor {
+                out["curve"] = monitor.curve.map { [$0.step, Double($0.score)] as [Any] }
+                out["flip_precision"] = ["flipped": monitor.flipped, "flipped_reference_better": monitor.flippedReferenceBetter,
+                                         "kept": monitor.kept, "kept_reference_better": monitor.keptReferenceBetter]
+            }
+            console.out(jsonLine(out))
         } else {
             console.out(String(format: "aligned (%@) %d updates in %.1f s; mean flip rate %.3f, mean implicit accuracy %.3f; bank of %d → %@",
                                m.rawValue, settings.steps, seconds, meanFlip, meanAccuracy, trainer.bank.count, url.path))

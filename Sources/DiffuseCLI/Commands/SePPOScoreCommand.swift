@@ -14,7 +14,7 @@ struct SePPOScoreCommand: Command {
     static let scorer = Option("--scorer", value: "FILE", help: "scorer checkpoint (diffuse seppo train-scorer)")
     static let perClass = Option("--per-class", value: "N", default: "50", help: "samples per class")
     static let steps = Option("--steps", value: "N", default: "50", help: "DDIM steps")
-    static let png = Option("--png", value: "FILE", help: "also write the samples as a labelled PNG grid (one column per class)")
+    static let png = Option("--png", value: "FILE", help: "also write the first 8 samples of each class as a labelled PNG grid (one column per class)")
     static let options = [model, scorer, Option.digits, perClass, steps, png, .seed, .threads, .json]
 
     static func run(_ args: ParsedArguments, console: Console) throws {
@@ -28,7 +28,10 @@ struct SePPOScoreCommand: Command {
         let (images, labels) = SePPOInputs.sampleAllClasses(net, objective: objective, perClass: n, steps: k, seed: try args.seed())
         let seconds = Date().timeIntervalSince(started)
         let report = try SampleReport.measure(images, labels: labels, scorer: judge, reference: evaluation)
-        if let path = args.string(png) { try ImageGrid.writePNG(images, labels: labels, columns: DigitsData.classes, to: URL(fileURLWithPath: path)) }
+        if let path = args.string(png) {
+            let shown = min(8, n) * DigitsData.classes
+            try ImageGrid.writePNG(images.slice(axis: 0, 0..<shown), labels: Array(labels.prefix(shown)), columns: DigitsData.classes, to: URL(fileURLWithPath: path))
+        }
         if args.flag(.json) {
             console.out(jsonLine(["model": args.string(model)!, "samples": labels.count, "seconds": seconds, "mean_score": report.meanScore,
                                   "accuracy": report.accuracy, "degraded_fraction": report.degradedFraction, "mean_degradation": report.meanDegradation,
