@@ -22,8 +22,10 @@ EVAL_EVERY=${EVAL_EVERY:-30}      # score-vs-step curve and flip precision (held
 THREADS=${THREADS:-1}
 METHODS=${METHODS:-"sft dpo spin seppo:random:sign seppo:random:indicator seppo:random:off seppo:initial:sign seppo:latest:sign"}
 OUT=experiments/results
+RESULTS=${RESULTS:-docs/seppo-results.md}   # the table (a smoke run can write elsewhere)
+FIGURES=${FIGURES:-docs/figures}
 WORK=${WORK:-$(mktemp -d)}
-mkdir -p "$OUT" "$WORK" docs/figures
+mkdir -p "$OUT" "$WORK" "$FIGURES"
 if [ ! -x "$WORK/diffuse" ]; then
   swift build -c release --product diffuse
   cp .build/release/diffuse "$WORK/diffuse"   # rebuilds during the run cannot change the binary
@@ -44,7 +46,7 @@ for seed in $SEEDS; do
     "$D" seppo score --model "$1" --scorer "$WORK/scorer.safetensors" --per-class "$PER_CLASS" --steps "$SCORE_STEPS" \
       --seed $((1000 + seed)) --threads "$THREADS" --json ${2:+--png "$2"}
   }
-  row base "$seed" '{}' "$(score "$base" "$([ "$seed" = 0 ] && echo docs/figures/seppo-base.png)")"
+  row base "$seed" '{}' "$(score "$base" "$([ "$seed" = 0 ] && echo "$FIGURES/seppo-base.png")")"
   for spec in $METHODS; do
     IFS=: read -r method ref flip <<< "$spec"
     name=${spec//:/-}
@@ -58,10 +60,10 @@ for seed in $SEEDS; do
       --eval-every "$EVAL_EVERY" --json -o "$out" 2> /dev/null)
     echo "seed $seed $name: $(python3 -c "print(f'{$(date +%s.%N) - $start:.0f}')") s" >&2
     png=""
-    [ "$seed" = 0 ] && [ "$name" = "seppo-random-sign" ] && png=docs/figures/seppo-aligned.png
-    [ "$seed" = 0 ] && [ "$name" = "sft" ] && png=docs/figures/seppo-sft.png
+    [ "$seed" = 0 ] && [ "$name" = "seppo-random-sign" ] && png="$FIGURES/seppo-aligned.png"
+    [ "$seed" = 0 ] && [ "$name" = "sft" ] && png="$FIGURES/seppo-sft.png"
     row "$name" "$seed" "$align" "$(score "$out" "$png")"
   done
 done
-python3 experiments/seppo_table.py "$ROWS" docs/seppo-results.md --svg docs/figures/seppo-curves.svg \
-  --command "make experiment-seppo SEEDS=\"$SEEDS\" BASE_STEPS=$BASE_STEPS STEPS=$STEPS BANK_EVERY=$BANK_EVERY BETA=$BETA LR=$LR PER_CLASS=$PER_CLASS THREADS=$THREADS"
+python3 experiments/seppo_table.py "$ROWS" "$RESULTS" --svg "$FIGURES/seppo-curves.svg" \
+  --command "make experiment-seppo SEEDS=\"$SEEDS\" BASE_STEPS=$BASE_STEPS STEPS=$STEPS BANK_EVERY=$BANK_EVERY BETA=$BETA LR=$LR PER_CLASS=$PER_CLASS SCORE_STEPS=$SCORE_STEPS EVAL_EVERY=$EVAL_EVERY THREADS=$THREADS"

@@ -101,7 +101,7 @@ def main():
            "[seppo.md](seppo.md) §6 and \"Implementation in this repo\". Every aligned model starts from its seed's base model and "
            "takes the same number of updates on the same number of preferred digits per update. The held-out score S = log p(c | x) "
            "comes from a classifier trained on a split that no generator sees. Mean ± std over seeds of each seed's mean over its samples.", "",
-           "| method | held-out score S | accuracy | degraded (detector) | diversity | feature FD | flip rate | implicit acc. | align s |",
+           "| method | held-out score S | accuracy | degraded (detector) | diversity | feature FD | flip rate | implicit acc. | align s (incl. diagnostics) |",
            "|---|---|---|---|---|---|---|---|---|"]
     for m in methods:
         rs = [r for r in rows if r["method"] == m]
@@ -128,10 +128,10 @@ def main():
             "the method's reference, and the held-out scorer compares a reference sample with a sample of the current model "
             "(same class and DDIM noise). A useful flipper has P(S(x^ref) > S(x_θ) | sign = −1) well above the same given sign = +1 "
             "(docs/seppo.md §6, Report 4). Pooled over seeds and evaluations.", "",
-            "| method | sign −1 rows | P(ref better | −1) | sign +1 rows | P(ref better | +1) |", "|---|---|---|---|---|"]
+            "| method | rows with sign −1 | ref sample better, sign −1 | rows with sign +1 | ref sample better, sign +1 |", "|---|---|---|---|---|"]
     for m in methods:
         fp = [r["align"]["flip_precision"] for r in rows if r["method"] == m and r.get("align", {}).get("flip_precision")]
-        if not fp:
+        if not fp or not sum(x["flipped"] + x["kept"] for x in fp):
             continue
         f, fb = sum(x["flipped"] for x in fp), sum(x["flipped_reference_better"] for x in fp)
         k, kb = sum(x["kept"] for x in fp), sum(x["kept_reference_better"] for x in fp)

@@ -398,4 +398,24 @@ struct TrainerTests {
         let m = sft.trainStep()
         #expect(m["loss"] == m["mse_model"] && m["flip_rate"] == nil)
     }
+
+    /// The probe samples reference and model from the same noise (identical while the model equals
+    /// θ₀, so every anchor ties to +1); the monitor logs one curve point per call and counts every
+    /// probe row once; training is not disturbed (its generator does not move).
+    @Test func probeAndMonitor() throws {
+        let base = tinyUNet(seed: 1), data = Self.winners(12, seed: 2)
+        let trainer = try PreferenceTrainer(base: base, objective: DigitModel.defaultObjective, winners: data, settings: Self.settings(.seppo))
+        let p = trainer.probe(count: 5, seed: 3)
+        #expect(p.referenceSamples.shape == [5, 1, 8, 8] && p.referenceSamples.scalars == p.modelSamples.scalars)
+        #expect(p.signs == [1, 1, 1, 1, 1] && p.referenceIndex == 0)
+        let scorer = DigitScorer(config: .init(), rng: RandomGenerator(seed: 4))
+        let monitor = AlignmentMonitor(scorer: scorer, perClass: 1, probeSize: 6, seed: 5)
+        let noiseBefore = trainer.rng.state
+        monitor.record(trainer)
+        #expect(trainer.rng.state == noiseBefore && trainer.model.isTraining)
+        for _ in 0..<2 { _ = trainer.trainStep() }
+        monitor.record(trainer)
+        #expect(monitor.curve.map(\.step) == [0, 2] && monitor.curve.allSatisfy { $0.score.isFinite && $0.score <= 0 })
+        #expect(monitor.flipped + monitor.kept == 12 && monitor.flippedReferenceBetter <= monitor.flipped && monitor.keptReferenceBetter <= monitor.kept)
+    }
 }
