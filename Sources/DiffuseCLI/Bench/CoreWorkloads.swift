@@ -188,6 +188,7 @@ enum CoreWorkloads {
          ("fisor_select_action_1", { [fisorSelectAction(states: 1, warmup: w, repeats: r)] }),
          ("unet1d_train_step", { [unet1dTrainStep(warmup: w, repeats: r)] }), ("unet1d_sample_100", { [unet1dSample(warmup: w, repeats: r)] }),
          ("conv1d", { conv(twoD: false, warmup: w, repeats: r) }), ("conv2d", { conv(twoD: true, warmup: w, repeats: r) }),
-         ("unet2d_train_step", { [unet2dTrainStep(warmup: w, repeats: r)] }), ("pgd_generate", { [pgdGenerate(warmup: w, repeats: r)] })]
+         ("unet2d_train_step", { [unet2dTrainStep(warmup: w, repeats: r)] }), ("pgd_generate", { [pgdGenerate(warmup: w, repeats: r)] }),
+         ("seppo_dpo_step", { [seppoDPOStep(warmup: w, repeats: r)] })]
     }
 }
