@@ -68,12 +68,14 @@ public enum ImageGrid {
     ]
 
     /// Renders images [N, 1, S, S] with values in [−1, 1] (white strokes on black) into a grid of
-    /// `columns` columns, each image scaled ×`scale`, with `labels` (0…9, optional) drawn above it.
+    /// `columns` columns, each image scaled ×`scale`, with `labels` (0…9, optional) drawn above it
+    /// (glyphs scaled ×max(1, scale/2)).
     public static func render(_ images: Tensor, labels: [Int]?, columns: Int, scale: Int = 4) -> (pixels: [UInt8], width: Int, height: Int) {
         precondition(images.rank == 4 && images.shape[1] == 1 && images.shape[2] == images.shape[3], "the grid draws [N, 1, S, S] images")
         precondition(columns > 0 && scale > 0, "columns and scale must be positive")
         let n = images.shape[0], s = images.shape[2]
-        let labelHeight = labels == nil ? 0 : 5 + 2
+        let glyphScale = Swift.max(1, scale / 2)
+        let labelHeight = labels == nil ? 0 : 5 * glyphScale + 2
         let pad = 2
         let cellW = s * scale + pad, cellH = s * scale + labelHeight + pad
         let rows = (n + columns - 1) / columns
@@ -84,7 +86,9 @@ public enum ImageGrid {
             let x0 = pad + (i % columns) * cellW, y0 = pad + (i / columns) * cellH
             if let labels {
                 let glyph = glyphs[((labels[i] % 10) + 10) % 10]
-                for gy in 0..<5 { for gx in 0..<3 where glyph[gy] & (4 >> gx) != 0 { px[(y0 + gy) * width + x0 + gx] = 255 } }
+                for y in 0..<(5 * glyphScale) { for x in 0..<(3 * glyphScale) where glyph[y / glyphScale] & (4 >> (x / glyphScale)) != 0 {
+                    px[(y0 + y) * width + x0 + x] = 255
+                } }
             }
             let top = y0 + labelHeight
             for y in 0..<(s * scale) { for x in 0..<(s * scale) {

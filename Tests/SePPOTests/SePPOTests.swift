@@ -325,6 +325,10 @@ struct PNGTests {
         #expect(g.pixels[2 * g.width + 2] == 48 && g.pixels[2 * g.width + 3] == 255)
         // A white image pixel below the label strip.
         #expect(g.pixels[(2 + 7) * g.width + 2] == 255)
+        // At scale 4 the glyphs double: a 12-pixel label strip, and "1"'s top row lights columns 2–3 of 6.
+        let big = ImageGrid.render(images, labels: [1, 7, 0], columns: 3, scale: 4)
+        #expect(big.width == 3 * 34 + 2 && big.height == 32 + 12 + 2 + 2)
+        #expect(big.pixels[2 * big.width + 3] == 48 && big.pixels[2 * big.width + 4] == 255 && big.pixels[3 * big.width + 5] == 255)
     }
 }
 
