@@ -19,6 +19,8 @@ let package = Package(
         .systemLibrary(name: "CFFTW", path: "Sources/CFFTW"),
         .systemLibrary(name: "CHDF5", path: "Sources/CHDF5", pkgConfig: "hdf5"),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib"),
+        // LAPACK inside OpenBLAS (symmetric eigen-decomposition for SePPO's Fréchet distance).
+        .systemLibrary(name: "CLAPACK", path: "Sources/CLAPACK"),
 
         // Layer 0: C kernels (thread pool, GEMM split, vectorised math, optimiser updates).
         .target(
@@ -44,9 +46,11 @@ let package = Package(
         // Methods, one target each, built only from the layers above.
         // Policy-Guided Diffusion (Jackson et al. 2024): trajectory model, policy guidance, synthetic data.
         .target(name: "PGD", dependencies: ["Diffusion", "OfflineRL"]),
+        // SePPO (Zhang et al. 2024) with Diffusion-DPO, SFT and SPIN baselines on 8×8 digits (docs/seppo.md).
+        .target(name: "SePPO", dependencies: ["Diffusion", "NN", "CLAPACK", "CZlib"]),
 
         // The public library: re-exports every layer.
-        .target(name: "PolicyDiffusion", dependencies: ["TensorCore", "NN", "Diffusion", "OfflineRL", "PGD"]),
+        .target(name: "PolicyDiffusion", dependencies: ["TensorCore", "NN", "Diffusion", "OfflineRL", "PGD", "SePPO"]),
 
         // The command-line tool: logic in a library so tests can drive it; a thin executable.
         .target(name: "DiffuseCLI", dependencies: ["PolicyDiffusion", "CKernels", "CFFTW"]),
@@ -62,6 +66,7 @@ let package = Package(
         .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "NN", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "OfflineRLTests", dependencies: ["OfflineRL", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "PGDTests", dependencies: ["PGD", "TestSupport"]),
+        .testTarget(name: "SePPOTests", dependencies: ["SePPO", "CZlib", "TestSupport"]),
         .testTarget(name: "DiffuseCLITests", dependencies: ["DiffuseCLI", "PolicyDiffusion", "TestSupport"]),
     ]
 )

@@ -399,6 +399,40 @@ def unet2d_train_step(warmup, repeats):
     return measure("unet2d_train_step", step, warmup, repeats)
 
 
+def seppo_dpo_step(warmup, repeats):
+    """One Diffusion-DPO update (docs/seppo.md §2), as CoreWorkloads.seppoDPOStep: 64 pairs, one (t, eps) per
+    pair for both rows (chunk + repeat), frozen reference under no_grad, beta 2000, clip 1, AdamW."""
+    torch.manual_seed(14)
+    net = UNet2D()
+    reference = UNet2D().eval()
+    reference.load_state_dict(net.state_dict())
+    for p in reference.parameters():
+        p.requires_grad_(False)
+    opt = torch.optim.AdamW(net.parameters(), lr=1e-4, weight_decay=1e-2)
+    abar = linear_alphas_cumprod()
+    beta = 2000.0
+
+    def step():
+        labels = torch.randint(0, 10, (64,)).float()
+        x = torch.cat([torch.randn(64, 1, 8, 8), torch.randn(64, 1, 8, 8)])
+        t = torch.randint(0, 1000, (64,)).repeat(2)
+        eps = torch.randn(64, 1, 8, 8).repeat(2, 1, 1, 1)
+        a, s = abar[t].sqrt().reshape(-1, 1, 1, 1), (1 - abar[t]).sqrt().reshape(-1, 1, 1, 1)
+        xt, cond = x * a + eps * s, labels.repeat(2)
+        model_err = ((net(xt, t.float(), cond) - eps) ** 2).mean(dim=(1, 2, 3))
+        with torch.no_grad():
+            ref_err = ((reference(xt, t.float(), cond) - eps) ** 2).mean(dim=(1, 2, 3))
+        mw, ml = model_err.chunk(2)
+        rw, rl = ref_err.chunk(2)
+        loss = -F.logsigmoid(-0.5 * beta * ((mw - rw) - (ml - rl))).mean()
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+        opt.step()
+
+    return measure("seppo_dpo_step", step, warmup, repeats)
+
+
 def conv(two_d, warmup, repeats):
     """conv1d: 64→64, k 5, pad 2, L 64, batch 64; conv2d: 32→32, 3×3, pad 1, 32×32, batch 64."""
     g = torch.Generator().manual_seed(3)
@@ -588,6 +622,7 @@ WORKLOADS = {
     "pgd_generate": pgd_generate,
     "td3bc_update": lambda w, r: agent_update("td3bc", w, r),
     "iql_update": lambda w, r: agent_update("iql", w, r),
+    "seppo_dpo_step": seppo_dpo_step,
 }
 
 

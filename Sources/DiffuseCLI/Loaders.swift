@@ -11,6 +11,9 @@ struct SampleableModel {
     var network: DenoisingNetwork
     /// Lines describing a batch of samples (quality metrics against the training data).
     var describe: (Tensor) -> [String]
+    /// Class-conditional models: the number of classes, and the network conditioned on one label per row.
+    var classes: Int? = nil
+    var conditionalNetwork: (([Int]) -> DenoisingNetwork)? = nil
 }
 
 /// A policy checkpoint as `diffuse eval` uses it.
@@ -39,6 +42,13 @@ enum Loaders {
                 let real = dist.sample(n, rng: RandomGenerator(seed: 12345))
                 return [String(format: "MMD² to fresh data %.5f", mmdSquared(x.slice(axis: 0, 0..<n), real)), dist.structure(of: x).description]
             }
+        }
+        r.register(UNet2D.self) { url, _ in
+            let (net, objective) = try DigitModel.load(url)
+            let c = net.config
+            return SampleableModel(name: "class-conditional \(c.size)×\(c.size) images", sampleShape: [c.channels, c.size, c.size], objective: objective,
+                                   network: net.network(), describe: { _ in ["rows cycle through the classes 0…\(c.classes - 1)"] }, classes: c.classes,
+                                   conditionalNetwork: { labels in net.network(condition: Tensor(labels.map(Float.init))) })
         }
         return r
     }

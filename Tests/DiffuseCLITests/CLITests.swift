@@ -184,7 +184,7 @@ struct CLITests {
         #expect(CoreWorkloads.groups(warmup: 0, repeats: 0).map(\.0) == [
             "sgemm_256", "sgemm_1024", "mlp_train_step", "mlp_sample_100", "fisor_actor_train_step", "fisor_select_action",
             "fisor_select_action_1", "unet1d_train_step", "unet1d_sample_100", "conv1d", "conv2d", "unet2d_train_step", "pgd_generate",
-            "td3bc_update", "iql_update"])
+            "td3bc_update", "iql_update", "seppo_dpo_step"])
         // … and a run reports the selected ones, with the OpenBLAS core in use.
         let r = runCLI(["bench", "core", "--only", "sgemm_256,conv1d,td3bc_update,iql_update", "--repeats", "2", "--warmup", "0", "--json"])
         #expect(r.status == 0)

@@ -202,6 +202,7 @@ enum CoreWorkloads {
          ("unet1d_train_step", { [unet1dTrainStep(warmup: w, repeats: r)] }), ("unet1d_sample_100", { [unet1dSample(warmup: w, repeats: r)] }),
          ("conv1d", { conv(twoD: false, warmup: w, repeats: r) }), ("conv2d", { conv(twoD: true, warmup: w, repeats: r) }),
          ("unet2d_train_step", { [unet2dTrainStep(warmup: w, repeats: r)] }), ("pgd_generate", { [pgdGenerate(warmup: w, repeats: r)] }),
-         ("td3bc_update", { [agentUpdate(.td3bc, warmup: w, repeats: r)] }), ("iql_update", { [agentUpdate(.iql, warmup: w, repeats: r)] })]
+         ("td3bc_update", { [agentUpdate(.td3bc, warmup: w, repeats: r)] }), ("iql_update", { [agentUpdate(.iql, warmup: w, repeats: r)] }),
+         ("seppo_dpo_step", { [seppoDPOStep(warmup: w, repeats: r)] })]
     }
 }

@@ -5,7 +5,7 @@ import PolicyDiffusion
 /// PyTorch on the same workloads in the same run.
 struct BenchCoreCommand: Command {
     static let path = ["bench", "core"]
-    static let abstract = "benchmark every workload of docs/bench-workloads.md (sgemm, MLP, FISOR, U-Net 1D/2D, conv, PGD sampling)"
+    static let abstract = "benchmark every workload of docs/bench-workloads.md (sgemm, MLP, FISOR, U-Net 1D/2D, conv, PGD sampling, Diffusion-DPO step)"
     static let discussion = "Build with -c release. Times are medians over --repeats runs after --warmup runs."
 
     static let repeats = Option("--repeats", value: "N", default: "30", help: "timed repetitions per workload (≥ 20 for reports)")

@@ -11,9 +11,10 @@ struct SampleCommand: Command {
     static let count = Option("-n", "--count", value: "N", default: "1000", help: "number of samples")
     static let output = Option("--output", "-o", value: "FILE", help: "write the samples as a numpy .npy file")
     static let svg = Option("--svg", value: "FILE", help: "write a scatter plot")
+    static let png = Option("--png", value: "FILE", help: "write image samples as a PNG grid (labelled with their class for conditional models)")
     static let sampler = Option("--sampler", value: "KIND", help: "ddpm | ddim | edm (default: ddpm for ddpm models, edm for edm models)")
     static let steps = Option("--steps", value: "N", help: "sampling steps (default: all 1000 for DDPM, 50 for DDIM, 64 for EDM)")
-    static let options = [model, count, output, svg, sampler, steps, .seed, .threads]
+    static let options = [model, count, output, svg, png, sampler, steps, .seed, .threads]
 
     static func run(_ args: ParsedArguments, console: Console) throws {
         let url = URL(fileURLWithPath: try args.required(model))
@@ -41,13 +42,22 @@ struct SampleCommand: Command {
             throw CLIError("sampler '\(kind)' does not fit this model (edm for an EDM model)", usage: true)
         }
         let started = Date()
-        let x = s.sample(model.network, shape: [n] + model.sampleShape, rng: RandomGenerator(seed: try args.seed()))
+        // Class-conditional models: row i gets class i mod classes (one grid column per class).
+        let labels = model.classes.map { k in (0..<n).map { $0 % k } }
+        let network = labels.flatMap { l in model.conditionalNetwork.map { $0(l) } } ?? model.network
+        let x = s.sample(network, shape: [n] + model.sampleShape, rng: RandomGenerator(seed: try args.seed()))
         let seconds = Date().timeIntervalSince(started)
         guard x.isFinite else { throw CLIError("sampling produced NaN or infinite values") }
         if let path = args.string(output) { try AtomicFile.write(NPY.encode(x), to: URL(fileURLWithPath: path)) }
         if let path = args.string(svg) {
             guard model.sampleShape == [2] else { throw CLIError("--svg plots 2-D samples; this model's samples are \(model.sampleShape)", usage: true) }
             try AtomicFile.write(Data(SVGPlot.scatter(x, title: "\(model.name): \(n) samples").utf8), to: URL(fileURLWithPath: path))
+        }
+        if let path = args.string(png) {
+            guard model.sampleShape.count == 3, model.sampleShape[0] == 1 else {
+                throw CLIError("--png draws 1-channel images; this model's samples are \(model.sampleShape)", usage: true)
+            }
+            try ImageGrid.writePNG(x, labels: labels, columns: model.classes ?? 8, to: URL(fileURLWithPath: path))
         }
         console.out(String(format: "%d samples in %.2f s", n, seconds))
         for line in model.describe(x) { console.out(line) }

@@ -1,0 +1,33 @@
+import Foundation
+import PolicyDiffusion
+
+extension Option {
+    /// The digits CSV of the SePPO commands (data/README.md).
+    static let digits = Option("--data", value: "FILE", default: "data/digits.csv", help: "digits CSV (64 pixels 0…16 and a label per line; data/README.md)")
+}
+
+/// Loading what the `diffuse seppo …` commands share, with one-line errors.
+enum SePPOInputs {
+    static func digits(_ path: String) throws -> DigitsData {
+        do { return try DigitsData.load(URL(fileURLWithPath: path)) } catch let e as DigitsError { throw CLIError(e.description) }
+    }
+
+    static func generator(_ path: String) throws -> (model: UNet2D, objective: DiffusionObjective) {
+        guard FileManager.default.fileExists(atPath: path) else { throw CLIError("\(path) does not exist") }
+        do { return try DigitModel.load(URL(fileURLWithPath: path)) } catch let e as DigitModel.LoadError { throw CLIError(e.description) }
+    }
+
+    static func scorer(_ path: String) throws -> DigitScorer {
+        guard FileManager.default.fileExists(atPath: path) else { throw CLIError("\(path) does not exist (write it with `diffuse seppo train-scorer`)") }
+        let (scorer, _, _) = try Checkpoint.load(DigitScorer.self, from: URL(fileURLWithPath: path))
+        scorer.eval()
+        return scorer
+    }
+
+    /// `perClass` samples of every class, interleaved (row i has class i mod 10), drawn with DDIM
+    /// from a fixed seed, so two models' rows are paired sample by sample.
+    static func sampleAllClasses(_ model: UNet2D, objective: DiffusionObjective, perClass: Int, steps: Int, seed: UInt64) -> (images: Tensor, labels: [Int]) {
+        let labels = (0..<(perClass * DigitsData.classes)).map { $0 % DigitsData.classes }
+        return (DigitModel.sample(model, labels: labels, objective: objective, steps: steps, rng: RandomGenerator(seed: seed)), labels)
+    }
+}

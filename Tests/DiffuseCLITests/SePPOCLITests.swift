@@ -1,0 +1,55 @@
+import DiffuseCLI
+import Foundation
+import PolicyDiffusion
+import Testing
+import TestSupport
+
+/// The vendored digits (data/digits.csv).
+let digitsCSV = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../data/digits.csv").standardized.path
+
+@Suite("diffuse seppo commands", .serialized)
+struct SePPOCLITests {
+    /// Scorer → base model → SePPO alignment (stopped and resumed: equal to a straight run, bank
+    /// included) → scoring → a labelled PNG grid from `diffuse sample`.
+    @Test func trainAlignScoreAndSample() throws {
+        let scorer = tempPath("scorer.safetensors"), base = tempPath("base.safetensors")
+        var r = runCLI(["seppo", "train-scorer", "--data", digitsCSV, "--steps", "50", "-o", scorer, "--json"])
+        #expect(r.status == 0, "\(r.err)")
+        r = runCLI(["seppo", "train-base", "--data", digitsCSV, "--steps", "6", "--width", "8", "--batch-size", "16", "-o", base])
+        #expect(r.status == 0, "\(r.err)")
+        let straight = tempPath("straight.safetensors"), resumed = tempPath("resumed.safetensors")
+        let common = ["seppo", "align", "--base", base, "--preferred", digitsCSV, "--ref", "random", "--flip", "sign", "--steps", "6",
+                      "--bank-every", "2", "--batch-size", "4", "--sampling-steps", "2", "--checkpoint-every", "2"]
+        r = runCLI(common + ["-o", straight, "--json"])
+        #expect(r.status == 0, "\(r.err)")
+        #expect(r.out.joined().contains("\"bank\":4"))
+        #expect(runCLI(common + ["-o", resumed, "--stop-after", "4"]).status == 0)
+        r = runCLI(common + ["-o", resumed, "--resume"])
+        #expect(r.status == 0, "\(r.err)")
+        let a = try SafeTensorsFile(contentsOf: URL(fileURLWithPath: straight)), b = try SafeTensorsFile(contentsOf: URL(fileURLWithPath: resumed))
+        #expect(a.tensors.keys.contains("bank.3.stem.weight") && a.tensors == b.tensors)
+
+        r = runCLI(["seppo", "score", "--model", straight, "--scorer", scorer, "--data", digitsCSV, "--per-class", "2", "--steps", "2", "--json"])
+        #expect(r.status == 0, "\(r.err)")
+        let report = try JSONSerialization.jsonObject(with: Data(r.out.joined().utf8)) as! [String: Any]
+        #expect((report["scores"] as? [Double])?.count == 20 && (report["frechet"] as? Double)?.isFinite == true)
+
+        let png = tempPath("grid.png")
+        r = runCLI(["sample", "--model", straight, "-n", "20", "--sampler", "ddim", "--steps", "2", "--png", png])
+        #expect(r.status == 0, "\(r.err)")
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: png)))
+        #expect(Array(bytes.prefix(8)) == PNG.signature)
+    }
+
+    @Test(arguments: [
+        (["seppo", "align", "--base", "/nonexistent.safetensors", "-o", "/tmp/x.safetensors"], 1, "does not exist"),
+        (["seppo", "align", "--base", "b", "--method", "ppo", "-o", "/tmp/x.safetensors"], 2, "unknown --method"),
+        (["seppo", "align", "--base", "b", "--method", "dpo", "--ref", "random", "-o", "/tmp/x.safetensors"], 2, "--ref applies to --method seppo"),
+        (["seppo", "align", "--base", "b", "--flip", "maybe", "-o", "/tmp/x.safetensors"], 2, "unknown --flip"),
+        (["seppo", "train-base", "--data", "/nonexistent.csv", "-o", "/tmp/x.safetensors"], 1, "cannot read digits file"),
+        (["seppo", "score", "--model", "/nonexistent.safetensors", "--scorer", "s"], 1, "does not exist"),
+    ] as [([String], Int32, String)])
+    func badInputGivesOneLineError(_ args: [String], _ status: Int32, _ message: String) {
+        expectOneLineError(args, status, message)
+    }
+}
