@@ -54,7 +54,7 @@ let package = Package(
 
         // The command-line tool: logic in a library so tests can drive it; a thin executable.
         .target(name: "DiffuseCLI", dependencies: ["PolicyDiffusion", "CKernels", "CFFTW"]),
-        .executableTarget(name: "diffuse", dependencies: ["DiffuseCLI"]),
+        .executableTarget(name: "diffuse", dependencies: ["DiffuseCLI", "PolicyDiffusion"]),
 
         // Samples: how a user's own code imports the library.
         .executableTarget(name: "QuickStart", dependencies: ["PolicyDiffusion"], path: "Samples/QuickStart"),

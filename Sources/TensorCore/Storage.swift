@@ -75,6 +75,7 @@ final class TensorStorage: @unchecked Sendable {
     private let capacity: Int
 
     init(uninitializedCount count: Int) {
+        MemoryBudget.allocating(elements: count)
         self.count = count
         self.capacity = BufferPool.bucket(for: max(count, 1))
         self.pointer = BufferPool.shared.take(capacity)

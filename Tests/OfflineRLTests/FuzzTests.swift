@@ -39,6 +39,14 @@ struct FuzzTests {
         #expect(parsed < 4000)  // the mutations do break files; what breaks must fail cleanly
     }
 
+    @Test func declaredSizesOverTheMemoryBudgetAreErrors() throws {
+        // A 10-byte header declaring 2⁴⁰ floats: refused before allocating, naming the budget.
+        let header = "{'descr': '<f4', 'fortran_order': False, 'shape': (1099511627776,), }"
+        var npy = Data([0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(header.utf8.count), 0])
+        npy.append(Data(header.utf8))
+        #expect { _ = try NPY.decode(npy, name: "huge.npy") } throws: { "\($0)".contains("over the memory budget") }
+    }
+
     @Test(arguments: [("numpy_tiny.npz", UInt64(2)), ("stored", 3)])
     func zipArchives(_ name: String, _ seed: UInt64) throws {
         // numpy's own (compressed) archive, and one we write (stored, with an attributes member).

@@ -75,6 +75,7 @@ public enum NPY {
             guard !overflow else { throw bad("shape \(shape) is too large") }
             count = c
         }
+        guard count <= MemoryBudget.bytes / 4 else { throw bad("shape \(shape), as 32-bit floats, " + MemoryBudget.excess(bytes: count &* 4)) }
         let payload = bytes[(start + headerLength)...]
         guard descr.first != ">" else { throw bad("big-endian dtype \(descr) is not supported") }
         let code = String(descr.drop { $0 == "<" || $0 == "|" || $0 == "=" })
