@@ -40,7 +40,7 @@ public enum Diffuse {
         for c in commands {
             lines.append("  " + c.path.joined(separator: " ").padding(toLength: 26, withPad: " ", startingAt: 0) + c.abstract)
         }
-        lines += ["", "Every command accepts --help; most accept --seed, --threads and --json."]
+        lines += ["", "Every command accepts --help (or: diffuse help <command>); most accept --seed, --threads and --json."]
         return lines.joined(separator: "\n")
     }
 
@@ -51,6 +51,8 @@ public enum Diffuse {
             return 0
         }
         if arguments == ["--version"] { console.out(version); return 0 }
+        // `diffuse help train agent` is `diffuse train agent --help`.
+        if arguments.first == "help" { return main(Array(arguments.dropFirst()) + ["--help"], console: console) }
         // Longest matching command path.
         let match = commands.filter { Array(arguments.prefix($0.path.count)) == $0.path }.max { $0.path.count < $1.path.count }
         guard let command = match else {
@@ -60,7 +62,10 @@ public enum Diffuse {
                 let subs = group.map { $0.path.dropFirst().joined(separator: " ") }.joined(separator: ", ")
                 console.err("diffuse: error: '\(word)' needs a subcommand: \(subs)")
             } else {
-                console.err("diffuse: error: unknown command '\(word.isEmpty ? arguments[0] : word)' (see diffuse --help)")
+                let names = Set(commands.map { $0.path.joined(separator: " ") } + commands.map { $0.path[0] })
+                let typed = word.isEmpty ? arguments[0] : word
+                let hint = didYouMean(typed, among: names)
+                console.err("diffuse: error: unknown command '\(typed)'" + (hint.isEmpty ? " (see diffuse --help)" : hint))
             }
             return 2
         }

@@ -39,6 +39,7 @@ struct CLITests {
     /// Bad input: one line on stderr and a non-zero exit, never a crash.
     @Test(arguments: [
         (["frobnicate"], Int32(2), "unknown command"),
+        (["trian", "agent"], 2, "unknown command 'trian agent' (did you mean train agent?)"),
         (["train"], 2, "needs a subcommand"),
         (["train", "regression", "-o", "/tmp/x.safetensors", "--stpes", "3"], 2, "unknown option --stpes"),
         (["train", "regression"], 2, "missing required option --output"),
@@ -76,6 +77,11 @@ struct CLITests {
     ] as [([String], Int32, String)])
     func badInputGivesOneLineError(_ args: [String], _ status: Int32, _ message: String) {
         expectOneLineError(args, status, message)
+    }
+
+    @Test func helpCommandShowsUsage() {
+        let r = runCLI(["help", "train", "agent"])
+        #expect(r.status == 0 && r.out.joined().contains("USAGE: diffuse train agent"))
     }
 
     @Test func negativeNumbersAreValuesAndEqualsFormWorks() throws {
