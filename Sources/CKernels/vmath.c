@@ -191,10 +191,12 @@ static void bias_act_task(void *ctx, int64_t b, int64_t e) {
     for (int64_t r = b; r < e; r++) {
         const float *x = j->x + r * cols;
         float *y = j->out + r * cols;
-        for (int64_t c = 0; c < cols; c++) row[c] = x[c] + j->bias[c];
-        if (j->pre) memcpy(j->pre + r * cols, row, (size_t)cols * sizeof(float));
-        if (j->op < 0) memcpy(y, row, (size_t)cols * sizeof(float));
-        else unary_range(j->op, row, y, cols);
+        // x + bias goes straight to where it is kept (the pre-activation for backward, or y itself
+        // for identity), so the common in-place calls copy nothing.
+        float *dst = j->pre ? j->pre + r * cols : (j->op < 0 ? y : row);
+        for (int64_t c = 0; c < cols; c++) dst[c] = x[c] + j->bias[c];
+        if (j->op >= 0) unary_range(j->op, dst, y, cols);
+        else if (dst != y) memcpy(y, dst, (size_t)cols * sizeof(float));
     }
 }
 
@@ -405,3 +407,21 @@ void pd_adam_update(float *p, const float *g, float *m, float *v, int64_t n, flo
     adam_job j = {p, m, v, g, lr, beta1, beta2, eps, bias_correction1, bias_correction2, weight_decay, decoupled};
     pd_parallel_for(n, 4 * PD_ELEMENTWISE_GRAIN, adam_task, &j);
 }
+
+// ---------------------------------------------------------------- Polyak / EMA and bias gradients
+
+PD_CLONES static void lerp_range(float *restrict t, const float *restrict s, float w, int64_t n) {
+    for (int64_t i = 0; i < n; i++) t[i] += w * (s[i] - t[i]);
+}
+
+void pd_lerp(float *t, const float *s, float w, int64_t n) { lerp_range(t, s, w, n); }
+
+PD_CLONES static void column_sums_range(const float *restrict x, float *restrict out, int64_t rows, int64_t cols) {
+    for (int64_t c = 0; c < cols; c++) out[c] = 0;
+    for (int64_t r = 0; r < rows; r++) {
+        const float *row = x + r * cols;
+        for (int64_t c = 0; c < cols; c++) out[c] += row[c];
+    }
+}
+
+void pd_column_sums(const float *x, float *out, int64_t rows, int64_t cols) { column_sums_range(x, out, rows, cols); }

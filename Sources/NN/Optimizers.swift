@@ -125,7 +125,7 @@ public func interpolateParameters(into target: Module, from source: Module, weig
     for ((_, p), (_, q)) in zip(t, s) {
         precondition(p.shape == q.shape, "parameter shapes differ: \(p.shape) vs \(q.shape)")
         q.value.withUnsafeBufferPointer { src in
-            p.update { dst in for i in 0..<dst.count { dst[i] += tau * (src[i] - dst[i]) } }
+            p.update { dst in pd_lerp(dst.baseAddress!, src.baseAddress!, tau, Int64(dst.count)) }
         }
     }
 }

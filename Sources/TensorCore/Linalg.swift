@@ -123,9 +123,8 @@ extension Tensor {
                 gw = t
             }
             if needs.count > 2 && needs[2] {
-                let t = Tensor(zeros: [nOut])
-                let pg = gz.pointer, pb = t.pointer
-                for r in 0..<rows { let row = pg + r * nOut; for j in 0..<nOut { pb[j] += row[j] } }
+                let t = Tensor(uninitializedShape: [nOut])
+                pd_column_sums(gz.pointer, t.pointer, Int64(rows), Int64(nOut))
                 gb = t
             }
             return [gx, gw, gb]

@@ -57,6 +57,10 @@ void pd_unary_backward(int op, const float *x, const float *y, const float *gy, 
 /// y[i, j] = op(x[i, j] + bias[j]) for an (rows × cols) matrix, x may alias y; pre (optional)
 /// receives x + bias before the activation. op = -1 means identity.
 void pd_bias_act(int op, const float *x, const float *bias, float *y, float *pre, int64_t rows, int64_t cols);
+// t ← t + w·(s − t): Polyak averaging of target networks and EMA weights.
+void pd_lerp(float *t, const float *s, float w, int64_t n);
+// out[c] = Σ_r x[r, c] for a row-major [rows, cols] matrix (bias gradients), in row order.
+void pd_column_sums(const float *x, float *out, int64_t rows, int64_t cols);
 
 // ---------------------------------------------------------------- fused group normalization
 /// y = act(GroupNorm(x)·w + b) for x of shape (batch, channels, length) (length = product of the
