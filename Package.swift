@@ -44,9 +44,11 @@ let package = Package(
         // Methods, one target each, built only from the layers above.
         // Policy-Guided Diffusion (Jackson et al. 2024): trajectory model, policy guidance, synthetic data.
         .target(name: "PGD", dependencies: ["Diffusion", "OfflineRL"]),
+        // FISOR (Zheng et al. 2024): feasibility-guided diffusion policies for safe offline RL.
+        .target(name: "FISOR", dependencies: ["Diffusion", "OfflineRL"]),
 
         // The public library: re-exports every layer.
-        .target(name: "PolicyDiffusion", dependencies: ["TensorCore", "NN", "Diffusion", "OfflineRL", "PGD"]),
+        .target(name: "PolicyDiffusion", dependencies: ["TensorCore", "NN", "Diffusion", "OfflineRL", "PGD", "FISOR"]),
 
         // The command-line tool: logic in a library so tests can drive it; a thin executable.
         .target(name: "DiffuseCLI", dependencies: ["PolicyDiffusion", "CKernels", "CFFTW"]),
@@ -62,6 +64,7 @@ let package = Package(
         .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "NN", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "OfflineRLTests", dependencies: ["OfflineRL", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "PGDTests", dependencies: ["PGD", "TestSupport"]),
+        .testTarget(name: "FISORTests", dependencies: ["FISOR", "TestSupport"]),
         .testTarget(name: "DiffuseCLITests", dependencies: ["DiffuseCLI", "PolicyDiffusion", "TestSupport"]),
     ]
 )

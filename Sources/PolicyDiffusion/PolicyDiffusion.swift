@@ -4,3 +4,4 @@
 @_exported import Diffusion
 @_exported import OfflineRL
 @_exported import PGD
+@_exported import FISOR
