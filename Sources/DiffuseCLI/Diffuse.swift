@@ -18,6 +18,7 @@ public enum Diffuse {
         PGDGenerateCommand.self,
         PGDEvaluateCommand.self,
         PGDTrainAgentCommand.self,
+        FISORTrainCommand.self,
         TrainWorldModelCommand.self,
         WorldModelRolloutCommand.self,
         TrainRegressionCommand.self,
