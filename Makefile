@@ -6,7 +6,7 @@ BENCH_DIR = .build-bench
 DIFFUSE = .build/release/diffuse
 THREADS ?= 2
 
-.PHONY: setup build demo test bench-build bench bench-compare checkpoints clean experiment-agents experiment-pgd
+.PHONY: setup build demo test bench-build bench bench-compare checkpoints clean experiment-agents experiment-pgd experiment-fisor
 
 setup:
 	@bash scripts/setup.sh
@@ -76,3 +76,7 @@ experiment-agents: setup
 experiment-pgd: setup
 	bash experiments/pgd.sh
 
+# FISOR vs BC-All / BC-Safe on safe-circle and safe-goal, κ ∈ {10, 20, 40} (issue F): writes
+# docs/fisor-results.md. Knobs: see experiments/fisor.sh.
+experiment-fisor: setup
+	bash experiments/fisor.sh
