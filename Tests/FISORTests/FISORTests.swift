@@ -63,6 +63,18 @@ struct FISORTests {
         #expect(abs(s.qcThreshold - 4.330_13) < 1e-4)
     }
 
+    /// `.paper` is the reference budget; the reduced defaults change the budget knobs only.
+    @Test func paperPresetDiffersFromTheDefaultsOnlyInTheBudget() throws {
+        let paper = FISORSettings.paper, reduced = FISORSettings()
+        #expect(paper.actorHidden == 1024 && paper.actorBatchSize == 1024 && paper.batchSize == 2048 && paper.iterations == 1_000_001)
+        #expect(paper.criticBatchSize == 256 && paper.candidates == 16 && paper.diffusionSteps == 5 && paper.costScale == 25)
+        var budgetless = reduced
+        budgetless.actorHidden = paper.actorHidden
+        budgetless.actorBatchSize = paper.actorBatchSize
+        budgetless.iterations = paper.iterations
+        #expect(budgetless == paper)
+    }
+
     // MARK: docs/fisor.md §4
 
     @Test func weightsFollowTheRegionsAndStayFiniteAtExtremeAdvantages() {
