@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Experiment (issue F): FISOR against BC-All and BC-Safe on the built-in safe tasks (docs/fisor.md).
-#   make experiment-fisor [SEEDS="0 1 2" DATASETS="safe-circle:expert safe-goal:mixed" STEPS=3000 KAPPAS="10 20 40"]
+#   make experiment-fisor [SEEDS="0 1 2" DATASETS="safe-circle:expert safe-goal:mixed" STEPS=2000 KAPPAS="10 20 40"]
 # Per dataset (ENV:QUALITY, 100k transitions from diffuse dataset collect, containing unsafe episodes)
 # and seed: FISOR (HJ feasibility; trained once, it never uses κ), the qc cost-critic ablation (trained
 # per κ in QC_KAPPAS: its threshold uses κ), BC-All (once) and BC-Safe (per κ: the episodes with cost
@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 SEEDS=${SEEDS:-"0 1 2"}
 DATASETS=${DATASETS:-"safe-circle:expert safe-goal:mixed"}
 DATA_STEPS=${DATA_STEPS:-100000}
-STEPS=${STEPS:-3000}            # FISOR iterations (2 actor + 4 critic steps each)
+STEPS=${STEPS:-2000}            # FISOR iterations (2 actor + 4 critic steps each)
 BC_STEPS=${BC_STEPS:-$STEPS}
 KAPPAS=${KAPPAS:-"10 20 40"}
 QC_KAPPAS=${QC_KAPPAS:-"10"}    # "" skips the ablation

@@ -103,9 +103,9 @@ public struct FISORSettings: Codable, Sendable, Equatable {
     // MARK: Budget (docs/fisor.md §7)
 
     /// Iterations (one per trainer step: `actorStepsPerIteration` actor steps, then V_r, Q_r, V_h,
-    /// Q_h). Reference 1,000,001; reduced to 3,000 here (minutes on one core; docs/fisor.md,
+    /// Q_h). Reference 1,000,001; reduced to 2,000 here (minutes on one core; docs/fisor.md,
     /// Implementation in this repo).
-    public var iterations = 3_000
+    public var iterations = 2_000
 
     public init() {}
 

@@ -10,7 +10,7 @@ struct FISORTrainCommand: Command {
     Q_r, V_r learn offline; a diffusion actor (residual MLP, VP T = 5) is trained by weighted denoising \
     (reward-advantage weights in the feasible region, feasibility-advantage weights outside); actions \
     are the safest of 16 sampled candidates. Defaults are the reference code's except a reduced CPU \
-    budget (block width 256, 2 × 256 actor rows per iteration, 3,000 iterations); --preset paper restores \
+    budget (block width 256, 2 × 256 actor rows per iteration, 2,000 iterations); --preset paper restores \
     width 1024, 2 × 1024 rows and 10⁶ iterations. --critic qc is the cost-critic ablation (it uses the \
     cost limit in training). --algo bc-all clones every transition, bc-safe only the episodes whose cost \
     return is ≤ --cost-limit (the BC agent of diffuse train agent). The dataset must carry costs. \
