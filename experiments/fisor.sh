@@ -5,8 +5,9 @@
 # and seed: FISOR (HJ feasibility; trained once, it never uses κ), the qc cost-critic ablation (trained
 # per κ in QC_KAPPAS: its threshold uses κ), BC-All (once) and BC-Safe (per κ: the episodes with cost
 # return ≤ κ). Every policy is evaluated for every κ in KAPPAS over EPISODES seeded episodes (DSRL's
-# normalized return and cost, fractions). Raw rows go to experiments/results/fisor.jsonl;
-# experiments/fisor_table.py writes docs/fisor-results.md.
+# normalized return and cost, fractions). Raw rows go to experiments/results/fisor.jsonl (and the first
+# seed's safe-circle trajectories of FISOR and BC-All to experiments/results/fisor-rollout-*.json);
+# experiments/fisor_table.py writes docs/fisor-results.md and docs/figures/fisor-trajectories.svg.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SEEDS=${SEEDS:-"0 1 2"}
@@ -27,7 +28,9 @@ if [ ! -x "$WORK/diffuse" ]; then
 fi
 D="$WORK/diffuse"
 ROWS=${ROWS:-$OUT/fisor.jsonl}
+RDIR=$(dirname "$ROWS")   # rollouts go beside the rows
 : > "$ROWS"
+rm -f "$RDIR"/fisor-rollout-*.json
 row() {  # row KIND DATASET SEED TRAIN-SECONDS EVAL-JSON → one JSON line
   python3 -c '
 import json, sys
@@ -61,6 +64,11 @@ for ds in $DATASETS; do
     done
     s=$(train "$tag-bc-all.safetensors" --algo bc-all --data "$data" --steps "$BC_STEPS" --seed "$seed" --log-every "$BC_STEPS" --checkpoint-every "$BC_STEPS")
     evaluate bc-all "$ds" "$seed" "$s" "$tag-bc-all.safetensors" $KAPPAS
+    if [ "$env" = safe-circle ] && [ "$seed" = "${SEEDS%% *}" ]; then  # trajectories of the first seed
+      for kind in fisor bc-all; do
+        "$D" fisor rollout --policy "$tag-$kind.safetensors" --episodes 4 --seed 1000 --threads "$THREADS" > "$RDIR/fisor-rollout-$kind.json" 2>/dev/null
+      done
+    fi
     for k in $KAPPAS; do
       s=$(train "$tag-bc-safe-$k.safetensors" --algo bc-safe --cost-limit "$k" --data "$data" --steps "$BC_STEPS" --seed "$seed" --log-every "$BC_STEPS" --checkpoint-every "$BC_STEPS")
       evaluate bc-safe "$ds" "$seed" "$s" "$tag-bc-safe-$k.safetensors" "$k"
@@ -68,6 +76,10 @@ for ds in $DATASETS; do
   done
 done
 [ "${TABLE:-1}" = 1 ] || exit 0
-python3 experiments/fisor_table.py "$ROWS" docs/fisor-results.md \
+TRAJ=()
+for kind in fisor bc-all; do
+  if [ -f "$RDIR/fisor-rollout-$kind.json" ]; then TRAJ+=("$kind=$RDIR/fisor-rollout-$kind.json"); fi
+done
+python3 experiments/fisor_table.py "$ROWS" docs/fisor-results.md ${TRAJ[@]+--trajectories "${TRAJ[@]}"} \
   --command "make experiment-fisor SEEDS=\"$SEEDS\" DATASETS=\"$DATASETS\" STEPS=$STEPS BC_STEPS=$BC_STEPS KAPPAS=\"$KAPPAS\" QC_KAPPAS=\"$QC_KAPPAS\" EPISODES=$EPISODES THREADS=$THREADS"
 cat docs/fisor-results.md

@@ -2,8 +2,9 @@
 """Table of the FISOR experiment (experiments/fisor.sh): reads experiments/results/fisor.jsonl and writes
 docs/fisor-results.md — per dataset and cost limit κ, DSRL's normalized return and normalized cost
 (mean ± std over seeds, fractions) of FISOR, its qc ablation, BC-All and BC-Safe, and how many seeds
-are safe (normalized cost ≤ 1). Standard library only."""
-import argparse, collections, json, statistics
+are safe (normalized cost ≤ 1) — and, given `diffuse fisor rollout` files, an SVG of safe-circle
+trajectories against the safe region. Standard library only."""
+import argparse, collections, json, os, statistics
 
 KINDS = [("fisor", "FISOR"), ("fisor-qc", "FISOR (qc)"), ("bc-all", "BC-All"), ("bc-safe", "BC-Safe")]
 
@@ -14,11 +15,41 @@ def mean_std(xs):
         return f"{xs[0]:.2f}"
     return f"{statistics.mean(xs):.2f} ± {statistics.stdev(xs):.2f}"
 
+def circle_plot(path, rollouts):
+    """rollouts: [(label, rollout JSON)] on safe-circle → one panel each: the arena [-10, 10]², the unsafe
+    band |x| > 6 (docs/environments.md §3) shaded, the reward circle ρ = 7 dashed, the episodes' paths."""
+    s, pad = 260, 20
+    scale = s / 20.0
+    w = len(rollouts) * (s + pad) + pad
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{s + 70}" font-family="sans-serif" font-size="13">',
+           f'<rect width="{w}" height="{s + 70}" fill="white"/>']
+    for k, (label, r) in enumerate(rollouts):
+        ox, oy = pad + k * (s + pad), 40
+        X = lambda x: ox + (x + 10) * scale
+        Y = lambda y: oy + (10 - y) * scale
+        eps = r["episodes"]
+        cost = statistics.mean(e["cost"] for e in eps)
+        out.append(f'<text x="{ox + s / 2}" y="18" text-anchor="middle">{label}</text>')
+        out.append(f'<text x="{ox + s / 2}" y="34" text-anchor="middle" font-size="11">mean cost {cost:.1f} over {len(eps)} episodes</text>')
+        out.append(f'<rect x="{ox}" y="{oy}" width="{s}" height="{s}" fill="#f7f7f7" stroke="#999"/>')
+        out.append(f'<rect x="{ox}" y="{oy}" width="{4 * scale}" height="{s}" fill="#fdd"/>')
+        out.append(f'<rect x="{X(6)}" y="{oy}" width="{4 * scale}" height="{s}" fill="#fdd"/>')
+        out.append(f'<circle cx="{X(0)}" cy="{Y(0)}" r="{7 * scale}" fill="none" stroke="#888" stroke-dasharray="4 3"/>')
+        for i, e in enumerate(eps):
+            pts = " ".join(f"{X(10 * o[0]):.1f},{Y(10 * o[1]):.1f}" for o in e["observations"])
+            out.append(f'<polyline fill="none" stroke="hsl({i * 67 % 360},70%,40%)" stroke-width="1.3" points="{pts}"/>')
+    out.append("</svg>")
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    with open(path, "w") as f:
+        f.write("\n".join(out))
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("rows")
     p.add_argument("output")
     p.add_argument("--command", default="make experiment-fisor")
+    p.add_argument("--trajectories", nargs="*", default=[], help="LABEL=ROLLOUT.json (diffuse fisor rollout on safe-circle)")
+    p.add_argument("--figure", default="docs/figures/fisor-trajectories.svg")
     a = p.parse_args()
     rows = [json.loads(l) for l in open(a.rows) if l.strip()]
     cells = collections.defaultdict(list)
@@ -54,6 +85,13 @@ def main():
         times = [f"{name} {statistics.mean(train[(ds, kind)]):.0f} s" for kind, name in kinds if train.get((ds, kind))]
         if times:
             out += ["Mean training time per run: " + ", ".join(times) + ".", ""]
+    if a.trajectories:
+        rollouts = [(t.split("=", 1)[0], json.load(open(t.split("=", 1)[1]))) for t in a.trajectories]
+        circle_plot(a.figure, rollouts)
+        rel = os.path.relpath(a.figure, os.path.dirname(a.output) or ".")
+        out += ["## Trajectories (safe-circle, seed 0)", "",
+                "Positions of the first evaluation episodes; red: the unsafe band |x| > 6; dashed: the reward circle ρ = 7.", "",
+                f"![safe-circle trajectories]({rel})", ""]
     with open(a.output, "w") as f:
         f.write("\n".join(out))
 

@@ -19,6 +19,7 @@ public enum Diffuse {
         PGDEvaluateCommand.self,
         PGDTrainAgentCommand.self,
         FISORTrainCommand.self,
+        FISORRolloutCommand.self,
         TrainWorldModelCommand.self,
         WorldModelRolloutCommand.self,
         TrainRegressionCommand.self,
