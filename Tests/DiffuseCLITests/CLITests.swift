@@ -141,7 +141,7 @@ struct CLITests {
         let j = try JSONSerialization.jsonObject(with: Data(r.out[0].utf8)) as! [String: Any]
         let names = (j["results"] as! [[String: Any]]).map { $0["name"] as! String }
         #expect(names == ["sgemm_256", "sgemm_1024", "mlp_train_step", "mlp_sample_100", "fisor_actor_train_step", "fisor_select_action",
-                          "fisor_select_action_1", "unet1d_train_step", "unet1d_sample_100", "conv1d_forward", "conv1d_forward_backward",
+                          "fisor_select_action_1", "fisor_update", "unet1d_train_step", "unet1d_sample_100", "conv1d_forward", "conv1d_forward_backward",
                           "conv2d_forward", "conv2d_forward_backward", "unet2d_train_step", "pgd_generate"])
     }
 }
