@@ -6,7 +6,7 @@ BENCH_DIR = .build-bench
 DIFFUSE = .build/release/diffuse
 THREADS ?= 2
 
-.PHONY: setup build demo test bench-build bench bench-train-agent bench-compare checkpoints clean experiment-agents experiment-pgd experiment-seppo
+.PHONY: setup build demo test bench-build bench bench-train-agent bench-compare checkpoints clean experiment-agents experiment-pgd experiment-seppo experiment-fisor
 
 setup:
 	@bash scripts/setup.sh
@@ -85,3 +85,8 @@ experiment-pgd: setup
 # Knobs: see experiments/seppo.sh.
 experiment-seppo: setup
 	bash experiments/seppo.sh
+
+# FISOR vs BC-All / BC-Safe on safe-circle and safe-goal, κ ∈ {10, 20, 40} (issue F): writes
+# docs/fisor-results.md. Knobs: see experiments/fisor.sh.
+experiment-fisor: setup
+	bash experiments/fisor.sh

@@ -49,8 +49,11 @@ let package = Package(
         // SePPO (Zhang et al. 2024) with Diffusion-DPO, SFT and SPIN baselines on 8×8 digits (docs/seppo.md).
         .target(name: "SePPO", dependencies: ["Diffusion", "NN", "CLAPACK", "CZlib"]),
 
+        // FISOR (Zheng et al. 2024): feasibility-guided diffusion policies for safe offline RL.
+        .target(name: "FISOR", dependencies: ["Diffusion", "OfflineRL"]),
+
         // The public library: re-exports every layer.
-        .target(name: "PolicyDiffusion", dependencies: ["TensorCore", "NN", "Diffusion", "OfflineRL", "PGD", "SePPO"]),
+        .target(name: "PolicyDiffusion", dependencies: ["TensorCore", "NN", "Diffusion", "OfflineRL", "PGD", "FISOR", "SePPO"]),
 
         // The command-line tool: logic in a library so tests can drive it; a thin executable.
         .target(name: "DiffuseCLI", dependencies: ["PolicyDiffusion", "CKernels", "CFFTW"]),
@@ -67,6 +70,7 @@ let package = Package(
         .testTarget(name: "OfflineRLTests", dependencies: ["OfflineRL", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "PGDTests", dependencies: ["PGD", "TestSupport"]),
         .testTarget(name: "SePPOTests", dependencies: ["SePPO", "CZlib", "TestSupport"]),
+        .testTarget(name: "FISORTests", dependencies: ["FISOR", "TestSupport"]),
         .testTarget(name: "DiffuseCLITests", dependencies: ["DiffuseCLI", "PolicyDiffusion", "TestSupport"]),
     ]
 )

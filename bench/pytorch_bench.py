@@ -240,6 +240,69 @@ def fisor_actor_train_step(warmup, repeats):
     return measure("fisor_actor_train_step", step, warmup, repeats)
 
 
+def fisor_update(warmup, repeats):
+    """FisorUpdate in CoreWorkloads.swift: one FISOR iteration at the reference sizes (docs/fisor.md §7)."""
+    import copy
+    torch.manual_seed(12)
+    actor = ResidualMLPDenoiser().train()
+    ema = copy.deepcopy(actor).eval()
+    mlp = lambda i: nn.Sequential(nn.Linear(i, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 1))
+    qr, qh = nn.ModuleList([mlp(10) for _ in range(2)]), nn.ModuleList([mlp(10) for _ in range(2)])
+    vr, vh = mlp(8), mlp(8)
+    qr_t, qh_t = copy.deepcopy(qr), copy.deepcopy(qh)
+    opts = {k: torch.optim.Adam(m.parameters(), lr=3e-4) for k, m in [("a", actor), ("vr", vr), ("qr", qr), ("vh", vh), ("qh", qh)]}
+    abar = vp_alphas_cumprod()
+    n = 2048
+    obs, act, rew, nxt = torch.randn(n, 8), torch.rand(n, 2) * 2 - 1, torch.randn(n), torch.randn(n, 8)
+    mask = (torch.rand(n) <= 0.99).float()
+    h = torch.where(torch.rand(n) > 0.8, 25.0, -1.0)
+    q = lambda ms, s, a: torch.stack([m(torch.cat([s, a], 1)).squeeze(1) for m in ms])
+
+    def descend(loss, opt):
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    def polyak(target, source, tau):
+        with torch.no_grad():
+            for p, s in zip(target.parameters(), source.parameters()):
+                p.lerp_(s, tau)
+
+    def step():
+        for k in range(2):
+            s, a = obs[k * 1024:(k + 1) * 1024], act[k * 1024:(k + 1) * 1024]
+            with torch.no_grad():
+                ar = q(qr_t, s, a).min(0).values - vr(s).squeeze(1)
+                qhs, vhs = q(qh_t, s, a).max(0).values, vh(s).squeeze(1)
+                w = torch.where(vhs > 0, torch.exp(torch.clamp(-5 * (qhs - vhs), max=math.log(150))),
+                                torch.where(qhs <= 0, torch.exp(torch.clamp(3 * ar, max=math.log(100))), torch.zeros_like(ar)))
+            t = torch.randint(0, 5, (1024,))
+            eps = torch.randn_like(a)
+            xt = a * abar[t].sqrt()[:, None] + eps * (1 - abar[t]).sqrt()[:, None]
+            descend((((actor(xt, t.float(), s) - eps) ** 2).sum(1) * w).mean(), opts["a"])
+            polyak(ema, actor, 0.001)
+        s, a, r, s2, m, hh = obs[:256], act[:256], rew[:256], nxt[:256], mask[:256], h[:256]
+        with torch.no_grad():
+            target = q(qr_t, s, a).min(0).values
+        u = target - vr(s).squeeze(1)
+        descend((torch.where(u > 0, 0.9, 0.1) * u ** 2).mean(), opts["vr"])
+        with torch.no_grad():
+            y = r + 0.99 * m * vr(s2).squeeze(1)
+        descend(((q(qr, s, a) - y) ** 2).mean(), opts["qr"])
+        polyak(qr_t, qr, 0.005)
+        with torch.no_grad():
+            target = q(qh_t, s, a).max(0).values
+        u = target - vh(s).squeeze(1)
+        descend((torch.where(u < 0, 0.9, 0.1) * u ** 2).mean(), opts["vh"])
+        with torch.no_grad():
+            nv = vh(s2).squeeze(1)
+            y = (0.01 * hh + 0.99 * torch.maximum(hh, nv)) * m + hh * (1 - m)
+        descend(((q(qh, s, a) - y) ** 2).mean(), opts["qh"])
+        polyak(qh_t, qh, 0.005)
+
+    return measure("fisor_update", step, warmup, repeats)
+
+
 def fisor_select_action(states, warmup, repeats):
     actor = ResidualMLPDenoiser().eval()
     critics = [nn.Sequential(nn.Linear(10, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 1)) for _ in range(2)]
@@ -614,6 +677,7 @@ WORKLOADS = {
     "fisor_actor_train_step": fisor_actor_train_step,
     "fisor_select_action": lambda w, r: fisor_select_action(256, w, r),
     "fisor_select_action_1": lambda w, r: fisor_select_action(1, w, r),
+    "fisor_update": fisor_update,
     "unet1d_train_step": unet1d_train_step,
     "unet1d_sample_100": unet1d_sample,
     "conv1d": lambda w, r: conv(False, w, r),

@@ -18,6 +18,8 @@ public enum Diffuse {
         PGDGenerateCommand.self,
         PGDEvaluateCommand.self,
         PGDTrainAgentCommand.self,
+        FISORTrainCommand.self,
+        FISORRolloutCommand.self,
         TrainWorldModelCommand.self,
         WorldModelRolloutCommand.self,
         SePPOTrainBaseCommand.self,

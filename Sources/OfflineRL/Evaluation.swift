@@ -19,12 +19,20 @@ public struct EvaluationResult: Codable, Sendable {
     public var violationRate: Double
     /// Fraction of episodes whose cost exceeds κ (unsafe by DSRL's criterion).
     public var unsafeRate: Double?
+    /// DSRL's normalized return as a fraction, (R − R_min)/(R_max − R_min) (FISOR's tables).
+    public var normalizedReturnMean: Double?
+    public var normalizedReturnStd: Double?
+    /// The κ the cost figures use (the environment's default unless the caller chose one).
+    public var costLimit: Double?
+    /// DSRL's verdict: the mean normalized cost is ≤ 1. nil for tasks without a cost.
+    public var safe: Bool?
 }
 
 public enum Evaluation {
     /// Runs `episodes` episodes (reset seeds seed, seed+1, …) in lockstep so that the policy acts on
     /// a batch of observations per step. Deterministic in `seed`.
-    public static func run(_ policy: Policy, environment name: String, episodes: Int, seed: UInt64,
+    /// `costLimit` replaces the environment's default κ in the cost figures (safe tasks only).
+    public static func run(_ policy: Policy, environment name: String, episodes: Int, seed: UInt64, costLimit: Double? = nil,
                            progress: ((Int) -> Void)? = nil) throws -> EvaluationResult {
         precondition(episodes > 0, "evaluate: episodes must be positive")
         let envs = try (0..<episodes).map { _ in try Environments.make(name) }
@@ -51,14 +59,22 @@ public enum Evaluation {
             let m = x.reduce(0, +) / Double(x.count)
             return (m, (x.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(x.count)).squareRoot())
         }
-        let ref = spec.reference
+        var ref = spec.reference
+        if let costLimit, ref.costLimit != nil { ref.costLimit = costLimit }
         let (rm, rs) = meanStd(returns)
         let (sm, ss) = meanStd(returns.map { 100 * ref.normalizedReturn($0) })
         let limit = ref.costLimit
-        return EvaluationResult(environment: spec.name, episodes: episodes, returns: returns, costs: costs, returnMean: rm, returnStd: rs,
-                                normalizedScoreMean: sm, normalizedScoreStd: ss, costMean: costs.reduce(0, +) / Double(episodes),
-                                normalizedCostMean: limit == nil ? nil : costs.compactMap { ref.normalizedCost($0) }.reduce(0, +) / Double(episodes),
-                                violationRate: Double(costs.filter { $0 > 0 }.count) / Double(episodes),
-                                unsafeRate: limit.map { k in Double(costs.filter { $0 > k }.count) / Double(episodes) })
+        let (nm, ns) = meanStd(returns.map(ref.normalizedReturn))
+        let normalizedCost = limit == nil ? nil : costs.compactMap { ref.normalizedCost($0) }.reduce(0, +) / Double(episodes)
+        var result = EvaluationResult(environment: spec.name, episodes: episodes, returns: returns, costs: costs, returnMean: rm, returnStd: rs,
+                                      normalizedScoreMean: sm, normalizedScoreStd: ss, costMean: costs.reduce(0, +) / Double(episodes),
+                                      normalizedCostMean: normalizedCost,
+                                      violationRate: Double(costs.filter { $0 > 0 }.count) / Double(episodes),
+                                      unsafeRate: limit.map { k in Double(costs.filter { $0 > k }.count) / Double(episodes) })
+        result.normalizedReturnMean = nm
+        result.normalizedReturnStd = ns
+        result.costLimit = limit
+        result.safe = normalizedCost.map { $0 <= 1 }
+        return result
     }
 }

@@ -4,4 +4,5 @@
 @_exported import Diffusion
 @_exported import OfflineRL
 @_exported import PGD
+@_exported import FISOR
 @_exported import SePPO

@@ -81,6 +81,20 @@ enum CoreWorkloads {
         }
     }
 
+    /// One full FISOR iteration (docs/fisor.md §7) at the reference sizes (`FISORSettings.paper`):
+    /// two weighted actor steps of 1024 rows (weights from the target Q and current V networks) with
+    /// EMA updates, then V_r, Q_r, V_h, Q_h Adam steps on 256 rows with Polyak updates; obs 8, act 2.
+    static func fisorUpdate(warmup: Int, repeats: Int) -> BenchResult {
+        let s = FISORSettings.paper, n = s.batchSize
+        let fisor = FISOR(networks: FISORNetworks(config: .init(observationDim: 8, actionDim: 2, settings: s), rng: RandomGenerator(seed: 12)),
+                          settings: s, rng: RandomGenerator(seed: 13))
+        let g = RandomGenerator(seed: 14)
+        let batch = TransitionBatch(observations: g.normal([n, 8]), actions: g.uniform([n, 2], low: -1, high: 1), rewards: g.normal([n]),
+                                    nextObservations: g.normal([n, 8]), terminals: (g.uniform([n]) .> Tensor(0.99)), timeouts: Tensor(zeros: [n]),
+                                    costs: (g.uniform([n]) .> Tensor(0.8)))
+        return Bench.measure("fisor_update", warmup: warmup, repeats: repeats) { _ = fisor.update(batch) }
+    }
+
     /// Diffuser's TemporalUnet (transition 23, horizon 32, dim 32, mults 1-2-4): x₀-prediction with
     /// Janner's cosine schedule (T = 20), MSE, Adam 2e-4; batch 64.
     static func unet1d() -> TemporalUNet { TemporalUNet(config: .init(transition: 23, horizon: 32), rng: RandomGenerator(seed: 7)) }
@@ -199,6 +213,7 @@ enum CoreWorkloads {
          ("fisor_actor_train_step", { [fisorActorTrainStep(warmup: w, repeats: r)] }),
          ("fisor_select_action", { [fisorSelectAction(states: 256, warmup: w, repeats: r)] }),
          ("fisor_select_action_1", { [fisorSelectAction(states: 1, warmup: w, repeats: r)] }),
+         ("fisor_update", { [fisorUpdate(warmup: w, repeats: r)] }),
          ("unet1d_train_step", { [unet1dTrainStep(warmup: w, repeats: r)] }), ("unet1d_sample_100", { [unet1dSample(warmup: w, repeats: r)] }),
          ("conv1d", { conv(twoD: false, warmup: w, repeats: r) }), ("conv2d", { conv(twoD: true, warmup: w, repeats: r) }),
          ("unet2d_train_step", { [unet2dTrainStep(warmup: w, repeats: r)] }), ("pgd_generate", { [pgdGenerate(warmup: w, repeats: r)] }),

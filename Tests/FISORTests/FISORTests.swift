@@ -1,0 +1,185 @@
+import Diffusion
+import Foundation
+@testable import FISOR
+import NN
+import OfflineRL
+import Testing
+import TensorCore
+
+private func temporaryURL(_ name: String) -> URL {
+    FileManager.default.temporaryDirectory.appendingPathComponent("fisor-\(UUID().uuidString)-\(name)")
+}
+
+@Suite("FISOR")
+struct FISORTests {
+    nonisolated(unsafe) static let data: OfflineDataset = try! DataCollection.collect(environment: "safe-circle", quality: .mixed, steps: 1200, seed: 1)
+
+    /// Small networks and batches: the update runs every code path of the full settings in milliseconds.
+    static var tiny: FISORSettings {
+        var s = FISORSettings()
+        s.criticHidden = [16, 16]
+        s.actorWidth = 16
+        s.actorHidden = 32
+        s.actorBatchSize = 32
+        s.criticBatchSize = 32
+        s.candidates = 4
+        s.iterations = 40
+        s.episodeLength = 200
+        return s
+    }
+
+    // MARK: docs/fisor.md §1, §3
+
+    @Test func constraintSignalIsPlusCostScaleOrMinusOne() {
+        let h = FISOR.constraintSignal(costs: Tensor([0, 0.5, 1, 0, 3]), costScale: 25)
+        #expect(h.scalars == [-1, 25, 25, -1, 25])
+    }
+
+    /// (1 − γ)h + γ·max(h, V_h(s′)) where m = 1; h where m = 0 — values by hand, γ = 0.99.
+    @Test func hjTargetTerminalAndNonTerminalCases() {
+        let h = Tensor([-1, 25, -1, 25, -1, 25])
+        let next = Tensor([-0.5, 3, 10, 30, -2, 100])
+        let mask = Tensor([1, 1, 1, 1, 0, 0])
+        let y = FISOR.hjTarget(h: h, nextValue: next, mask: mask, discount: 0.99).scalars
+        let expected: [Float] = [
+            0.01 * -1 + 0.99 * -0.5,  // safe now, next value dominates: −0.505
+            0.01 * 25 + 0.99 * 25,    // violation now dominates a smaller next value: 25
+            0.01 * -1 + 0.99 * 10,    // a future violation propagates back: 9.89
+            0.01 * 25 + 0.99 * 30,    // a worse future violation: 29.95
+            -1,                       // terminal: h alone, whatever V_h(s′)
+            25,
+        ]
+        for (a, b) in zip(y, expected) { #expect(abs(a - b) < 1e-5, "\(y) vs \(expected)") }
+        let qc = FISOR.costTarget(costs: Tensor([0, 1]), nextValue: Tensor([2, 2]), mask: Tensor([1, 0]), discount: 0.99).scalars
+        #expect(qc == [1.98, 1])
+    }
+
+    /// qc_thres = κ(1 − γ^L)/((1 − γ)L): κ 10, γ 0.99, L 200 → 10·(1 − 0.99²⁰⁰)/2 = 4.33013; 0 for HJ.
+    @Test func qcThresholdMatchesTheReferenceFormula() {
+        var s = FISORSettings()
+        s.episodeLength = 200
+        #expect(s.qcThreshold == 0)
+        s.critic = .qc
+        #expect(abs(s.qcThreshold - 4.330_13) < 1e-4)
+    }
+
+    /// `.paper` is the reference budget; the reduced defaults change the budget knobs only.
+    @Test func paperPresetDiffersFromTheDefaultsOnlyInTheBudget() throws {
+        let paper = FISORSettings.paper, reduced = FISORSettings()
+        #expect(paper.actorHidden == 1024 && paper.actorBatchSize == 1024 && paper.batchSize == 2048 && paper.iterations == 1_000_001)
+        #expect(paper.criticBatchSize == 256 && paper.candidates == 16 && paper.diffusionSteps == 5 && paper.costScale == 25)
+        var budgetless = reduced
+        budgetless.actorHidden = paper.actorHidden
+        budgetless.actorBatchSize = paper.actorBatchSize
+        budgetless.iterations = paper.iterations
+        #expect(budgetless == paper)
+    }
+
+    // MARK: docs/fisor.md §4
+
+    @Test func weightsFollowTheRegionsAndStayFiniteAtExtremeAdvantages() {
+        let s = FISORSettings()
+        // Rows: infeasible state (V_h > 0) with A_h = −1e4, +1e4, −0.2; feasible state and action with
+        // A_r = +1e4, −1e4, 0.1; feasible state, infeasible action (w = 0); ±∞ advantages.
+        let vh: [Float] = [1, 1, 0.5, -1, -1, -1, -0.5, 2, -1]
+        let qh: [Float] = [1 - 1e4, 1 + 1e4, 0.3, -1, -1, -1, 0.2, .infinity, -1]
+        let ar: [Float] = [0, 0, 0, 1e4, -1e4, 0.1, 5, 0, .infinity]
+        let w = FISOR.actorWeights(rewardAdvantage: ar, feasibilityQ: qh, feasibilityValue: vh, settings: s)
+        #expect(w.allSatisfy { $0.isFinite && $0 >= 0 })
+        #expect(w[0] == 150 && w[1] == 0 && w[3] == 100 && w[4] == 0 && w[6] == 0 && w[7] == 0 && w[8] == 100)
+        #expect(abs(w[2] - Foundation.exp(1)) < 1e-5)       // exp(−5·(0.3 − 0.5))
+        #expect(abs(w[5] - Foundation.exp(0.3)) < 1e-5)     // exp(3·0.1)
+        // The boundary V_h = 0 counts as feasible, Q_h = 0 as a feasible action.
+        let edge = FISOR.actorWeights(rewardAdvantage: [0], feasibilityQ: [0], feasibilityValue: [0], settings: s)
+        #expect(edge == [1])
+    }
+
+    // MARK: docs/fisor.md §6
+
+    /// Linear critics by hand: feasibility members Q_h,1 = a₀ and Q_h,2 = a₁ (so Q_h = max(a₀, a₁)),
+    /// reward members Q_r = −a₀. `choose` must take the candidate with the smallest max, not min.
+    @Test func candidateSelectionPicksTheMinimumOfTheMaxOverTheEnsemble() {
+        var s = Self.tiny
+        s.criticHidden = []
+        let networks = FISORNetworks(config: .init(observationDim: 2, actionDim: 2, settings: s), rng: RandomGenerator(seed: 1))
+        func set(_ critic: MLP, _ w: [Float]) {
+            critic.layers[0].weight.value = Tensor(w, shape: [1, 4])
+            critic.layers[0].bias!.value = Tensor([0])
+        }
+        set(networks.feasibilityTargets[0], [0, 0, 1, 0])
+        set(networks.feasibilityTargets[1], [0, 0, 0, 1])
+        for c in networks.rewardTargets { set(c, [0, 0, -1, 0]) }
+        let observations = Tensor([0.3, -0.2, 1, 1], shape: [2, 2])
+        let candidates = Tensor([0.5, -0.9, -0.2, 0.1, 0.3, 0.3, -0.8, 0.6,      // state 0: max = .5, .1, .3, .6 → #1
+                                 0.9, 0.9, -0.7, -0.1, -0.5, -0.6, 0.0, 0.95],  // state 1: max = .9, −.1, −.5, .95 → #2
+                                shape: [8, 2])
+        let policy = FISORPolicy(networks: networks, settings: s, observationNormalizer: .identity(2), actionMap: .box(low: [-1, -1], high: [1, 1]))
+        #expect(policy.choose(observations, candidates: candidates).scalars == [-0.2, 0.1, -0.5, -0.6])
+        // "max-qr": the largest Q_r = −a₀ among feasible candidates (state 1: #1 and #2 → #1 with −a₀ = .7);
+        // none feasible in state 0 → the safest.
+        s.selection = .maxQr
+        let reward = FISORPolicy(networks: networks, settings: s, observationNormalizer: .identity(2), actionMap: .box(low: [-1, -1], high: [1, 1]))
+        #expect(reward.choose(observations, candidates: candidates).scalars == [-0.2, 0.1, -0.7, -0.1])
+        #expect(FISORPolicy.select(feasibilityQ: [0.5, -0.1, -0.3, 0.2], rewardQ: [9, 4, 3, 10], rule: .maxQr) == 1)
+        #expect(FISORPolicy.select(feasibilityQ: [0.5, -0.1, -0.3, 0.2], rewardQ: [9, 4, 3, 10], rule: .minQh) == 2)
+    }
+
+    // MARK: Training
+
+    /// 2N steps straight equal N steps, a checkpoint, a resume and N more — every weight (actor,
+    /// EMA actor with its dropout stream, critics, targets) bit for bit; the loaded policy acts like
+    /// the trainer's.
+    @Test func trainingResumesBitIdentically() throws {
+        let s = Self.tiny, bounds = Box(repeating: 1, count: 2)
+        let straight = try FISOR.trainer(dataset: Self.data, settings: s, actionBounds: bounds, seed: 3)
+        var metrics: [String: Float] = [:]
+        for _ in 0..<8 { metrics = straight.trainStep() }
+        #expect(metrics.values.allSatisfy { $0.isFinite }, "\(metrics)")
+        #expect(metrics["weight"]! > 0)
+
+        let url = temporaryURL("fisor.safetensors")
+        defer { try? FileManager.default.removeItem(at: url) }
+        let first = try FISOR.trainer(dataset: Self.data, settings: s, actionBounds: bounds, seed: 3)
+        for _ in 0..<4 { _ = first.trainStep() }
+        try first.save(to: url, metadata: ["env": "safe-circle"])
+        let resumed = try FISOR.trainer(dataset: Self.data, settings: s, actionBounds: bounds, seed: 3)
+        try resumed.resume(from: url)
+        #expect(resumed.step == 4)
+        for _ in 0..<4 { _ = resumed.trainStep() }
+        let a = straight.algorithm.networks.namedParameters(), b = resumed.algorithm.networks.namedParameters()
+        #expect(a.count == b.count && a.count > 0)
+        for ((name, p), (_, q)) in zip(a, b) { #expect(p.value.scalars == q.value.scalars, "\(name) differs after resume") }
+
+        // The state beyond the weights matters: a trainer that only copies the weights (its batch,
+        // noise and dropout streams back at the start) ends elsewhere.
+        let weightsOnly = try FISOR.trainer(dataset: Self.data, settings: s, actionBounds: bounds, seed: 3)
+        weightsOnly.algorithm.networks.copyParameters(from: first.algorithm.networks)
+        for _ in 0..<4 { _ = weightsOnly.trainStep() }
+        func actorOutput(_ t: OfflineTrainer) -> [Float] { (t.algorithm as! FISOR).networks.actor.output.weight.value.scalars }
+        #expect(actorOutput(weightsOnly) != actorOutput(straight))
+
+        try straight.save(to: url, metadata: ["env": "safe-circle"])
+        let loaded = try FISORPolicy.load(url)
+        let probe = [[0.1, 0.2, 0, 0, -0.4, 0.5], [-0.5, 0.3, 0.2, -0.1, -0.1, 0.2]]
+        let acted = loaded.actions(for: probe, environments: [], rng: RandomGenerator(seed: 9))
+        #expect(acted == straight.policy().actions(for: probe, environments: [], rng: RandomGenerator(seed: 9)))
+        #expect(acted.joined().allSatisfy { abs($0) <= 1 })
+    }
+
+    @Test func aDatasetWithoutCostsIsRejected() throws {
+        var d = Self.data
+        d.costs = nil
+        #expect(throws: FISORError.noCosts) { try FISOR.trainer(dataset: d, settings: Self.tiny, actionBounds: Box(repeating: 1, count: 2), seed: 0) }
+        #expect(throws: FISORError.noCosts) { try d.safeEpisodes(costLimit: 10) }
+    }
+
+    /// BC-Safe's data: whole episodes with cost return ≤ κ, and no others.
+    @Test func safeEpisodesKeepsWholeEpisodesUnderTheLimit() throws {
+        let all = Self.data.episodeSummaries()
+        let safe = try Self.data.safeEpisodes(costLimit: 10)
+        let kept = safe.episodeSummaries()
+        #expect(kept.allSatisfy { $0.cost <= 10 })
+        #expect(kept.count == all.filter { $0.cost <= 10 }.count && kept.count < all.count && !kept.isEmpty)
+        #expect(throws: FISORError.self) { try Self.data.safeEpisodes(costLimit: -1) }
+    }
+}
