@@ -30,11 +30,7 @@ public struct ToyRegressionTask: Codable, Sendable, Equatable {
 
 extension Encodable {
     /// Compact, key-sorted JSON (for metadata and --json output).
-    func jsonString() -> String {
-        let e = JSONEncoder()
-        e.outputFormatting = [.sortedKeys]
-        return String(decoding: (try? e.encode(self)) ?? Data("{}".utf8), as: UTF8.self)
-    }
+    func jsonString() -> String { canonicalJSON(self) }
 }
 
 /// Prints a [String: Any] as sorted JSON.

@@ -222,18 +222,47 @@ public struct ToyTraining: Codable, Sendable, Equatable {
 
     /// Fresh data every step; Adam with cosine decay to 1 % of the peak rate.
     public func run(log: @escaping (String) -> Void = { _ in }, logEvery: Int = 1000) throws -> MLPDenoiser {
-        let rng = RandomGenerator(seed: seed)
-        let model = MLPDenoiser(config: modelConfig, rng: RandomGenerator(seed: seed &+ 1))
-        let opt = Adam(model, learningRate: learningRate)
-        let schedule = LRSchedule.cosine(base: learningRate, final: learningRate / 100, steps: steps)
-        try TrainingLoop(steps: steps, logEvery: logEvery, log: log).run { step in
-            opt.learningRate = schedule(step)
-            let loss = objective.loss(model.network(), x0: distribution.sample(batchSize, rng: rng), rng: rng)
-            opt.zeroGrad()
-            loss.backward()
-            opt.update()
-            return ["loss": loss.item]
-        }
-        return model
+        let trainer = ToyTrainer(self)
+        try TrainingLoop(steps: steps, logEvery: logEvery, log: log).run { _ in trainer.trainStep() }
+        return trainer.model
+    }
+}
+
+/// The state of a toy run, one step at a time, so `diffuse train toy` can checkpoint and resume it:
+/// the model, Adam's moments, the data/noise generator and the step (docs/conventions.md).
+public final class ToyTrainer {
+    public let settings: ToyTraining
+    public let model: MLPDenoiser
+    let optimizer: Adam
+    let rng: RandomGenerator
+    let schedule: LRSchedule
+    public private(set) var step = 0
+
+    public init(_ settings: ToyTraining) {
+        self.settings = settings
+        rng = RandomGenerator(seed: settings.seed)
+        model = MLPDenoiser(config: settings.modelConfig, rng: RandomGenerator(seed: settings.seed &+ 1))
+        optimizer = Adam(model, learningRate: settings.learningRate)
+        schedule = LRSchedule.cosine(base: settings.learningRate, final: settings.learningRate / 100, steps: settings.steps)
+    }
+
+    public func trainStep() -> [String: Float] {
+        optimizer.learningRate = schedule(step)
+        let loss = settings.objective.loss(model.network(), x0: settings.distribution.sample(settings.batchSize, rng: rng), rng: rng)
+        optimizer.zeroGrad()
+        loss.backward()
+        optimizer.update()
+        step += 1
+        return ["loss": loss.item]
+    }
+
+    var parts: [(String, any Resumable)] { [("optimizer", optimizer), ("data", rng)] }
+
+    public func save(to url: URL, metadata: [String: String] = [:]) throws {
+        try Checkpoint.saveRun(model, step: step, parts: parts, settings: ["training": canonicalJSON(settings)], metadata: metadata, to: url)
+    }
+
+    public func resume(from url: URL) throws {
+        step = try Checkpoint.resumeRun(model, parts: parts, settings: ["training": canonicalJSON(settings)], from: url)
     }
 }

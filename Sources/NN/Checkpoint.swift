@@ -1,6 +1,13 @@
 import Foundation
 import TensorCore
 
+/// Canonical JSON (sorted keys) for settings stored in checkpoints and compared on resume.
+public func canonicalJSON<T: Encodable>(_ value: T) -> String {
+    let e = JSONEncoder()
+    e.outputFormatting = [.sortedKeys]
+    return String(decoding: (try? e.encode(value)) ?? Data(), as: UTF8.self)
+}
+
 /// What a resumable run saves beside the weights.
 public struct TrainingState {
     public var step: Int

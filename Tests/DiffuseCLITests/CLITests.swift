@@ -169,6 +169,19 @@ struct CLITests {
         #expect(abar.count == 5 && abs(abar[4] - 0.00641) < 1e-5)
     }
 
+    /// `train toy` stopped and resumed ends bit-identical to a straight run (weights, Adam, data RNG).
+    @Test func trainToyResumes() throws {
+        let straight = tempPath("toy-straight.safetensors"), resumed = tempPath("toy-resumed.safetensors")
+        let common = ["train", "toy", "--dist", "two-moons", "--steps", "30", "--batch-size", "64", "--hidden", "16,16", "--checkpoint-every", "10", "--seed", "5"]
+        #expect(runCLI(common + ["-o", straight]).status == 0)
+        #expect(runCLI(common + ["-o", resumed, "--stop-after", "20"]).status == 0)
+        let r = runCLI(common + ["-o", resumed, "--resume", "--json"])
+        #expect(r.status == 0, "\(r.err)")
+        let a = try SafeTensorsFile(contentsOf: URL(fileURLWithPath: straight)), b = try SafeTensorsFile(contentsOf: URL(fileURLWithPath: resumed))
+        #expect(a.tensors == b.tensors && a.metadata["training.step"] == "30")
+        #expect(runCLI(["sample", "-m", resumed, "-n", "16", "--steps", "5", "-o", tempPath("s.npy")]).status == 0)
+    }
+
     @Test func trainToyThenSample() throws {
         let model = tempPath("toy.safetensors"), npy = tempPath("s.npy"), svg = tempPath("s.svg")
         defer { for p in [model, npy, svg] { try? FileManager.default.removeItem(atPath: p) } }

@@ -14,6 +14,13 @@ struct PGDCLITests {
         var r = runCLI(["train", "trajectory", "--data", data, "--steps", "30", "--horizon", "8", "--dim", "8", "--batch-size", "8", "--json", "-o", model])
         #expect(r.status == 0, "\(r.err)")
         #expect(runCLI(["train", "agent", "--algo", "td3bc", "--data", data, "--steps", "20", "--batch-size", "32", "-o", agent]).status == 0)
+        // train trajectory stopped and resumed ends bit-identical to the straight run.
+        let sliced = tempPath("traj-sliced.safetensors")
+        let trajectory = ["train", "trajectory", "--data", data, "--steps", "30", "--horizon", "8", "--dim", "8", "--batch-size", "8", "--checkpoint-every", "10"]
+        #expect(runCLI(trajectory + ["-o", sliced, "--stop-after", "20"]).status == 0)
+        r = runCLI(trajectory + ["-o", sliced, "--resume"])
+        #expect(r.status == 0, "\(r.err)")
+        #expect(try SafeTensorsFile(contentsOf: URL(fileURLWithPath: sliced)).tensors == SafeTensorsFile(contentsOf: URL(fileURLWithPath: model)).tensors)
 
         let synthetic = tempPath("syn.hdf5")
         r = runCLI(["pgd", "generate", "--model", model, "--policy", agent, "--guidance", "2", "-n", "100", "--length", "16", "--steps", "8",

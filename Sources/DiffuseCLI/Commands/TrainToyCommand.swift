@@ -18,7 +18,10 @@ struct TrainToyCommand: Command {
     static let frequencies = Option("--input-frequencies", value: "L", default: String(defaults.inputFrequencies),
                                     help: "positional-encoding bands sin/cos(2ᵏπx), k < L, beside x in the input (0: x only)")
     static let output = Option("--output", "-o", value: "FILE", help: "checkpoint to write (.safetensors)")
-    static let options = [dist, objective, steps, lr, batch, hidden, frequencies, output, .seed, .threads]
+    static let checkpointEvery = Option.checkpointEvery(default: 1000)
+    static let logEvery = Option.logEvery(default: 1000)
+    static let options = [dist, objective, steps, lr, batch, hidden, frequencies, output, checkpointEvery, .resume, .stopAfter, logEvery,
+                          .seed, .threads, .json]
 
     static func run(_ args: ParsedArguments, console: Console) throws {
         let url = URL(fileURLWithPath: try args.required(output))
@@ -33,10 +36,19 @@ struct TrainToyCommand: Command {
                                    batchSize: try args.int(batch, range: 1...1_000_000)!, learningRate: try args.float(lr)!,
                                    hidden: widths.map { $0! }, inputFrequencies: try args.int(frequencies, range: 0...16)!,
                                    seed: try args.seed())
-        let started = Date()
-        let model = try training.run(log: console.err)
-        let command = args.invocation
-        try Checkpoint.save(model, to: url, metadata: ["training": training.jsonString(), "command": command])
-        console.out(String(format: "trained %@ (%@) in %.1f s → %@", d.rawValue, args.string(objective)!, Date().timeIntervalSince(started), url.path))
+        // The checkpoint's "training" record is what `diffuse sample` reads to pick the sampler.
+        let trainer = ToyTrainer(training)
+        let run = try ResumableRun(args, total: training.steps, output: url, checkpointEvery: checkpointEvery, logEvery: logEvery)
+        _ = try run.start(console: console) { try trainer.resume(from: $0); return trainer.step }
+        let metadata = ["command": args.invocation]
+        let (final, seconds, stopped) = try run.run(from: trainer.step, label: "train toy", console: console,
+                                                    save: { _ in try trainer.save(to: url, metadata: metadata) }) { _ in trainer.trainStep() }
+        if stopped { return }
+        if args.flag(.json) {
+            console.out(jsonLine(["checkpoint": url.path, "distribution": d.rawValue, "objective": args.string(objective)!, "steps": training.steps,
+                                  "seconds": seconds, "final_losses": final]))
+        } else {
+            console.out(String(format: "trained %@ (%@) in %.1f s → %@", d.rawValue, args.string(objective)!, seconds, url.path))
+        }
     }
 }

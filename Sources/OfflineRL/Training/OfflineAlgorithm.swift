@@ -18,9 +18,4 @@ public protocol OfflineAlgorithm: AnyObject, Resumable {
     func policy(preprocessing: TransitionPreprocessing, metadata: [String: String]) -> any Policy
 }
 
-/// Canonical JSON (sorted keys) for settings stored in checkpoints and compared on resume.
-public func canonicalJSON<T: Encodable>(_ value: T) -> String {
-    let e = JSONEncoder()
-    e.outputFormatting = [.sortedKeys]
-    return String(decoding: (try? e.encode(value)) ?? Data(), as: UTF8.self)
-}
+
