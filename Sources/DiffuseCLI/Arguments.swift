@@ -35,6 +35,8 @@ public struct Option: Sendable {
     public static let threads = Option("--threads", value: "N", help: "threads for BLAS, FFTW and our loops (default: PD_NUM_THREADS or every core)")
     public static let seed = Option("--seed", value: "S", default: "0", help: "random seed; the same seed and thread count give the same result")
     public static let json = Option("--json", help: "print machine-readable JSON on stdout")
+    /// Accepted by every command (Diffuse.main strips it): no progress or log lines on stderr.
+    public static let quiet = Option("--quiet", help: "no progress or log lines on stderr (results and errors still print)")
 }
 
 /// Parsed arguments of one command; typed accessors turn bad values into one-line errors.
@@ -208,7 +210,7 @@ extension Command {
             lines += ["", "ARGUMENTS:"] + arguments.map { "  <\($0.0)>".padding(toLength: 28, withPad: " ", startingAt: 0) + $0.1 }
         }
         lines += ["", "OPTIONS:"]
-        for o in options + [Option("--help", "-h", help: "show this help")] {
+        for o in options + [.quiet, Option("--help", "-h", help: "show this help")] {
             var left = "  " + o.names.joined(separator: ", ")
             if let v = o.valueName { left += " <\(v)>" }
             let d = (o.range.map { " (in [\($0.lowerBound), \($0.upperBound)])" } ?? "") + (o.defaultValue.map { " (default: \($0))" } ?? "")

@@ -42,7 +42,7 @@ public enum Diffuse {
         for c in commands {
             lines.append("  " + c.path.joined(separator: " ").padding(toLength: 26, withPad: " ", startingAt: 0) + c.abstract)
         }
-        lines += ["", "Every command accepts --help (or: diffuse help <command>); most accept --seed, --threads and --json."]
+        lines += ["", "Every command accepts --help (or: diffuse help <command>) and --quiet; most accept --seed, --threads and --json."]
         return lines.joined(separator: "\n")
     }
 
@@ -73,15 +73,19 @@ public enum Diffuse {
         }
         let rest = Array(arguments.dropFirst(command.path.count))
         if rest.contains("--help") || rest.contains("-h") { console.out(command.usage); return 0 }
+        // --quiet (any command): no progress or log lines on stderr; results and the error line remain.
+        let quiet = rest.contains(Option.quiet.key)
+        let commandConsole = quiet ? Console(out: console.out, err: { _ in }, errRedraw: nil) : console
         do {
-            var parsed = try ParsedArguments.parse(rest, options: command.options, positionals: command.arguments.count)
+            var parsed = try ParsedArguments.parse(rest.filter { $0 != Option.quiet.key }, options: command.options,
+                                                   positionals: command.arguments.count)
             parsed.invocation = (["diffuse"] + arguments).joined(separator: " ")
             // The count applies to work this call starts (the CLI's whole run), not to other threads of
             // the process (tests drive commands concurrently in one process).
             if command.options.contains(where: { $0.key == Option.threads.key }), let n = try parsed.int(.threads, range: 1...256) {
-                try Threads.withCount(n) { try command.run(parsed, console: console) }
+                try Threads.withCount(n) { try command.run(parsed, console: commandConsole) }
             } else {
-                try command.run(parsed, console: console)
+                try command.run(parsed, console: commandConsole)
             }
             return 0
         } catch let e as CLIError {

@@ -79,6 +79,14 @@ struct CLITests {
         expectOneLineError(args, status, message)
     }
 
+    @Test func quietSilencesLogsButNotResultsOrErrors() {
+        let path = tempPath("quiet.safetensors")
+        var r = runCLI(["train", "regression", "--steps", "20", "--log-every", "5", "--quiet", "-o", path])
+        #expect(r.status == 0 && r.err.isEmpty && !r.out.isEmpty, "\(r.err)")
+        r = runCLI(["train", "regression", "--steps", "0", "--quiet", "-o", path])
+        #expect(r.status == 2 && r.err.count == 1)
+    }
+
     @Test func helpCommandShowsUsage() {
         let r = runCLI(["help", "train", "agent"])
         #expect(r.status == 0 && r.out.joined().contains("USAGE: diffuse train agent"))
