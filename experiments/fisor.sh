@@ -16,17 +16,14 @@ DATA_STEPS=${DATA_STEPS:-100000}
 STEPS=${STEPS:-2000}            # FISOR iterations (2 actor + 4 critic steps each)
 BC_STEPS=${BC_STEPS:-$STEPS}
 KAPPAS=${KAPPAS:-"10 20 40"}
-QC_KAPPAS=${QC_KAPPAS:-"10"}    # "" skips the ablation
+QC_KAPPAS=${QC_KAPPAS-"10"}     # QC_KAPPAS="" skips the ablation (unset: κ = 10)
 EPISODES=${EPISODES:-20}
 THREADS=${THREADS:-1}
 OUT=experiments/results
 WORK=${WORK:-$(mktemp -d)}
 mkdir -p "$OUT" "$WORK"
-if [ ! -x "$WORK/diffuse" ]; then
-  swift build -c release --product diffuse
-  cp .build/release/diffuse "$WORK/diffuse"   # rebuilds during the run cannot change the binary
-fi
-D="$WORK/diffuse"
+. experiments/lib.sh
+experiment_binary   # D: a private copy of the release binary
 ROWS=${ROWS:-$OUT/fisor.jsonl}
 RDIR=$(dirname "$ROWS")   # rollouts go beside the rows
 : > "$ROWS"

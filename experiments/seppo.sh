@@ -29,11 +29,8 @@ RESULTS=${RESULTS:-docs/seppo-results.md}   # the table (a smoke run can write e
 FIGURES=${FIGURES:-docs/figures}
 WORK=${WORK:-$(mktemp -d)}
 mkdir -p "$OUT" "$WORK" "$FIGURES"
-if [ ! -x "$WORK/diffuse" ]; then
-  swift build -c release --product diffuse
-  cp .build/release/diffuse "$WORK/diffuse"   # rebuilds during the run cannot change the binary
-fi
-D="$WORK/diffuse"
+. experiments/lib.sh
+experiment_binary   # D: a private copy of the release binary
 ROWS=${ROWS:-$OUT/seppo.jsonl}
 : > "$ROWS"
 row() {  # row METHOD SEED ALIGN-JSON SCORE-JSON → one JSON line in the seed's own file (seeds may run in parallel)
