@@ -8,7 +8,9 @@ public enum DigitsError: Error, Equatable, CustomStringConvertible {
     case badRow(path: String, line: Int, reason: String)
     case empty(path: String)
 
-    public var description: String {
+    public var description: String { rawDescription.oneLine() }
+
+    private var rawDescription: String {
         switch self {
         case let .unreadable(path, reason): return "cannot read digits file \(path): \(reason)"
         case let .badRow(path, line, reason): return "\(path):\(line): \(reason)"

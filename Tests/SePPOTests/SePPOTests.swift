@@ -423,3 +423,23 @@ struct TrainerTests {
         #expect(monitor.flipped + monitor.kept == 12 && monitor.flippedReferenceBetter <= monitor.flipped && monitor.keptReferenceBetter <= monitor.kept)
     }
 }
+
+/// Seeded mutation fuzzing of the digits CSV loader (docs/conventions.md, Errors): every mutant of
+/// the vendored file's first rows parses or fails with a typed one-line error naming the line.
+@Suite("digits CSV fuzzing")
+struct DigitsFuzzTests {
+    @Test func mutatedCSVParsesOrFailsCleanly() throws {
+        let text = try String(contentsOf: digitsURL, encoding: .utf8)
+        let head = Data(text.split(separator: "\n", omittingEmptySubsequences: false).prefix(40).joined(separator: "\n").utf8)
+        let m = Mutator(seed: 11)
+        var failed = 0
+        for i in 0..<3000 {
+            let mutant = String(decoding: m.mutate(head), as: UTF8.self)
+            do { _ = try DigitsData.parse(mutant, path: "fuzz.csv") } catch let e as DigitsError {
+                failed += 1
+                #expect(!e.description.contains("\n"), "iteration \(i): \(e)")
+            }
+        }
+        #expect(failed > 0 && failed < 3000)
+    }
+}
