@@ -29,11 +29,8 @@ THREADS=${THREADS:-2}
 OUT=experiments/results
 WORK=${WORK:-$(mktemp -d)}
 mkdir -p "$OUT" "$WORK"
-if [ ! -x "$WORK/diffuse" ]; then
-  swift build -c release --product diffuse
-  cp .build/release/diffuse "$WORK/diffuse"   # rebuilds during the run cannot change the binary
-fi
-D="$WORK/diffuse"
+. experiments/lib.sh
+experiment_binary   # D: a private copy of the release binary
 ROWS=${ROWS:-$OUT/pgd.jsonl}   # parallel runs (one per env) write separate files, then concatenate
 : > "$ROWS"
 row() {  # row KIND ENV SEED LAMBDA JSON-METRICS → one JSON line
