@@ -187,7 +187,10 @@ struct CLITests {
         #expect(r.status == 0, "\(r.err)")
         let a = try SafeTensorsFile(contentsOf: URL(fileURLWithPath: straight)), b = try SafeTensorsFile(contentsOf: URL(fileURLWithPath: resumed))
         #expect(a.tensors == b.tensors && a.metadata["training.step"] == "30")
-        #expect(runCLI(["sample", "-m", resumed, "-n", "16", "--steps", "5", "-o", tempPath("s.npy")]).status == 0)
+        let sampled = runCLI(["sample", "-m", resumed, "-n", "16", "--steps", "5", "-o", tempPath("s.npy"), "--json"])
+        #expect(sampled.status == 0)
+        let j = try JSONSerialization.jsonObject(with: Data(sampled.out.joined().utf8)) as! [String: Any]
+        #expect(j["samples"] as? Int == 16 && j["shape"] as? [Int] == [16, 2] && (j["std"] as? Double).map { $0 > 0 } == true)
     }
 
     @Test func trainToyThenSample() throws {

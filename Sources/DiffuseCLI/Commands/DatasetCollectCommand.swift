@@ -23,7 +23,7 @@ struct DatasetCollectCommand: Command {
     static let quality = Option("--quality", value: "Q", default: "mixed", help: "random | medium | expert | mixed")
     static let steps = Option("--steps", value: "N", default: "100000", help: "transitions to collect")
     static let output = Option("--output", "-o", value: "FILE", help: "dataset to write (.hdf5, or .npz)")
-    static let options = [env, quality, steps, output, Option.datasetFormat, .seed, .json]
+    static let options = [env, quality, steps, output, Option.datasetFormat, .seed, .threads, .json]
 
     static func run(_ args: ParsedArguments, console: Console) throws {
         let name = try args.required(env)

@@ -14,7 +14,7 @@ struct SampleCommand: Command {
     static let png = Option("--png", value: "FILE", help: "write image samples as a PNG grid (labelled with their class for conditional models)")
     static let sampler = Option("--sampler", value: "KIND", help: "ddpm | ddim | edm (default: ddpm for ddpm models, edm for edm models)")
     static let steps = Option("--steps", value: "N", help: "sampling steps (default: all 1000 for DDPM, 50 for DDIM, 64 for EDM)")
-    static let options = [model, count, output, svg, png, sampler, steps, .seed, .threads]
+    static let options = [model, count, output, svg, png, sampler, steps, .seed, .threads, .json]
 
     static func run(_ args: ParsedArguments, console: Console) throws {
         let url = URL(fileURLWithPath: try args.required(model))
@@ -59,7 +59,14 @@ struct SampleCommand: Command {
             }
             try ImageGrid.writePNG(x, labels: labels, columns: model.classes ?? 8, to: URL(fileURLWithPath: path))
         }
-        console.out(String(format: "%d samples in %.2f s", n, seconds))
-        for line in model.describe(x) { console.out(line) }
+        if args.flag(.json) {
+            var out: [String: Any] = ["samples": n, "shape": [n] + model.sampleShape, "seconds": seconds,
+                                      "mean": Double(x.mean().item), "std": Double((x - x.mean()).squared().mean().item.squareRoot())]
+            for (key, option) in [("npy", output), ("svg", svg), ("png", png)] { if let path = args.string(option) { out[key] = path } }
+            console.out(jsonLine(out))
+        } else {
+            console.out(String(format: "%d samples in %.2f s", n, seconds))
+            for line in model.describe(x) { console.out(line) }
+        }
     }
 }
