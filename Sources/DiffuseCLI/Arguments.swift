@@ -66,9 +66,8 @@ public struct ParsedArguments {
     /// A finite number, within the option's range when it has one (e.g. a learning rate must be positive).
     public func float(_ o: Option) throws -> Float? {
         guard let s = string(o) else { return nil }
-        let range = o.range
         guard let v = Float(s), v.isFinite else { throw CLIError("\(o.key) expects a finite number, got '\(s)'", usage: true) }
-        if let range, !range.contains(v) {
+        if let range = o.range, !range.contains(v) {
             throw CLIError("\(o.key) must be in [\(range.lowerBound), \(range.upperBound)], got \(s)", usage: true)
         }
         return v

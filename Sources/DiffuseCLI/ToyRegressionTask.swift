@@ -28,11 +28,6 @@ public struct ToyRegressionTask: Codable, Sendable, Equatable {
     }
 }
 
-extension Encodable {
-    /// Compact, key-sorted JSON (for metadata and --json output).
-    func jsonString() -> String { canonicalJSON(self) }
-}
-
 /// Prints a [String: Any] as sorted JSON.
 func jsonLine(_ object: [String: Any]) -> String {
     let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)

@@ -126,14 +126,6 @@ public final class PolicyGuidedTraining {
         if let checkpoint { try trainer.resume(from: checkpoint) }
     }
 
-    /// PGD proper: pools from a trajectory model.
-    public convenience init(real dataset: OfflineDataset, model: TrajectoryModel, algorithm kind: AgentAlgorithm, hyperparameters h: AgentHyperparameters,
-                            actionBounds: Box, settings: PolicyGuidedTrainingSettings, seed: UInt64, resumingFrom checkpoint: URL? = nil,
-                            progress: ((Int) -> Void)? = nil) throws {
-        try self.init(real: dataset, generator: .diffusion(model), algorithm: kind, hyperparameters: h, actionBounds: actionBounds,
-                      settings: settings, seed: seed, resumingFrom: checkpoint, progress: progress)
-    }
-
     /// Pool g's seed: independent of when the run was resumed.
     static func poolSeed(_ seed: UInt64, generation g: Int) -> UInt64 { seed &+ 0x5EED_0000 &+ UInt64(g) }
 

@@ -11,14 +11,7 @@ public enum DigitModel {
     public static let defaultObjective = DiffusionObjective.discrete(schedule: .linear(), steps: 1000, prediction: .epsilon)
     public static let objectiveKey = "image_objective"
 
-    /// Sorted-key JSON (stable across runs: checkpoint metadata that a resume compares).
-    public static func json<T: Encodable>(_ value: T) -> String {
-        let e = JSONEncoder()
-        e.outputFormatting = [.sortedKeys]
-        return String(decoding: (try? e.encode(value)) ?? Data(), as: UTF8.self)
-    }
-
-    public static func metadata(objective: DiffusionObjective) -> [String: String] { [objectiveKey: json(objective)] }
+    public static func metadata(objective: DiffusionObjective) -> [String: String] { [objectiveKey: canonicalJSON(objective)] }
 
     /// Why a checkpoint is not a digits generator.
     public struct LoadError: Error, CustomStringConvertible {
@@ -147,7 +140,7 @@ public final class BaseTrainer {
     }
 
     private var parts: [(String, any Resumable)] { [("online", model), ("optimizer", optimizer), ("sampler", sampler), ("noise", rng)] }
-    private var runSettings: [String: String] { ["base_training": DigitModel.json(settings), "base_data": DigitModel.fingerprint(mix.images, labels: mix.labels)] }
+    private var runSettings: [String: String] { ["base_training": canonicalJSON(settings), "base_data": DigitModel.fingerprint(mix.images, labels: mix.labels)] }
 
     /// Writes the EMA model (what sampling and alignment load) with the run's state, atomically.
     public func save(to url: URL, metadata: [String: String] = [:]) throws {

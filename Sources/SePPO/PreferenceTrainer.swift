@@ -150,7 +150,7 @@ public final class PreferenceTrainer {
     }
 
     private var runSettings: [String: String] {
-        var s = ["seppo_settings": DigitModel.json(settings), "seppo_winners": DigitModel.fingerprint(winners.images, labels: winners.labels)]
+        var s = ["seppo_settings": canonicalJSON(settings), "seppo_winners": DigitModel.fingerprint(winners.images, labels: winners.labels)]
         if let losers { s["seppo_losers"] = DigitModel.fingerprint(losers, labels: []) }
         return s
     }

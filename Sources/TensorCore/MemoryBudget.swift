@@ -20,21 +20,17 @@ public enum MemoryBudget {
     /// the message as its one-line error and exits with status 1.
     public static func onExceeded(_ body: @escaping @Sendable (String) -> Never) { handler.withLock { $0 = body } }
 
-    /// Throws when `bytes` (e.g. a file's declared array) exceed the budget.
-    public static func check(bytes: Int, for what: @autoclosure () -> String) throws {
-        guard bytes > self.bytes else { return }
-        throw MemoryBudgetError(message: message(bytes: bytes, for: what()))
-    }
-
-    /// Bytes of `count` elements of `size` bytes, or nil on overflow (treated as over budget).
-    public static func bytes(elements shape: [Int], size: Int = 4) -> Int? {
-        var total = size
+    /// Why an array of `shape` as 32-bit floats (e.g. one a file declares) may not be allocated —
+    /// its size overflows, or it is over the budget — or nil when it fits. Callers wrap the reason
+    /// in their own typed error.
+    public static func refusal(elements shape: [Int]) -> String? {
+        var total = 4
         for d in shape {
-            let (p, o) = total.multipliedReportingOverflow(by: Swift.max(d, 0))
-            if o { return nil }
+            let (p, overflow) = total.multipliedReportingOverflow(by: Swift.max(d, 0))
+            if overflow { return "is too large to address" }
             total = p
         }
-        return total
+        return total > bytes ? excess(bytes: total) : nil
     }
 
     /// Called for every new tensor buffer.
@@ -47,8 +43,8 @@ public enum MemoryBudget {
 
     static func message(bytes: Int, for what: String) -> String { "\(what) \(excess(bytes: bytes))" }
 
-    /// "needs 3.0 TiB, over the memory budget of 23.4 GiB (…)", for error messages of callers.
-    public static func excess(bytes: Int) -> String {
+    /// "needs 3.0 TiB, over the memory budget of 23.4 GiB (…)".
+    static func excess(bytes: Int) -> String {
         "needs \(format(bytes)), over the memory budget of \(format(self.bytes)) (set PD_MEMORY_BUDGET to change it)"
     }
 
@@ -75,9 +71,4 @@ public enum MemoryBudget {
         if let text = ProcessInfo.processInfo.environment["PD_MEMORY_BUDGET"], let v = parse(text) { return v }
         return Int(clamping: ProcessInfo.processInfo.physicalMemory)
     }
-}
-
-public struct MemoryBudgetError: Error, CustomStringConvertible, Equatable {
-    public var message: String
-    public var description: String { message }
 }

@@ -206,7 +206,6 @@ public struct SafeTensorsFile: Equatable, Sendable {
     }
 }
 
-/// Atomic whole-file writes (temporary file + fsync + rename): a crash never leaves half a file.
 extension String {
     /// The text as one printable line: control characters (newlines from a corrupt file's bytes, say)
     /// escaped, and at most `limit` characters, so every error message stays one line.
@@ -224,6 +223,7 @@ extension String {
     }
 }
 
+/// Atomic whole-file writes (temporary file + fsync + rename): a crash never leaves half a file.
 public enum AtomicFile {
     /// Lets `body` write a temporary file beside `url` (by any means, e.g. libhdf5), then syncs it,
     /// renames it over `url` and syncs the directory, so that after a crash or SIGKILL at any point

@@ -28,7 +28,7 @@ struct SePPOTrainScorerCommand: Command {
         let clean = scorer.degradationProbability(evaluation.images).filter { $0 <= 0.5 }.count
         let caught = scorer.degradationProbability(degraded).filter { $0 > 0.5 }.count
         let detector = Double(clean + caught) / Double(2 * evaluation.count)
-        try Checkpoint.save(scorer, to: url, metadata: ["data": args.string(.digits)!, "command": args.invocation, "scorer_training": DigitModel.json(training)])
+        try Checkpoint.save(scorer, to: url, metadata: ["data": args.string(.digits)!, "command": args.invocation, "scorer_training": canonicalJSON(training)])
         if args.flag(.json) {
             console.out(jsonLine(["checkpoint": url.path, "classifier_accuracy": accuracy, "detector_accuracy": detector]))
         } else {

@@ -43,7 +43,7 @@ struct TrainRegressionCommand: Command {
         let start = try run.start(console: console) { url in
             let (loaded, meta, training) = try Checkpoint.load(MLP.self, from: url)
             guard let training else { throw CLIError("--resume: \(url.path) has no training state") }
-            guard meta["task"] == task.jsonString(), loaded.config.sizes == [1, width, width, 1] else {
+            guard meta["task"] == canonicalJSON(task), loaded.config.sizes == [1, width, width, 1] else {
                 throw CLIError("--resume: \(url.path) was trained with different settings")
             }
             model = loaded
@@ -56,7 +56,7 @@ struct TrainRegressionCommand: Command {
         func save(_ step: Int) throws {
             var state = TrainingState(step: step, rng: dataRNG.state)
             state.save([("optimizer", optimizer), ("sampler", sampler)])
-            try Checkpoint.save(model, to: url, metadata: ["task": task.jsonString(), "command": command], training: state)
+            try Checkpoint.save(model, to: url, metadata: ["task": canonicalJSON(task), "command": command], training: state)
         }
 
         let (_, seconds, stopped) = try run.run(from: start, label: "train regression", console: console, save: save) { step in

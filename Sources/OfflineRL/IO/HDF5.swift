@@ -54,10 +54,8 @@ public enum HDF5 {
             case Int(PD_H5_BOOL): type = .bool
             default: continue  // strings and compounds (e.g. metadata) are not arrays we use
             }
-            guard let bytes = MemoryBudget.bytes(elements: shape), bytes <= MemoryBudget.bytes else {
-                throw DataFileError.corrupt(path, "\(name) declares shape \(shape), " + (MemoryBudget.bytes(elements: shape).map { MemoryBudget.excess(bytes: $0) } ?? "too large to address"))
-            }
-            var values = [Float](repeating: 0, count: bytes / 4)
+            if let why = MemoryBudget.refusal(elements: shape) { throw DataFileError.corrupt(path, "\(name) declares shape \(shape), which \(why)") }
+            var values = [Float](repeating: 0, count: shape.reduce(1, *))
             let status = values.withUnsafeMutableBufferPointer { pd_h5_read_f32(file, name, $0.baseAddress) }
             guard status == 0 else { throw DataFileError.corrupt(path, "\(name): \(lastError())") }
             archive.arrays[name] = StoredArray(shape: shape, values: values, type: type)

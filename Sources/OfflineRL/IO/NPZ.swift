@@ -68,14 +68,10 @@ public enum NPY {
             guard let v = Int(t), v >= 0 else { throw bad("bad shape entry '\(t)'") }
             return v
         }
-        // Declared sizes are checked against the file before anything is allocated (no overflow traps).
-        var count = 1
-        for d in shape {
-            let (c, overflow) = count.multipliedReportingOverflow(by: d)
-            guard !overflow else { throw bad("shape \(shape) is too large") }
-            count = c
-        }
-        guard count <= MemoryBudget.bytes / 4 else { throw bad("shape \(shape), as 32-bit floats, " + MemoryBudget.excess(bytes: count &* 4)) }
+        // Declared sizes are checked before anything is allocated (no overflow traps; the payload's
+        // length is checked per dtype below).
+        if let why = MemoryBudget.refusal(elements: shape) { throw bad("shape \(shape), as 32-bit floats, \(why)") }
+        let count = shape.reduce(1, *)
         let payload = bytes[(start + headerLength)...]
         guard descr.first != ">" else { throw bad("big-endian dtype \(descr) is not supported") }
         let code = String(descr.drop { $0 == "<" || $0 == "|" || $0 == "=" })
