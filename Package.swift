@@ -46,8 +46,8 @@ let package = Package(
         // Methods, one target each, built only from the layers above.
         // Policy-Guided Diffusion (Jackson et al. 2024): trajectory model, policy guidance, synthetic data.
         .target(name: "PGD", dependencies: ["Diffusion", "OfflineRL"]),
-        // SePPO (Zhang et al. 2024) with Diffusion-DPO, SFT and SPIN baselines on 8×8 digits (docs/seppo.md).
-        .target(name: "SePPO", dependencies: ["Diffusion", "NN", "CLAPACK", "CZlib"]),
+        // SePPO (Zhang et al. 2024) with Diffusion-DPO, SFT and SPIN baselines on 8×8 digits and pointmaze windows (docs/seppo.md).
+        .target(name: "SePPO", dependencies: ["Diffusion", "NN", "OfflineRL", "PGD", "CLAPACK", "CZlib"]),
 
         // FISOR (Zheng et al. 2024): feasibility-guided diffusion policies for safe offline RL.
         .target(name: "FISOR", dependencies: ["Diffusion", "OfflineRL"]),
@@ -69,7 +69,7 @@ let package = Package(
         .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "NN", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "OfflineRLTests", dependencies: ["OfflineRL", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "PGDTests", dependencies: ["PGD", "TestSupport"]),
-        .testTarget(name: "SePPOTests", dependencies: ["SePPO", "CZlib", "TestSupport"]),
+        .testTarget(name: "SePPOTests", dependencies: ["SePPO", "PGD", "OfflineRL", "CZlib", "TestSupport"]),
         .testTarget(name: "FISORTests", dependencies: ["FISOR", "TestSupport"]),
         .testTarget(name: "DiffuseCLITests", dependencies: ["DiffuseCLI", "PolicyDiffusion", "TestSupport"]),
     ]

@@ -1,6 +1,8 @@
-"""Table of the SePPO experiment (experiments/seppo.sh): held-out score mean ± std over seeds, paired
-win rates with hierarchical bootstrap CIs, diversity, feature FD, flip rate → docs/seppo-results.md.
-Usage: seppo_table.py ROWS.jsonl OUT.md [--command CMD]."""
+"""Table of the SePPO experiment (experiments/seppo.sh): score mean ± std over seeds, paired win rates
+with hierarchical bootstrap CIs, the setup's diagnostics (digits: accuracy, degradation, diversity,
+feature FD; trajectories: reward, roughness, valid starts, plan error), flip rate → docs/seppo-results.md
+or docs/seppo-trajectories-results.md.
+Usage: seppo_table.py ROWS.jsonl OUT.md [--setup digits|trajectories] [--command CMD] [--svg FILE]."""
 import argparse
 import json
 import random
@@ -13,6 +15,21 @@ LABELS = {
     "seppo-random-off": "SePPO (random, no AAF)", "seppo-initial-sign": "SePPO (ref = initial, sign)", "seppo-latest-sign": "SePPO (ref = latest, sign)",
 }
 BASELINES = ["base", "sft", "spin"]
+# Per setup: the title, what S is, the sample unit, and the diagnostic columns (header, row key).
+SETUPS = {
+    "digits": dict(
+        title="SePPO on 8×8 digits: results", section="§6", unit="digits",
+        score="held-out score S",
+        about="The held-out score S = log p(c | x) comes from a classifier trained on a split that no generator sees.",
+        pairing="same seed, class and DDIM noise",
+        columns=[("accuracy", "accuracy"), ("degraded (detector)", "degraded_fraction"), ("diversity", "diversity"), ("feature FD", "frechet")]),
+    "trajectories": dict(
+        title="SePPO on pointmaze-umaze windows: results", section="§7", unit="windows",
+        score="path score S",
+        about="S is exact: each window's actions are replayed in the environment from its first state; S = mean dense reward − 0.25 × mean squared action change (docs/seppo.md §7). It never enters a loss; it only ranks the dataset's windows into the preferred set.",
+        pairing="same seed and sampling noise",
+        columns=[("reward", "mean_reward"), ("roughness", "mean_roughness"), ("valid starts", "valid_fraction"), ("plan error", "plan_error")]),
+}
 
 
 def mean_std(values):
@@ -49,7 +66,7 @@ def win_rate(rows, method, baseline, rng, resamples=2000):
     return point, stats[int(0.025 * resamples)], stats[int(0.975 * resamples) - 1]
 
 
-def write_curves(rows, methods, path):
+def write_curves(rows, methods, path, ylabel):
     """Score-vs-step polylines, one per method (mean over seeds), as a small SVG."""
     curves = {}
     for m in methods:
@@ -73,7 +90,7 @@ def write_curves(rows, methods, path):
              f'<rect width="{W}" height="{H}" fill="white"/>',
              f'<line x1="{L}" y1="{H - B}" x2="{W - 170}" y2="{H - B}" stroke="black"/><line x1="{L}" y1="20" x2="{L}" y2="{H - B}" stroke="black"/>',
              f'<text x="{(L + W - 170) / 2}" y="{H - 8}" text-anchor="middle">update</text>',
-             f'<text x="14" y="{H / 2}" transform="rotate(-90 14 {H / 2})" text-anchor="middle">held-out score log p(c|x)</text>',
+             f'<text x="14" y="{H / 2}" transform="rotate(-90 14 {H / 2})" text-anchor="middle">{ylabel}</text>',
              f'<text x="{L - 4}" y="{py(y1) + 4}" text-anchor="end">{y1:.2f}</text><text x="{L - 4}" y="{py(y0) + 4}" text-anchor="end">{y0:.2f}</text>',
              f'<text x="{L}" y="{H - B + 14}" text-anchor="middle">{x0}</text><text x="{W - 170}" y="{H - B + 14}" text-anchor="middle">{x1}</text>']
     for i, (m, c) in enumerate(curves.items()):
@@ -90,29 +107,30 @@ def main():
     p.add_argument("rows")
     p.add_argument("out")
     p.add_argument("--command", default="make experiment-seppo")
+    p.add_argument("--setup", choices=sorted(SETUPS), default="digits")
     p.add_argument("--svg", help="write the score-vs-step curves (mean over seeds) here")
     a = p.parse_args()
     rows = [json.loads(line) for line in open(a.rows) if line.strip()]
     methods = [m for m in ORDER if any(r["method"] == m for r in rows)] + sorted({r["method"] for r in rows} - set(ORDER))
     seeds = sorted({r["seed"] for r in rows})
     rng = random.Random(0)
-    out = ["# SePPO on 8×8 digits: results", "",
+    st = SETUPS[a.setup]
+    out = [f"# {st['title']}", "",
            f"Command: `{a.command}` — {len(seeds)} seed(s) ({', '.join(map(str, seeds))}). Setup and metrics: "
-           "[seppo.md](seppo.md) §6 and \"Implementation in this repo\". Every aligned model starts from its seed's base model and "
-           "takes the same number of updates on the same number of preferred digits per update. The held-out score S = log p(c | x) "
-           "comes from a classifier trained on a split that no generator sees. Mean ± std over seeds of each seed's mean over its samples.", "",
-           "| method | held-out score S | accuracy | degraded (detector) | diversity | feature FD | flip rate | implicit acc. | align s (incl. diagnostics) |",
-           "|---|---|---|---|---|---|---|---|---|"]
+           f"[seppo.md](seppo.md) {st['section']} and \"Implementation in this repo\". Every aligned model starts from its seed's base model and "
+           f"takes the same number of updates on the same number of preferred {st['unit']} per update. {st['about']} "
+           "Mean ± std over seeds of each seed's mean over its samples.", "",
+           f"| method | {st['score']} | " + " | ".join(h for h, _ in st["columns"]) + " | flip rate | implicit acc. | align s (incl. diagnostics) |",
+           "|---|---|" + "---|" * len(st["columns"]) + "---|---|---|"]
     for m in methods:
         rs = [r for r in rows if r["method"] == m]
         al = [r["align"] for r in rs if r.get("align")]
-        out.append("| " + " | ".join([
-            LABELS.get(m, m), mean_std([r["mean_score"] for r in rs]), mean_std([r["accuracy"] for r in rs]),
-            mean_std([r["degraded_fraction"] for r in rs]), mean_std([r["diversity"] for r in rs]), mean_std([r["frechet"] for r in rs]),
+        out.append("| " + " | ".join([LABELS.get(m, m), mean_std([r["mean_score"] for r in rs])]
+                                     + [mean_std([r[k] for r in rs]) for _, k in st["columns"]] + [
             mean_std([x["mean_flip_rate"] for x in al]) if al else "–", mean_std([x["mean_implicit_accuracy"] for x in al]) if al and m != "sft" else "–",
             mean_std([x["seconds"] for x in al]) if al else "–"]) + " |")
     out += ["", "## Paired win rates (95 % bootstrap CI)", "",
-            "Fraction of paired samples (same seed, class and DDIM noise) on which the method's S beats the baseline's; "
+            f"Fraction of paired samples ({st['pairing']}) on which the method's S beats the baseline's; "
             "CIs resample seeds, then samples within a seed (2000 resamples). 0.5 = no difference.", "",
             "| method | " + " | ".join(f"vs {LABELS[b]}" for b in BASELINES) + " |", "|---|" + "---|" * len(BASELINES)]
     for m in methods:
@@ -124,9 +142,9 @@ def main():
             cells.append("–" if w is None else f"{w[0]:.3f} [{w[1]:.3f}, {w[2]:.3f}]")
         out.append(f"| {LABELS.get(m, m)} | " + " | ".join(cells) + " |")
     out += ["", "## The flipper's precision", "",
-            "On probe batches during alignment (32 preferred digits every evaluation), the anchor test's sign is computed for "
-            "the method's reference, and the held-out scorer compares a reference sample with a sample of the current model "
-            "(same class and DDIM noise). A useful flipper has P(S(x^ref) > S(x_θ) | sign = −1) well above the same given sign = +1 "
+            f"On probe batches during alignment (32 preferred {st['unit']} every evaluation), the anchor test's sign is computed for "
+            "the method's reference, and S compares a reference sample with a sample of the current model "
+            f"({st['pairing']}). A useful flipper has P(S(x^ref) > S(x_θ) | sign = −1) well above the same given sign = +1 "
             "(docs/seppo.md §6, Report 4). Pooled over seeds and evaluations.", "",
             "| method | rows with sign −1 | ref sample better, sign −1 | rows with sign +1 | ref sample better, sign +1 |", "|---|---|---|---|---|"]
     for m in methods:
@@ -138,11 +156,13 @@ def main():
         out.append(f"| {LABELS.get(m, m)} | {f} | {fb / f:.3f} |" if f else f"| {LABELS.get(m, m)} | 0 | – |")
         out[-1] += f" {k} | {kb / k:.3f} |" if k else " 0 | – |"
     if a.svg:
-        write_curves(rows, methods, a.svg)
-        out += ["", "Held-out score against update (mean over seeds; 10 samples per class, fixed noise): "
-                f"![curves](figures/{a.svg.split('/')[-1]})"]
-    out += ["", "Grids (seed 0, one column per class, same sampling noise): base "
-            "![base](figures/seppo-base.png) SFT ![sft](figures/seppo-sft.png) SePPO (random, sign) ![seppo](figures/seppo-aligned.png)", ""]
+        write_curves(rows, methods, a.svg, st["score"])
+        curve = "10 samples per class" if a.setup == "digits" else "64 windows"
+        out += ["", f"S against update (mean over seeds; {curve}, fixed noise): ![curves](figures/{a.svg.split('/')[-1]})"]
+    if a.setup == "digits":
+        out += ["", "Grids (seed 0, one column per class, same sampling noise): base "
+                "![base](figures/seppo-base.png) SFT ![sft](figures/seppo-sft.png) SePPO (random, sign) ![seppo](figures/seppo-aligned.png)"]
+    out.append("")
     open(a.out, "w").write("\n".join(out))
     print("\n".join(out))
 

@@ -31,3 +31,20 @@ enum SePPOInputs {
         return (DigitModel.sample(model, labels: labels, objective: objective, steps: steps, rng: RandomGenerator(seed: seed)), labels)
     }
 }
+
+extension SePPOInputs {
+    /// The maze of the trajectory setup (docs/seppo.md §7): `name` from --env or the model's metadata.
+    static func maze(_ name: String?, for path: String) throws -> PointMaze {
+        guard let name else { throw CLIError("\(path) records no environment; pass --env pointmaze-umaze", usage: true) }
+        guard let maze = try Environments.make(name) as? PointMaze else {
+            throw CLIError("the trajectory setup scores pointmaze paths; \(name) is not a pointmaze environment", usage: true)
+        }
+        return maze
+    }
+
+    /// What a checkpoint holds, by its metadata's model type: a trajectory model or (else) a digits model.
+    static func isTrajectoryModel(_ path: String) throws -> Bool {
+        guard FileManager.default.fileExists(atPath: path) else { throw CLIError("\(path) does not exist") }
+        return try Checkpoint.metadata(of: URL(fileURLWithPath: path))["model"] == String(describing: TrajectoryModel.self)
+    }
+}

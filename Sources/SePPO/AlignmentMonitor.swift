@@ -25,17 +25,17 @@ extension PreferenceTrainer {
         let r = settings.effectiveReference.select(count: bank.count, rng: rng)
         let reference = bank[r]
         let sampleSeed = rng.nextUInt64()
-        let referenceSamples = DigitModel.sample(reference, labels: batch.labels, objective: objective, steps: settings.samplingSteps,
-                                                 rng: RandomGenerator(seed: sampleSeed))
+        let referenceSamples = reference.generate(labels: batch.labels, objective: objective, steps: settings.samplingSteps,
+                                                  rng: RandomGenerator(seed: sampleSeed))
         model.eval()
         defer { model.train() }
-        let modelSamples = DigitModel.sample(model, labels: batch.labels, objective: objective, steps: settings.samplingSteps,
-                                             rng: RandomGenerator(seed: sampleSeed))
-        let condition = Tensor((batch.labels + batch.labels).map(Float.init))
+        let modelSamples = model.generate(labels: batch.labels, objective: objective, steps: settings.samplingSteps,
+                                          rng: RandomGenerator(seed: sampleSeed))
+        let labels = batch.labels + batch.labels
         let errors = noGrad {
-            PreferenceLoss.pairErrors(objective, model: model.network(condition: condition), reference: reference.network(condition: condition),
-                                      winners: batch.images, others: referenceSamples,
-                                      noise: PreferenceLoss.pairNoise(objective, like: batch.images, rng: rng))
+            PreferenceLoss.pairErrors(objective, model: model.denoiser(labels: labels), reference: reference.denoiser(labels: labels),
+                                      winners: batch.samples, others: referenceSamples,
+                                      noise: PreferenceLoss.pairNoise(objective, like: batch.samples, rng: rng))
         }
         return FlipProbe(labels: batch.labels, signs: FlipMode.sign.factors(anchorAdvantage: errors.anchorAdvantage),
                          referenceSamples: referenceSamples, modelSamples: modelSamples, referenceIndex: r)
@@ -43,11 +43,14 @@ extension PreferenceTrainer {
 }
 
 /// Held-out diagnostics during alignment: the score-vs-step curve of the current model (fixed
-/// sampling noise, `perClass` samples of each class) and the flipper's precision,
+/// sampling noise, one sample per curve label) and the flipper's precision,
 /// P(S(x^ref) > S(x_θ) | sign = −1) against the same given sign = +1 (docs/seppo.md §6, Report 3–4).
+/// The score S never enters a loss.
 public final class AlignmentMonitor {
-    public let scorer: DigitScorer
-    public let perClass: Int
+    /// S per sample, given the samples and their labels.
+    public let score: (Tensor, [Int]) -> [Float]
+    /// The labels of the curve's samples.
+    public let curveLabels: [Int]
     public let probeSize: Int
     public let seed: UInt64
     /// (step, mean held-out score) per evaluation.
@@ -56,22 +59,28 @@ public final class AlignmentMonitor {
     public private(set) var flipped = 0, flippedReferenceBetter = 0
     public private(set) var kept = 0, keptReferenceBetter = 0
 
-    public init(scorer: DigitScorer, perClass: Int = 10, probeSize: Int = 32, seed: UInt64) {
-        self.scorer = scorer; self.perClass = perClass; self.probeSize = probeSize; self.seed = seed
+    public init(curveLabels: [Int], probeSize: Int = 32, seed: UInt64, score: @escaping (Tensor, [Int]) -> [Float]) {
+        self.curveLabels = curveLabels; self.probeSize = probeSize; self.seed = seed; self.score = score
+    }
+
+    /// Digits: the held-out classifier's log p(c | x), `perClass` samples of each class.
+    public convenience init(scorer: DigitScorer, perClass: Int = 10, probeSize: Int = 32, seed: UInt64) {
+        self.init(curveLabels: (0..<(perClass * DigitsData.classes)).map { $0 % DigitsData.classes }, probeSize: probeSize, seed: seed) {
+            scorer.score($0, labels: $1)
+        }
     }
 
     /// Evaluates the trainer's current model and probes its flipper (at the trainer's step).
-    public func record(_ trainer: PreferenceTrainer) {
-        let labels = (0..<(perClass * DigitsData.classes)).map { $0 % DigitsData.classes }
+    public func record<G>(_ trainer: PreferenceTrainer<G>) {
         trainer.model.eval()
-        let samples = DigitModel.sample(trainer.model, labels: labels, objective: trainer.objective, steps: trainer.settings.samplingSteps,
-                                        rng: RandomGenerator(seed: seed))
+        let samples = trainer.model.generate(labels: curveLabels, objective: trainer.objective, steps: trainer.settings.samplingSteps,
+                                             rng: RandomGenerator(seed: seed))
         trainer.model.train()
-        let scores = scorer.score(samples, labels: labels)
+        let scores = score(samples, curveLabels)
         curve.append((trainer.step, scores.reduce(0, +) / Float(scores.count)))
         guard trainer.settings.method != .sft else { return }
         let p = trainer.probe(count: probeSize, seed: seed &+ UInt64(trainer.step) &* 0x9E37_79B9)
-        let sRef = scorer.score(p.referenceSamples, labels: p.labels), sModel = scorer.score(p.modelSamples, labels: p.labels)
+        let sRef = score(p.referenceSamples, p.labels), sModel = score(p.modelSamples, p.labels)
         for i in p.labels.indices {
             let better = sRef[i] > sModel[i] ? 1 : 0
             if p.signs[i] < 0 { flipped += 1; flippedReferenceBetter += better } else { kept += 1; keptReferenceBetter += better }

@@ -42,15 +42,6 @@ public enum DigitModel {
                                                         shape: [labels.count, c.channels, c.size, c.size], rng: rng)
         return noGrad { x.clamped(min: -1, max: 1) }
     }
-
-    /// A short fingerprint of a data set (row count and a checksum of its values): a resumed run
-    /// must see the same data.
-    public static func fingerprint(_ x: Tensor, labels: [Int]) -> String {
-        var h: UInt64 = 0xcbf29ce484222325
-        for v in x.scalars { h = (h ^ UInt64(v.bitPattern)) &* 0x100000001b3 }
-        for l in labels { h = (h ^ UInt64(l)) &* 0x100000001b3 }
-        return "\(labels.count):\(String(h, radix: 16))"
-    }
 }
 
 /// Why a SePPO trainer cannot start.
@@ -140,7 +131,7 @@ public final class BaseTrainer {
     }
 
     private var parts: [(String, any Resumable)] { [("online", model), ("optimizer", optimizer), ("sampler", sampler), ("noise", rng)] }
-    private var runSettings: [String: String] { ["base_training": canonicalJSON(settings), "base_data": DigitModel.fingerprint(mix.images, labels: mix.labels)] }
+    private var runSettings: [String: String] { ["base_training": canonicalJSON(settings), "base_data": PreferenceSet.fingerprint(mix.images, labels: mix.labels)] }
 
     /// Writes the EMA model (what sampling and alignment load) with the run's state, atomically.
     public func save(to url: URL, metadata: [String: String] = [:]) throws {

@@ -60,15 +60,16 @@ public struct SePPOSettings: Codable, Sendable, Equatable {
     public var growsBank: Bool { method == .seppo || method == .spin }
 }
 
-/// Aligns a digits generator with one of `AlignmentMethod` (docs/seppo.md §2–§5). Resumable: the
-/// model, the checkpoint bank (θ₀ included), AdamW, the minibatch sampler, the noise stream and the step.
-public final class PreferenceTrainer {
+/// Aligns a generator (digits U-Net, trajectory model) with one of `AlignmentMethod` (docs/seppo.md
+/// §2–§5). Resumable: the model, the checkpoint bank (θ₀ included), AdamW, the minibatch sampler, the
+/// noise stream and the step.
+public final class PreferenceTrainer<Generator: AlignableGenerator> {
     public let settings: SePPOSettings
     public let objective: DiffusionObjective
-    public let model: UNet2D
-    public let bank: CheckpointBank<UNet2D>
+    public let model: Generator
+    public let bank: CheckpointBank<Generator>
     /// The preferred set D_w.
-    public let winners: DigitsData
+    public let winners: PreferenceSet
     /// Oracle losers row-aligned with `winners` (Diffusion-DPO only).
     public let losers: Tensor?
     let optimizer: Adam
@@ -76,17 +77,17 @@ public final class PreferenceTrainer {
     let rng: RandomGenerator
     public private(set) var step = 0
 
-    public init(base: UNet2D, objective: DiffusionObjective, winners: DigitsData, losers: Tensor? = nil, settings: SePPOSettings) throws {
+    public init(base: Generator, objective: DiffusionObjective, winners: PreferenceSet, losers: Tensor? = nil, settings: SePPOSettings) throws {
         guard winners.count >= settings.batchSize else { throw SePPOTrainingError.tooFewSamples(train: winners.count, batch: settings.batchSize) }
         if settings.method == .dpo {
             guard let losers else { throw SePPOTrainingError.losersMissing }
-            guard losers.shape == winners.images.shape else {
-                throw SePPOTrainingError.shapeMismatch("losers \(losers.shape) do not match winners \(winners.images.shape)")
+            guard losers.shape == winners.samples.shape else {
+                throw SePPOTrainingError.shapeMismatch("losers \(losers.shape) do not match winners \(winners.samples.shape)")
             }
         }
-        let c = base.config
-        guard Array(winners.images.shape.dropFirst()) == [c.channels, c.size, c.size] else {
-            throw SePPOTrainingError.shapeMismatch("the model generates \(c.channels)×\(c.size)×\(c.size) images; the preferred set holds \(winners.images.shape.dropFirst().map(String.init).joined(separator: "×"))")
+        func dims(_ shape: some Collection<Int>) -> String { shape.map(String.init).joined(separator: "×") }
+        guard Array(winners.samples.shape.dropFirst()) == base.sampleShape else {
+            throw SePPOTrainingError.shapeMismatch("the model generates \(dims(base.sampleShape)) samples; the preferred set holds \(dims(winners.samples.shape.dropFirst()))")
         }
         self.settings = settings
         self.objective = objective
@@ -110,8 +111,8 @@ public final class PreferenceTrainer {
         var metrics: [String: Float] = [:]
         let loss: Tensor
         if settings.method == .sft {
-            let noise = objective.drawNoise(like: batch.images, rng: rng)
-            let errors = objective.perSampleError(model.network(condition: batch.labelTensor), x0: batch.images, noise: noise)
+            let noise = objective.drawNoise(like: batch.samples, rng: rng)
+            let errors = objective.perSampleError(model.denoiser(labels: batch.labels), x0: batch.samples, noise: noise)
             loss = errors.mean()
             metrics["mse_model"] = loss.item
         } else {
@@ -121,12 +122,12 @@ public final class PreferenceTrainer {
             if settings.method == .dpo {
                 others = losers!.indexSelect(axis: 0, indices)
             } else {
-                others = DigitModel.sample(reference, labels: batch.labels, objective: objective, steps: settings.samplingSteps, rng: rng)
+                others = reference.generate(labels: batch.labels, objective: objective, steps: settings.samplingSteps, rng: rng)
             }
-            let noise = PreferenceLoss.pairNoise(objective, like: batch.images, rng: rng)
-            let condition = Tensor((batch.labels + batch.labels).map(Float.init))
-            let errors = PreferenceLoss.pairErrors(objective, model: model.network(condition: condition), reference: reference.network(condition: condition),
-                                                   winners: batch.images, others: others, noise: noise)
+            let noise = PreferenceLoss.pairNoise(objective, like: batch.samples, rng: rng)
+            let labels = batch.labels + batch.labels
+            let errors = PreferenceLoss.pairErrors(objective, model: model.denoiser(labels: labels), reference: reference.denoiser(labels: labels),
+                                                   winners: batch.samples, others: others, noise: noise)
             let result = PreferenceLoss.evaluate(errors, beta: settings.beta, factors: settings.effectiveFlip.factors(anchorAdvantage: errors.anchorAdvantage))
             loss = result.loss
             metrics["implicit_acc"] = result.implicitAccuracy
@@ -150,19 +151,26 @@ public final class PreferenceTrainer {
     }
 
     private var runSettings: [String: String] {
-        var s = ["seppo_settings": canonicalJSON(settings), "seppo_winners": DigitModel.fingerprint(winners.images, labels: winners.labels)]
-        if let losers { s["seppo_losers"] = DigitModel.fingerprint(losers, labels: []) }
+        var s = ["seppo_settings": canonicalJSON(settings), "seppo_winners": winners.fingerprint]
+        if let losers { s["seppo_losers"] = PreferenceSet.fingerprint(losers, labels: []) }
         return s
     }
 
     /// Writes the aligned model with the run's state (bank included), atomically.
     public func save(to url: URL, metadata: [String: String] = [:]) throws {
         try Checkpoint.saveRun(model, step: step, parts: parts, settings: runSettings,
-                               metadata: metadata.merging(DigitModel.metadata(objective: objective)) { _, own in own }, to: url)
+                               metadata: metadata.merging(model.checkpointMetadata(objective: objective)) { _, own in own }, to: url)
     }
 
     /// Continues a run saved by `save` with the same data and settings.
     public func resume(from url: URL) throws {
         step = try Checkpoint.resumeRun(model, parts: parts, settings: runSettings, from: url)
+    }
+}
+
+extension PreferenceTrainer where Generator == UNet2D {
+    /// A digits trainer on a labelled digits set.
+    public convenience init(base: UNet2D, objective: DiffusionObjective, winners: DigitsData, losers: Tensor? = nil, settings: SePPOSettings) throws {
+        try self.init(base: base, objective: objective, winners: PreferenceSet(winners), losers: losers, settings: settings)
     }
 }

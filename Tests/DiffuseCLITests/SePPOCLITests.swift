@@ -41,11 +41,44 @@ struct SePPOCLITests {
         #expect(Array(bytes.prefix(8)) == PNG.signature)
     }
 
+    /// The trajectory setup end to end: a window model on pointmaze data, aligned toward the best
+    /// windows by path score (resumable, with the exact score's diagnostics), then scored.
+    @Test func alignAndScoreATrajectoryModel() throws {
+        let data = tempPath("umaze.hdf5"), base = tempPath("traj.safetensors")
+        #expect(runCLI(["dataset", "collect", "--env", "pointmaze-umaze", "--steps", "1500", "--seed", "4", "-o", data]).status == 0)
+        var r = runCLI(["train", "trajectory", "--data", data, "--steps", "2", "--horizon", "8", "--dim", "8", "-o", base])
+        #expect(r.status == 0, "\(r.err)")
+        let straight = tempPath("straight.safetensors"), resumed = tempPath("resumed.safetensors")
+        let common = ["seppo", "align", "--base", base, "--preferred", data, "--top", "0.3", "--steps", "4", "--bank-every", "2", "--batch-size", "4",
+                      "--sampling-steps", "2", "--checkpoint-every", "2", "--scorer", "exact", "--eval-every", "2"]
+        r = runCLI(common + ["-o", straight, "--json"])
+        #expect(r.status == 0, "\(r.err)")
+        #expect(r.err.contains { $0.contains("preferred windows of") }, "\(r.err)")
+        let aligned = try JSONSerialization.jsonObject(with: Data(r.out.joined().utf8)) as! [String: Any]
+        #expect(aligned["bank"] as? Int == 3 && (aligned["curve"] as? [[Double]])?.count == 3)
+        #expect(runCLI(common + ["-o", resumed, "--stop-after", "2"]).status == 0)
+        #expect(runCLI(common + ["-o", resumed, "--resume"]).status == 0)
+        let a = try SafeTensorsFile(contentsOf: URL(fileURLWithPath: straight)), b = try SafeTensorsFile(contentsOf: URL(fileURLWithPath: resumed))
+        #expect(a.tensors.keys.contains { $0.hasPrefix("bank.2.") } && a.tensors == b.tensors)
+
+        r = runCLI(["seppo", "score", "--model", straight, "-n", "6", "--steps", "2", "--json"])
+        #expect(r.status == 0, "\(r.err)")
+        let report = try JSONSerialization.jsonObject(with: Data(r.out.joined().utf8)) as! [String: Any]
+        #expect((report["scores"] as? [Double])?.count == 6 && report["env"] as? String == "pointmaze-umaze")
+        #expect(((report["valid_fraction"] as? Double) ?? -1) >= 0 && ((report["mean_roughness"] as? Double) ?? -1) >= 0)
+
+        expectOneLineError(["seppo", "align", "--base", base, "-o", tempPath("x.safetensors")], 2, "needs --preferred DATASET")
+        expectOneLineError(["seppo", "align", "--base", base, "--preferred", data, "--scorer", "s.safetensors", "-o", tempPath("x.safetensors")], 2,
+                           "is 'exact'")
+        expectOneLineError(["seppo", "align", "--base", base, "--preferred", data, "--top", "0.9", "-o", tempPath("x.safetensors")], 2, "--top must be")
+        expectOneLineError(["seppo", "score", "--model", base, "--env", "pendulum"], 2, "not a pointmaze")
+    }
+
     @Test(arguments: [
         (["seppo", "align", "--base", "/nonexistent.safetensors", "-o", "/tmp/x.safetensors"], 1, "does not exist"),
-        (["seppo", "align", "--base", "b", "--method", "ppo", "-o", "/tmp/x.safetensors"], 2, "unknown --method"),
+        (["seppo", "align", "--base", "b", "--method", "ppo", "-o", "/tmp/x.safetensors"], 2, "--method must be one of seppo | dpo | sft | spin"),
         (["seppo", "align", "--base", "b", "--method", "dpo", "--ref", "random", "-o", "/tmp/x.safetensors"], 2, "--ref applies to --method seppo"),
-        (["seppo", "align", "--base", "b", "--flip", "maybe", "-o", "/tmp/x.safetensors"], 2, "unknown --flip"),
+        (["seppo", "align", "--base", "b", "--flip", "maybe", "-o", "/tmp/x.safetensors"], 2, "--flip must be one of off | sign | indicator"),
         (["seppo", "train-base", "--data", "/nonexistent.csv", "-o", "/tmp/x.safetensors"], 1, "cannot read digits file"),
         (["seppo", "score", "--model", "/nonexistent.safetensors", "--scorer", "s"], 1, "does not exist"),
     ] as [([String], Int32, String)])

@@ -1,21 +1,28 @@
 import Foundation
 import PolicyDiffusion
 
-/// `diffuse seppo align`: SePPO, or one of its baselines, from a base digits model toward a preferred set.
+/// `diffuse seppo align`: SePPO, or one of its baselines, from a base generator toward a preferred set —
+/// a digits model toward clean digits, or a pointmaze trajectory model toward high-return, smooth windows.
 struct SePPOAlignCommand: Command {
     static let path = ["seppo", "align"]
-    static let abstract = "align a digits model to preferred digits: SePPO (bank reference + AAF), Diffusion-DPO, SFT or SPIN"
+    static let abstract = "align a digits or trajectory model to preferred samples: SePPO (bank reference + AAF), Diffusion-DPO, SFT or SPIN"
     static let discussion = """
-    The preferred set is the clean generator split of --preferred (docs/seppo.md §6, Setup A). seppo: \
-    the reference comes from a bank of snapshots taken every --bank-every updates (--ref), its DDIM \
-    samples take the loser's place, and the anchor flipper (--flip) decides per sample whether they \
-    are losers. spin: latest snapshot, samples always losers. dpo: oracle pairs (each preferred digit \
-    against a degraded copy), the base model as reference. sft: the denoising loss on the preferred \
-    digits. Logs loss, implicit accuracy and flip rate. Resumable with --resume (bank included).
+    The base decides the setup (docs/seppo.md §6–§7). A digits model (diffuse seppo train-base): the \
+    preferred set is the clean generator split of --preferred (a digits CSV). A trajectory model \
+    (diffuse train trajectory on pointmaze-umaze): --preferred is a dataset; its windows are ranked by \
+    the exact path score (mean dense reward of the replayed actions minus 0.25 × mean squared action \
+    change) and the best --top fraction is the preferred set. seppo: the reference comes from a bank of \
+    snapshots taken every --bank-every updates (--ref), its samples take the loser's place, and the \
+    anchor flipper (--flip) decides per sample whether they are losers. spin: latest snapshot, samples \
+    always losers. dpo: oracle pairs (digits: each preferred digit against a degraded copy; windows: \
+    against one of the worst --top fraction), the base model as reference. sft: the denoising loss on \
+    the preferred set. Logs loss, implicit accuracy and flip rate. Resumable with --resume (bank included).
     """
     static let defaults = SePPOSettings()
-    static let base = Option("--base", value: "FILE", help: "base digits model (diffuse seppo train-base)")
-    static let preferred = Option("--preferred", value: "FILE", default: "data/digits.csv", help: "digits CSV whose generator split is the preferred set")
+    static let base = Option("--base", value: "FILE", help: "base model: digits (diffuse seppo train-base) or trajectory (diffuse train trajectory)")
+    static let preferred = Option("--preferred", value: "FILE", help: "digits: a digits CSV (default data/digits.csv); trajectories: the dataset to rank")
+    static let top = Option("--top", value: "F", default: "0.2", help: "trajectories: the preferred fraction of the dataset's windows (0 … 0.5)")
+    static let env = Option("--env", value: "NAME", help: "trajectories: the environment (default: the base model's, from its training data)")
     static let output = Option("--output", "-o", value: "FILE", help: "aligned model checkpoint to write (.safetensors)")
     static let method = Option("--method", value: "M", default: defaults.method.rawValue, help: "seppo | dpo | sft | spin")
     static let reference = Option("--ref", value: "R", help: "seppo's reference strategy: random (default) | initial | latest")
@@ -23,32 +30,38 @@ struct SePPOAlignCommand: Command {
     static let beta = Option("--beta", value: "B", default: String(defaults.beta), help: "β (mean error, β/2 scale; docs/seppo.md §2)")
     static let steps = Option("--steps", value: "N", default: String(defaults.steps), help: "optimizer updates")
     static let bankEvery = Option("--bank-every", value: "N", default: String(defaults.bankEvery), help: "append a snapshot to the bank every N updates")
-    static let batch = Option("--batch-size", value: "N", default: String(defaults.batchSize), help: "preferred digits per update")
+    static let batch = Option("--batch-size", value: "N", default: String(defaults.batchSize), help: "preferred samples per update")
     static let lr = Option("--lr", value: "RATE", default: String(defaults.learningRate), help: "AdamW learning rate (weight decay 0.01, clip 1)")
-    static let samplingSteps = Option("--sampling-steps", value: "N", default: String(defaults.samplingSteps), help: "DDIM steps per reference sample")
-    static let scorer = Option("--scorer", value: "FILE", help: "held-out scorer: log a score-vs-step curve and the flipper's precision (diagnostics only)")
+    static let samplingSteps = Option("--sampling-steps", value: "N", default: String(defaults.samplingSteps), help: "sampler steps per reference sample")
+    static let scorer = Option("--scorer", value: "FILE", help: "log a score-vs-step curve and the flipper's precision (diagnostics only): digits, a held-out scorer checkpoint; trajectories, 'exact' (the path score)")
     static let evalEvery = Option("--eval-every", value: "N", default: "30", help: "with --scorer: evaluate every N updates (and at the start)")
     static let checkpointEvery = Option.checkpointEvery(default: 100)
     static let logEvery = Option.logEvery(default: 30)
-    static let options = [base, preferred, output, method, reference, flip, beta, steps, bankEvery, batch, lr, samplingSteps, scorer, evalEvery, checkpointEvery, .resume,
-                          .stopAfter, logEvery, .seed, .threads, .json]
+    static let options = [base, preferred, top, env, output, method, reference, flip, beta, steps, bankEvery, batch, lr, samplingSteps, scorer, evalEvery,
+                          checkpointEvery, .resume, .stopAfter, logEvery, .seed, .threads, .json]
 
     static func run(_ args: ParsedArguments, console: Console) throws {
         let url = URL(fileURLWithPath: try args.required(output))
+        let settings = try parseSettings(args)
+        let basePath = try args.required(base)
+        if try SePPOInputs.isTrajectoryModel(basePath) {
+            try alignTrajectories(args, basePath: basePath, settings: settings, output: url, console: console)
+        } else {
+            try alignDigits(args, basePath: basePath, settings: settings, output: url, console: console)
+        }
+    }
+
+    static func parseSettings(_ args: ParsedArguments) throws -> SePPOSettings {
         var settings = SePPOSettings()
-        guard let m = AlignmentMethod(rawValue: args.string(method)!) else {
-            throw CLIError("unknown --method '\(args.string(method)!)' (seppo, dpo, sft, spin)", usage: true)
-        }
+        let m = try args.choice(method, AlignmentMethod.self)!
         settings.method = m
-        if let r = args.string(reference) {
+        if let r = try args.choice(reference, ReferenceStrategy.self) {
             guard m == .seppo else { throw CLIError("--ref applies to --method seppo only (\(m.rawValue) fixes its reference)", usage: true) }
-            guard let strategy = ReferenceStrategy(rawValue: r) else { throw CLIError("unknown --ref '\(r)' (random, initial, latest)", usage: true) }
-            settings.reference = strategy
+            settings.reference = r
         }
-        if let f = args.string(flip) {
+        if let f = try args.choice(flip, FlipMode.self) {
             guard m == .seppo else { throw CLIError("--flip applies to --method seppo only (\(m.rawValue) never flips)", usage: true) }
-            guard let mode = FlipMode(rawValue: f) else { throw CLIError("unknown --flip '\(f)' (sign, indicator, off)", usage: true) }
-            settings.flip = mode
+            settings.flip = f
         }
         settings.beta = try args.float(beta)!
         guard settings.beta > 0 else { throw CLIError("--beta must be positive", usage: true) }
@@ -58,25 +71,72 @@ struct SePPOAlignCommand: Command {
         settings.learningRate = try args.float(lr)!
         settings.samplingSteps = try args.int(samplingSteps, range: 1...1000)!
         settings.seed = try args.seed()
-        let (model, objective) = try SePPOInputs.generator(try args.required(base))
+        return settings
+    }
+
+    static func alignDigits(_ args: ParsedArguments, basePath: String, settings: SePPOSettings, output url: URL, console: Console) throws {
+        let (model, objective) = try SePPOInputs.generator(basePath)
         guard case let .discrete(_, trainSteps, _) = objective, settings.samplingSteps <= trainSteps else {
             throw CLIError("--sampling-steps must be at most the model's training steps", usage: true)
         }
-        let winners = try SePPOInputs.digits(args.string(preferred)!).split(.generator)
+        let preferredPath = args.string(preferred) ?? "data/digits.csv"
+        let winners = try SePPOInputs.digits(preferredPath).split(.generator)
         // Oracle pairs (Diffusion-DPO only): each preferred digit against a degraded copy, fixed by the seed.
-        let losers = m == .dpo ? Degradation.degrade(winners.images, rng: RandomGenerator(seed: settings.seed &+ 0xD90)).images : nil
-        let trainer: PreferenceTrainer
-        do { trainer = try PreferenceTrainer(base: model, objective: objective, winners: winners, losers: losers, settings: settings) } catch let e as SePPOTrainingError {
+        let losers = settings.method == .dpo ? Degradation.degrade(winners.images, rng: RandomGenerator(seed: settings.seed &+ 0xD90)).images : nil
+        let trainer = try makeTrainer(base: model, objective: objective, winners: PreferenceSet(winners), losers: losers, settings: settings)
+        console.err("\(winners.count) preferred digits; \(describe(settings))")
+        let monitor = try args.string(scorer).map { AlignmentMonitor(scorer: try SePPOInputs.scorer($0), seed: settings.seed &+ 0xE7A1) }
+        try train(trainer, monitor: monitor, args: args, metadata: ["base": basePath, "preferred": preferredPath], output: url, console: console)
+    }
+
+    static func alignTrajectories(_ args: ParsedArguments, basePath: String, settings: SePPOSettings, output url: URL, console: Console) throws {
+        let (model, metadata, _) = try Checkpoint.load(TrajectoryModel.self, from: URL(fileURLWithPath: basePath))
+        model.eval()
+        guard let dataPath = args.string(preferred) else { throw CLIError("a trajectory model needs --preferred DATASET (the windows to rank)", usage: true) }
+        let maze = try SePPOInputs.maze(args.string(env) ?? metadata["env"], for: basePath)
+        let fraction = try args.float(top)!
+        guard fraction > 0 && fraction <= 0.5 else { throw CLIError("--top must be in (0, 0.5], got \(fraction)", usage: true) }
+        let ranked: TrajectoryPreferences
+        do {
+            ranked = try TrajectoryPreferences(dataset: try OfflineDataset.load(URL(fileURLWithPath: dataPath)), layout: model.layout, maze: maze)
+        } catch let e as TrajectoryLayoutError { throw CLIError("\(dataPath): \(e)") }
+        let winners = ranked.winners(fraction: Double(fraction))
+        let losers = settings.method == .dpo ? ranked.losers(fraction: Double(fraction), seed: settings.seed &+ 0xD90) : nil
+        let trainer = try makeTrainer(base: model, objective: model.config.objective, winners: winners, losers: losers, settings: settings)
+        let cut = ranked.parts.map(\.score).sorted(by: >)[winners.count - 1]
+        console.err(String(format: "%d preferred windows of %d (path score ≥ %.4f); %@", winners.count, ranked.parts.count, cut, describe(settings)))
+        var monitor: AlignmentMonitor?
+        if let s = args.string(scorer) {
+            guard s == "exact" else { throw CLIError("--scorer for a trajectory model is 'exact' (the path score), got '\(s)'", usage: true) }
+            let layout = model.layout
+            monitor = AlignmentMonitor(curveLabels: [Int](repeating: 0, count: 64), seed: settings.seed &+ 0xE7A1) { windows, _ in
+                ((try? PathScore().score(windows: windows, layout: layout, maze: maze)) ?? []).map { Float($0.score) }
+            }
+        }
+        try train(trainer, monitor: monitor, args: args, metadata: ["base": basePath, "preferred": dataPath, "env": maze.spec.name, "top": String(fraction)],
+                  output: url, console: console)
+    }
+
+    static func describe(_ settings: SePPOSettings) -> String {
+        guard settings.method != .sft else { return settings.method.rawValue }
+        return "\(settings.method.rawValue), reference \(settings.effectiveReference.rawValue), flip \(settings.effectiveFlip.rawValue), β \(settings.beta)"
+    }
+
+    static func makeTrainer<G>(base: G, objective: DiffusionObjective, winners: PreferenceSet, losers: Tensor?,
+                               settings: SePPOSettings) throws -> PreferenceTrainer<G> {
+        do { return try PreferenceTrainer(base: base, objective: objective, winners: winners, losers: losers, settings: settings) } catch let e as SePPOTrainingError {
             throw CLIError(e.description)
         }
-        var detail = "\(m.rawValue)"
-        if m != .sft { detail += ", reference \(settings.effectiveReference.rawValue), flip \(settings.effectiveFlip.rawValue), β \(settings.beta)" }
-        console.err("\(winners.count) preferred digits; \(detail)")
-        let metadata = ["base": args.string(base)!, "preferred": args.string(preferred)!, "command": args.invocation]
+    }
+
+    /// The resumable run shared by both setups: updates, checkpoints, the held-out curve and the summary.
+    static func train<G>(_ trainer: PreferenceTrainer<G>, monitor: AlignmentMonitor?, args: ParsedArguments, metadata: [String: String],
+                         output url: URL, console: Console) throws {
+        let settings = trainer.settings
+        let metadata = metadata.merging(["command": args.invocation]) { a, _ in a }
         let run = try ResumableRun(args, total: settings.steps, output: url, checkpointEvery: checkpointEvery, logEvery: logEvery)
         _ = try run.start(console: console) { try trainer.resume(from: $0); return trainer.step }
         let every = try args.int(evalEvery, range: 1...10_000_000)!
-        let monitor = try args.string(scorer).map { AlignmentMonitor(scorer: try SePPOInputs.scorer($0), seed: settings.seed &+ 0xE7A1) }
         var flipSum = 0.0, accuracySum = 0.0, counted = 0
         let (final, seconds, stopped) = try run.run(from: trainer.step, label: "seppo align", console: console,
                                                     save: { _ in try trainer.save(to: url, metadata: metadata) }) { _ in
@@ -94,6 +154,7 @@ struct SePPOAlignCommand: Command {
             console.err(String(format: "held-out score %.4f at step %d; flipped rows with a better reference sample %d/%d, kept rows %d/%d", Double(score), step,
                                monitor.flippedReferenceBetter, monitor.flipped, monitor.keptReferenceBetter, monitor.kept))
         }
+        let m = settings.method
         let meanFlip = flipSum / Double(max(counted, 1)), meanAccuracy = accuracySum / Double(max(counted, 1))
         if args.flag(.json) {
             var out: [String: Any] = ["checkpoint": url.path, "method": m.rawValue, "steps": settings.steps, "seconds": seconds, "final_metrics": final,

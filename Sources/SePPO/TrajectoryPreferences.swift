@@ -1,0 +1,122 @@
+import Diffusion
+import Foundation
+import NN
+import OfflineRL
+import PGD
+import TensorCore
+
+/// The trajectory setup of docs/seppo.md §7: PGD's unconditional window model (docs/pgd.md §1–§2)
+/// aligned toward high-return, smooth paths. Labels play no part (every row has label 0).
+extension TrajectoryModel: AlignableGenerator {
+    public var sampleShape: [Int] { [layout.horizon, layout.width] }
+    public func denoiser(labels: [Int]) -> DenoisingNetwork { denoisingNetwork() }
+    /// The model's own sampler (EDM: PGD's stochastic Heun; discrete: DDIM) with `steps` steps.
+    public func generate(labels: [Int], objective: DiffusionObjective, steps: Int, rng: RandomGenerator) -> Tensor {
+        let sampler = TrajectorySampling(steps: steps, ddim: true).sampler(for: objective)
+        return noGrad { sampler.sample(denoisingNetwork(), shape: [labels.count] + sampleShape, rng: rng) }
+    }
+    /// The config holds the objective and the layout already.
+    public func checkpointMetadata(objective: DiffusionObjective) -> [String: String] { [:] }
+}
+
+/// The path score S of a window (docs/seppo.md §7), exact, from the environment's own equations:
+/// the window's actions are replayed with `PointMaze.dynamics` from its first state, and
+///
+///   S = (1/H) Σₜ exp(−‖pₜ − G‖) − w · (1/(H−1)) Σₜ ‖aₜ₊₁ − aₜ‖²,
+///
+/// the mean dense reward along the replayed path minus w times the mean squared action change
+/// (jerk of the force). A window whose first position lies in a wall or outside the maze earns no
+/// reward. The generated states after the first do not enter S (the replay decides where the path
+/// goes); their distance to the replay is reported as the plan error.
+public struct PathScore: Sendable {
+    /// w, the weight of the roughness term. 0.25 puts random-action roughness (E‖Δa‖² = 4/3 for
+    /// uniform actions in [−1, 1]²) at a third of the reward's range.
+    public var smoothnessWeight: Double
+
+    public init(smoothnessWeight: Double = 0.25) { self.smoothnessWeight = smoothnessWeight }
+
+    /// The parts of one window's score.
+    public struct Parts: Codable, Sendable, Equatable {
+        public var score: Double
+        /// Mean dense reward along the replayed path (0 when the start is invalid).
+        public var reward: Double
+        /// Mean ‖aₜ₊₁ − aₜ‖² of the clipped actions.
+        public var roughness: Double
+        /// The first position lies in free space.
+        public var valid: Bool
+        /// Mean ‖p̂ₜ − pₜ‖ between the window's own positions and the replayed ones (t ≥ 1).
+        public var planError: Double
+    }
+
+    /// Scores raw windows: positions/velocities `observations` [B][H][4] and actions [B][H][2] in
+    /// environment units.
+    public func score(observations: [[[Double]]], actions: [[[Double]]], maze: PointMaze) -> [Parts] {
+        zip(observations, actions).map { obs, act in
+            let h = act.count
+            let box = maze.spec.actionSpace
+            let a = act.map { box.clip($0) }
+            var roughness = 0.0
+            for t in 1..<Swift.max(h, 1) { roughness += zip(a[t], a[t - 1]).map { ($0 - $1) * ($0 - $1) }.reduce(0, +) }
+            roughness /= Double(Swift.max(h - 1, 1))
+            let start = Array(obs[0][0..<2])
+            let valid = !maze.isWall(Int((start[0]).rounded()), Int((start[1]).rounded()))
+                && start.allSatisfy(\.isFinite)
+            var p = start, v = Array(obs[0][2..<4]), reward = 0.0, planError = 0.0
+            for t in 0..<h {
+                (p, v) = PointMaze.dynamics(maze: maze, position: p, velocity: v, action: a[t])
+                reward += Foundation.exp(-maze.distanceToGoal(p))
+                if t + 1 < obs.count {
+                    let dx = obs[t + 1][0] - p[0], dy = obs[t + 1][1] - p[1]
+                    planError += (dx * dx + dy * dy).squareRoot()
+                }
+            }
+            reward = valid ? reward / Double(h) : 0
+            planError /= Double(Swift.max(Swift.min(h, obs.count - 1), 1))
+            return Parts(score: reward - smoothnessWeight * roughness, reward: reward, roughness: roughness, valid: valid, planError: planError)
+        }
+    }
+
+    /// Scores normalized windows [B, H, D] of `layout` (generated, or encoded from data).
+    public func score(windows: Tensor, layout: TrajectoryLayout, maze: PointMaze) throws -> [Parts] {
+        precondition(windows.rank == 3 && windows.shape[2] == layout.width, "PathScore: windows [B, H, \(layout.width)] expected, got \(windows.shape)")
+        let (b, h) = (windows.shape[0], windows.shape[1])
+        let obs = try layout.unnormalized(windows, group: TrajectoryLayout.observation).scalars.map(Double.init)
+        let act = try layout.actionMap.inverse(layout.normalizedActions(windows)).scalars.map(Double.init)
+        let (od, ad) = (layout.observationDim, layout.actionDim)
+        func rows(_ flat: [Double], _ d: Int) -> [[[Double]]] {
+            (0..<b).map { i in (0..<h).map { t in Array(flat[((i * h + t) * d)..<((i * h + t + 1) * d)]) } }
+        }
+        return score(observations: rows(obs, od), actions: rows(act, ad), maze: maze)
+    }
+}
+
+/// Preferred and oracle-loser windows from an offline dataset, ranked by `PathScore` (docs/seppo.md §7).
+public struct TrajectoryPreferences {
+    /// Every window of the dataset (normalized, the model's layout) and its score parts.
+    public let windows: Tensor
+    public let parts: [PathScore.Parts]
+
+    /// Encodes every window of `dataset` at the layout's horizon and stride and scores it.
+    public init(dataset: OfflineDataset, layout: TrajectoryLayout, maze: PointMaze, score: PathScore = PathScore()) throws {
+        windows = try layout.encode(dataset)
+        parts = try score.score(windows: windows, layout: layout, maze: maze)
+    }
+
+    /// Row indices sorted by score, best first (ties by index).
+    var ranking: [Int] { parts.indices.sorted { (parts[$0].score, -$0) > (parts[$1].score, -$1) } }
+
+    /// The preferred set D_w: the best `fraction` of the windows (at least one).
+    public func winners(fraction: Double) -> PreferenceSet {
+        let n = Swift.max(1, Int((Double(parts.count) * fraction).rounded()))
+        return PreferenceSet(samples: windows.indexSelect(axis: 0, Array(ranking.prefix(n))))
+    }
+
+    /// Oracle losers for Diffusion-DPO, one per winner of `winners(fraction:)`: windows drawn
+    /// uniformly from the worst `fraction`, fixed by `seed`.
+    public func losers(fraction: Double, seed: UInt64) -> Tensor {
+        let n = Swift.max(1, Int((Double(parts.count) * fraction).rounded()))
+        let worst = Array(ranking.suffix(n))
+        let rng = RandomGenerator(seed: seed)
+        return windows.indexSelect(axis: 0, (0..<n).map { _ in worst[rng.nextInt(below: worst.count)] })
+    }
+}
