@@ -31,10 +31,11 @@ demo: build
 	@echo "plots: .build/demo-samples.svg .build/demo-checkerboard.svg"
 
 # The whole test suite, in release mode (what .ci/run calls).
+# Open MPI comes too: the data-parallel tests run two ranks with mpirun (PD_REQUIRE_MPI: no skipping).
 test:
-	@PD_SETUP_PYTHON=1 bash scripts/setup.sh
+	@PD_SETUP_PYTHON=1 PD_SETUP_MPI=1 bash scripts/setup.sh
 	$(SWIFT) build --build-tests $(TEST_FLAGS)
-	$(SWIFT) test --skip-build $(TEST_FLAGS)
+	PD_REQUIRE_MPI=1 $(SWIFT) test --skip-build $(TEST_FLAGS)
 
 # The benchmark binary, in its own build folder (results go to bench-results/).
 bench-build: setup

@@ -31,8 +31,12 @@ let package = Package(
         // HDF5's macros do not import into Swift: a small C facade (docs/conventions.md, Swift 6 on Linux).
         .target(name: "CHDF5IO", dependencies: ["CHDF5"], cSettings: kernelFlags),
 
-        // Layer 1: tensors, reverse-mode autodiff, RNG, safetensors.
-        .target(name: "TensorCore", dependencies: ["CKernels", "CBLAS"]),
+        // Open MPI's collectives, loaded at run time (dlopen): no build dependency on MPI
+        // (docs/distributed.md explains why this is not a system-library target).
+        .target(name: "CMPI", cSettings: kernelFlags, linkerSettings: [.linkedLibrary("dl")]),
+
+        // Layer 1: tensors, reverse-mode autodiff, RNG, safetensors, the data-parallel process group.
+        .target(name: "TensorCore", dependencies: ["CKernels", "CBLAS", "CMPI"]),
 
         // Layer 2: modules, layers, losses, optimisers, checkpoints, training helpers.
         .target(name: "NN", dependencies: ["TensorCore"]),

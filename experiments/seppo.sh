@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
-# Experiment (issue G): SePPO vs Diffusion-DPO, SFT and SPIN on the 8×8 digits (docs/seppo.md §6, Setup A).
-#   make experiment-seppo [SEEDS="0 1 2 3 4" BASE_STEPS=4000 STEPS=210 BETA=2000 LR=0.0001 PER_CLASS=50 THREADS=1 JOBS=1]
-# Cost at the defaults, per seed on one thread: ≈ 4–6 min for the base model, ≈ 1 min per alignment
-# (with the held-out diagnostics), ≈ 10 s per scoring — about 15 min per seed.
+# Experiment (issue G): SePPO vs Diffusion-DPO, SFT and SPIN on the 8×8 digits (docs/seppo.md §6, Setup A)
+# or on pointmaze-umaze trajectory windows (SETUP=trajectories, docs/seppo.md §7).
+#   make experiment-seppo [SETUP=digits SEEDS="0 1 2 3 4" BASE_STEPS=4000 STEPS=210 BETA=2000 LR=0.0001 PER_CLASS=50 THREADS=1 JOBS=1]
+#   make experiment-seppo SETUP=trajectories [BASE_STEPS=6000 TOP=0.2 SAMPLES=256 …]
+# Cost at the defaults, per seed on one thread: digits ≈ 4–6 min for the base model, ≈ 1 min per
+# alignment (with the held-out diagnostics), ≈ 10 s per scoring — about 15 min per seed; trajectories
+# ≈ 3.5 min for the base model, ≈ 1–2 min per alignment.
+# Trajectories: one mixed-quality pointmaze-umaze dataset (seed 0); per seed a trajectory model
+# (diffuse train trajectory, EDM, H = 32) is the base; the preferred set is the best TOP fraction of
+# the dataset's windows by the exact path score, which also scores the samples (no learned scorer).
 # Once: the held-out scorer (scorer split only). Per seed: a base model on clean + degraded digits,
 # then every method from that base with the same number of updates and preferred digits per update
 # (Base, SFT, Diffusion-DPO on oracle pairs, SPIN, SePPO with ref ∈ {random, initial, latest} and
@@ -12,43 +18,64 @@
 # writes docs/seppo-results.md; base-vs-aligned grids go to docs/figures/seppo-*.png.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+SETUP=${SETUP:-digits}            # digits | trajectories
 SEEDS=${SEEDS:-"0 1 2 3 4"}
-BASE_STEPS=${BASE_STEPS:-4000}
+if [ "$SETUP" = trajectories ]; then BASE_STEPS=${BASE_STEPS:-6000}; else BASE_STEPS=${BASE_STEPS:-4000}; fi
 STEPS=${STEPS:-210}
 BANK_EVERY=${BANK_EVERY:-30}
 BETA=${BETA:-2000}
 LR=${LR:-0.0001}
-PER_CLASS=${PER_CLASS:-50}
+PER_CLASS=${PER_CLASS:-50}        # digits: samples per class scored
+SAMPLES=${SAMPLES:-256}           # trajectories: windows scored
+TOP=${TOP:-0.2}                   # trajectories: preferred fraction of the dataset's windows
+DATA_STEPS=${DATA_STEPS:-100000}  # trajectories: transitions in the dataset
 SCORE_STEPS=${SCORE_STEPS:-50}
 EVAL_EVERY=${EVAL_EVERY:-30}      # score-vs-step curve and flip precision (held-out diagnostics, not training signal)
 THREADS=${THREADS:-1}
 JOBS=${JOBS:-1}                   # seeds run in parallel (each with THREADS threads); 2 on a 2-core machine
 METHODS=${METHODS:-"sft dpo spin seppo:random:sign seppo:random:indicator seppo:random:off seppo:initial:sign seppo:latest:sign"}
 OUT=experiments/results
-RESULTS=${RESULTS:-docs/seppo-results.md}   # the table (a smoke run can write elsewhere)
+if [ "$SETUP" = trajectories ]; then TAG=seppo-trajectories; else TAG=seppo; fi
+RESULTS=${RESULTS:-docs/$TAG-results.md}   # the table (a smoke run can write elsewhere)
 FIGURES=${FIGURES:-docs/figures}
 WORK=${WORK:-$(mktemp -d)}
 mkdir -p "$OUT" "$WORK" "$FIGURES"
 . experiments/lib.sh
 experiment_binary   # D: a private copy of the release binary
-ROWS=${ROWS:-$OUT/seppo.jsonl}
+ROWS=${ROWS:-$OUT/$TAG.jsonl}
 : > "$ROWS"
 row() {  # row METHOD SEED ALIGN-JSON SCORE-JSON → one JSON line in the seed's own file (seeds may run in parallel)
   python3 -c "import json,sys; a=json.loads(sys.argv[3]); s=json.loads(sys.argv[4]); s.update(method=sys.argv[1], seed=int(sys.argv[2]), align=a); print(json.dumps(s))" "$@" >> "$ROWS.seed$2"
 }
 # Artifacts already in WORK are reused (runs are deterministic for a seed and thread count).
-[ -f "$WORK/scorer.safetensors" ] || "$D" seppo train-scorer --seed 0 --threads "$THREADS" -o "$WORK/scorer.safetensors" 2> /dev/null
+if [ "$SETUP" = trajectories ]; then
+  DATA="$WORK/umaze.hdf5"
+  [ -f "$DATA" ] || "$D" dataset collect --env pointmaze-umaze --quality mixed --steps "$DATA_STEPS" --seed 0 -o "$DATA" > /dev/null 2>&1
+  SETUP_ARGS=(--preferred "$DATA" --top "$TOP" --scorer exact)
+else
+  [ -f "$WORK/scorer.safetensors" ] || "$D" seppo train-scorer --seed 0 --threads "$THREADS" -o "$WORK/scorer.safetensors" 2> /dev/null
+  SETUP_ARGS=(--scorer "$WORK/scorer.safetensors")
+fi
 run_seed() {
   local seed=$1
   : > "$ROWS.seed$seed"
   base="$WORK/base-$seed.safetensors"
-  [ -f "$base" ] || "$D" seppo train-base --steps "$BASE_STEPS" --seed "$seed" --threads "$THREADS" --log-every "$BASE_STEPS" \
-    --checkpoint-every "$BASE_STEPS" -o "$base" > /dev/null 2>&1
+  if [ "$SETUP" = trajectories ]; then
+    [ -f "$base" ] || "$D" train trajectory --data "$DATA" --steps "$BASE_STEPS" --seed "$seed" --threads "$THREADS" --log-every "$BASE_STEPS" \
+      --checkpoint-every "$BASE_STEPS" -o "$base" > /dev/null 2>&1
+  else
+    [ -f "$base" ] || "$D" seppo train-base --steps "$BASE_STEPS" --seed "$seed" --threads "$THREADS" --log-every "$BASE_STEPS" \
+      --checkpoint-every "$BASE_STEPS" -o "$base" > /dev/null 2>&1
+  fi
   score() {  # score MODEL [PNG] → JSON; the sampling seed is shared by all methods of this seed (paired samples)
-    "$D" seppo score --model "$1" --scorer "$WORK/scorer.safetensors" --per-class "$PER_CLASS" --steps "$SCORE_STEPS" \
-      --seed $((1000 + seed)) --threads "$THREADS" --json ${2:+--png "$2"}
+    if [ "$SETUP" = trajectories ]; then
+      "$D" seppo score --model "$1" --samples "$SAMPLES" --steps "$SCORE_STEPS" --seed $((1000 + seed)) --threads "$THREADS" --json
+    else
+      "$D" seppo score --model "$1" --scorer "$WORK/scorer.safetensors" --per-class "$PER_CLASS" --steps "$SCORE_STEPS" \
+        --seed $((1000 + seed)) --threads "$THREADS" --json ${2:+--png "$2"}
+    fi
   }
-  row base "$seed" '{}' "$(score "$base" "$([ "$seed" = 0 ] && echo "$FIGURES/seppo-base.png")")"
+  row base "$seed" '{}' "$(score "$base" "$([ "$seed" = 0 ] && [ "$SETUP" = digits ] && echo "$FIGURES/seppo-base.png")")"
   for spec in $METHODS; do
     IFS=: read -r method ref flip <<< "$spec"
     name=${spec//:/-}
@@ -58,12 +85,14 @@ run_seed() {
     out="$WORK/$name-$seed.safetensors"
     start=$(date +%s.%N)
     align=$("$D" seppo align --base "$base" --method "$method" "${extra[@]}" --steps "$STEPS" --bank-every "$BANK_EVERY" --beta "$BETA" \
-      --lr "$LR" --seed "$seed" --threads "$THREADS" --log-every "$STEPS" --checkpoint-every "$STEPS" --scorer "$WORK/scorer.safetensors" \
+      --lr "$LR" --seed "$seed" --threads "$THREADS" --log-every "$STEPS" --checkpoint-every "$STEPS" "${SETUP_ARGS[@]}" \
       --eval-every "$EVAL_EVERY" --json -o "$out" 2> /dev/null)
     echo "seed $seed $name: $(python3 -c "print(f'{$(date +%s.%N) - $start:.0f}')") s" >&2
     png=""
-    [ "$seed" = 0 ] && [ "$name" = "seppo-random-sign" ] && png="$FIGURES/seppo-aligned.png"
-    [ "$seed" = 0 ] && [ "$name" = "sft" ] && png="$FIGURES/seppo-sft.png"
+    if [ "$seed" = 0 ] && [ "$SETUP" = digits ]; then
+      [ "$name" = "seppo-random-sign" ] && png="$FIGURES/seppo-aligned.png"
+      [ "$name" = "sft" ] && png="$FIGURES/seppo-sft.png"
+    fi
     row "$name" "$seed" "$align" "$(score "$out" "$png")"
   done
 }
@@ -75,5 +104,6 @@ for seed in $SEEDS; do
 done
 for pid in "${pids[@]}"; do wait "$pid"; done   # set -e: a failed seed stops here
 for seed in $SEEDS; do cat "$ROWS.seed$seed"; rm -f "$ROWS.seed$seed"; done >> "$ROWS"
-python3 experiments/seppo_table.py "$ROWS" "$RESULTS" --svg "$FIGURES/seppo-curves.svg" \
-  --command "make experiment-seppo SEEDS=\"$SEEDS\" BASE_STEPS=$BASE_STEPS STEPS=$STEPS BANK_EVERY=$BANK_EVERY BETA=$BETA LR=$LR PER_CLASS=$PER_CLASS SCORE_STEPS=$SCORE_STEPS EVAL_EVERY=$EVAL_EVERY THREADS=$THREADS JOBS=$JOBS"
+if [ "$SETUP" = trajectories ]; then SIZE="SAMPLES=$SAMPLES TOP=$TOP DATA_STEPS=$DATA_STEPS"; else SIZE="PER_CLASS=$PER_CLASS"; fi
+python3 experiments/seppo_table.py "$ROWS" "$RESULTS" --setup "$SETUP" --svg "$FIGURES/$TAG-curves.svg" \
+  --command "make experiment-seppo SETUP=$SETUP SEEDS=\"$SEEDS\" BASE_STEPS=$BASE_STEPS STEPS=$STEPS BANK_EVERY=$BANK_EVERY BETA=$BETA LR=$LR $SIZE SCORE_STEPS=$SCORE_STEPS EVAL_EVERY=$EVAL_EVERY THREADS=$THREADS JOBS=$JOBS"

@@ -36,6 +36,7 @@ public struct Option: Sendable {
     public static let seed = Option("--seed", value: "S", default: "0", help: "random seed; the same seed and thread count give the same result")
     public static let json = Option("--json", help: "print machine-readable JSON on stdout")
     /// Accepted by every command (Diffuse.main strips it): no progress or log lines on stderr.
+    public static let distributed = Option("--distributed", help: "data-parallel over the ranks of an mpirun job (docs/distributed.md); --batch-size is the global batch")
     public static let quiet = Option("--quiet", help: "no progress or log lines on stderr (results and errors still print)")
 }
 

@@ -82,10 +82,23 @@ public enum Diffuse {
             parsed.invocation = (["diffuse"] + arguments).joined(separator: " ")
             // The count applies to work this call starts (the CLI's whole run), not to other threads of
             // the process (tests drive commands concurrently in one process).
+            var runConsole = commandConsole
+            if parsed.flag(.distributed) {
+                let group = try startGroup(parsed, command: command)
+                ProcessGroup.active = group
+                // Rank 0 speaks for the job; every rank's error line still prints (below).
+                if !group.isRoot { runConsole = Console(out: { _ in }, err: { _ in }, errRedraw: nil) }
+            }
+            defer {
+                if let group = ProcessGroup.active {
+                    ProcessGroup.active = nil
+                    group.finish()
+                }
+            }
             if command.options.contains(where: { $0.key == Option.threads.key }), let n = try parsed.int(.threads, range: 1...256) {
-                try Threads.withCount(n) { try command.run(parsed, console: commandConsole) }
+                try Threads.withCount(n) { try command.run(parsed, console: runConsole) }
             } else {
-                try command.run(parsed, console: commandConsole)
+                try command.run(parsed, console: runConsole)
             }
             return 0
         } catch let e as CLIError {
@@ -95,5 +108,16 @@ public enum Diffuse {
             console.err("diffuse \(command.path.joined(separator: " ")): error: \(String(describing: error).oneLine())")
             return 1
         }
+    }
+
+    /// Joins the mpirun job for `--distributed`; the global batch must split evenly over the ranks.
+    static func startGroup(_ parsed: ParsedArguments, command: any Command.Type) throws -> ProcessGroup {
+        let group: ProcessGroup
+        do { group = try ProcessGroup.start() } catch let e as ProcessGroupError { throw CLIError("--distributed: \(e.description)") }
+        if let option = command.options.first(where: { $0.key == "--batch-size" }), let b = try parsed.int(option), b % group.size != 0 {
+            group.finish()
+            throw CLIError("--distributed: --batch-size \(b) (the global batch) must be a multiple of the \(group.size) ranks", usage: true)
+        }
+        return group
     }
 }

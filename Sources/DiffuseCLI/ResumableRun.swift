@@ -48,7 +48,8 @@ struct ResumableRun {
         let progress = Progress(label, total: total, console: console)
         let started = Date()
         let loop = TrainingLoop(steps: total, logEvery: logEvery, checkpointEvery: checkpointEvery, log: console.err)
-        let metrics = try loop.run(from: start, stoppingAt: stopAfter, checkpoint: save) { s in
+        // In a data-parallel run every rank holds the same state; rank 0 writes it.
+        let metrics = try loop.run(from: start, stoppingAt: stopAfter, checkpoint: { s in if ProcessGroup.active?.isRoot ?? true { try save(s) } }) { s in
             let m = try step(s)
             progress.update(s + 1)
             return m

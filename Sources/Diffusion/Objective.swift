@@ -92,11 +92,30 @@ public enum DiffusionObjective: Codable, Sendable, Equatable {
     /// The training loss: the batch mean of `sampleWeights`·perSampleError over fresh noise
     /// (with `.mean`, the mean over rows and elements of w·(output − target)²).
     /// `sampleWeights`: [B]; `elementWeights`: broadcastable to one row (e.g. [1, H, D]).
+    ///
+    /// In a data-parallel run (`ProcessGroup.active`) every rank draws the noise of the whole global
+    /// batch (the same draws on every rank, so generators stay in step) and keeps its shard's rows:
+    /// x0 is either the whole batch (then sharded here) or already the rank's shard of a batch of
+    /// `group.shardedBatch` rows (an offline-RL update). R ranks thus compute exactly the per-row
+    /// errors one process computes (docs/distributed.md).
     public func loss(_ network: DenoisingNetwork, x0: Tensor, rng: RandomGenerator, sampleWeights: Tensor? = nil,
                      elementWeights: Tensor? = nil, reduction: ErrorReduction = .mean) -> Tensor {
-        let errors = perSampleError(network, x0: x0, noise: drawNoise(like: x0, rng: rng), elementWeights: elementWeights, reduction: reduction)
-        guard let sampleWeights else { return errors.mean() }
-        precondition(sampleWeights.shape == [x0.shape[0]], "sample weights must be [\(x0.shape[0])], got \(sampleWeights.shape)")
-        return (errors * sampleWeights).mean()
+        let rows = x0.shape[0]
+        precondition(sampleWeights == nil || sampleWeights!.shape == [rows], "sample weights must be [\(rows)], got \(sampleWeights!.shape)")
+        var noise: DiffusionNoise, x = x0, weights = sampleWeights
+        if let group = ProcessGroup.active, group.size > 1 {
+            let global = group.shardedBatch ?? rows
+            precondition(global % group.size == 0, "a batch of \(global) rows does not split evenly over \(group.size) ranks")
+            let mine = Array(group.shard(global))
+            noise = drawNoise(like: Tensor(zeros: [global] + Array(x0.shape.dropFirst())), rng: rng).rows(mine)
+            if group.shardedBatch == nil {
+                x = x0.indexSelect(axis: 0, mine)
+                weights = sampleWeights?.indexSelect(axis: 0, mine)
+            }
+        } else {
+            noise = drawNoise(like: x0, rng: rng)
+        }
+        let errors = perSampleError(network, x0: x, noise: noise, elementWeights: elementWeights, reduction: reduction)
+        return weights.map { (errors * $0).mean() } ?? errors.mean()
     }
 }

@@ -13,10 +13,13 @@ public final class Adam {
         public var weightDecay: Float = 0
         /// true: AdamW's decoupled decay (p ← p(1 − lr·wd)); false: L2 added to the gradient.
         public var decoupled = false
+        /// Clip the gradients' global L2 norm to this before the step (torch's clip_grad_norm_); in a
+        /// data-parallel run, after averaging over ranks, so R ranks clip what one process would.
+        public var maxGradientNorm: Float?
         public init(learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-8,
-                    weightDecay: Float = 0, decoupled: Bool = false) {
+                    weightDecay: Float = 0, decoupled: Bool = false, maxGradientNorm: Float? = nil) {
             self.learningRate = learningRate; self.beta1 = beta1; self.beta2 = beta2; self.eps = eps
-            self.weightDecay = weightDecay; self.decoupled = decoupled
+            self.weightDecay = weightDecay; self.decoupled = decoupled; self.maxGradientNorm = maxGradientNorm
         }
     }
 
@@ -26,11 +29,13 @@ public final class Adam {
     fileprivate var m: [Tensor]
     fileprivate var v: [Tensor]
 
+    /// In a data-parallel run (`ProcessGroup.active`), the parameters start from rank 0's values.
     public init(parameters: [(String, Parameter)], config: Config) {
         self.parameters = parameters
         self.config = config
         m = parameters.map { Tensor(zeros: $0.1.shape) }
         v = parameters.map { Tensor(zeros: $0.1.shape) }
+        if let group = ProcessGroup.active { Parameter.broadcast(parameters.map(\.1), in: group) }
     }
 
     /// Adam over a module's trainable parameters.
@@ -52,8 +57,11 @@ public final class Adam {
         set { config.learningRate = newValue }
     }
 
-    /// One update of every parameter that has a gradient.
+    /// One update of every parameter that has a gradient: gradients averaged over the ranks of a
+    /// data-parallel run, clipped if `maxGradientNorm` is set, then the Adam step.
     public func update() {
+        if let group = ProcessGroup.active { Parameter.averageGradients(parameters.map(\.1), in: group) }
+        if let maxNorm = config.maxGradientNorm { clipGradientNorm(parameters.map(\.1), maxNorm: maxNorm) }
         step += 1
         let bc1 = 1 - Foundation.pow(config.beta1, Float(step))
         let bc2 = 1 - Foundation.pow(config.beta2, Float(step))

@@ -45,8 +45,9 @@ extension TrajectoryModel {
     /// Normalized windows [count, L, D] sampled with optional policy guidance. Batch k draws from
     /// its own stream (the seed's counter offset by k·2⁴⁰), so work split by batch index (threads,
     /// processes) reproduces the same windows for the same batch size.
+    /// `batches`: only these batch indices (a rank's share of a sharded run; nil: all).
     public func sampleWindows(count: Int, policy: (any DifferentiablePolicy)?, settings: SynthesisSettings, seed: UInt64,
-                              progress: ((Int) -> Void)? = nil) throws -> Tensor {
+                              batches: Range<Int>? = nil, progress: ((Int) -> Void)? = nil) throws -> Tensor {
         let multiple = config.network.lengthMultiple
         guard settings.length >= 2, settings.length % multiple == 0 else { throw SynthesisError.badLength(settings.length, multiple: multiple) }
         guard settings.lambda == 0 || policy != nil else { throw SynthesisError.guidanceWithoutPolicy }
@@ -59,7 +60,7 @@ extension TrajectoryModel {
         let network = denoisingNetwork()
         var parts: [Tensor] = []
         var done = 0
-        for (k, start) in stride(from: 0, to: count, by: settings.batch).enumerated() {
+        for (k, start) in stride(from: 0, to: count, by: settings.batch).enumerated() where batches?.contains(k) ?? true {
             let rows = Swift.min(settings.batch, count - start)
             let rng = RandomGenerator(seed: seed, counter: UInt64(k) << 40)
             let x = sampler.sample(network, shape: [rows, settings.length, layout.width], guidance: settings.lambda == 0 ? nil : guidance,
@@ -69,6 +70,7 @@ extension TrajectoryModel {
             done += rows
             progress?(done)
         }
+        if parts.isEmpty { return Tensor(zeros: [0, settings.length, layout.width]) }
         return parts.count == 1 ? parts[0] : Tensor.concat(parts, axis: 0)
     }
 
@@ -80,6 +82,29 @@ extension TrajectoryModel {
         let perWindow = settings.length - 1
         let windows = (n + perWindow - 1) / perWindow
         let x = try sampleWindows(count: windows, policy: policy, settings: settings, seed: seed, progress: progress.map { p in { p(Swift.min($0 * perWindow, n)) } })
+        return try transitions(n, of: x)
+    }
+
+    /// `synthesize` split over the ranks of a data-parallel job (docs/distributed.md): rank r samples a
+    /// contiguous share of the batches (each batch has its own random stream, so the windows are
+    /// those one process samples), the windows are gathered to rank 0 in order and decoded there.
+    /// The same dataset as `synthesize` with the same seed, on rank 0; nil on the others.
+    public func synthesizeSharded(transitions n: Int, policy: (any DifferentiablePolicy)?, settings: SynthesisSettings, seed: UInt64,
+                                  group: ProcessGroup, progress: ((Int) -> Void)? = nil) throws -> OfflineDataset? {
+        precondition(n >= 1, "synthesize needs at least one transition")
+        let perWindow = settings.length - 1
+        let windows = (n + perWindow - 1) / perWindow
+        let batchCount = (windows + settings.batch - 1) / settings.batch
+        let x = try sampleWindows(count: windows, policy: policy, settings: settings, seed: seed, batches: group.shard(batchCount),
+                                  progress: progress.map { p in { p(Swift.min($0 * perWindow, n)) } })
+        let bytes = x.scalars.withUnsafeBufferPointer { Data(buffer: $0) }
+        guard let parts = group.gather(bytes) else { return nil }
+        let all = parts.flatMap { part in part.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) } }
+        return try transitions(n, of: Tensor(all, shape: [windows, settings.length, layout.width]))
+    }
+
+    /// The first n transitions of decoded windows; the last kept row becomes a timeout.
+    private func transitions(_ n: Int, of x: Tensor) throws -> OfflineDataset {
         var data = try layout.decode(x)
         if data.count > n {
             data = data.subset(Array(0..<n))

@@ -99,7 +99,8 @@ public final class PreferenceTrainer<Generator: AlignableGenerator> {
         bank = CheckpointBank(initial: base)
         rng = RandomGenerator(seed: settings.seed)
         optimizer = Adam(parameters: model.trainableParameters(),
-                         config: .init(learningRate: settings.learningRate, weightDecay: settings.weightDecay, decoupled: true))
+                         config: .init(learningRate: settings.learningRate, weightDecay: settings.weightDecay, decoupled: true,
+                                       maxGradientNorm: settings.gradientClip))
         sampler = MinibatchSampler(count: winners.count, batchSize: settings.batchSize, seed: rng.nextUInt64())
     }
 
@@ -111,9 +112,8 @@ public final class PreferenceTrainer<Generator: AlignableGenerator> {
         var metrics: [String: Float] = [:]
         let loss: Tensor
         if settings.method == .sft {
-            let noise = objective.drawNoise(like: batch.samples, rng: rng)
-            let errors = objective.perSampleError(model.denoiser(labels: batch.labels), x0: batch.samples, noise: noise)
-            loss = errors.mean()
+            // The objective's loss: in a data-parallel run, each rank's shard of the batch.
+            loss = objective.loss(model.denoiser(labels: batch.labels), x0: batch.samples, rng: rng)
             metrics["mse_model"] = loss.item
         } else {
             let r = settings.effectiveReference.select(count: bank.count, rng: rng)
@@ -124,10 +124,19 @@ public final class PreferenceTrainer<Generator: AlignableGenerator> {
             } else {
                 others = reference.generate(labels: batch.labels, objective: objective, steps: settings.samplingSteps, rng: rng)
             }
-            let noise = PreferenceLoss.pairNoise(objective, like: batch.samples, rng: rng)
-            let labels = batch.labels + batch.labels
+            var noise = PreferenceLoss.pairNoise(objective, like: batch.samples, rng: rng)
+            var (pairs, companions) = (batch, others)
+            if let group = ProcessGroup.active, group.size > 1 {
+                // Data parallel: every rank drew the same batch, references and noise; each takes its
+                // shard of the pairs (rows i and B + i of the noise belong to pair i).
+                let b = batch.count, mine = Array(group.shard(b))
+                precondition(b % group.size == 0, "a batch of \(b) pairs does not split evenly over \(group.size) ranks")
+                (pairs, companions) = (batch.rows(mine), others.indexSelect(axis: 0, mine))
+                noise = noise.rows(mine + mine.map { $0 + b })
+            }
+            let labels = pairs.labels + pairs.labels
             let errors = PreferenceLoss.pairErrors(objective, model: model.denoiser(labels: labels), reference: reference.denoiser(labels: labels),
-                                                   winners: batch.samples, others: others, noise: noise)
+                                                   winners: pairs.samples, others: companions, noise: noise)
             let result = PreferenceLoss.evaluate(errors, beta: settings.beta, factors: settings.effectiveFlip.factors(anchorAdvantage: errors.anchorAdvantage))
             loss = result.loss
             metrics["implicit_acc"] = result.implicitAccuracy
@@ -139,8 +148,7 @@ public final class PreferenceTrainer<Generator: AlignableGenerator> {
         metrics["loss"] = loss.item
         optimizer.zeroGrad()
         loss.backward()
-        clipGradientNorm(model.parameters(), maxNorm: settings.gradientClip)
-        optimizer.update()
+        optimizer.update()   // clips at settings.gradientClip
         step += 1
         if settings.growsBank && step % settings.bankEvery == 0 { bank.append(model) }
         return metrics

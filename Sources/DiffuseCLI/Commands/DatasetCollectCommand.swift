@@ -23,7 +23,7 @@ struct DatasetCollectCommand: Command {
     static let quality = Option("--quality", value: "Q", default: "mixed", help: "random | medium | expert | mixed")
     static let steps = Option("--steps", value: "N", default: "100000", help: "transitions to collect")
     static let output = Option("--output", "-o", value: "FILE", help: "dataset to write (.hdf5, or .npz)")
-    static let options = [env, quality, steps, output, Option.datasetFormat, .seed, .threads, .json]
+    static let options = [env, quality, steps, output, Option.datasetFormat, .distributed, .seed, .threads, .json]
 
     static func run(_ args: ParsedArguments, console: Console) throws {
         let name = try args.required(env)
@@ -32,10 +32,16 @@ struct DatasetCollectCommand: Command {
         let url = URL(fileURLWithPath: try args.required(output))
         let fileFormat = try args.datasetFormat()
         let seed = try args.seed()
-        let progress = Progress("collect \(name) \(q.rawValue)", total: n, console: console)
         let started = Date()
-        var data = try DataCollection.collect(environment: name, quality: q, steps: n, seed: seed, progress: progress.update)
-        progress.finish()
+        var data: OfflineDataset
+        if let group = ProcessGroup.active, group.size > 1 {
+            guard let gathered = try collectSharded(name, quality: q, steps: n, seed: seed, group: group, console: console) else { return }
+            data = gathered
+        } else {
+            let progress = Progress("collect \(name) \(q.rawValue)", total: n, console: console)
+            data = try DataCollection.collect(environment: name, quality: q, steps: n, seed: seed, progress: progress.update)
+            progress.finish()
+        }
         data.attributes["command"] = args.invocation
         try data.save(to: url, format: fileFormat)
         let s = data.episodeSummaries()
@@ -46,5 +52,30 @@ struct DatasetCollectCommand: Command {
         } else {
             console.out(String(format: "%d transitions, %d episodes (mean return %.2f) → %@", data.count, s.count, meanReturn, url.path))
         }
+    }
+
+    /// Sharded collection (docs/distributed.md): rank r collects its share of the transitions from
+    /// its own seed (seed + r·φ, φ = 2⁶⁴/golden ratio), the shards are gathered to rank 0 in rank
+    /// order and concatenated there. Returns the whole dataset on rank 0, nil on the others.
+    static func collectSharded(_ name: String, quality: DataQuality, steps n: Int, seed: UInt64, group: ProcessGroup,
+                               console: Console) throws -> OfflineDataset? {
+        let mine = group.shard(n).count
+        guard mine > 0 else { throw CLIError("--steps \(n) is fewer than the \(group.size) ranks") }
+        let progress = Progress("collect \(name) \(quality.rawValue) (rank 0 of \(group.size))", total: mine, console: console)
+        let shard = try DataCollection.collect(environment: name, quality: quality, steps: mine,
+                                               seed: seed &+ UInt64(group.rank) &* 0x9E37_79B9_7F4A_7C15, progress: progress.update)
+        progress.finish()
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("pd-shard-\(getpid())-\(UUID().uuidString).npz")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        try shard.save(to: scratch, format: .npz)
+        guard let parts = group.gather(try Data(contentsOf: scratch)) else { return nil }
+        let shards = try parts.map { bytes -> OfflineDataset in
+            try bytes.write(to: scratch)
+            return try OfflineDataset.load(scratch)
+        }
+        var data = try OfflineDataset.concatenate(shards)
+        data.attributes = shards[0].attributes
+        data.attributes["ranks"] = String(group.size)
+        return data
     }
 }

@@ -26,7 +26,7 @@ struct PGDGenerateCommand: Command {
     static let normalize = Option("--normalize-guidance", help: "divide the guidance gradient by its norm per window")
     static let denoised = Option("--denoised-guidance", help: "evaluate log π on the denoised estimate instead of the noisy sample")
     static let options = [model, policy, guidance, count, output, length, steps, ddim, batch, normalize, denoised, Option.datasetFormat,
-                          .seed, .threads, .json]
+                          .distributed, .seed, .threads, .json]
 
     static func run(_ args: ParsedArguments, console: Console) throws {
         let modelPath = try args.required(model)
@@ -50,7 +50,13 @@ struct PGDGenerateCommand: Command {
         let started = Date()
         var data: OfflineDataset
         do {
-            data = try trajectoryModel.synthesize(transitions: n, policy: target, settings: settings, seed: seed, progress: progress.update)
+            if let group = ProcessGroup.active, group.size > 1 {
+                guard let gathered = try trajectoryModel.synthesizeSharded(transitions: n, policy: target, settings: settings, seed: seed, group: group,
+                                                                           progress: progress.update) else { return }
+                data = gathered
+            } else {
+                data = try trajectoryModel.synthesize(transitions: n, policy: target, settings: settings, seed: seed, progress: progress.update)
+            }
         } catch let e as SynthesisError {
             if case .nonFinite = e { throw CLIError(e.description) }
             throw CLIError(e.description, usage: true)  // a length or flag combination that cannot work

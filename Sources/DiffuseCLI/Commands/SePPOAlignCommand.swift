@@ -38,7 +38,7 @@ struct SePPOAlignCommand: Command {
     static let checkpointEvery = Option.checkpointEvery(default: 100)
     static let logEvery = Option.logEvery(default: 30)
     static let options = [base, preferred, top, env, output, method, reference, flip, beta, steps, bankEvery, batch, lr, samplingSteps, scorer, evalEvery,
-                          checkpointEvery, .resume, .stopAfter, logEvery, .seed, .threads, .json]
+                          checkpointEvery, .resume, .stopAfter, logEvery, .distributed, .seed, .threads, .json]
 
     static func run(_ args: ParsedArguments, console: Console) throws {
         let url = URL(fileURLWithPath: try args.required(output))

@@ -20,7 +20,7 @@ struct SePPOTrainBaseCommand: Command {
     static let degraded = Option("--degraded", value: "F", default: String(defaults.degradedFraction), help: "degraded fraction of the training mix (0 … 0.9)")
     static let checkpointEvery = Option.checkpointEvery(default: 1000)
     static let logEvery = Option.logEvery(default: 500)
-    static let options = [Option.digits, output, steps, batch, lr, width, degraded, checkpointEvery, .resume, .stopAfter, logEvery, .seed, .threads, .json]
+    static let options = [Option.digits, output, steps, batch, lr, width, degraded, checkpointEvery, .resume, .stopAfter, logEvery, .distributed, .seed, .threads, .json]
 
     static func run(_ args: ParsedArguments, console: Console) throws {
         let url = URL(fileURLWithPath: try args.required(output))

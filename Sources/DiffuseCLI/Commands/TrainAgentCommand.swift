@@ -26,7 +26,7 @@ struct TrainAgentCommand: Command {
     static let checkpointEvery = Option.checkpointEvery(default: 10_000)
     static let logEvery = Option.logEvery(default: 5000)
     static let options = [algo, data, output, env, steps, batch, lr, timeouts, evalEvery, evalEpisodes, checkpointEvery, .resume, .stopAfter,
-                          logEvery, .seed, .threads, .json]
+                          logEvery, .distributed, .seed, .threads, .json]
 
     static func run(_ args: ParsedArguments, console: Console) throws {
         _ = try args.required(algo)

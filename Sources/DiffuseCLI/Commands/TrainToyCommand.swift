@@ -21,7 +21,7 @@ struct TrainToyCommand: Command {
     static let checkpointEvery = Option.checkpointEvery(default: 1000)
     static let logEvery = Option.logEvery(default: 1000)
     static let options = [dist, objective, steps, lr, batch, hidden, frequencies, output, checkpointEvery, .resume, .stopAfter, logEvery,
-                          .seed, .threads, .json]
+                          .distributed, .seed, .threads, .json]
 
     static func run(_ args: ParsedArguments, console: Console) throws {
         let url = URL(fileURLWithPath: try args.required(output))

@@ -30,7 +30,7 @@ struct TrainTrajectoryCommand: Command {
     static let checkpointEvery = Option.checkpointEvery(default: 1000)
     static let logEvery = Option.logEvery(default: 500)
     static let options = [data, output, env, horizon, stride, objective, actions, steps, batch, lr, network, dim, checkpointEvery, .resume,
-                          .stopAfter, logEvery, .seed, .threads, .json]
+                          .stopAfter, logEvery, .distributed, .seed, .threads, .json]
 
     static func run(_ args: ParsedArguments, console: Console) throws {
         let dataPath = try args.required(data)

@@ -19,9 +19,20 @@ public final class OfflineTrainer {
         self.preprocessing = preprocessing
     }
 
-    /// One update; returns the step's metrics.
+    /// One update; returns the step's metrics. In a data-parallel run each rank updates on its
+    /// shard of the batch (docs/distributed.md); the optimizers average the gradients.
     public func trainStep() -> [String: Float] {
-        let metrics = algorithm.update(batches.next())
+        var batch = batches.next()
+        let metrics: [String: Float]
+        if let group = ProcessGroup.active, group.size > 1 {
+            precondition(batch.count % group.size == 0, "a batch of \(batch.count) rows does not split evenly over \(group.size) ranks")
+            group.shardedBatch = batch.count
+            defer { group.shardedBatch = nil }
+            batch = batch.rows(Array(group.shard(batch.count)))
+            metrics = algorithm.update(batch)
+        } else {
+            metrics = algorithm.update(batch)
+        }
         step += 1
         return metrics
     }
