@@ -6,7 +6,7 @@ BENCH_DIR = .build-bench
 DIFFUSE = .build/release/diffuse
 THREADS ?= 2
 
-.PHONY: setup build demo test bench-build bench bench-train-agent bench-compare checkpoints clean experiment-agents experiment-pgd experiment-seppo experiment-fisor
+.PHONY: setup build demo test run-samples bench-build bench bench-train-agent bench-distributed bench-compare checkpoints clean experiment-agents experiment-pgd experiment-seppo experiment-fisor
 
 setup:
 	@bash scripts/setup.sh
@@ -14,21 +14,11 @@ setup:
 build: setup
 	$(SWIFT) build $(RELEASE)
 
-# Sets up, builds, and runs the main job on shipped defaults: the shipped two-moons diffusion model
-# sampled into .npy and SVG, a fresh toy model trained, a pendulum dataset collected and a TD3+BC
-# agent trained and evaluated on it, and the benchmarks.
+# Sets up, builds, and runs the three methods on the shipped checkpoints (scripts/demo.sh): a PGD
+# synthetic pointmaze dataset and its dynamics error, the FISOR policy on safe-circle, base vs
+# SePPO-aligned digits; files in ./out/, a summary table on stdout. Benchmarks: make bench.
 demo: build
-	$(DIFFUSE) sample --model Checkpoints/two-moons-edm.safetensors -n 2000 -o .build/demo-samples.npy --svg .build/demo-samples.svg
-	$(DIFFUSE) train toy --dist checkerboard --objective ddpm --seed 0 -o .build/demo-checkerboard.safetensors
-	$(DIFFUSE) sample --model .build/demo-checkerboard.safetensors -n 2000 --sampler ddim --steps 50 --svg .build/demo-checkerboard.svg
-	$(DIFFUSE) eval regression --model Checkpoints/toy-regression.safetensors
-	$(DIFFUSE) env list
-	$(DIFFUSE) dataset collect --env pendulum --quality mixed --steps 50000 -o .build/demo-pendulum.hdf5
-	$(DIFFUSE) dataset info .build/demo-pendulum.hdf5
-	$(DIFFUSE) train agent --algo td3bc --data .build/demo-pendulum.hdf5 --steps 5000 --log-every 1000 -o .build/demo-td3bc.safetensors
-	$(DIFFUSE) eval --policy .build/demo-td3bc.safetensors --episodes 50
-	$(DIFFUSE) bench core --threads $(THREADS) --repeats 20
-	@echo "plots: .build/demo-samples.svg .build/demo-checkerboard.svg"
+	bash scripts/demo.sh
 
 # The whole test suite, in release mode (what .ci/run calls).
 # Open MPI comes too: the data-parallel tests run two ranks with mpirun (PD_REQUIRE_MPI: no skipping).
@@ -36,6 +26,13 @@ test:
 	@PD_SETUP_PYTHON=1 PD_SETUP_MPI=1 bash scripts/setup.sh
 	$(SWIFT) build --build-tests $(TEST_FLAGS)
 	PD_REQUIRE_MPI=1 $(SWIFT) test --skip-build $(TEST_FLAGS)
+	@$(MAKE) --no-print-directory run-samples
+
+# Every program in Samples/ (built with the package), at short settings: each is a user's story
+# through the library API (Samples/README.md).
+SAMPLES = QuickStart OfflineAgent CustomGuidance PolicyGuidedData "SafePolicy 20" "AlignDigits 10"
+run-samples:
+	@for s in $(SAMPLES); do echo "== Samples/$$s"; .build/release/$$s || exit 1; done
 
 # The benchmark binary, in its own build folder (results go to bench-results/).
 bench-build: setup
@@ -50,6 +47,11 @@ bench: bench-build
 bench-train-agent: bench-build
 	bash bench/train_agent_wall.sh $(BENCH_DIR)/release/diffuse
 
+# Data-parallel scaling, 1 vs 2 ranks under mpirun (docs/distributed.md); needs Open MPI.
+bench-distributed:
+	@PD_SETUP_MPI=1 bash scripts/setup.sh
+	bash bench/distributed.sh
+
 # Same workloads in eager PyTorch (CPU, same thread count) in a local venv, run beside ours with
 # short turns (≥ 0.3 s) alternating between the two processes (bench/paired.py: both sides of a
 # ratio see the same machine states on a shared VM); prints ratios and writes docs/bench-core.md.
@@ -63,9 +65,9 @@ bench-compare: bench-build
 	  --command "make bench-compare THREADS=$(THREADS)"
 
 # Regenerates the shipped checkpoints with the commands recorded in their metadata.
+# Regenerates Checkpoints/ and its manifest (about 15 minutes on 2 cores; needs python3).
 checkpoints: build
-	$(DIFFUSE) train regression --seed 0 -o Checkpoints/toy-regression.safetensors
-	$(DIFFUSE) train toy --dist two-moons --objective edm --seed 0 -o Checkpoints/two-moons-edm.safetensors
+	bash scripts/checkpoints.sh
 
 clean:
 	rm -rf .build $(BENCH_DIR) bench-results

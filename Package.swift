@@ -66,6 +66,10 @@ let package = Package(
         // Samples: how a user's own code imports the library.
         .executableTarget(name: "QuickStart", dependencies: ["PolicyDiffusion"], path: "Samples/QuickStart"),
         .executableTarget(name: "OfflineAgent", dependencies: ["PolicyDiffusion"], path: "Samples/OfflineAgent"),
+        .executableTarget(name: "CustomGuidance", dependencies: ["PolicyDiffusion"], path: "Samples/CustomGuidance"),
+        .executableTarget(name: "PolicyGuidedData", dependencies: ["PolicyDiffusion"], path: "Samples/PolicyGuidedData"),
+        .executableTarget(name: "SafePolicy", dependencies: ["PolicyDiffusion"], path: "Samples/SafePolicy"),
+        .executableTarget(name: "AlignDigits", dependencies: ["PolicyDiffusion"], path: "Samples/AlignDigits"),
 
         .target(name: "TestSupport", dependencies: ["TensorCore"], path: "Tests/TestSupport"),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "CKernels", "TestSupport"], resources: [.copy("Fixtures")]),

@@ -32,6 +32,7 @@ public enum Diffuse {
         ScheduleCommand.self,
         EvalRegressionCommand.self,
         CheckpointInfoCommand.self,
+        CheckpointExportCommand.self,
         BenchCoreCommand.self,
         BenchConvCommand.self,
     ] }

@@ -54,6 +54,12 @@ struct ResumableRun {
             progress.update(s + 1)
             return m
         }
+        if let group = ProcessGroup.active, group.size > 1, group.allReduceCalls > 0 {
+            // What docs/distributed.md's scaling table reads: the gradient all-reduce per optimizer update.
+            let calls = Double(group.allReduceCalls)
+            console.err(String(format: "distributed: %d ranks, all-reduce %.3f ms and %.3f MB per update (%d updates)", group.size,
+                               group.allReduceSeconds / calls * 1000, Double(group.allReduceBytes) / calls / 1e6, group.allReduceCalls))
+        }
         let stopped = stopAfter.map { $0 < total } ?? false
         if stopped { console.err("stopped after step \(stopAfter!) of \(total); continue with --resume") }
         return (metrics, Date().timeIntervalSince(started), stopped)

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# `make checkpoints`: regenerates every model in Checkpoints/ with the project's own commands, exports
+# each without its training state (diffuse checkpoint export), measures one reproducible metric per
+# model and writes Checkpoints/manifest.json: file, the commands that made it, the metric command,
+# its recorded value and the tolerance that Tests/DiffuseCLITests/CheckpointTests.swift checks it
+# with. About 15 minutes on 2 cores (THREADS=1 makes every result reproducible bit for bit on a
+# machine with the same BLAS kernels; the tolerances cover other CPUs' rounding).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+THREADS=${THREADS:-1}
+W=$(mktemp -d)
+trap 'rm -rf "$W"' EXIT
+cp .build/release/diffuse "$W/diffuse"   # a private copy: a rebuild during the run cannot change it
+D=$W/diffuse
+C=Checkpoints
+T=(--threads "$THREADS" --quiet)
+entries="$W/entries.jsonl"
+: > "$entries"
+# made FILE "cmd1" ["cmd2" …]: records how FILE was made (commands as run, $W shown as <tmp>).
+made() { local f=$1; shift; printf '%s\n' "$@" | python3 -c "import json,sys; print(json.dumps({'file': sys.argv[1], 'made_by': [l.rstrip() for l in sys.stdin]}))" "$f" >> "$W/made.jsonl"; }
+run() { echo "+ diffuse $*" >&2; "$D" "$@"; }
+export_to() { run checkpoint export "$1" -o "$2" > /dev/null; }
+
+run train regression --seed 0 -o "$C/toy-regression.safetensors" "${T[@]}" > /dev/null
+made toy-regression.safetensors "diffuse train regression --seed 0 -o Checkpoints/toy-regression.safetensors"
+run train toy --dist two-moons --objective edm --seed 0 -o "$W/two-moons.safetensors" "${T[@]}" > /dev/null
+export_to "$W/two-moons.safetensors" "$C/two-moons-edm.safetensors"
+made two-moons-edm.safetensors "diffuse train toy --dist two-moons --objective edm --seed 0 -o two-moons.safetensors" "diffuse checkpoint export two-moons.safetensors -o Checkpoints/two-moons-edm.safetensors"
+
+# PGD on pointmaze-umaze: the trajectory model and the target agent it is guided toward.
+run dataset collect --env pointmaze-umaze --quality mixed --steps 100000 --seed 0 -o "$W/umaze.hdf5" "${T[@]}" > /dev/null
+run train trajectory --data "$W/umaze.hdf5" --steps 6000 --seed 0 -o "$W/traj.safetensors" "${T[@]}" > /dev/null
+export_to "$W/traj.safetensors" "$C/pointmaze-trajectory.safetensors"
+made pointmaze-trajectory.safetensors "diffuse dataset collect --env pointmaze-umaze --quality mixed --steps 100000 --seed 0 -o umaze.hdf5" \
+  "diffuse train trajectory --data umaze.hdf5 --steps 6000 --seed 0 -o traj.safetensors" "diffuse checkpoint export traj.safetensors -o Checkpoints/pointmaze-trajectory.safetensors"
+run train agent --algo td3bc --data "$W/umaze.hdf5" --steps 10000 --seed 0 -o "$W/td3bc.safetensors" "${T[@]}" > /dev/null
+export_to "$W/td3bc.safetensors" "$C/pointmaze-td3bc.safetensors"
+made pointmaze-td3bc.safetensors "(umaze.hdf5 as above)" "diffuse train agent --algo td3bc --data umaze.hdf5 --steps 10000 --seed 0 -o td3bc.safetensors" \
+  "diffuse checkpoint export td3bc.safetensors -o Checkpoints/pointmaze-td3bc.safetensors"
+
+# FISOR on safe-circle (expert data with unsafe episodes; docs/fisor.md).
+run dataset collect --env safe-circle --quality expert --steps 100000 --seed 0 -o "$W/circle.hdf5" "${T[@]}" > /dev/null
+run fisor train --data "$W/circle.hdf5" --steps 2000 --eval-episodes 0 --seed 0 -o "$W/fisor.safetensors" "${T[@]}" > /dev/null
+export_to "$W/fisor.safetensors" "$C/safe-circle-fisor.safetensors"
+made safe-circle-fisor.safetensors "diffuse dataset collect --env safe-circle --quality expert --steps 100000 --seed 0 -o circle.hdf5" \
+  "diffuse fisor train --data circle.hdf5 --steps 2000 --eval-episodes 0 --seed 0 -o fisor.safetensors" "diffuse checkpoint export fisor.safetensors -o Checkpoints/safe-circle-fisor.safetensors"
+
+# SePPO on the 8×8 digits: held-out scorer, base model, SePPO-aligned model (docs/seppo.md §6).
+run seppo train-scorer --seed 0 -o "$C/digits-scorer.safetensors" "${T[@]}" > /dev/null
+made digits-scorer.safetensors "diffuse seppo train-scorer --seed 0 -o Checkpoints/digits-scorer.safetensors"
+run seppo train-base --steps 4000 --seed 0 -o "$W/base.safetensors" "${T[@]}" > /dev/null
+export_to "$W/base.safetensors" "$C/digits-base.safetensors"
+made digits-base.safetensors "diffuse seppo train-base --steps 4000 --seed 0 -o base.safetensors" "diffuse checkpoint export base.safetensors -o Checkpoints/digits-base.safetensors"
+run seppo align --base "$W/base.safetensors" --method seppo --ref random --flip indicator --seed 0 -o "$W/seppo.safetensors" "${T[@]}" > /dev/null
+export_to "$W/seppo.safetensors" "$C/digits-seppo.safetensors"
+made digits-seppo.safetensors "(base.safetensors as above)" "diffuse seppo align --base base.safetensors --method seppo --ref random --flip indicator --seed 0 -o seppo.safetensors" \
+  "diffuse checkpoint export seppo.safetensors -o Checkpoints/digits-seppo.safetensors"
+
+# One metric per model: a short, seeded command whose --json output holds `key` (the last command's).
+metric() {  # metric FILE KEY TOLERANCE CMD… (CMDs separated by ';;'; <tmp> is a scratch file)
+  python3 - "$D" "$W" "$@" >> "$entries" <<'PY'
+import json, subprocess, sys
+d, w, name, key, tol, *words = sys.argv[1:]
+commands, cur = [], []
+for x in words:
+    if x == ";;": commands.append(cur); cur = []
+    else: cur.append(x)
+commands.append(cur)
+out = ""
+for c in commands:
+    out = subprocess.run([d] + [a.replace("<tmp>", f"{w}/metric-tmp.hdf5") for a in c], check=True, capture_output=True, text=True).stdout
+value = json.loads(out.strip().splitlines()[-1])[key]
+print(json.dumps({"file": name, "metric": {"commands": commands, "key": key, "value": value, "tolerance": float(tol)}}))
+PY
+}
+metric toy-regression.safetensors test_mse 0.001 eval regression --model Checkpoints/toy-regression.safetensors --threads 1 --json
+metric two-moons-edm.safetensors std 0.02 sample --model Checkpoints/two-moons-edm.safetensors -n 1000 --seed 0 --threads 1 --json
+metric pointmaze-trajectory.safetensors dynamicsError 0.02 pgd generate --model Checkpoints/pointmaze-trajectory.safetensors -n 2000 --steps 32 \
+  --seed 0 --threads 1 -o "<tmp>" ";;" pgd evaluate --data "<tmp>" --env pointmaze-umaze --json
+metric pointmaze-td3bc.safetensors normalizedReturnMean 0.05 eval --policy Checkpoints/pointmaze-td3bc.safetensors --episodes 5 --seed 0 --threads 1 --json
+metric safe-circle-fisor.safetensors normalizedCostMean 0.05 eval --policy Checkpoints/safe-circle-fisor.safetensors --cost-limit 10 --episodes 2 \
+  --seed 0 --threads 1 --json
+metric digits-base.safetensors mean_score 0.1 seppo score --model Checkpoints/digits-base.safetensors --scorer Checkpoints/digits-scorer.safetensors \
+  --per-class 10 --steps 20 --seed 0 --threads 1 --json
+metric digits-seppo.safetensors mean_score 0.1 seppo score --model Checkpoints/digits-seppo.safetensors --scorer Checkpoints/digits-scorer.safetensors \
+  --per-class 10 --steps 20 --seed 0 --threads 1 --json
+python3 - "$W/made.jsonl" "$entries" "$C/manifest.json" <<'PY'
+import json, sys, os
+made = {json.loads(l)["file"]: json.loads(l)["made_by"] for l in open(sys.argv[1])}
+entries = []
+for l in open(sys.argv[2]):
+    e = json.loads(l)
+    e["made_by"] = made[e["file"]]
+    e["bytes"] = os.path.getsize(os.path.join("Checkpoints", e["file"]))
+    entries.append(e)
+for f in made:
+    if not any(e["file"] == f for e in entries):
+        entries.append({"file": f, "made_by": made[f], "bytes": os.path.getsize(os.path.join("Checkpoints", f))})
+json.dump({"note": "written by make checkpoints (scripts/checkpoints.sh); checked by CheckpointTests", "checkpoints": entries},
+          open(sys.argv[3], "w"), indent=1)
+print(f"{len(entries)} checkpoints, {sum(e['bytes'] for e in entries) / 1e6:.1f} MB → {sys.argv[3]}")
+PY

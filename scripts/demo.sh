@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# `make demo`: the three methods from the shipped checkpoints (Checkpoints/manifest.json says how each
+# was made), about a minute after the build. Writes HDF5, PNG and SVG files to ./out/ and prints a
+# summary table.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+D=.build/release/diffuse
+OUT=${OUT:-out}
+THREADS=${THREADS:-2}
+mkdir -p "$OUT"
+T=(--threads "$THREADS" --quiet)
+C=Checkpoints
+# get JSON KEY: a number from a flat one-line JSON object (no python needed on a fresh machine).
+get() { sed -n "s/.*\"$2\":\(-\{0,1\}[0-9.eE+-]*\).*/\1/p" <<< "$1" | head -1; }
+num() { LC_ALL=C printf "%.${2:-3}f" "$1"; }
+
+echo "1/3  Policy-Guided Diffusion: 10,000 synthetic pointmaze-umaze transitions, guided toward the shipped TD3+BC agent (λ = 0.1)"
+"$D" pgd generate --model "$C/pointmaze-trajectory.safetensors" --policy "$C/pointmaze-td3bc.safetensors" --guidance 0.1 -n 10000 --steps 64 \
+  --seed 0 -o "$OUT/pgd-pointmaze.hdf5" "${T[@]}" > /dev/null
+"$D" pgd generate --model "$C/pointmaze-trajectory.safetensors" -n 10000 --steps 64 --seed 0 -o "$OUT/unguided-pointmaze.hdf5" "${T[@]}" > /dev/null
+pgd=$("$D" pgd evaluate --data "$OUT/pgd-pointmaze.hdf5" --env pointmaze-umaze --policy "$C/pointmaze-td3bc.safetensors" --json --quiet)
+unguided=$("$D" pgd evaluate --data "$OUT/unguided-pointmaze.hdf5" --env pointmaze-umaze --policy "$C/pointmaze-td3bc.safetensors" --json --quiet)
+
+echo "2/3  FISOR: the shipped safe-circle policy, 10 episodes, cost limit κ = 10"
+fisor=$("$D" eval --policy "$C/safe-circle-fisor.safetensors" --cost-limit 10 --episodes 10 --seed 0 --json "${T[@]}")
+
+echo "3/3  SePPO: digits from the base model and from its SePPO-aligned version (same noise), judged by the held-out scorer"
+for m in base seppo; do
+  "$D" sample --model "$C/digits-$m.safetensors" -n 80 --sampler ddim --steps 50 --seed 0 --png "$OUT/digits-$m.png" "${T[@]}" > /dev/null
+done
+base=$("$D" seppo score --model "$C/digits-base.safetensors" --scorer "$C/digits-scorer.safetensors" --per-class 20 --seed 0 --json "${T[@]}")
+seppo=$("$D" seppo score --model "$C/digits-seppo.safetensors" --scorer "$C/digits-scorer.safetensors" --per-class 20 --seed 0 --json "${T[@]}")
+"$D" sample --model "$C/two-moons-edm.safetensors" -n 2000 --seed 0 --svg "$OUT/two-moons.svg" "${T[@]}" > /dev/null
+
+safe=$(grep -q '"safe":true' <<< "$fisor" && echo yes || echo no)
+echo
+echo "| method | result | files in $OUT/ |"
+echo "|---|---|---|"
+echo "| PGD (pointmaze-umaze) | dynamics error $(num "$(get "$pgd" dynamicsError)") (unguided $(num "$(get "$unguided" dynamicsError)")); mean log π(a|s) $(num "$(get "$pgd" meanLogLikelihood)") (unguided $(num "$(get "$unguided" meanLogLikelihood)")) | pgd-pointmaze.hdf5, unguided-pointmaze.hdf5 |"
+echo "| FISOR (safe-circle) | normalized return $(num "$(get "$fisor" normalizedReturnMean)"), normalized cost $(num "$(get "$fisor" normalizedCostMean)"), safe: $safe | – |"
+echo "| SePPO (8×8 digits) | held-out score $(num "$(get "$base" mean_score)") → $(num "$(get "$seppo" mean_score)"), accuracy $(num "$(get "$base" accuracy)") → $(num "$(get "$seppo" accuracy)") | digits-base.png, digits-seppo.png |"
+echo "| EDM toy (two moons) | 2,000 samples | two-moons.svg |"
+echo
+echo "How each checkpoint was made: Checkpoints/manifest.json (make checkpoints). Benchmarks: make bench."
