@@ -61,6 +61,13 @@ public final class Adam {
     /// data-parallel run, clipped if `maxGradientNorm` is set, then the Adam step.
     public func update() {
         if let group = ProcessGroup.active { Parameter.averageGradients(parameters.map(\.1), in: group) }
+        // A non-finite gradient never reaches the weights: the step is skipped and the running
+        // TrainingLoop stops naming the parameter (the last checkpoint stays the last good one).
+        for (name, p) in parameters {
+            guard let g = p.grad, !g.isFinite else { continue }
+            StepHealth.report("gradient of \(name)", value: g.scalars.first { !$0.isFinite } ?? .nan)
+            return
+        }
         if let maxNorm = config.maxGradientNorm { clipGradientNorm(parameters.map(\.1), maxNorm: maxNorm) }
         step += 1
         let bc1 = 1 - Foundation.pow(config.beta1, Float(step))

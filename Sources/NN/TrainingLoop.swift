@@ -12,6 +12,22 @@ public enum TrainingError: Error, Equatable, CustomStringConvertible {
     }
 }
 
+/// What an optimizer found wrong inside a step (a non-finite gradient), for the `TrainingLoop`
+/// running on the same thread: the loop stops with the step and the quantity's name, before any
+/// checkpoint of that step is written.
+enum StepHealth {
+    private static let key = "PolicyDiffusion.StepHealth"
+
+    static func report(_ quantity: String, value: Float) {
+        if Thread.current.threadDictionary[key] == nil { Thread.current.threadDictionary[key] = (quantity, value) }
+    }
+
+    static func take() -> (String, Float)? {
+        defer { Thread.current.threadDictionary[key] = nil }
+        return Thread.current.threadDictionary[key] as? (String, Float)
+    }
+}
+
 /// A small driver for training loops: runs `step` for each step index, logs the running mean of
 /// every metric every `logEvery` steps, stops with the step number on a NaN/inf metric, and calls
 /// `checkpoint` every `checkpointEvery` steps (and at the end) so runs can resume.
@@ -38,8 +54,10 @@ public struct TrainingLoop {
         var n = 0
         var last: [String: Float] = [:]
         let end = Swift.min(stop ?? steps, steps)
+        _ = StepHealth.take()
         for s in start..<Swift.max(start, end) {
             let metrics = try step(s)
+            if let (quantity, value) = StepHealth.take() { throw TrainingError.nonFinite(step: s, metric: quantity, value: value) }
             for (k, v) in metrics {
                 guard v.isFinite else { throw TrainingError.nonFinite(step: s, metric: k, value: v) }
                 sums[k, default: 0] += Double(v)

@@ -93,6 +93,30 @@ struct TrainingTests {
         } catch { Issue.record("unexpected \(error)") }
     }
 
+    /// A finite loss with an infinite gradient (√x at x = 0): Adam leaves the weights alone and the
+    /// loop stops at that step naming the parameter, so no checkpoint of the bad step is written.
+    @Test func nonFiniteGradientStopsNamingTheParameter() {
+        let model = MLP([1, 1], activation: .relu, rng: RandomGenerator(seed: 1))
+        let optimizer = Adam(model, learningRate: 0.1)
+        var saved: [Int] = []
+        do {
+            try TrainingLoop(steps: 10, checkpointEvery: 1, log: { _ in }).run(checkpoint: { saved.append($0) }) { s in
+                let x = Tensor([s == 2 ? 0 : 1], shape: [1, 1])
+                // relu(w·x + b)² + √(x·w²) — the square root of 0 has an infinite derivative.
+                let w = model.namedParameters().first { $0.0.hasSuffix("weight") }!.1.tensor
+                let loss = model(x).squared().sum() + (x * w.squared()).sqrt().sum()
+                optimizer.zeroGrad()
+                loss.backward()
+                optimizer.update()
+                return ["loss": loss.item]
+            }
+            Issue.record("an infinite gradient did not stop training")
+        } catch let TrainingError.nonFinite(step, metric, _) {
+            #expect(step == 2 && metric.hasPrefix("gradient of ") && saved == [1, 2])
+            #expect(model.parameters().allSatisfy { $0.value.isFinite })
+        } catch { Issue.record("unexpected \(error)") }
+    }
+
     @Test func trainingLoopLogsEveryKSteps() throws {
         var lines: [String] = []
         try TrainingLoop(steps: 10, logEvery: 4, log: { lines.append($0) }).run { s in ["loss": Float(s)] }
