@@ -33,6 +33,7 @@ public enum Diffuse {
         EvalRegressionCommand.self,
         CheckpointInfoCommand.self,
         CheckpointExportCommand.self,
+        PlotTrajectoriesCommand.self,
         BenchCoreCommand.self,
         BenchConvCommand.self,
     ] }

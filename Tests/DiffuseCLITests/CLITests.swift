@@ -121,6 +121,44 @@ struct CLITests {
         }
     }
 
+    /// Every subcommand: an unknown flag is a usage error naming it; a missing input file and a
+    /// non-numeric count each give exactly one error line and a non-zero exit (never a crash or a run).
+    @Test func everySubcommandRejectsBadInputInOneLine() {
+        let outputs: Set<String> = ["--output", "--svg", "--png"]
+        for command in Diffuse.commands {
+            let words = command.path
+            expectOneLineError(words + ["--no-such-flag"], 2, "unknown option --no-such-flag")
+            let fileOptions = command.options.filter { $0.valueName == "FILE" && !outputs.contains($0.key) }
+            // Benchmarks read no input files (their FILE options are reports they write).
+            guard command.path[0] != "bench", !fileOptions.isEmpty || !command.arguments.isEmpty else { continue }
+            var args = words + command.arguments.map { _ in "/nonexistent/input.safetensors" }
+            for o in command.options where o.valueName == "FILE" {
+                args += [o.key, outputs.contains(o.key) ? tempPath("out") : "/nonexistent/input.safetensors"]
+            }
+            for bad in [args, args + (command.options.first { $0.valueName == "N" }.map { [$0.key, "abc"] } ?? [])] {
+                let r = runCLI(bad)
+                #expect(r.status != 0 && r.out.isEmpty, "\(bad): exit \(r.status)")
+                #expect(r.err.filter { $0.contains("error") }.count == 1, "\(bad): \(r.err)")
+            }
+        }
+    }
+
+    /// Paths over the environment: one polyline and one start dot per drawn episode; maze walls and
+    /// the goal for pointmaze, the dashed target circle and the shaded unsafe band for safe-circle.
+    @Test func plotTrajectoriesDrawsEpisodesOverTheEnvironment() throws {
+        let maze = tempPath("maze.hdf5"), circle = tempPath("circle.hdf5"), svg = tempPath("paths.svg")
+        #expect(runCLI(["dataset", "collect", "--env", "pointmaze-umaze", "--steps", "900", "-o", maze]).status == 0)
+        #expect(runCLI(["dataset", "collect", "--env", "safe-circle", "--steps", "600", "-o", circle]).status == 0)
+        var r = runCLI(["plot", "trajectories", maze, "--compare", circle, "--env", "pointmaze-umaze", "--episodes", "2", "--svg", svg])
+        #expect(r.status == 0 && r.out == ["2 + 2 episodes drawn → \(svg)"], "\(r.out) \(r.err)")
+        var text = try String(contentsOfFile: svg, encoding: .utf8)
+        #expect(text.components(separatedBy: "<polyline").count - 1 == 4 && text.contains("fill=\"#bbb\"") && text.contains("★"))
+        r = runCLI(["plot", "trajectories", circle, "--svg", svg])
+        text = try String(contentsOfFile: svg, encoding: .utf8)
+        #expect(r.status == 0 && text.contains("stroke-dasharray") && text.contains("#fdd") && text.components(separatedBy: "<polyline").count - 1 == 3)
+        expectOneLineError(["plot", "trajectories", "/nonexistent.hdf5", "--svg", svg], 1, "no such file")
+    }
+
     @Test func corruptCheckpointIsAnErrorNotACrash() throws {
         let path = tempPath("corrupt.safetensors")
         defer { try? FileManager.default.removeItem(atPath: path) }
