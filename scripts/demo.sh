@@ -18,8 +18,9 @@ echo "1/3  Policy-Guided Diffusion: 10,000 synthetic pointmaze-umaze transitions
 "$D" pgd generate --model "$C/pointmaze-trajectory.safetensors" --policy "$C/pointmaze-td3bc.safetensors" --guidance 0.1 -n 10000 --steps 64 \
   --seed 0 -o "$OUT/pgd-pointmaze.hdf5" "${T[@]}" > /dev/null
 "$D" pgd generate --model "$C/pointmaze-trajectory.safetensors" -n 10000 --steps 64 --seed 0 -o "$OUT/unguided-pointmaze.hdf5" "${T[@]}" > /dev/null
-"$D" plot trajectories "$OUT/pgd-pointmaze.hdf5" --compare "$OUT/unguided-pointmaze.hdf5" --episodes 40 --svg "$OUT/pgd-pointmaze.svg" \
-  --title "pointmaze-umaze: PGD-guided (blue) vs unguided (orange) synthetic windows" > /dev/null
+"$D" dataset collect --env pointmaze-umaze --quality mixed --steps 20000 --seed 1 -o "$OUT/real-pointmaze.hdf5" "${T[@]}" > /dev/null
+"$D" plot trajectories "$OUT/pgd-pointmaze.hdf5" --compare "$OUT/real-pointmaze.hdf5" --episodes 40 --svg "$OUT/pgd-pointmaze.svg" \
+  --title "pointmaze-umaze: PGD synthetic windows (blue) vs real episodes (orange)" > /dev/null
 pgd=$("$D" pgd evaluate --data "$OUT/pgd-pointmaze.hdf5" --env pointmaze-umaze --policy "$C/pointmaze-td3bc.safetensors" --json --quiet)
 unguided=$("$D" pgd evaluate --data "$OUT/unguided-pointmaze.hdf5" --env pointmaze-umaze --policy "$C/pointmaze-td3bc.safetensors" --json --quiet)
 
@@ -38,7 +39,7 @@ safe=$(grep -q '"safe":true' <<< "$fisor" && echo yes || echo no)
 echo
 echo "| method | result | files in $OUT/ |"
 echo "|---|---|---|"
-echo "| PGD (pointmaze-umaze) | dynamics error $(num "$(get "$pgd" dynamicsError)") (unguided $(num "$(get "$unguided" dynamicsError)")); mean log π(a|s) $(num "$(get "$pgd" meanLogLikelihood)") (unguided $(num "$(get "$unguided" meanLogLikelihood)")) | pgd-pointmaze.hdf5, unguided-pointmaze.hdf5, pgd-pointmaze.svg |"
+echo "| PGD (pointmaze-umaze) | dynamics error $(num "$(get "$pgd" dynamicsError)") (unguided $(num "$(get "$unguided" dynamicsError)")); mean log π(a|s) $(num "$(get "$pgd" meanLogLikelihood)") (unguided $(num "$(get "$unguided" meanLogLikelihood)")) | pgd-pointmaze.hdf5, unguided-pointmaze.hdf5, real-pointmaze.hdf5, pgd-pointmaze.svg |"
 echo "| FISOR (safe-circle) | normalized return $(num "$(get "$fisor" normalizedReturnMean)"), normalized cost $(num "$(get "$fisor" normalizedCostMean)"), safe: $safe | – |"
 echo "| SePPO (8×8 digits) | held-out score $(num "$(get "$base" mean_score)") → $(num "$(get "$seppo" mean_score)"), accuracy $(num "$(get "$base" accuracy)") → $(num "$(get "$seppo" accuracy)") | digits-base.png, digits-seppo.png |"
 echo "| EDM toy (two moons) | 2,000 samples | two-moons.svg |"
