@@ -190,6 +190,8 @@ public final class Console: @unchecked Sendable {
 /// A subcommand: its words (`["bench", "core"]`), help and options live in its own file.
 public protocol Command {
     static var path: [String] { get }
+    /// Older spellings that still run this command (not listed in help).
+    static var aliases: [[String]] { get }
     static var abstract: String { get }
     static var discussion: String { get }
     static var options: [Option] { get }
@@ -199,6 +201,7 @@ public protocol Command {
 }
 
 extension Command {
+    public static var aliases: [[String]] { [] }
     public static var discussion: String { "" }
     public static var arguments: [(String, String)] { [] }
 

@@ -57,9 +57,10 @@ public enum Diffuse {
         if arguments == ["--version"] { console.out(version); return 0 }
         // `diffuse help train agent` is `diffuse train agent --help`.
         if arguments.first == "help" { return main(Array(arguments.dropFirst()) + ["--help"], console: console) }
-        // Longest matching command path.
-        let match = commands.filter { Array(arguments.prefix($0.path.count)) == $0.path }.max { $0.path.count < $1.path.count }
-        guard let command = match else {
+        // Longest matching command path (or alias).
+        let candidates = commands.flatMap { c in ([c.path] + c.aliases).map { (command: c, path: $0) } }
+        let match = candidates.filter { Array(arguments.prefix($0.path.count)) == $0.path }.max { $0.path.count < $1.path.count }
+        guard let (command, matchedPath) = match else {
             let word = arguments.prefix { !$0.hasPrefix("-") }.joined(separator: " ")
             let group = commands.filter { $0.path.first == arguments[0] }
             if !group.isEmpty {
@@ -73,7 +74,7 @@ public enum Diffuse {
             }
             return 2
         }
-        let rest = Array(arguments.dropFirst(command.path.count))
+        let rest = Array(arguments.dropFirst(matchedPath.count))
         if rest.contains("--help") || rest.contains("-h") { console.out(command.usage); return 0 }
         // --quiet (any command): no progress or log lines on stderr; results and the error line remain.
         let quiet = rest.contains(Option.quiet.key)

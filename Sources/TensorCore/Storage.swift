@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 
 /// A recycling allocator for tensor buffers. Training loops allocate the same sizes every step;
@@ -28,7 +29,18 @@ final class BufferPool: Sendable {
         return size
     }
 
+    /// PD_POISON_BUFFERS=1: every buffer handed out is filled with NaN first, so a kernel that reads
+    /// memory it did not write (whose result would depend on what the buffer held before — e.g. on
+    /// other work in the same process) produces NaN instead of a silent, irreproducible value.
+    static let poison = ProcessInfo.processInfo.environment["PD_POISON_BUFFERS"] == "1"
+
     func take(_ capacity: Int) -> UnsafeMutablePointer<Float> {
+        let pointer = takeRaw(capacity)
+        if Self.poison { pointer.initialize(repeating: .nan, count: Swift.max(capacity, 1)) }
+        return pointer
+    }
+
+    private func takeRaw(_ capacity: Int) -> UnsafeMutablePointer<Float> {
         let reused: Buffer? = state.withLock { s in
             guard var list = s.free[capacity], let b = list.popLast() else { return nil }
             s.free[capacity] = list

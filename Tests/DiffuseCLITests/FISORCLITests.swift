@@ -19,7 +19,8 @@ struct FISORCLITests {
         r = runCLI(common + ["-o", resumed, "--resume"])
         #expect(r.status == 0, "\(r.err)")
         let a = try SafeTensorsFile(contentsOf: URL(fileURLWithPath: straight)), b = try SafeTensorsFile(contentsOf: URL(fileURLWithPath: resumed))
-        #expect(a.tensors.keys.contains("actorEMA.output.weight") && a.tensors == b.tensors)
+        let differing = a.tensors.keys.filter { a.tensors[$0] != b.tensors[$0] }.sorted()
+        #expect(a.tensors.keys.contains("actorEMA.output.weight") && a.tensors.count == b.tensors.count && differing.isEmpty, "differ: \(differing)")
 
         r = runCLI(["eval", "--policy", straight, "--episodes", "1", "--cost-limit", "20", "--json"])
         #expect(r.status == 0, "\(r.err)")

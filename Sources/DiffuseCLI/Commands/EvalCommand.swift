@@ -3,7 +3,10 @@ import PolicyDiffusion
 
 /// `diffuse eval`: a policy's return, normalized score and cost on a built-in environment.
 struct EvalCommand: Command {
-    static let path = ["eval"]
+    static let path = ["eval", "agent"]
+    /// The verb scheme is `<verb> <object>` (train agent / eval agent, train regression / eval regression);
+    /// the bare `eval` of earlier releases still works.
+    static let aliases = [["eval"]]
     static let abstract = "evaluate an agent checkpoint or a scripted behavior: return, normalized score, cost, violations"
     static let discussion = """
     Episodes use reset seeds --seed, --seed+1, …; the agent acts with its mean action (FISOR: the \
