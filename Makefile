@@ -6,7 +6,7 @@ BENCH_DIR = .build-bench
 DIFFUSE = .build/release/diffuse
 THREADS ?= 2
 
-.PHONY: setup build demo test run-samples bench-build bench bench-train-agent bench-distributed bench-compare checkpoints clean experiment-agents experiment-pgd experiment-seppo experiment-fisor
+.PHONY: setup build demo test run-samples fuzz bench-build bench bench-train-agent bench-distributed bench-compare checkpoints clean experiment-agents experiment-pgd experiment-seppo experiment-fisor
 
 setup:
 	@bash scripts/setup.sh
@@ -46,6 +46,17 @@ bench: bench-build
 # End-to-end wall time of `diffuse train agent` (TD3+BC, 10k updates, 50k pendulum transitions).
 bench-train-agent: bench-build
 	bash bench/train_agent_wall.sh $(BENCH_DIR)/release/diffuse
+
+# libFuzzer on one parser (Sources/FuzzParsers): TARGET = safetensors | npy | npz | hdf5 | checkpoint |
+# digits | arguments. Coverage-instrumented build in .build-fuzz (lld: gold fails on the instrumented objects);
+# crashing inputs land in fuzz-crashes/.
+TARGET ?= safetensors
+SECONDS ?= 60
+fuzz: setup
+	$(SWIFT) build -c release --build-path .build-fuzz --product FuzzParsers -Xswiftc -sanitize=fuzzer -Xswiftc -DFUZZING -Xswiftc -use-ld=lld
+	mkdir -p fuzz-corpus/$(TARGET) fuzz-crashes
+	PD_FUZZ_TARGET=$(TARGET) .build-fuzz/release/FuzzParsers -max_total_time=$(SECONDS) -rss_limit_mb=4096 \
+	  -artifact_prefix=fuzz-crashes/$(TARGET)- fuzz-corpus/$(TARGET)
 
 # Data-parallel scaling, 1 vs 2 ranks under mpirun (docs/distributed.md); needs Open MPI.
 bench-distributed:

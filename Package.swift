@@ -63,6 +63,9 @@ let package = Package(
         .target(name: "DiffuseCLI", dependencies: ["PolicyDiffusion", "CKernels", "CFFTW"]),
         .executableTarget(name: "diffuse", dependencies: ["DiffuseCLI", "PolicyDiffusion"]),
 
+        // libFuzzer targets for every parser (make fuzz); a plain build replays corpus files.
+        .executableTarget(name: "FuzzParsers", dependencies: ["PolicyDiffusion", "DiffuseCLI"]),
+
         // Samples: how a user's own code imports the library.
         .executableTarget(name: "QuickStart", dependencies: ["PolicyDiffusion"], path: "Samples/QuickStart"),
         .executableTarget(name: "OfflineAgent", dependencies: ["PolicyDiffusion"], path: "Samples/OfflineAgent"),

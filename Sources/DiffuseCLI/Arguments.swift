@@ -95,7 +95,7 @@ public struct ParsedArguments {
         return v
     }
 
-    static func parse(_ args: [String], options: [Option], positionals maxPositionals: Int) throws -> ParsedArguments {
+    public static func parse(_ args: [String], options: [Option], positionals maxPositionals: Int) throws -> ParsedArguments {
         var out = ParsedArguments()
         var byName: [String: Option] = [:]
         for o in options { for n in o.names { byName[n] = o } }

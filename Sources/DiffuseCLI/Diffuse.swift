@@ -6,7 +6,7 @@ public enum Diffuse {
     public static let version = "0.1.0"
 
     /// Every subcommand, in help order.
-    static var commands: [any Command.Type] { [
+    public static var commands: [any Command.Type] { [
         EnvListCommand.self,
         EnvReferencesCommand.self,
         DatasetCollectCommand.self,
