@@ -115,6 +115,10 @@ public enum DiffusionObjective: Codable, Sendable, Equatable {
         } else {
             noise = drawNoise(like: x0, rng: rng)
         }
+        // While the network runs on a shard, per-row draws inside it (dropout) also follow the global batch.
+        let group = ProcessGroup.active.flatMap { $0.size > 1 && $0.shardedBatch == nil ? $0 : nil }
+        group?.shardedBatch = rows
+        defer { group?.shardedBatch = nil }
         let errors = perSampleError(network, x0: x, noise: noise, elementWeights: elementWeights, reduction: reduction)
         return weights.map { (errors * $0).mean() } ?? errors.mean()
     }

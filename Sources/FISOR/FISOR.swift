@@ -123,6 +123,8 @@ public final class FISOR: OfflineAlgorithm {
 
     // MARK: Update
 
+    public var shardsItsOwnBatch: Bool { true }
+
     public func update(_ b: TransitionBatch) -> [String: Float] {
         let s = settings, n = networks
         guard let costs = b.costs else { preconditionFailure("FISOR needs a batch with costs") }
@@ -134,12 +136,16 @@ public final class FISOR: OfflineAlgorithm {
         var actorLoss: Float = 0, meanWeight: Float = 0, feasible: Float = 0
         for k in 0..<s.actorStepsPerIteration {
             let rows = (k * s.actorBatchSize)..<((k + 1) * s.actorBatchSize)
-            let obs = b.observations.slice(axis: 0, rows), act = actions.slice(axis: 0, rows)
+            // In a data-parallel run, this rank's shard of the block; the objective draws the whole
+            // block's noise and keeps the shard's rows (docs/distributed.md).
+            let group = ProcessGroup.active.flatMap { $0.size > 1 ? $0 : nil }
+            let mine = group.map { g in rows.lowerBound + g.shard(s.actorBatchSize).lowerBound..<rows.lowerBound + g.shard(s.actorBatchSize).upperBound } ?? rows
+            let obs = b.observations.slice(axis: 0, mine), act = actions.slice(axis: 0, mine)
             let (w, f) = weights(obs, act)
-            let noise = objective.drawNoise(like: act, rng: rng)
-            // Sum over action dimensions as the reference (docs/fisor.md §5), mean over the batch.
-            let errors = objective.perSampleError(n.actor.network(condition: obs), x0: act, noise: noise, reduction: .sum)
-            let loss = (errors * w).mean()
+            group?.shardedBatch = s.actorBatchSize
+            // Sum over action dimensions as the reference (docs/fisor.md §5), weighted mean over the block.
+            let loss = objective.loss(n.actor.network(condition: obs), x0: act, rng: rng, sampleWeights: w, reduction: .sum)
+            group?.shardedBatch = nil
             actorOptimizer.learningRate = actorSchedule(actorSteps.value)
             Self.descend(loss, actorOptimizer)
             actorSteps.value += 1
@@ -152,8 +158,9 @@ public final class FISOR: OfflineAlgorithm {
         metrics["weight"] = meanWeight
         metrics["feasible"] = feasible
 
-        // Critics on the first rows, in the reference's order V_r, Q_r, V_h, Q_h (docs/fisor.md §3).
-        let rows = 0..<s.criticBatchSize
+        // Critics on the first rows, in the reference's order V_r, Q_r, V_h, Q_h (docs/fisor.md §3); in a
+        // data-parallel run, this rank's shard of them (the optimizers average the gradients).
+        let rows = ProcessGroup.active.map { $0.shard(s.criticBatchSize) } ?? 0..<s.criticBatchSize
         let obs = b.observations.slice(axis: 0, rows), act = actions.slice(axis: 0, rows)
         let next = b.nextObservations.slice(axis: 0, rows)
         let mask = 1 - b.terminals.slice(axis: 0, rows)

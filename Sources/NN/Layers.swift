@@ -138,8 +138,18 @@ public final class Dropout: Module, UnaryLayer, ConfigurableModule {
     public func callAsFunction(_ x: Tensor) -> Tensor {
         let p = config.probability
         guard isTraining && p > 0 else { return x }
-        let keep = (generator.uniform(x.shape) .>= Tensor(p)) * (1 / (1 - p))
+        let keep = (mask(x.shape) .>= Tensor(p)) * (1 / (1 - p))
         return x * keep
+    }
+
+    /// Uniform draws for the mask. On a rank's shard of a global batch (`ProcessGroup.shardedBatch`),
+    /// the whole batch's draws, of which the shard's rows: the masks one process would use
+    /// (docs/distributed.md).
+    func mask(_ shape: [Int]) -> Tensor {
+        if let group = ProcessGroup.active, group.size > 1, let global = group.shardedBatch, shape.first == group.shard(global).count {
+            return generator.uniform([global] + shape.dropFirst()).indexSelect(axis: 0, Array(group.shard(global)))
+        }
+        return generator.uniform(shape)
     }
 }
 

@@ -51,11 +51,14 @@ struct DistributedTests {
         // comparison would test noise.
         ["train", "trajectory", "--steps", "4", "--batch-size", "8", "--horizon", "16", "--dim", "16", "--data", "DATA"],
         ["train", "agent", "--algo", "iql", "--steps", "6", "--batch-size", "32", "--eval-episodes", "1", "--data", "DATA"],
+        // FISOR shards its own actor and critic blocks (and draws each block's noise in full).
+        ["fisor", "train", "--steps", "2", "--eval-episodes", "0", "--data", "CIRCLE"],
     ])
     func twoRanksEqualOneProcess(_ command: [String]) throws {
-        let data = tempPath("umaze.hdf5")
+        let data = tempPath("umaze.hdf5"), circle = tempPath("circle.hdf5")
         #expect(runCLI(["dataset", "collect", "--env", "pointmaze-umaze", "--steps", "600", "--seed", "5", "-o", data]).status == 0)
-        let args = command.map { $0 == "DATA" ? data : $0 } + ["--threads", "1", "--quiet"]
+        #expect(runCLI(["dataset", "collect", "--env", "safe-circle", "--steps", "1000", "--seed", "5", "-o", circle]).status == 0)
+        let args = command.map { $0 == "DATA" ? data : $0 == "CIRCLE" ? circle : $0 } + ["--threads", "1", "--quiet"]
         let one = tempPath("one.safetensors"), two = tempPath("two.safetensors")
         let r = runCLI(args + ["-o", one])
         #expect(r.status == 0, "\(r.err)")

@@ -29,7 +29,7 @@ struct FISORTrainCommand: Command {
     static let checkpointEvery = Option.checkpointEvery(default: 5000)
     static let logEvery = Option.logEvery(default: 1000)
     static let options = [algo, data, output, env, critic, costLimit, preset, steps, selection, evalEpisodes, checkpointEvery, .resume, .stopAfter,
-                          logEvery, .seed, .threads, .json]
+                          logEvery, .distributed, .seed, .threads, .json]
 
     static func run(_ args: ParsedArguments, console: Console) throws {
         let method = args.string(algo)!
@@ -56,6 +56,9 @@ struct FISORTrainCommand: Command {
         let total = try args.int(steps, range: 1...100_000_000) ?? settings.iterations
         settings.iterations = total
 
+        if let group = ProcessGroup.active, settings.actorBatchSize % group.size != 0 || settings.criticBatchSize % group.size != 0 {
+            throw CLIError("--distributed: FISOR's actor and critic blocks (\(settings.actorBatchSize), \(settings.criticBatchSize) rows) must split evenly over the \(group.size) ranks", usage: true)
+        }
         let trainer: OfflineTrainer
         var metadata = ["algorithm": method, "dataset": dataPath, "command": args.invocation, "cost_limit": String(kappa)]
         if let name = context.name { metadata["env"] = name }
@@ -74,7 +77,7 @@ struct FISORTrainCommand: Command {
                                                     save: { _ in try trainer.save(to: url, metadata: metadata) }) { _ in trainer.trainStep() }
         if stopped { return }
         var result: EvaluationResult?
-        if let name = context.name, episodes > 0 {
+        if let name = context.name, episodes > 0, ProcessGroup.active?.isRoot ?? true {
             result = try Evaluation.run(trainer.policy(metadata: metadata), environment: name, episodes: episodes, seed: 1_000_000 &+ seed,
                                         costLimit: Double(kappa))
         }

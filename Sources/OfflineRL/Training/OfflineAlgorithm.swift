@@ -16,6 +16,13 @@ public protocol OfflineAlgorithm: AnyObject, Resumable {
     func update(_ batch: TransitionBatch) -> [String: Float]
     /// The trained networks as a policy in environment units.
     func policy(preprocessing: TransitionPreprocessing, metadata: [String: String]) -> any Policy
+    /// true: in a data-parallel run the algorithm takes the whole batch and shards its own sub-batches
+    /// (FISOR's fixed actor and critic blocks); false: `OfflineTrainer` hands it this rank's shard.
+    var shardsItsOwnBatch: Bool { get }
+}
+
+extension OfflineAlgorithm {
+    public var shardsItsOwnBatch: Bool { false }
 }
 
 

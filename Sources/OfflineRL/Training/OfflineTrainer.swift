@@ -24,7 +24,7 @@ public final class OfflineTrainer {
     public func trainStep() -> [String: Float] {
         var batch = batches.next()
         let metrics: [String: Float]
-        if let group = ProcessGroup.active, group.size > 1 {
+        if let group = ProcessGroup.active, group.size > 1, !algorithm.shardsItsOwnBatch {
             precondition(batch.count % group.size == 0, "a batch of \(batch.count) rows does not split evenly over \(group.size) ranks")
             group.shardedBatch = batch.count
             defer { group.shardedBatch = nil }
