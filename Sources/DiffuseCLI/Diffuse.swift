@@ -34,6 +34,7 @@ public enum Diffuse {
         CheckpointInfoCommand.self,
         CheckpointExportCommand.self,
         PlotTrajectoriesCommand.self,
+        PlotCurvesCommand.self,
         BenchCoreCommand.self,
         BenchConvCommand.self,
     ] }

@@ -159,6 +159,21 @@ struct CLITests {
         expectOneLineError(["plot", "trajectories", "/nonexistent.hdf5", "--svg", svg], 1, "no such file")
     }
 
+    /// Learning curves from a training log: one panel (axes + polyline) per logged metric, in the
+    /// order asked; a metric the log lacks is a usage error that suggests the closest.
+    @Test func plotCurvesFromATrainingLog() throws {
+        let log = tempPath("train.log"), svg = tempPath("curves.svg")
+        try "resuming at step 0\nstep 10/30  loss 0.5  lr 0.001\nstep 20/30  loss 0.25  lr 0.001\nstep 30/30  loss 0.125  lr 0.0005\n"
+            .write(toFile: log, atomically: true, encoding: .utf8)
+        var r = runCLI(["plot", "curves", log, "--metrics", "loss,lr", "--svg", svg])
+        #expect(r.status == 0 && r.out == ["2 curves, 3 log lines → \(svg)"], "\(r.out) \(r.err)")
+        let text = try String(contentsOfFile: svg, encoding: .utf8)
+        #expect(text.components(separatedBy: "<polyline").count - 1 == 2 && text.contains(">loss<") && text.contains(">lr<"))
+        r = runCLI(["plot", "curves", log, "--metrics", "los", "--svg", svg])
+        #expect(r.status == 2 && (r.err.last ?? "").contains("did you mean loss?"), "\(r.err)")
+        expectOneLineError(["plot", "curves", "/nonexistent.log", "--svg", svg], 1, "cannot read")
+    }
+
     @Test func corruptCheckpointIsAnErrorNotACrash() throws {
         let path = tempPath("corrupt.safetensors")
         defer { try? FileManager.default.removeItem(atPath: path) }
