@@ -22,9 +22,13 @@ extension Tensor {
             invStd[r] = s
             for i in 0..<n { yr[i] = (xr[i] - mean) * s }
         }
+        // The backward reads x̂ from `out`'s buffer: capturing `out` keeps that buffer alive until the
+        // graph is released. (A captured raw pointer alone did not: once the forward's output was
+        // dropped, the pooled buffer could be handed to another tensor — in a concurrent process, one
+        // of another thread — and the backward read its values.)
         return out.recorded([self]) { g, _ in
             let gx = Tensor(uninitializedShape: g.shape)
-            let pg = g.pointer, px = gx.pointer
+            let pg = g.pointer, px = gx.pointer, y = out.pointer
             for r in 0..<rows {
                 let gr = pg + r * n, yr = y + r * n, dr = px + r * n
                 var sg: Float = 0, sgy: Float = 0

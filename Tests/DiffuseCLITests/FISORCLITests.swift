@@ -13,13 +13,14 @@ struct FISORCLITests {
         let data = tempPath("circle.hdf5"), straight = tempPath("straight.safetensors"), resumed = tempPath("resumed.safetensors")
         #expect(runCLI(["dataset", "collect", "--env", "safe-circle", "--steps", "2000", "--seed", "2", "-o", data]).status == 0)
         let common = ["fisor", "train", "--data", data, "--steps", "2", "--checkpoint-every", "1", "--eval-episodes", "0", "--seed", "1"]
-        // Each training in its own process, as the CLI is used: in-process runs beside the other suites
-        // have shown actor-only last-bit differences under heavy load (the closing note of issue J; root
-        // cause not found), which this bit-identity check is not about.
-        #expect(try Self.runProcess(common + ["-o", straight, "--json"]) == 0)
-        #expect(try Self.runProcess(common + ["-o", resumed, "--stop-after", "1"]) == 0)
-        #expect(try Self.runProcess(common + ["-o", resumed, "--resume"]) == 0)
-        var r: (status: Int32, out: [String], err: [String])
+        // In-process, beside the other suites: this is how a LayerNorm backward that read a recycled
+        // pooled buffer showed up (actor-only differences under load; fixed, and pinned down by
+        // GradientTests.normalizationBackwardSurvivesBufferReuse).
+        var r = runCLI(common + ["-o", straight, "--json"])
+        #expect(r.status == 0, "\(r.err)")
+        #expect(runCLI(common + ["-o", resumed, "--stop-after", "1"]).status == 0)
+        r = runCLI(common + ["-o", resumed, "--resume"])
+        #expect(r.status == 0, "\(r.err)")
         let a = try SafeTensorsFile(contentsOf: URL(fileURLWithPath: straight)), b = try SafeTensorsFile(contentsOf: URL(fileURLWithPath: resumed))
         let differing = a.tensors.keys.filter { a.tensors[$0] != b.tensors[$0] }.sorted()
         #expect(a.tensors.keys.contains("actorEMA.output.weight") && a.tensors.count == b.tensors.count && differing.isEmpty, "differ: \(differing)")
@@ -42,17 +43,6 @@ struct FISORCLITests {
         let costs = episode["costs"] as! [Double]
         #expect(rollout["environment"] as? String == "safe-circle" && (episode["observations"] as! [[Double]]).count == 201 && costs.count == 200)
         #expect(episode["cost"] as? Double == costs.reduce(0, +))
-    }
-
-    static func runProcess(_ args: [String]) throws -> Int32 {
-        let p = Process()
-        p.executableURL = KillSafetyTests.diffuse
-        p.arguments = args
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        p.waitUntilExit()
-        return p.terminationStatus
     }
 
     @Test func aDatasetWithoutCostsGivesOneLineError() {

@@ -145,6 +145,22 @@ struct GradientTests {
         for (a, c) in zip(g1, g2) { #expect(maxAbsDifference(a, c) <= 1e-4 * max(1, c.abs().max().item)) }
     }
 
+    /// The normalization's backward reads x̂ from its output's buffer: that buffer must outlive the
+    /// forward even when nothing else keeps the output (here: a slice, whose backward needs no input)
+    /// and the pool hands same-sized buffers to other tensors before backward runs.
+    @Test func normalizationBackwardSurvivesBufferReuse() {
+        let x = checkInput([16, 64], seed: 9)
+        let (_, clean) = Tensor.gradients(at: [x]) { $0[0].normalizedLastAxis(eps: 1e-5).slice(axis: 1, 0..<20).sum() }
+        let (_, reused) = Tensor.gradients(at: [x]) { t -> Tensor in
+            let loss = t[0].normalizedLastAxis(eps: 1e-5).slice(axis: 1, 0..<20).sum()
+            // Same-sized tensors filled with garbage take the pooled buffers freed since the forward.
+            let garbage = (0..<8).map { _ in Tensor(repeating: 1e6, shape: [16, 64]) }
+            withExtendedLifetime(garbage) {}
+            return loss
+        }
+        #expect(maxAbsDifference(clean[0], reused[0]) == 0)
+    }
+
     @Test func gradientAccumulatesAcrossBackwardCalls() {
         let x = Tensor([1, 2, 3]).requiringGrad()
         (x * x).sum().backward()
