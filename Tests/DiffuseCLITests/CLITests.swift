@@ -10,6 +10,19 @@ func runCLI(_ args: [String]) -> (status: Int32, out: [String], err: [String]) {
     return (status, out, err)
 }
 
+/// Runs the built `diffuse` executable as a child process; returns its exit status and stderr.
+func runProcess(_ args: [String]) throws -> (status: Int32, err: String) {
+    let p = Process(), err = Pipe()
+    p.executableURL = KillSafetyTests.diffuse
+    p.arguments = args
+    p.standardOutput = FileHandle.nullDevice
+    p.standardError = err
+    try p.run()
+    let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    p.waitUntilExit()
+    return (p.terminationStatus, text)
+}
+
 /// A bad invocation fails with `status` and exactly one error line, the last, containing `message`.
 func expectOneLineError(_ args: [String], _ status: Int32, _ message: String) {
     let r = runCLI(args)
