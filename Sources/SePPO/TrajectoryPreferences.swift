@@ -59,8 +59,12 @@ public struct PathScore: Sendable {
             for t in 1..<Swift.max(h, 1) { roughness += zip(a[t], a[t - 1]).map { ($0 - $1) * ($0 - $1) }.reduce(0, +) }
             roughness /= Double(Swift.max(h - 1, 1))
             let start = Array(obs[0][0..<2])
+            // A non-finite or absurdly far window is not replayed (its cell index would not fit an Int);
+            // it earns no reward and no plan error can be measured.
+            guard (obs[0] + a.flatMap { $0 }).allSatisfy({ $0.isFinite && Swift.abs($0) < 1e15 }) else {
+                return Parts(score: -smoothnessWeight * roughness, reward: 0, roughness: roughness, valid: false, planError: .infinity)
+            }
             let valid = !maze.isWall(Int((start[0]).rounded()), Int((start[1]).rounded()))
-                && start.allSatisfy(\.isFinite)
             var p = start, v = Array(obs[0][2..<4]), reward = 0.0, planError = 0.0
             for t in 0..<h {
                 (p, v) = PointMaze.dynamics(maze: maze, position: p, velocity: v, action: a[t])
@@ -95,26 +99,29 @@ public struct TrajectoryPreferences {
     /// Every window of the dataset (normalized, the model's layout) and its score parts.
     public let windows: Tensor
     public let parts: [PathScore.Parts]
+    /// Row indices sorted by score, best first (ties by index).
+    public let ranking: [Int]
 
     /// Encodes every window of `dataset` at the layout's horizon and stride and scores it.
     public init(dataset: OfflineDataset, layout: TrajectoryLayout, maze: PointMaze, score: PathScore = PathScore()) throws {
         windows = try layout.encode(dataset)
-        parts = try score.score(windows: windows, layout: layout, maze: maze)
+        let parts = try score.score(windows: windows, layout: layout, maze: maze)
+        self.parts = parts
+        ranking = parts.indices.sorted { (parts[$0].score, -$0) > (parts[$1].score, -$1) }
     }
 
-    /// Row indices sorted by score, best first (ties by index).
-    var ranking: [Int] { parts.indices.sorted { (parts[$0].score, -$0) > (parts[$1].score, -$1) } }
+    /// How many windows the best (or worst) `fraction` holds: at least one.
+    public func count(fraction: Double) -> Int { Swift.max(1, Int((Double(parts.count) * fraction).rounded())) }
 
-    /// The preferred set D_w: the best `fraction` of the windows (at least one).
+    /// The preferred set D_w: the best `fraction` of the windows.
     public func winners(fraction: Double) -> PreferenceSet {
-        let n = Swift.max(1, Int((Double(parts.count) * fraction).rounded()))
-        return PreferenceSet(samples: windows.indexSelect(axis: 0, Array(ranking.prefix(n))))
+        PreferenceSet(samples: windows.indexSelect(axis: 0, Array(ranking.prefix(count(fraction: fraction)))))
     }
 
     /// Oracle losers for Diffusion-DPO, one per winner of `winners(fraction:)`: windows drawn
     /// uniformly from the worst `fraction`, fixed by `seed`.
     public func losers(fraction: Double, seed: UInt64) -> Tensor {
-        let n = Swift.max(1, Int((Double(parts.count) * fraction).rounded()))
+        let n = count(fraction: fraction)
         let worst = Array(ranking.suffix(n))
         let rng = RandomGenerator(seed: seed)
         return windows.indexSelect(axis: 0, (0..<n).map { _ in worst[rng.nextInt(below: worst.count)] })

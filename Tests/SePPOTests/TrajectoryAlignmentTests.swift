@@ -34,6 +34,9 @@ struct TrajectoryAlignmentTests {
         wall[0] = 0.1
         let invalid = PathScore().score(observations: [[wall]], actions: [[[0.5, 0.5]]], maze: maze)[0]
         #expect(!invalid.valid && invalid.reward == 0 && invalid.score == 0)
+        // A non-finite window (a diverged generator) is scored, not replayed: no trap.
+        let broken = PathScore().score(observations: [[[.nan, 1, 0, 0]]], actions: [[[0.5, 0.5]]], maze: maze)[0]
+        #expect(!broken.valid && broken.reward == 0 && broken.planError == .infinity)
     }
 
     static func data() throws -> (OfflineDataset, TrajectoryLayout) {

@@ -103,7 +103,7 @@ struct SePPOAlignCommand: Command {
         let winners = ranked.winners(fraction: Double(fraction))
         let losers = settings.method == .dpo ? ranked.losers(fraction: Double(fraction), seed: settings.seed &+ 0xD90) : nil
         let trainer = try makeTrainer(base: model, objective: model.config.objective, winners: winners, losers: losers, settings: settings)
-        let cut = ranked.parts.map(\.score).sorted(by: >)[winners.count - 1]
+        let cut = ranked.parts[ranked.ranking[winners.count - 1]].score
         console.err(String(format: "%d preferred windows of %d (path score ≥ %.4f); %@", winners.count, ranked.parts.count, cut, describe(settings)))
         var monitor: AlignmentMonitor?
         if let s = args.string(scorer) {
