@@ -42,15 +42,18 @@ public enum DiffusionObjective: Codable, Sendable, Equatable {
     case edm(EDM)
 
     /// Draws a noise level per row and the noise for `x0` (discrete: t then ε; EDM: σ then n).
-    public func drawNoise(like x0: Tensor, rng: RandomGenerator) -> DiffusionNoise {
-        let rows = x0.shape[0]
+    public func drawNoise(like x0: Tensor, rng: RandomGenerator) -> DiffusionNoise { drawNoise(shape: x0.shape, rng: rng) }
+
+    /// The same for samples of `shape` ([rows, …]).
+    public func drawNoise(shape: [Int], rng: RandomGenerator) -> DiffusionNoise {
+        let rows = shape[0]
         switch self {
         case let .discrete(_, steps, _):
             let t = rng.integers([rows], high: steps).scalars
-            return DiffusionNoise(timesteps: t, noise: rng.normal(x0.shape))
+            return DiffusionNoise(timesteps: t, noise: rng.normal(shape))
         case let .edm(edm):
             let sigma = (rng.normal([rows]) * edm.pStd + edm.pMean).exp().scalars
-            return DiffusionNoise(sigmas: sigma, noise: rng.normal(x0.shape))
+            return DiffusionNoise(sigmas: sigma, noise: rng.normal(shape))
         }
     }
 
@@ -107,7 +110,7 @@ public enum DiffusionObjective: Codable, Sendable, Equatable {
             let global = group.shardedBatch ?? rows
             precondition(global % group.size == 0, "a batch of \(global) rows does not split evenly over \(group.size) ranks")
             let mine = Array(group.shard(global))
-            noise = drawNoise(like: Tensor(zeros: [global] + Array(x0.shape.dropFirst())), rng: rng).rows(mine)
+            noise = drawNoise(shape: [global] + Array(x0.shape.dropFirst()), rng: rng).rows(mine)
             if group.shardedBatch == nil {
                 x = x0.indexSelect(axis: 0, mine)
                 weights = sampleWeights?.indexSelect(axis: 0, mine)

@@ -139,7 +139,8 @@ public final class FISOR: OfflineAlgorithm {
             // In a data-parallel run, this rank's shard of the block; the objective draws the whole
             // block's noise and keeps the shard's rows (docs/distributed.md).
             let group = ProcessGroup.active.flatMap { $0.size > 1 ? $0 : nil }
-            let mine = group.map { g in rows.lowerBound + g.shard(s.actorBatchSize).lowerBound..<rows.lowerBound + g.shard(s.actorBatchSize).upperBound } ?? rows
+            let part = group?.shard(s.actorBatchSize) ?? 0..<s.actorBatchSize
+            let mine = (rows.lowerBound + part.lowerBound)..<(rows.lowerBound + part.upperBound)
             let obs = b.observations.slice(axis: 0, mine), act = actions.slice(axis: 0, mine)
             let (w, f) = weights(obs, act)
             group?.shardedBatch = s.actorBatchSize

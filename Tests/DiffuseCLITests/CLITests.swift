@@ -10,11 +10,13 @@ func runCLI(_ args: [String]) -> (status: Int32, out: [String], err: [String]) {
     return (status, out, err)
 }
 
-/// Runs the built `diffuse` executable as a child process; returns its exit status and stderr.
-func runProcess(_ args: [String]) throws -> (status: Int32, err: String) {
+/// Runs the built `diffuse` executable (or `executable`, e.g. mpirun) as a child process, with extra
+/// environment variables; returns its exit status and stderr.
+func runProcess(_ args: [String], executable: URL = KillSafetyTests.diffuse, environment: [String: String] = [:]) throws -> (status: Int32, err: String) {
     let p = Process(), err = Pipe()
-    p.executableURL = KillSafetyTests.diffuse
+    p.executableURL = executable
     p.arguments = args
+    if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
     p.standardOutput = FileHandle.nullDevice
     p.standardError = err
     try p.run()

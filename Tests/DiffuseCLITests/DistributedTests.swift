@@ -18,15 +18,8 @@ struct DistributedTests {
     /// Runs `diffuse args` on `ranks` ranks; returns the exit status and stderr.
     static func mpirun(_ ranks: Int, _ args: [String]) throws -> (status: Int32, err: String) {
         guard let mpirun = mpirunPath else { throw CLIError("mpirun is not installed (make test installs openmpi-bin)") }
-        let p = Process(), err = Pipe()
-        p.executableURL = URL(fileURLWithPath: mpirun)
-        p.arguments = ["--allow-run-as-root", "--oversubscribe", "-n", String(ranks), KillSafetyTests.diffuse.path] + args
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = err
-        try p.run()
-        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        return (p.terminationStatus, text)
+        return try runProcess(["--allow-run-as-root", "--oversubscribe", "-n", String(ranks), KillSafetyTests.diffuse.path] + args,
+                              executable: URL(fileURLWithPath: mpirun))
     }
 
     /// The largest |a − b| over the float tensors two checkpoints share (they must hold the same names).

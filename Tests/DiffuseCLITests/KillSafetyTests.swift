@@ -71,16 +71,10 @@ struct KillSafetyTests {
 
     /// An oversized request is a one-line error before allocation, in the real process.
     @Test func tensorsOverTheMemoryBudgetAreAOneLineError() throws {
-        let p = Process(), err = Pipe()
-        p.executableURL = Self.diffuse
-        p.arguments = ["train", "toy", "--batch-size", "1000000", "--steps", "1", "-o", "/tmp/pd-never-written.safetensors"]
-        p.environment = ProcessInfo.processInfo.environment.merging(["PD_MEMORY_BUDGET": "4M"]) { $1 }
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = err
-        try p.run()
-        p.waitUntilExit()
-        let lines = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n")
-        #expect(p.terminationStatus == 1 && lines.count == 1, "\(lines)")
+        let r = try runProcess(["train", "toy", "--batch-size", "1000000", "--steps", "1", "-o", "/tmp/pd-never-written.safetensors"],
+                               environment: ["PD_MEMORY_BUDGET": "4M"])
+        let lines = r.err.split(separator: "\n")
+        #expect(r.status == 1 && lines.count == 1, "\(lines)")
         #expect(lines.last?.contains("over the memory budget of 4.0 MiB") == true, "\(lines)")
     }
 }

@@ -49,8 +49,10 @@ struct PlotTrajectoriesCommand: Command {
                     + String(format: "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"%.1f\" fill=\"none\" stroke=\"#888\" stroke-dasharray=\"4 3\"/>", cx, cy, r * unit)
             }
         }
-        let xs = data.flatMap { d in (0..<d.count).map { Double(d.observations.scalars[$0 * d.observationDim]) } }
-        let ys = data.flatMap { d in (0..<d.count).map { Double(d.observations.scalars[$0 * d.observationDim + Swift.min(1, d.observationDim - 1)]) } }
+        // `scalars` copies the tensor: once per file, not once per row.
+        let columns = data.map { d in (obs: d.observations.scalars, dim: d.observationDim) }
+        let xs = columns.flatMap { c in stride(from: 0, to: c.obs.count, by: c.dim).map { Double(c.obs[$0]) } }
+        let ys = columns.flatMap { c in stride(from: Swift.min(1, c.dim - 1), to: c.obs.count, by: c.dim).map { Double(c.obs[$0]) } }
         return Scene(position: { ($0[0], $0[Swift.min(1, $0.count - 1)]) },
                      bounds: ((xs.min() ?? -1)...(xs.max() ?? 1), (ys.min() ?? -1)...(ys.max() ?? 1))) { _, _ in "" }
     }

@@ -23,16 +23,14 @@ public final class OfflineTrainer {
     /// shard of the batch (docs/distributed.md); the optimizers average the gradients.
     public func trainStep() -> [String: Float] {
         var batch = batches.next()
-        let metrics: [String: Float]
-        if let group = ProcessGroup.active, group.size > 1, !algorithm.shardsItsOwnBatch {
+        let group = ProcessGroup.active.flatMap { $0.size > 1 && !algorithm.shardsItsOwnBatch ? $0 : nil }
+        if let group {
             precondition(batch.count % group.size == 0, "a batch of \(batch.count) rows does not split evenly over \(group.size) ranks")
             group.shardedBatch = batch.count
-            defer { group.shardedBatch = nil }
             batch = batch.rows(Array(group.shard(batch.count)))
-            metrics = algorithm.update(batch)
-        } else {
-            metrics = algorithm.update(batch)
         }
+        defer { group?.shardedBatch = nil }
+        let metrics = algorithm.update(batch)
         step += 1
         return metrics
     }
