@@ -150,6 +150,11 @@ void pd_unary(int op, const float *x, float *y, int64_t n) {
     pd_parallel_for(n, PD_ELEMENTWISE_GRAIN, unary_task, &j);
 }
 
+// 16-lane vectors (unaligned): in-place calls (gx == gy, x == pre) defeat clang's alias checks,
+// so the ReLU paths, the commonest, are written with explicit vectors instead of scalar loops.
+typedef float pd_v16f __attribute__((vector_size(64), aligned(4)));
+typedef int32_t pd_v16i __attribute__((vector_size(64), aligned(4)));
+
 PD_CLONES static void unary_backward_range(int op, const float *x, const float *y, const float *gy,
                                            float *gx, int64_t n) {
     switch (op) {
@@ -166,7 +171,13 @@ PD_CLONES static void unary_backward_range(int op, const float *x, const float *
             gx[i] = gy[i] * (s + x[i] * s * (1.0f - s));
         }
         break;
-    case PD_RELU: for (int64_t i = 0; i < n; i++) gx[i] = x[i] > 0.0f ? gy[i] : 0.0f; break;
+    case PD_RELU: {
+        int64_t n16 = n / 16 * 16;
+        for (int64_t i = 0; i < n16; i += 16)
+            *(pd_v16i *)(gx + i) = (pd_v16i)(*(const pd_v16f *)(gy + i)) & (*(const pd_v16f *)(x + i) > (pd_v16f){0});
+        for (int64_t i = n16; i < n; i++) gx[i] = x[i] > 0.0f ? gy[i] : 0.0f;
+        break;
+    }
     case PD_SQRT: for (int64_t i = 0; i < n; i++) gx[i] = gy[i] * 0.5f / y[i]; break;
     case PD_ABS: for (int64_t i = 0; i < n; i++) gx[i] = x[i] > 0.0f ? gy[i] : (x[i] < 0.0f ? -gy[i] : 0.0f); break;
     case PD_NEG: for (int64_t i = 0; i < n; i++) gx[i] = -gy[i]; break;
@@ -184,21 +195,32 @@ void pd_unary_backward(int op, const float *x, const float *y, const float *gy, 
     pd_parallel_for(n, PD_ELEMENTWISE_GRAIN, unary_backward_task, &j);
 }
 
-static void bias_act_task(void *ctx, int64_t b, int64_t e) {
-    const ew_job *j = (const ew_job *)ctx;
-    int64_t cols = j->cols;
+PD_CLONES static void bias_act_range(const ew_job *j, int64_t b, int64_t e) {
+    int64_t cols = j->cols, c16 = cols / 16 * 16;
     float row[cols > 0 ? cols : 1];
     for (int64_t r = b; r < e; r++) {
-        const float *x = j->x + r * cols;
-        float *y = j->out + r * cols;
+        const float *x = j->x + r * cols, *bias = j->bias;
+        float *y = j->out + r * cols, *pre = j->pre ? j->pre + r * cols : NULL;
         // x + bias goes straight to where it is kept (the pre-activation for backward, or y itself
         // for identity), so the common in-place calls copy nothing.
-        float *dst = j->pre ? j->pre + r * cols : (j->op < 0 ? y : row);
-        for (int64_t c = 0; c < cols; c++) dst[c] = x[c] + j->bias[c];
-        if (j->op >= 0) unary_range(j->op, dst, y, cols);
-        else if (dst != y) memcpy(y, dst, (size_t)cols * sizeof(float));
+        float *dst = pre ? pre : (j->op < 0 ? y : row);
+        int relu = j->op == PD_RELU;
+        for (int64_t c = 0; c < c16; c += 16) {
+            pd_v16f v = *(const pd_v16f *)(x + c) + *(const pd_v16f *)(bias + c);
+            *(pd_v16f *)(dst + c) = v;
+            // ReLU as a mask: NaN < 0 is false, so NaN passes through (the NaN guards rely on it).
+            if (relu) *(pd_v16i *)(y + c) = (pd_v16i)v & ~(v < (pd_v16f){0});
+        }
+        for (int64_t c = c16; c < cols; c++) {
+            dst[c] = x[c] + bias[c];
+            if (relu) y[c] = dst[c] < 0.0f ? 0.0f : dst[c];
+        }
+        if (j->op >= 0 && !relu) unary_range(j->op, dst, y, cols);
+        else if (!relu && dst != y) memcpy(y, dst, (size_t)cols * sizeof(float));
     }
 }
+
+static void bias_act_task(void *ctx, int64_t b, int64_t e) { bias_act_range((const ew_job *)ctx, b, e); }
 
 void pd_bias_act(int op, const float *x, const float *bias, float *y, float *pre, int64_t rows, int64_t cols) {
     ew_job j = {op, x, NULL, NULL, bias, y, pre, cols};
@@ -216,33 +238,79 @@ typedef struct {
     int op;
 } gn_job;
 
+// Double-precision sums with 8 independent lanes, so they vectorize (a single running double
+// would be a serial chain); lanes are added in a fixed order, so results stay deterministic.
+typedef float pd_v8f __attribute__((vector_size(32), aligned(4)));
+typedef double pd_v8d __attribute__((vector_size(64)));
+
+// By pointer: a vector passed by value would change the ABI between the target clones.
+static inline double lanes_total(const pd_v8d *a) {
+    double t = 0;
+    for (int l = 0; l < 8; l++) t += (*a)[l];
+    return t;
+}
+
+static inline double sum_d(const float *restrict x, int64_t n) {
+    pd_v8d acc = {0};
+    int64_t n8 = n / 8 * 8;
+    for (int64_t i = 0; i < n8; i += 8) acc += __builtin_convertvector(*(const pd_v8f *)(x + i), pd_v8d);
+    double t = lanes_total(&acc);
+    for (int64_t i = n8; i < n; i++) t += x[i];
+    return t;
+}
+
+static inline double dot_d(const float *restrict x, const float *restrict y, int64_t n) {
+    pd_v8d acc = {0};
+    int64_t n8 = n / 8 * 8;
+    for (int64_t i = 0; i < n8; i += 8)
+        acc += __builtin_convertvector(*(const pd_v8f *)(x + i), pd_v8d) * __builtin_convertvector(*(const pd_v8f *)(y + i), pd_v8d);
+    double t = lanes_total(&acc);
+    for (int64_t i = n8; i < n; i++) t += (double)x[i] * y[i];
+    return t;
+}
+
+// Σ (x − mean)², the second pass of the variance (two passes: no cancellation).
+static inline double squared_deviations_d(const float *restrict x, float mean, int64_t n) {
+    pd_v8d acc = {0};
+    int64_t n8 = n / 8 * 8;
+    for (int64_t i = 0; i < n8; i += 8) {
+        pd_v8d d = __builtin_convertvector(*(const pd_v8f *)(x + i) - mean, pd_v8d);
+        acc += d * d;
+    }
+    double t = lanes_total(&acc);
+    for (int64_t i = n8; i < n; i++) { double d = x[i] - mean; t += d * d; }
+    return t;
+}
+
 // One (sample, group) row per index: xhat = (x − mean)/√(var + eps); y = act(xhat·w[c] + b[c]).
-static void gn_forward_task(void *ctx, int64_t begin, int64_t end) {
-    const gn_job *j = (const gn_job *)ctx;
-    int64_t cpg = j->channels / j->groups, row = cpg * j->length;
-    float *z = malloc((size_t)(row > 0 ? row : 1) * sizeof(float));
+PD_CLONES static void gn_forward_range(const gn_job *j, int64_t begin, int64_t end, float *restrict z) {
+    int64_t cpg = j->channels / j->groups, row = cpg * j->length, len = j->length;
     for (int64_t r = begin; r < end; r++) {
-        const float *x = j->x + r * row;
-        float *xh = j->xhat_out + r * row, *y = j->y + r * row;
-        double sum = 0;
-        for (int64_t i = 0; i < row; i++) sum += x[i];
-        float mean = (float)(sum / (double)row);
-        double var = 0;
-        for (int64_t i = 0; i < row; i++) { double d = x[i] - mean; var += d * d; }
-        float inv = 1.0f / sqrtf((float)(var / (double)row) + j->eps);
+        const float *restrict x = j->x + r * row;
+        float *restrict xh = j->xhat_out + r * row;
+        float *y = j->y + r * row;
+        float mean = (float)(sum_d(x, row) / (double)row);
+        float inv = 1.0f / sqrtf((float)(squared_deviations_d(x, mean, row) / (double)row) + j->eps);
         j->inv_out[r] = inv;
         int64_t c0 = (r % j->groups) * cpg;
         for (int64_t c = 0; c < cpg; c++) {
             float wc = j->w[c0 + c], bc = j->b[c0 + c];
-            for (int64_t t = 0; t < j->length; t++) {
-                int64_t i = c * j->length + t;
-                xh[i] = (x[i] - mean) * inv;
-                z[i] = xh[i] * wc + bc;
+            for (int64_t t = c * len; t < (c + 1) * len; t++) {
+                float v = (x[t] - mean) * inv;
+                xh[t] = v;
+                z[t] = v * wc + bc;
             }
         }
         if (j->op < 0) memcpy(y, z, (size_t)row * sizeof(float));
         else unary_range(j->op, z, y, row);
     }
+}
+
+static void gn_forward_task(void *ctx, int64_t begin, int64_t end) {
+    const gn_job *j = (const gn_job *)ctx;
+    int64_t row = j->channels / j->groups * j->length;
+    float *z = malloc((size_t)(row > 0 ? row : 1) * sizeof(float));
+    gn_forward_range(j, begin, end, z);
     free(z);
 }
 
@@ -254,38 +322,39 @@ void pd_group_norm(int op, const float *x, const float *w, const float *b, float
 }
 
 // dz = gy·act'(z); partial dw, db per sample; dx = (dxh − mean(dxh) − xhat·mean(dxh·xhat))·inv_std.
-static void gn_backward_task(void *ctx, int64_t begin, int64_t end) {
-    const gn_job *j = (const gn_job *)ctx;
-    int64_t cpg = j->channels / j->groups, row = cpg * j->length;
-    float *z = malloc((size_t)(row > 0 ? row : 1) * 2 * sizeof(float));
-    float *dz = z + row;
+PD_CLONES static void gn_backward_range(const gn_job *j, int64_t begin, int64_t end, float *restrict z, float *restrict dz) {
+    int64_t cpg = j->channels / j->groups, row = cpg * j->length, len = j->length;
     for (int64_t r = begin; r < end; r++) {
-        const float *xh = j->xhat + r * row, *gy = j->gy + r * row;
-        float *gx = j->gx + r * row;
+        const float *restrict xh = j->xhat + r * row, *gy = j->gy + r * row;
+        float *restrict gx = j->gx + r * row;
         int64_t n = r / j->groups, c0 = (r % j->groups) * cpg;
-        for (int64_t c = 0; c < cpg; c++)
-            for (int64_t t = 0; t < j->length; t++) z[c * j->length + t] = xh[c * j->length + t] * j->w[c0 + c] + j->b[c0 + c];
+        for (int64_t c = 0; c < cpg; c++) {
+            float wc = j->w[c0 + c], bc = j->b[c0 + c];
+            for (int64_t t = c * len; t < (c + 1) * len; t++) z[t] = xh[t] * wc + bc;
+        }
         if (j->op < 0) memcpy(dz, gy, (size_t)row * sizeof(float));
         else unary_backward_range(j->op, z, NULL, gy, dz, row);
         double sd = 0, sdx = 0;
         for (int64_t c = 0; c < cpg; c++) {
+            const float *restrict dzc = dz + c * len, *restrict xhc = xh + c * len;
+            float *restrict gxc = gx + c * len;
             float wc = j->w[c0 + c];
-            double pw = 0, pb = 0;
-            for (int64_t t = 0; t < j->length; t++) {
-                int64_t i = c * j->length + t;
-                pw += (double)dz[i] * xh[i];
-                pb += dz[i];
-                float d = dz[i] * wc;
-                gx[i] = d;
-                sd += d;
-                sdx += (double)d * xh[i];
-            }
-            j->pw[n * j->channels + c0 + c] = (float)pw;
-            j->pb[n * j->channels + c0 + c] = (float)pb;
+            j->pw[n * j->channels + c0 + c] = (float)dot_d(dzc, xhc, len);
+            j->pb[n * j->channels + c0 + c] = (float)sum_d(dzc, len);
+            for (int64_t t = 0; t < len; t++) gxc[t] = dzc[t] * wc;
+            sd += sum_d(gxc, len);
+            sdx += dot_d(gxc, xhc, len);
         }
         float md = (float)(sd / (double)row), mdx = (float)(sdx / (double)row), inv = j->inv_std[r];
         for (int64_t i = 0; i < row; i++) gx[i] = (gx[i] - md - xh[i] * mdx) * inv;
     }
+}
+
+static void gn_backward_task(void *ctx, int64_t begin, int64_t end) {
+    const gn_job *j = (const gn_job *)ctx;
+    int64_t row = j->channels / j->groups * j->length;
+    float *z = malloc((size_t)(row > 0 ? row : 1) * 2 * sizeof(float));
+    gn_backward_range(j, begin, end, z, z + row);
     free(z);
 }
 
@@ -415,6 +484,19 @@ PD_CLONES static void lerp_range(float *restrict t, const float *restrict s, flo
 }
 
 void pd_lerp(float *t, const float *s, float w, int64_t n) { lerp_range(t, s, w, n); }
+
+// The largest exponent field seen; all-ones (inf or NaN) means not finite. A max vectorizes where
+// an early exit would not, and finite tensors (the case every step checks) are read in full anyway.
+PD_CLONES static uint32_t max_exponent(const float *restrict x, int64_t n) {
+    uint32_t m = 0;
+    for (int64_t i = 0; i < n; i++) {
+        uint32_t e = (uint32_t)as_int(x[i]) & 0x7f800000u;
+        m = e > m ? e : m;
+    }
+    return m;
+}
+
+int pd_all_finite(const float *x, int64_t n) { return max_exponent(x, n) != 0x7f800000u; }
 
 PD_CLONES static void column_sums_range(const float *restrict x, float *restrict out, int64_t rows, int64_t cols) {
     for (int64_t c = 0; c < cols; c++) out[c] = 0;

@@ -6,6 +6,11 @@ import TensorCore
 /// so no layer lists its own parameters.
 open class Module {
     public private(set) var isTraining = true
+    /// `namedParameters()` memoized: reflection (Mirror) costs more than a small network's Polyak
+    /// update or freeze/unfreeze, which read the list every step. Children and parameters are
+    /// stored `let`s, fixed after init, so the list never goes stale.
+    private var parameterCache: [(String, Parameter)]?
+    private let parameterCacheLock = NSLock()
 
     public init() {}
 
@@ -38,6 +43,15 @@ open class Module {
 
     /// Every parameter of this module and its descendants, by dotted path, in declaration order.
     public func namedParameters() -> [(String, Parameter)] {
+        parameterCacheLock.lock()
+        defer { parameterCacheLock.unlock() }
+        if let parameterCache { return parameterCache }
+        let found = reflectedParameters()
+        parameterCache = found
+        return found
+    }
+
+    private func reflectedParameters() -> [(String, Parameter)] {
         var out: [(String, Parameter)] = []
         for (name, value) in reflectedChildren() {
             if let p = value as? Parameter { out.append((name, p)) }

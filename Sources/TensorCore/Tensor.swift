@@ -1,3 +1,4 @@
+import CKernels
 /// An N-dimensional Float32 tensor: contiguous row-major storage shared copy-on-write, plus an
 /// optional autodiff node. Values are immutable from the outside except through
 /// `withUnsafeMutableBufferPointer`, which copies first when the storage is shared.
@@ -116,11 +117,7 @@ public struct Tensor {
 
     /// True when every element is finite.
     public var isFinite: Bool {
-        withUnsafeBufferPointer { b in
-            var ok = true
-            for v in b where !v.isFinite { ok = false; break }
-            return ok
-        }
+        withUnsafeBufferPointer { b in b.isEmpty || pd_all_finite(b.baseAddress!, Int64(b.count)) != 0 }
     }
 }
 

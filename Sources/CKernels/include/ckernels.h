@@ -59,6 +59,8 @@ void pd_unary_backward(int op, const float *x, const float *y, const float *gy, 
 void pd_bias_act(int op, const float *x, const float *bias, float *y, float *pre, int64_t rows, int64_t cols);
 // t ← t + w·(s − t): Polyak averaging of target networks and EMA weights.
 void pd_lerp(float *t, const float *s, float w, int64_t n);
+// 1 when no element of x is inf or NaN (loss and gradient guards).
+int pd_all_finite(const float *x, int64_t n);
 // out[c] = Σ_r x[r, c] for a row-major [rows, cols] matrix (bias gradients), in row order.
 void pd_column_sums(const float *x, float *out, int64_t rows, int64_t cols);
 
