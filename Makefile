@@ -6,7 +6,7 @@ BENCH_DIR = .build-bench
 DIFFUSE = .build/release/diffuse
 THREADS ?= 2
 
-.PHONY: setup build demo test run-samples fuzz bench-build bench bench-train-agent bench-distributed bench-compare checkpoints clean experiment-agents experiment-pgd experiment-seppo experiment-fisor
+.PHONY: setup build demo test run-samples fuzz bench-build bench bench-ab bench-twin-gemm bench-train-agent bench-distributed bench-compare checkpoints clean experiment-agents experiment-pgd experiment-seppo experiment-fisor
 
 setup:
 	@bash scripts/setup.sh
@@ -46,6 +46,19 @@ bench: bench-build
 # End-to-end wall time of `diffuse train agent` (TD3+BC, 10k updates, 50k pendulum transitions).
 bench-train-agent: bench-build
 	bash bench/train_agent_wall.sh $(BENCH_DIR)/release/diffuse
+
+# A/B of two builds of ours on the same noisy machine (bench/paired.py alternating turns):
+# make bench-ab BASELINE=/path/to/old/diffuse ONLY=unet2d_train_step,td3bc_update
+bench-ab: bench-build
+	@test -n "$(BASELINE)" || { echo "bench-ab: set BASELINE=/path/to/another/diffuse"; exit 2; }
+	python3 bench/paired.py --diffuse $(BENCH_DIR)/release/diffuse --baseline $(BASELINE) --threads $(THREADS) \
+	  $(if $(ONLY),--only $(ONLY)) bench-results/ab.json bench-results/ab-baseline.json
+
+# Split vs grouped GEMMs for twin critics (bench/twin_gemm.c; docs/bench-methods.md).
+bench-twin-gemm: setup
+	@mkdir -p $(BENCH_DIR)
+	clang -O2 bench/twin_gemm.c -o $(BENCH_DIR)/twin_gemm -lopenblas -lpthread
+	$(BENCH_DIR)/twin_gemm
 
 # libFuzzer on one parser (Sources/FuzzParsers): TARGET = safetensors | npy | npz | hdf5 | checkpoint |
 # digits | arguments. Coverage-instrumented build in .build-fuzz (lld: gold fails on the instrumented objects);

@@ -18,6 +18,8 @@ only conv1d, 0.85 ms after other workloads had run.
 Protocol (Bench.measure in Harness.swift, measure() in pytorch_bench.py): each process announces
 "ready NAME" per workload, then obeys "warmup" (→ "ok"), "turn" (→ comma-separated milliseconds)
 and "next".
+With --baseline OTHER_DIFFUSE instead of --python, the reference side is another build of ours
+(A/B of a change on the same noisy machine: `make bench-ab BASELINE=path/to/old/diffuse`).
 Writes both sides' results in the format of `diffuse bench core -o` / `pytorch_bench.py --json`,
 so compare.py makes the table.
 """
@@ -32,7 +34,9 @@ import tempfile
 
 p = argparse.ArgumentParser()
 p.add_argument("--diffuse", required=True)
-p.add_argument("--python", required=True)
+side = p.add_mutually_exclusive_group(required=True)
+side.add_argument("--python", help="PyTorch's side: this Python runs bench/pytorch_bench.py")
+side.add_argument("--baseline", help="instead of PyTorch, another diffuse binary (A/B of two builds)")
 p.add_argument("--threads", type=int, default=2)
 p.add_argument("--repeats", type=int, default=30)
 p.add_argument("--warmup", type=int, default=5)
@@ -47,7 +51,10 @@ common = ["--threads", str(a.threads), "--warmup", str(a.warmup), "--repeats", s
 with tempfile.TemporaryDirectory() as tmp:
     ours_out, torch_out = os.path.join(tmp, "ours.json"), os.path.join(tmp, "torch.json")
     ours_cmd = [a.diffuse, "bench", "core", *common, "-o", ours_out] + (["--only", a.only] if a.only else [])
-    torch_cmd = [a.python, os.path.join(here, "pytorch_bench.py"), *common, "--json", torch_out] + (a.only.split(",") if a.only else [])
+    if a.baseline:
+        torch_cmd = [a.baseline, "bench", "core", *common, "-o", torch_out] + (["--only", a.only] if a.only else [])
+    else:
+        torch_cmd = [a.python, os.path.join(here, "pytorch_bench.py"), *common, "--json", torch_out] + (a.only.split(",") if a.only else [])
     sides = {name: subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env, bufsize=1)
              for name, cmd in (("ours", ours_cmd), ("torch", torch_cmd))}
 
@@ -96,7 +103,8 @@ with tempfile.TemporaryDirectory() as tmp:
         for side in sides:
             send(side, "next")
         ratio = statistics.median(times["torch"]) / statistics.median(times["ours"])
-        print(f"{name}: ours {statistics.median(times['ours']):.3f} ms, torch {statistics.median(times['torch']):.3f} ms, "
+        other = "baseline" if a.baseline else "torch"
+        print(f"{name}: ours {statistics.median(times['ours']):.3f} ms, {other} {statistics.median(times['torch']):.3f} ms, "
               f"ratio {ratio:.2f}", file=sys.stderr)
     for side, proc in sides.items():
         proc.stdin.close()
