@@ -3,7 +3,6 @@
 #include "ckernels.h"
 #include "dispatch.h"
 #include <cblas.h>
-#include <stdlib.h>
 
 // Below this many flops a split costs more than it saves.
 #define PD_GEMM_SPLIT_FLOPS 400000.0
@@ -111,51 +110,19 @@ void pd_sgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float a
     pd_parallel_for(blocks, 1, gemm_part, &j);
 }
 
-// ---------------------------------------------------------------- grouped GEMMs
-// `count` GEMMs of one shape at once (twin critics, batched matmul). Each member runs whole on one
-// thread when there are at least as many members as threads: two 256×256×256 GEMMs side by side
-// take ~20 % less time than each split over both threads in turn (bench/twin_gemm.c). Fewer
-// members than threads run one after the other, each split by pd_sgemm; a count that does not
-// divide evenly (3 on 2 threads) is cut into row parts so that the threads' shares are equal.
-
 typedef struct {
-    int trans_a, trans_b;
-    int64_t m, n, k, lda, ldb, ldc, parts;
-    float alpha, beta;
-    const float *const *a, *const *b;
-    float *const *c;
-} grouped_job;
+    gemm_job g;
+    int64_t sa, sb, sc;
+} batched_job;
 
-static void grouped_part(void *ctx, int64_t begin, int64_t end) {
-    const grouped_job *j = (const grouped_job *)ctx;
+static void batched_part(void *ctx, int64_t begin, int64_t end) {
+    const batched_job *bj = (const batched_job *)ctx;
     for (int64_t i = begin; i < end; i++) {
-        int64_t g = i / j->parts, part = i % j->parts;
-        int64_t lo = j->m * part / j->parts, hi = j->m * (part + 1) / j->parts;
-        if (hi <= lo) continue;
-        const float *a = j->trans_a ? j->a[g] + lo : j->a[g] + lo * j->lda;
-        cblas_sgemm(CblasRowMajor, tr(j->trans_a), tr(j->trans_b), (int)(hi - lo), (int)j->n, (int)j->k, j->alpha, a, (int)j->lda,
-                    j->b[g], (int)j->ldb, j->beta, j->c[g] + lo * j->ldc, (int)j->ldc);
+        const gemm_job *j = &bj->g;
+        cblas_sgemm(CblasRowMajor, tr(j->trans_a), tr(j->trans_b), (int)j->m, (int)j->n, (int)j->k,
+                    j->alpha, j->a + i * bj->sa, (int)j->lda, j->b + i * bj->sb, (int)j->ldb, j->beta,
+                    j->c + i * bj->sc, (int)j->ldc);
     }
-}
-
-static int64_t gcd64(int64_t x, int64_t y) { return y == 0 ? x : gcd64(y, x % y); }
-
-void pd_sgemm_grouped(int64_t count, int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
-                      const float *const *a, int64_t lda, const float *const *b, int64_t ldb, float beta,
-                      float *const *c, int64_t ldc) {
-    if (count <= 0 || m <= 0 || n <= 0) return;
-    int threads = pd_get_num_threads();
-    double flops = 2.0 * (double)m * (double)n * (double)k;
-    if (threads <= 1 || count < threads || flops * (double)count < PD_GEMM_SPLIT_FLOPS) {
-        for (int64_t g = 0; g < count; g++) pd_sgemm(trans_a, trans_b, m, n, k, alpha, a[g], lda, b[g], ldb, beta, c[g], ldc);
-        return;
-    }
-    // parts × count is a multiple of the thread count (2 members on 2 threads: 1 part each; 3 on 2: 2).
-    int64_t parts = threads / gcd64(count, threads);
-    if (parts > 1 && flops / (double)parts < PD_GEMM_SPLIT_FLOPS) parts = 1;
-    grouped_job j = {trans_a, trans_b, m, n, k, lda, ldb, ldc, parts, alpha, beta, a, b, c};
-    int64_t grain = parts > 1 ? 1 : (int64_t)(PD_GEMM_SPLIT_FLOPS / (flops + 1.0)) + 1;
-    pd_parallel_for(count * parts, grain, grouped_part, &j);
 }
 
 void pd_sgemm_batched(int64_t batch, int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
@@ -163,11 +130,16 @@ void pd_sgemm_batched(int64_t batch, int trans_a, int trans_b, int64_t m, int64_
                       const float *b, int64_t ldb, int64_t stride_b, float beta,
                       float *c, int64_t ldc, int64_t stride_c) {
     if (batch <= 0 || m <= 0 || n <= 0) return;
-    const float **pa = malloc(sizeof(float *) * (size_t)batch * 2);
-    float **pc = malloc(sizeof(float *) * (size_t)batch);
-    const float **pb = pa + batch;
-    for (int64_t i = 0; i < batch; i++) pa[i] = a + i * stride_a, pb[i] = b + i * stride_b, pc[i] = c + i * stride_c;
-    pd_sgemm_grouped(batch, trans_a, trans_b, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc);
-    free(pc);
-    free(pa);
+    int threads = pd_get_num_threads();
+    if (batch < threads) {
+        for (int64_t i = 0; i < batch; i++)
+            pd_sgemm(trans_a, trans_b, m, n, k, alpha, a + i * stride_a, lda, b + i * stride_b, ldb,
+                     beta, c + i * stride_c, ldc);
+        return;
+    }
+    batched_job bj = {{trans_a, trans_b, 1, m, n, k, lda, ldb, ldc, 1, alpha, beta, a, b, c},
+                      stride_a, stride_b, stride_c};
+    double flops = 2.0 * (double)m * (double)n * (double)k;
+    int64_t grain = (int64_t)(PD_GEMM_SPLIT_FLOPS / (flops + 1.0)) + 1;
+    pd_parallel_for(batch, grain, batched_part, &bj);
 }

@@ -209,17 +209,4 @@ public final class MLP: Module, UnaryLayer, ConfigurableModule {
         for layer in layers { h = layer(h) }
         return h
     }
-
-    /// Several MLPs of one configuration on one shared input, stacked [G, rows…, out]: one
-    /// `Tensor.groupedLinear` per layer, so twin critics run their GEMMs side by side, each whole
-    /// on one thread, instead of one after the other split across threads.
-    public static func grouped(_ members: [MLP], _ x: Tensor) -> Tensor {
-        precondition(!members.isEmpty && members.allSatisfy { $0.config == members[0].config }, "grouped MLPs must share one configuration")
-        var h = x
-        for (i, layer) in members[0].layers.enumerated() {
-            h = Tensor.groupedLinear(h, perMember: i > 0, weights: members.map { $0.layers[i].weight.tensor },
-                                     biases: members.map { $0.layers[i].bias?.tensor }, activation: layer.config.activation)
-        }
-        return h
-    }
 }

@@ -105,15 +105,6 @@ let linalgCases: [GradCase] = [
     GradCase(name: "matmul leading axes", shapes: [[2, 3, 4], [4, 2]]) { Tensor.matmul($0[0], $0[1]) },
     GradCase(name: "batched matmul", shapes: [[2, 3, 4], [2, 4, 5]]) { Tensor.matmul($0[0], $0[1]) },
     GradCase(name: "linear no bias", shapes: [[4, 3], [5, 3]]) { Tensor.linear($0[0], weight: $0[1], bias: nil) },
-    GradCase(name: "grouped linear, shared input, relu", shapes: [[4, 3], [5, 3], [5, 3], [5], [5]], inputs: .awayFromZero) {
-        Tensor.groupedLinear($0[0], perMember: false, weights: [$0[1], $0[2]], biases: [$0[3], $0[4]], activation: .relu)
-    },
-    GradCase(name: "grouped linear, one input per member, tanh", shapes: [[2, 4, 3], [5, 3], [5, 3], [5], [5]]) {
-        Tensor.groupedLinear($0[0], perMember: true, weights: [$0[1], $0[2]], biases: [$0[3], $0[4]], activation: .tanh)
-    },
-    GradCase(name: "grouped linear, three members, no bias", shapes: [[3, 2, 4, 3], [5, 3], [5, 3], [5, 3]]) {
-        Tensor.groupedLinear($0[0], perMember: true, weights: [$0[1], $0[2], $0[3]], biases: [nil, nil, nil])
-    },
 ] + Activation.allCases.map { act in
     GradCase(name: "linear \(act.rawValue)", shapes: [[4, 3], [5, 3], [5]], inputs: act == .relu ? .awayFromZero : .general) {
         Tensor.linear($0[0], weight: $0[1], bias: $0[2], activation: act)
@@ -138,31 +129,6 @@ struct GradientTests {
             Tensor.linear($0[0], weight: $0[1], bias: $0[2], activation: .mish)
         }
         #expect(r.passed, "\(r)")
-    }
-
-    /// Grouped layers (each member's GEMM whole on one thread, or in row parts for 3 members on 2
-    /// threads) equal separate `linear` calls in value and in every gradient, including a frozen
-    /// member's weights receiving none.
-    @Test(arguments: [2, 3]) func groupedLinearEqualsSeparateLayers(_ members: Int) {
-        let x = checkInput([96, 48], seed: 7)
-        let ws = (0..<members).map { checkInput([40, 48], seed: 8 + UInt64($0)) * 0.2 }
-        let bs = (0..<members).map { checkInput([40], seed: 20 + UInt64($0)) }
-        func run(grouped: Bool) -> (Tensor, [Tensor?]) {
-            let xv = x.requiringGrad()
-            let wv = ws.enumerated().map { $0.offset == 0 ? $0.element : $0.element.requiringGrad() }  // member 0 frozen
-            let bv = bs.map { $0.requiringGrad() }
-            let y = grouped ? Tensor.groupedLinear(xv, perMember: false, weights: wv, biases: bv, activation: .mish)
-                            : Tensor.stack((0..<members).map { Tensor.linear(xv, weight: wv[$0], bias: bv[$0], activation: .mish) })
-            (y * y).sum().backward()
-            return (y.detached(), [xv.grad] + wv.map(\.grad) + bv.map(\.grad))
-        }
-        let (yg, gg) = run(grouped: true), (ys, gs) = run(grouped: false)
-        #expect(yg.shape == [members, 96, 40] && maxAbsDifference(yg, ys) < 1e-5)
-        #expect(gg[1] == nil && gs[1] == nil)
-        for (a, b) in zip(gg, gs) {
-            guard let a, let b else { continue }
-            #expect(maxAbsDifference(a, b) < 1e-4 * Swift.max(1, b.scalars.map(abs).max()!))
-        }
     }
 
     /// The fused kernel equals the composed ops (normalize, scale, shift, activate) in value and gradient.

@@ -37,12 +37,7 @@ void pd_parallel_for(int64_t n, int64_t grain, pd_task_fn fn, void *ctx);
 void pd_sgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
               const float *a, int64_t lda, const float *b, int64_t ldb, float beta,
               float *c, int64_t ldc);
-/// `count` independent GEMMs of one shape given by pointers (twin critics): each member whole on one
-/// thread when count ≥ threads, else each split in row parts.
-void pd_sgemm_grouped(int64_t count, int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
-                      const float *const *a, int64_t lda, const float *const *b, int64_t ldb, float beta,
-                      float *const *c, int64_t ldc);
-/// `batch` independent GEMMs with element strides between consecutive matrices (pd_sgemm_grouped).
+/// `batch` independent GEMMs with element strides between consecutive matrices.
 void pd_sgemm_batched(int64_t batch, int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
                       float alpha, const float *a, int64_t lda, int64_t stride_a,
                       const float *b, int64_t ldb, int64_t stride_b, float beta,

@@ -60,13 +60,6 @@ public final class AgentNetworks: Module, ConfigurableModule {
     static func q(_ critic: MLP, _ s: Tensor, _ a: Tensor) -> Tensor {
         critic(Tensor.concat([s, a], axis: 1)).reshaped([s.shape[0]])
     }
-
-    /// (Q₁(s, a), Q₂(s, a)) of twin critics in one grouped pass (`MLP.grouped`), each [B].
-    static func twinQ(_ critic1: MLP, _ critic2: MLP, _ s: Tensor, _ a: Tensor) -> (Tensor, Tensor) {
-        let q = MLP.grouped([critic1, critic2], Tensor.concat([s, a], axis: 1)).reshaped([2, s.shape[0]])
-        let parts = q.split(sizes: [1, 1], axis: 0)
-        return (parts[0].reshaped([s.shape[0]]), parts[1].reshaped([s.shape[0]]))
-    }
 }
 
 /// A trained agent as a policy: observations are z-scored and actions mapped back from [−1, 1]

@@ -36,8 +36,7 @@ public final class IQL: AgentUpdateRule {
 
         // u = min_i Q′_i(s, a) − V(s); L_V = mean |τ − 1[u < 0]| u² (expectile regression).
         let qTarget = noGrad {
-            let (q1, q2) = AgentNetworks.twinQ(targets.critic1!, targets.critic2!, b.observations, b.actions)
-            return Tensor.minimum(q1, q2)
+            Tensor.minimum(AgentNetworks.q(targets.critic1!, b.observations, b.actions), AgentNetworks.q(targets.critic2!, b.observations, b.actions))
         }
         let v = value(b.observations).reshaped([b.rewards.count])
         let u = qTarget - v
@@ -51,7 +50,8 @@ public final class IQL: AgentUpdateRule {
         // L_Q = mean over both critics of (Q_i(s, a) − r − γ (1 − d) V(s′))², V before this update
         // unless valueOptimizer has just stepped it.
         let y = noGrad { b.rewards + h.discount * (1 - b.terminals) * value(b.nextObservations).reshaped([b.rewards.count]) }
-        let (q1, q2) = AgentNetworks.twinQ(networks.critic1!, networks.critic2!, b.observations, b.actions)
+        let q1 = AgentNetworks.q(networks.critic1!, b.observations, b.actions)
+        let q2 = AgentNetworks.q(networks.critic2!, b.observations, b.actions)
         let criticLoss = (Loss.mse(q1, y) + Loss.mse(q2, y)) * 0.5
 
         // Actor: w = min(exp(β u), 100); L_π = mean w · (−log π(a | s)), u from the same V as L_V.

@@ -43,11 +43,11 @@ public final class TD3BC: AgentUpdateRule {
         let y = noGrad { () -> Tensor in
             let noise = rng.normal(b.actions.shape, std: h.targetNoise).clamped(min: -h.targetNoiseClip, max: h.targetNoiseClip)
             let next = (targets.actor(b.nextObservations) + noise).clamped(min: -1, max: 1)
-            let (qNext1, qNext2) = AgentNetworks.twinQ(targets.critic1!, targets.critic2!, b.nextObservations, next)
-            let qNext = Tensor.minimum(qNext1, qNext2)
+            let qNext = Tensor.minimum(AgentNetworks.q(targets.critic1!, b.nextObservations, next),
+                                       AgentNetworks.q(targets.critic2!, b.nextObservations, next))
             return b.rewards + h.discount * (1 - b.terminals) * qNext
         }
-        let (q1, q2) = AgentNetworks.twinQ(critic1, critic2, b.observations, b.actions)
+        let q1 = AgentNetworks.q(critic1, b.observations, b.actions), q2 = AgentNetworks.q(critic2, b.observations, b.actions)
         let criticLoss = Loss.mse(q1, y) + Loss.mse(q2, y)
         // The two losses touch disjoint parameters (Q1 is frozen in the actor loss), so one backward
         // pass and one Adam step equal PGD's actor-then-critic updates.
