@@ -1,4 +1,4 @@
-// Convolution: direct (blocked register-tile kernels for stride 1, im2col + sgemm when strided),
+// Convolution: direct (blocked register-tile kernels; a strided input gradient as sgemm + col2im),
 // FFT (FFTW + complex GEMM per frequency) and a naive reference, behind one API (ckernels.h).
 // See docs/convolution.md for the maths.
 #include "ckernels.h"
@@ -152,34 +152,16 @@ static void naive_backward(const pd_conv_shape *s, int64_t oh, int64_t ow, const
                 }
 }
 
-// ---------------------------------------------------------------- direct: im2col + sgemm
+// ---------------------------------------------------------------- strided input gradient: sgemm + col2im
 
 typedef struct {
     const pd_conv_shape *s;
     int64_t oh, ow, chunks;
-    const float *x, *w, *b, *gy;
-    float *y, *gx, *gw_partials;
+    const float *w, *gy;
+    float *gx;
 } direct_job;
 
-// cols[(ci·kh + a)·kw + c][i·ow + j] = x[ci, i·sh + a − pt, j·sw + c − pl] (0 outside), rows `ld` apart.
-static void im2col(const pd_conv_shape *s, int64_t oh, int64_t ow, const float *x, float *cols, int64_t ld) {
-    for (int64_t ci = 0; ci < s->c_in; ci++)
-        for (int64_t a = 0; a < s->k_h; a++)
-            for (int64_t c = 0; c < s->k_w; c++) {
-                float *row = cols + ((ci * s->k_h + a) * s->k_w + c) * ld;
-                for (int64_t i = 0; i < oh; i++) {
-                    int64_t h = i * s->stride_h + a - s->pad_top;
-                    float *r = row + i * ow;
-                    if (h < 0 || h >= s->in_h) { memset(r, 0, sizeof(float) * (size_t)ow); continue; }
-                    const float *xr = x + (ci * s->in_h + h) * s->in_w;
-                    for (int64_t j = 0; j < ow; j++) {
-                        int64_t v = j * s->stride_w + c - s->pad_left;
-                        r[j] = (v >= 0 && v < s->in_w) ? xr[v] : 0.0f;
-                    }
-                }
-            }
-}
-
+// gx[ci, i·sh + a − pt, j·sw + c − pl] += cols[(ci·kh + a)·kw + c][i·ow + j] (inside the input), rows `ld` apart.
 static void col2im_add(const pd_conv_shape *s, int64_t oh, int64_t ow, const float *cols, int64_t ld, float *gx) {
     for (int64_t ci = 0; ci < s->c_in; ci++)
         for (int64_t a = 0; a < s->k_h; a++)
@@ -227,28 +209,6 @@ static void gather_rows(const float *src, int64_t sb, int64_t rows, int64_t p, f
         for (int64_t r = 0; r < rows; r++) memcpy(dst + r * sb * p + n * p, src + (n * rows + r) * p, sizeof(float) * (size_t)p);
 }
 
-static void direct_forward_chunk(const direct_job *j, int64_t chunk, int alone) {
-    const pd_conv_shape *s = j->s;
-    int64_t p = j->oh * j->ow, kk = s->c_in * s->k_h * s->k_w, n0, n1, xs = s->c_in * s->in_h * s->in_w;
-    sample_range(j, chunk, &n0, &n1);
-    int64_t sb = sub_batch(j, n1 - n0);
-    float *cols = falloc(kk * sb * p), *out = falloc(s->c_out * sb * p);
-    for (int64_t b0 = n0; b0 < n1; b0 += sb) {
-        int64_t m = n1 - b0 < sb ? n1 - b0 : sb, ld = m * p;
-        for (int64_t n = 0; n < m; n++) im2col(s, j->oh, j->ow, j->x + (b0 + n) * xs, cols + n * p, ld);
-        gemm(alone, 0, 0, s->c_out, ld, kk, j->w, kk, cols, ld, 0, out, ld);
-        for (int64_t n = 0; n < m; n++)
-            for (int64_t co = 0; co < s->c_out; co++) {
-                float *yr = j->y + ((b0 + n) * s->c_out + co) * p;
-                const float *o = out + co * ld + n * p;
-                float bias = j->b ? j->b[co] : 0;
-                for (int64_t q = 0; q < p; q++) yr[q] = o[q] + bias;
-            }
-    }
-    ws_free(out);
-    ws_free(cols);
-}
-
 static void direct_backward_input_chunk(const direct_job *j, int64_t chunk, int alone) {
     const pd_conv_shape *s = j->s;
     int64_t p = j->oh * j->ow, kk = s->c_in * s->k_h * s->k_w, n0, n1, xs = s->c_in * s->in_h * s->in_w;
@@ -264,24 +224,6 @@ static void direct_backward_input_chunk(const direct_job *j, int64_t chunk, int 
             memset(gxn, 0, sizeof(float) * (size_t)xs);
             col2im_add(s, j->oh, j->ow, cols + n * p, ld, gxn);
         }
-    }
-    ws_free(gyt);
-    ws_free(cols);
-}
-
-static void direct_backward_weight_chunk(const direct_job *j, int64_t chunk, int alone) {
-    const pd_conv_shape *s = j->s;
-    int64_t p = j->oh * j->ow, kk = s->c_in * s->k_h * s->k_w, n0, n1, xs = s->c_in * s->in_h * s->in_w;
-    sample_range(j, chunk, &n0, &n1);
-    float *gw = j->gw_partials + chunk * s->c_out * kk;
-    memset(gw, 0, sizeof(float) * (size_t)(s->c_out * kk));
-    int64_t sb = sub_batch(j, n1 - n0);
-    float *cols = falloc(kk * sb * p), *gyt = falloc(s->c_out * sb * p);
-    for (int64_t b0 = n0; b0 < n1; b0 += sb) {
-        int64_t m = n1 - b0 < sb ? n1 - b0 : sb, ld = m * p;
-        for (int64_t n = 0; n < m; n++) im2col(s, j->oh, j->ow, j->x + (b0 + n) * xs, cols + n * p, ld);
-        gather_rows(j->gy + b0 * s->c_out * p, m, s->c_out, p, gyt);
-        gemm(alone, 0, 1, s->c_out, kk, ld, gyt, ld, cols, ld, 1, gw, kk);
     }
     ws_free(gyt);
     ws_free(cols);
@@ -315,6 +257,7 @@ static void pad_planes(const float *src, int64_t planes, int64_t h, int64_t w, i
 
 typedef struct {
     int64_t batch, c_in, c_out, ph, pw, k_h, k_w, oh, ow, blocks; // ph × pw: the padded input
+    int64_t sh, sw;      // strides: output pixel (i, q) reads the input from (i·sh, q·sw)
     const float *xp;     // [batch][c_in][ph][pw], then slack zeros
     const float *wp;     // [blocks][c_in][k_h][k_w][PD_TILE_CHANNELS]
     const float *bias;   // [c_out] or NULL
@@ -399,10 +342,11 @@ static void blocked_task(void *ctx, int64_t begin, int64_t end) {
         // are contiguous; pixel t reads the input at off[t] from the tile's first one.
         int64_t span = j->ow < PD_TILE_PIXELS ? PD_TILE_PIXELS / j->ow : 1, off[PD_TILE_PIXELS];
         if (span > j->oh) span = j->oh;
-        for (int64_t t = 0; t < PD_TILE_PIXELS; t++) off[t] = span > 1 && t < span * j->ow ? t / j->ow * j->pw + t % j->ow : t;
+        for (int64_t t = 0; t < PD_TILE_PIXELS; t++)
+            off[t] = span > 1 && t < span * j->ow ? t / j->ow * j->sh * j->pw + t % j->ow * j->sw : t * j->sw;
         for (int64_t i = 0; i < j->oh; i += span)
             for (int64_t q = 0; q < j->ow; q += PD_TILE_PIXELS) {
-                blocked_tile(x + i * j->pw + q, off, j->c_in, j->ph * j->pw, j->pw, j->k_h, j->k_w, w, tile);
+                blocked_tile(x + i * j->sh * j->pw + q * j->sw, off, j->c_in, j->ph * j->pw, j->pw, j->k_h, j->k_w, w, tile);
                 int64_t pixels = span > 1 ? (j->oh - i < span ? j->oh - i : span) * j->ow
                                           : (j->ow - q < PD_TILE_PIXELS ? j->ow - q : PD_TILE_PIXELS);
                 for (int64_t l = 0; l < channels; l++) {
@@ -421,20 +365,21 @@ static void blocked_pad_task(void *ctx, int64_t begin, int64_t end) { // planes 
     pad_planes(p->x + begin * p->h * p->w, end - begin, p->h, p->w, p->ph, p->pw, p->top, p->left, p->xp + begin * p->ph * p->pw);
 }
 
-// y = correlation of x [batch][c_in][h][w] (padded by top/bottom/left/right) with packed weights.
+// y = correlation of x [batch][c_in][h][w] (padded by top/bottom/left/right) with packed weights,
+// at strides sh × sw.
 static void blocked_conv(int64_t batch, int64_t c_in, int64_t c_out, int64_t h, int64_t w, int64_t k_h, int64_t k_w,
-                         int64_t top, int64_t bottom, int64_t left, int64_t right, const float *x, const float *wp,
-                         const float *bias, float *y) {
+                         int64_t sh, int64_t sw, int64_t top, int64_t bottom, int64_t left, int64_t right, const float *x,
+                         const float *wp, const float *bias, float *y) {
     int64_t ph = h + top + bottom, pw = w + left + right;
-    // Tiles of the last rows read past the grid (up to PD_TILE_PIXELS − 1 entries, or the rows a
+    // Tiles of the last rows read past the grid (up to PD_TILE_PIXELS − 1 pixels, or the rows a
     // spanning tile does not store): slack zeros.
-    int64_t slack = PD_TILE_PIXELS * (pw + 1) + k_w;
+    int64_t slack = PD_TILE_PIXELS * (sh * pw + sw) + pw + k_w;
     float *xp = falloc(batch * c_in * ph * pw + slack);
     memset(xp + batch * c_in * ph * pw, 0, sizeof(float) * (size_t)slack);
     pad_job_t pj = {x, xp, h, w, ph, pw, top, left};
     pd_parallel_for(batch * c_in, 16, blocked_pad_task, &pj);
-    blocked_job j = {batch, c_in, c_out, ph, pw, k_h, k_w, ph - k_h + 1, pw - k_w + 1,
-                     (c_out + PD_TILE_CHANNELS - 1) / PD_TILE_CHANNELS, xp, wp, bias, y};
+    blocked_job j = {batch, c_in, c_out, ph, pw, k_h, k_w, (ph - k_h) / sh + 1, (pw - k_w) / sw + 1,
+                     (c_out + PD_TILE_CHANNELS - 1) / PD_TILE_CHANNELS, sh, sw, xp, wp, bias, y};
     pd_parallel_for(batch * j.blocks, 1, blocked_task, &j);
     ws_free(xp);
 }
@@ -470,25 +415,26 @@ static void sum_chunks(float *partials, int64_t chunks, int64_t size) {
 // and the chunks' partial sums are added in chunk order.
 #define PD_TILE_INPUTS 8
 
-static void wgrad_tile_portable(const float *x, int64_t chan, int64_t pw, int64_t oh, int64_t ow, const float *g, int64_t ld,
-                                float *acc) {
+// row, col: input steps between output rows and columns (the padded width and 1 at stride 1).
+static void wgrad_tile_portable(const float *x, int64_t chan, int64_t row, int64_t col, int64_t oh, int64_t ow, const float *g,
+                                int64_t ld, float *acc) {
     for (int64_t i = 0; i < oh; i++)
         for (int64_t j = 0; j < ow; j++) {
-            const float *gr = g + (i * ow + j) * ld, *xr = x + i * pw + j;
+            const float *gr = g + (i * ow + j) * ld, *xr = x + i * row + j * col;
             for (int t = 0; t < PD_TILE_INPUTS; t++)
                 for (int l = 0; l < PD_TILE_CHANNELS; l++) acc[t * PD_TILE_CHANNELS + l] = fmaf(xr[t * chan], gr[l], acc[t * PD_TILE_CHANNELS + l]);
         }
 }
 
 #if defined(__x86_64__) && defined(__clang__)
-__attribute__((target("avx512f"))) static void wgrad_tile_avx512(const float *x, int64_t chan, int64_t pw, int64_t oh, int64_t ow,
-                                                                const float *g, int64_t ld, float *acc) {
+__attribute__((target("avx512f"))) static void wgrad_tile_avx512(const float *x, int64_t chan, int64_t row, int64_t col, int64_t oh,
+                                                                int64_t ow, const float *g, int64_t ld, float *acc) {
 #define PD_LOAD(t) __m512 lo##t = _mm512_loadu_ps(acc + t * 32), hi##t = _mm512_loadu_ps(acc + t * 32 + 16);
     PD_LOAD(0) PD_LOAD(1) PD_LOAD(2) PD_LOAD(3) PD_LOAD(4) PD_LOAD(5) PD_LOAD(6) PD_LOAD(7)
 #undef PD_LOAD
     for (int64_t i = 0; i < oh; i++) {
-        const float *gr = g + i * ow * ld, *xr = x + i * pw;
-        for (int64_t j = 0; j < ow; j++, gr += ld, xr++) {
+        const float *gr = g + i * ow * ld, *xr = x + i * row;
+        for (int64_t j = 0; j < ow; j++, gr += ld, xr += col) {
             __m512 g0 = _mm512_loadu_ps(gr), g1 = _mm512_loadu_ps(gr + 16), v;
 #define PD_STEP(t) v = _mm512_set1_ps(xr[t * chan]); lo##t = _mm512_fmadd_ps(v, g0, lo##t); hi##t = _mm512_fmadd_ps(v, g1, hi##t);
             PD_STEP(0) PD_STEP(1) PD_STEP(2) PD_STEP(3) PD_STEP(4) PD_STEP(5) PD_STEP(6) PD_STEP(7)
@@ -501,7 +447,7 @@ __attribute__((target("avx512f"))) static void wgrad_tile_avx512(const float *x,
 }
 #endif
 
-typedef void (*wgrad_tile_fn)(const float *, int64_t, int64_t, int64_t, int64_t, const float *, int64_t, float *);
+typedef void (*wgrad_tile_fn)(const float *, int64_t, int64_t, int64_t, int64_t, int64_t, const float *, int64_t, float *);
 
 static wgrad_tile_fn wgrad_tile_kernel(void) {
 #if defined(__x86_64__) && defined(__clang__)
@@ -540,7 +486,7 @@ static void wgrad_task(void *ctx, int64_t begin, int64_t end) {
                 for (int64_t c = 0; c < s->k_w; c++)
                     for (int64_t b = 0; b < j->blocks; b++)
                         for (int64_t ci = 0; ci < j->inputs; ci += PD_TILE_INPUTS)
-                            tile(xp + ci * grid + a * j->pw + c, grid, j->pw, j->oh, j->ow, gt + b * PD_TILE_CHANNELS, ld,
+                            tile(xp + ci * grid + a * j->pw + c, grid, s->stride_h * j->pw, s->stride_w, j->oh, j->ow, gt + b * PD_TILE_CHANNELS, ld,
                                  acc + (((a * s->k_w + c) * j->blocks + b) * j->inputs + ci) * PD_TILE_CHANNELS);
         }
     }
@@ -565,27 +511,26 @@ static void blocked_backward_weight(const pd_conv_shape *s, int64_t oh, int64_t 
     ws_free(j.partials);
 }
 
-// The blocked kernels serve every stride-1 convolution (padding ≥ k makes the input gradient's
-// padding k − 1 − p negative: pad_planes crops).
+// The blocked kernels serve every forward pass and weight gradient, strided too, and the input
+// gradient at stride 1 (padding ≥ k makes its padding k − 1 − p negative: pad_planes crops). A
+// strided input gradient (a transposed convolution) stays on im2col + GEMM.
 static inline int blocked_ok(const pd_conv_shape *s) { return s->stride_h == 1 && s->stride_w == 1; }
 
 static void blocked_forward(const pd_conv_shape *s, const float *x, const float *w, const float *b, float *y) {
     float *wp = blocked_pack(s, w, 0);
-    blocked_conv(s->batch, s->c_in, s->c_out, s->in_h, s->in_w, s->k_h, s->k_w, s->pad_top, s->pad_bottom, s->pad_left,
-                 s->pad_right, x, wp, b, y);
+    blocked_conv(s->batch, s->c_in, s->c_out, s->in_h, s->in_w, s->k_h, s->k_w, s->stride_h, s->stride_w, s->pad_top, s->pad_bottom,
+                 s->pad_left, s->pad_right, x, wp, b, y);
     ws_free(wp);
 }
 
 static void blocked_backward_input(const pd_conv_shape *s, int64_t oh, int64_t ow, const float *gy, const float *w, float *gx) {
     float *wp = blocked_pack(s, w, 1);
-    blocked_conv(s->batch, s->c_out, s->c_in, oh, ow, s->k_h, s->k_w, s->k_h - 1 - s->pad_top, s->k_h - 1 - s->pad_bottom,
+    blocked_conv(s->batch, s->c_out, s->c_in, oh, ow, s->k_h, s->k_w, 1, 1, s->k_h - 1 - s->pad_top, s->k_h - 1 - s->pad_bottom,
                  s->k_w - 1 - s->pad_left, s->k_w - 1 - s->pad_right, gy, wp, NULL, gx);
     ws_free(wp);
 }
 
-static void direct_forward_task(void *ctx, int64_t b, int64_t e) { for (int64_t c = b; c < e; c++) direct_forward_chunk(ctx, c, 0); }
 static void direct_backward_input_task(void *ctx, int64_t b, int64_t e) { for (int64_t c = b; c < e; c++) direct_backward_input_chunk(ctx, c, 0); }
-static void direct_backward_weight_task(void *ctx, int64_t b, int64_t e) { for (int64_t c = b; c < e; c++) direct_backward_weight_chunk(ctx, c, 0); }
 
 // Batch split across the pool (one chunk per thread); a single chunk runs on the caller so that its
 // GEMMs can split instead (batch 1).
@@ -1018,10 +963,11 @@ int pd_conv_cost_features(const pd_conv_shape *s, int algo, double *f) {
         f[1] = 8.0 * g.freqs * n * s->c_in * s->c_out;                                                      // complex GEMM flops
         f[2] = (n * s->c_in + n * s->c_out) * real;                                                          // copies
         f[3] = (double)g.freqs;                                                                              // GEMM calls
-    } else if (blocked_ok(s)) {
-        // Blocked kernels: forward (and input gradient) tile flops, with the tile's rounding of
-        // channels and pixels; copies in and out; tiles; the weight gradient's tile flops
-        // (training), with its rounding of input and output channels.
+    } else {
+        // Blocked kernels (strided ones too): forward (and input gradient) tile flops, with the
+        // tile's rounding of channels and pixels; copies in and out; tiles; the weight gradient's
+        // tile flops (training), with its rounding of input and output channels. A strided input
+        // gradient (sgemm + col2im) is costed as if tiled.
         double taps = (double)s->k_h * s->k_w;
         double blocks = ceil((double)s->c_out / PD_TILE_CHANNELS), row_tiles = ceil((double)ow / PD_TILE_PIXELS);
         double grid = (double)(s->in_h + s->pad_top + s->pad_bottom) * (s->in_w + s->pad_left + s->pad_right);
@@ -1029,15 +975,6 @@ int pd_conv_cost_features(const pd_conv_shape *s, int algo, double *f) {
         f[1] = n * (s->c_in * grid + s->c_out * (double)oh * ow);
         f[2] = n * blocks * oh * row_tiles;
         f[3] = 2 * n * blocks * PD_TILE_CHANNELS * ceil((double)s->c_in / PD_TILE_INPUTS) * PD_TILE_INPUTS * taps * oh * ow;
-    } else {
-        // im2col + one GEMM per sub-batch (sub_batch), at least one per thread's chunk as above.
-        double kk = (double)s->c_in * s->k_h * s->k_w, p = (double)oh * ow;
-        double per_gemm = floor((double)PD_DIRECT_COLUMN_FLOATS / (kk * p > 0 ? kk * p : 1));
-        double calls = ceil(n / (per_gemm > 1 ? per_gemm : 1));
-        f[0] = 2 * n * s->c_out * kk * p; // GEMM flops
-        f[1] = n * kk * p;                // im2col entries
-        f[2] = calls > 2 ? calls : 2;     // GEMM calls
-        f[3] = 0;
     }
     return 0;
 }
@@ -1124,11 +1061,7 @@ int pd_conv_forward(const pd_conv_shape *s, int algo, const float *x, const floa
     if (a < 0) return -a;
     if (a == PD_CONV_NAIVE) naive_forward(s, oh, ow, x, w, b, y);
     else if (a == PD_CONV_FFT) fft_forward(s, oh, ow, x, w, b, y, saved);
-    else if (blocked_ok(s)) blocked_forward(s, x, w, b, y);
-    else {
-        direct_job j = {s, oh, ow, 0, x, w, b, NULL, y, NULL, NULL};
-        direct_run(&j, direct_forward_task, direct_forward_chunk);
-    }
+    else blocked_forward(s, x, w, b, y);
     return 0;
 }
 
@@ -1140,7 +1073,7 @@ int pd_conv_backward_input(const pd_conv_shape *s, int algo, const float *gy, co
     else if (a == PD_CONV_FFT) fft_backward_input(s, oh, ow, gy, w, gx, saved);
     else if (blocked_ok(s)) blocked_backward_input(s, oh, ow, gy, w, gx);
     else {
-        direct_job j = {s, oh, ow, 0, NULL, w, NULL, gy, NULL, gx, NULL};
+        direct_job j = {s, oh, ow, 0, w, gy, gx};
         direct_run(&j, direct_backward_input_task, direct_backward_input_chunk);
     }
     return 0;
@@ -1153,18 +1086,7 @@ int pd_conv_backward_weight(const pd_conv_shape *s, int algo, const float *x, co
     if (a < 0) return -a;
     if (a == PD_CONV_NAIVE) { naive_backward(s, oh, ow, x, NULL, gy, NULL, gw, gb); return 0; }
     if (a == PD_CONV_FFT) fft_backward_weight(s, oh, ow, x, gy, gw, saved);
-    else if (blocked_ok(s)) blocked_backward_weight(s, oh, ow, x, gy, gw);
-    else {
-        int64_t kk = s->c_in * s->k_h * s->k_w;
-        int threads = pd_get_num_threads();
-        int64_t chunks = s->batch < threads ? s->batch : threads;
-        float *partials = falloc((chunks > 0 ? chunks : 1) * s->c_out * kk);
-        direct_job j = {s, oh, ow, 0, x, NULL, NULL, gy, NULL, NULL, partials};
-        direct_run(&j, direct_backward_weight_task, direct_backward_weight_chunk);
-        sum_chunks(partials, j.chunks, s->c_out * kk);
-        memcpy(gw, partials, sizeof(float) * (size_t)(s->c_out * kk));
-        ws_free(partials);
-    }
+    else blocked_backward_weight(s, oh, ow, x, gy, gw);
     if (gb) bias_grad(s, oh * ow, gy, gb);
     return 0;
 }
