@@ -5,6 +5,8 @@
 //   grouped – the two GEMMs at once, each whole on its own thread (a batched/grouped GEMM);
 //   serial  – both on one thread (the 1-thread reference).
 // OpenBLAS single-threaded inside, as our pool runs it. Best of 5 rounds of 2000 pairs.
+// Result on the development VM: grouped 1.2× faster for the hidden layer in isolation, yet whole
+// TD3+BC/IQL updates did not gain (commit afd9423, reverted; docs/bench-methods.md).
 // Run: make bench-twin-gemm   (cc -O2 bench/twin_gemm.c -lopenblas -lpthread)
 #include <cblas.h>
 #include <pthread.h>
