@@ -387,17 +387,24 @@ static void blocked_conv(int64_t batch, int64_t c_in, int64_t c_out, int64_t h, 
 // W [co][ci][a][c] → [block][ci][a][c][PD_TILE_CHANNELS] (zeros past c_out). adjoint = 1 packs the
 // input gradient's weights instead: channels swapped and the kernel flipped.
 static float *blocked_pack(const pd_conv_shape *s, const float *w, int adjoint) {
-    int64_t outs = adjoint ? s->c_in : s->c_out, ins = adjoint ? s->c_out : s->c_in, kh = s->k_h, kw = s->k_w;
-    int64_t blocks = (outs + PD_TILE_CHANNELS - 1) / PD_TILE_CHANNELS;
-    float *wp = falloc(blocks * ins * kh * kw * PD_TILE_CHANNELS);
-    memset(wp, 0, sizeof(float) * (size_t)(blocks * ins * kh * kw * PD_TILE_CHANNELS));
-    for (int64_t o = 0; o < outs; o++)
-        for (int64_t i = 0; i < ins; i++)
-            for (int64_t a = 0; a < kh; a++)
-                for (int64_t c = 0; c < kw; c++) {
-                    float v = adjoint ? w[((i * s->c_in + o) * kh + (kh - 1 - a)) * kw + (kw - 1 - c)] : w[((o * s->c_in + i) * kh + a) * kw + c];
-                    wp[((((o / PD_TILE_CHANNELS) * ins + i) * kh + a) * kw + c) * PD_TILE_CHANNELS + o % PD_TILE_CHANNELS] = v;
-                }
+    int64_t outs = adjoint ? s->c_in : s->c_out, ins = adjoint ? s->c_out : s->c_in, taps = s->k_h * s->k_w;
+    int64_t blocks = (outs + PD_TILE_CHANNELS - 1) / PD_TILE_CHANNELS, per_block = ins * taps * PD_TILE_CHANNELS;
+    float *wp = falloc(blocks * per_block);
+    // Only the last block can hold channels past `outs`: zero it first. The packing runs on every
+    // call (a sampler's 31 network evaluations pack each layer 31 times), so each output channel's
+    // weights are read as one contiguous row and written with a fixed stride, no index arithmetic.
+    if (outs % PD_TILE_CHANNELS) memset(wp + (blocks - 1) * per_block, 0, sizeof(float) * (size_t)per_block);
+    for (int64_t o = 0; o < outs; o++) {
+        float *dst = wp + (o / PD_TILE_CHANNELS) * per_block + o % PD_TILE_CHANNELS;
+        for (int64_t i = 0; i < ins; i++, dst += taps * PD_TILE_CHANNELS) {
+            // Forward: W[o][i][tap]. Adjoint: W[i][o] with the kernel flipped (tap t reads taps − 1 − t).
+            const float *src = adjoint ? w + (i * s->c_in + o) * taps : w + (o * s->c_in + i) * taps;
+            if (adjoint)
+                for (int64_t t = 0; t < taps; t++) dst[t * PD_TILE_CHANNELS] = src[taps - 1 - t];
+            else
+                for (int64_t t = 0; t < taps; t++) dst[t * PD_TILE_CHANNELS] = src[t];
+        }
+    }
     return wp;
 }
 
