@@ -155,6 +155,25 @@ class MLPDenoiser(nn.Module):
         return self.mlp(torch.cat([x, self.emb(t)], dim=1))
 
 
+def op_overhead(warmup, repeats):
+    """Mirror of CoreWorkloads.opOverhead: 100 × (h·1.0001 + 0.001) on a 4×4 tensor, with autograd and
+    backward, and under no_grad: the per-operation cost apart from arithmetic."""
+    x = torch.randn(4, 4, generator=torch.Generator().manual_seed(1)).requires_grad_()
+
+    def chain():
+        h = x
+        for _ in range(100):
+            h = h * 1.0001 + 0.001
+        return h.sum()
+
+    def nograd():
+        with torch.no_grad():
+            chain()
+
+    return [measure("op_overhead_100_ops_fwd_bwd", lambda: chain().backward(), warmup, repeats),
+            measure("op_overhead_100_ops_nograd", nograd, warmup, repeats)]
+
+
 def mlp_train_step(warmup, repeats):
     torch.manual_seed(0)
     model = MLPDenoiser()
@@ -670,6 +689,7 @@ def agent_update(kind, warmup, repeats):
 
 
 WORKLOADS = {
+    "op_overhead": op_overhead,
     "sgemm_256": lambda w, r: sgemm(256, w, r),
     "sgemm_1024": lambda w, r: sgemm(1024, w, max(r // 3, 5)),
     "mlp_train_step": mlp_train_step,

@@ -484,7 +484,7 @@ static void wgrad_task(void *ctx, int64_t begin, int64_t end) {
         for (int64_t n = s->batch * chunk / j->chunks; n < s->batch * (chunk + 1) / j->chunks; n++) {
             pad_planes(j->x + n * s->c_in * s->in_h * s->in_w, s->c_in, s->in_h, s->in_w, j->ph, j->pw, s->pad_top, s->pad_left, xp);
             memset(xp + s->c_in * grid, 0, sizeof(float) * (size_t)((j->inputs - s->c_in) * grid + s->k_w));
-            memset(gt, 0, sizeof(float) * (size_t)(p * ld));
+            if (s->c_out < ld) memset(gt, 0, sizeof(float) * (size_t)(p * ld)); // else every entry is written below
             for (int64_t co = 0; co < s->c_out; co++) {
                 const float *src = j->gy + (n * s->c_out + co) * p;
                 for (int64_t q = 0; q < p; q++) gt[q * ld + co] = src[q];

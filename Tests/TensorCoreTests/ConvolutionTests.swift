@@ -30,6 +30,10 @@ struct ConvolutionTests {
         Case(name: "2d same 3x3", input: [2, 3, 8, 8], weight: [4, 3, 3, 3], padding: .same),
         Case(name: "2d valid rect", input: [2, 2, 7, 9], weight: [3, 2, 2, 4]),
         Case(name: "2d stride 2", input: [2, 3, 9, 8], weight: [2, 3, 3, 3], stride: 2, padding: .symmetric(1)),
+        // Strided tiles: several tiles per output row; and the U-Net's down-sampling shape, whose 4×4
+        // output rows are spanned two per tile, with channels past one 32-block and 8-input rounding.
+        Case(name: "2d stride 2 wide", input: [1, 3, 9, 21], weight: [5, 3, 3, 3], stride: 2, padding: .symmetric(1)),
+        Case(name: "2d stride 2, U-Net down-sampling", input: [2, 33, 8, 8], weight: [34, 33, 3, 3], stride: 2, padding: .symmetric(1)),
         Case(name: "2d asymmetric", input: [1, 2, 5, 6], weight: [2, 2, 3, 2], padding: .explicit([1, 0, 0, 2])),
         Case(name: "2d k1", input: [2, 5, 4, 4], weight: [3, 5, 1, 1]),
         // More output channels than one register tile holds (32), rows longer than one tile (8).
@@ -77,7 +81,7 @@ struct ConvolutionTests {
     /// same fused multiply-adds in the same order): forward, input gradient, weight gradient.
     @Test func blockedKernelPortableEqualsVectorised() {
         let g = RandomGenerator(seed: 22)
-        for c in Self.cases where c.stride == 1 {
+        for c in Self.cases {
             let x = g.normal(c.input), w = g.normal(c.weight), b = g.normal([c.weight[0]])
             func pass() -> [[Float]] {
                 let (_, grads) = Tensor.gradients(at: [x, w]) { t in run(c, .direct, t[0], t[1], b).squared().sum() }

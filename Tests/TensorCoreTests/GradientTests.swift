@@ -132,15 +132,18 @@ struct GradientTests {
     }
 
     /// The fused kernel equals the composed ops (normalize, scale, shift, activate) in value and gradient.
-    @Test(arguments: [Activation.identity, .mish, .silu]) func fusedGroupNormMatchesComposition(_ act: Activation) {
-        let x = checkInput([3, 8, 5, 2], seed: 4), w = checkInput([8], seed: 5), b = checkInput([8], seed: 6)
+    /// Spatial sizes 5×2 (rows shorter than one 8-lane sum) and 9×5 (45 per channel: lanes and tails).
+    @Test(arguments: [Activation.identity, .mish, .silu], [[5, 2], [9, 5]])
+    func fusedGroupNormMatchesComposition(_ act: Activation, _ spatial: [Int]) {
+        let shape = [3, 8] + spatial, n = spatial.reduce(1, *)
+        let x = checkInput(shape, seed: 4), w = checkInput([8], seed: 5), b = checkInput([8], seed: 6)
         func composed(_ t: [Tensor]) -> Tensor {
-            let y = t[0].reshaped([3, 4, -1]).normalizedLastAxis(eps: 1e-5).reshaped([3, 8, 5, 2])
+            let y = t[0].reshaped([3, 4, -1]).normalizedLastAxis(eps: 1e-5).reshaped(shape)
             return act(y * t[1].reshaped([1, 8, 1, 1]) + t[2].reshaped([1, 8, 1, 1]))
         }
         func fused(_ t: [Tensor]) -> Tensor { t[0].groupNormalized(groups: 4, weight: t[1], bias: t[2], eps: 1e-5, activation: act) }
-        let (v1, g1) = Tensor.gradients(at: [x, w, b]) { (fused($0) * Tensor.arange(10).reshaped([5, 2])).sum() }
-        let (v2, g2) = Tensor.gradients(at: [x, w, b]) { (composed($0) * Tensor.arange(10).reshaped([5, 2])).sum() }
+        let (v1, g1) = Tensor.gradients(at: [x, w, b]) { (fused($0) * Tensor.arange(n).reshaped(spatial)).sum() }
+        let (v2, g2) = Tensor.gradients(at: [x, w, b]) { (composed($0) * Tensor.arange(n).reshaped(spatial)).sum() }
         #expect(abs(v1.item - v2.item) <= 1e-4 * max(1, abs(v2.item)))
         for (a, c) in zip(g1, g2) { #expect(maxAbsDifference(a, c) <= 1e-4 * max(1, c.abs().max().item)) }
     }

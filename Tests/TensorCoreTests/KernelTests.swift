@@ -2,6 +2,7 @@ import CKernels
 import Foundation
 import Testing
 import TensorCore
+import TestSupport
 
 /// The vectorised C math against Double-precision references: forward values, and the backward
 /// kernels against the exact analytic derivatives.
@@ -114,5 +115,50 @@ struct SmallGemmTests {
             }
             #expect(worst < 1e-5, "m \(m) n \(n) k \(k): relative error \(worst)")
         }
+    }
+}
+
+/// The explicit-vector paths (16 lanes, then a scalar tail) against scalar references, including the
+/// in-place calls that made clang fall back to scalar loops.
+@Suite("Vector paths of the fused kernels")
+struct VectorPathTests {
+    /// Every length around the 16-lane boundary, with the bad value at the first, a middle, the
+    /// last position: `isFinite` is one vectorized max over exponent fields.
+    @Test func finitenessCheckFindsEveryBadValue() {
+        for n in [1, 7, 15, 16, 17, 33, 100] {
+            let good = (0..<n).map { i -> Float in [Float.greatestFiniteMagnitude, -0.0, .leastNonzeroMagnitude, 1.5][i % 4] }
+            #expect(Tensor(good, shape: [n]).isFinite)
+            for position in Set([0, n / 2, n - 1]) {
+                for bad in [Float.nan, .infinity, -.infinity] {
+                    var values = good
+                    values[position] = bad
+                    #expect(!Tensor(values, shape: [n]).isFinite, "n \(n), \(bad) at \(position)")
+                }
+            }
+        }
+        #expect(Tensor(zeros: [0]).isFinite)
+    }
+
+    /// Linear + bias + ReLU (the pre-activation written over the GEMM output in place) and its
+    /// backward at 40 outputs (two vectors and a tail of 8) equal the composed ops, and a NaN input
+    /// row stays NaN (the NaN guards rely on it) instead of being clamped to 0.
+    @Test func linearReLUVectorPathMatchesComposition() {
+        let g = RandomGenerator(seed: 31)
+        var xs = g.normal([6, 24]).scalars
+        xs[5 * 24 + 3] = .nan
+        let x = Tensor(xs, shape: [6, 24]), w = g.normal([40, 24]) * 0.3, b = g.normal([40])
+        let clean = x.slice(axis: 0, 0..<5)
+        let (fusedY, fusedG) = Tensor.gradients(at: [clean, w, b]) { t in
+            (Tensor.linear(t[0], weight: t[1], bias: t[2], activation: .relu) * Tensor.linspace(-1, 2, count: 40)).sum()
+        }
+        let (plainY, plainG) = Tensor.gradients(at: [clean, w, b]) { t in
+            ((Tensor.matmul(t[0], t[1].transposed()) + t[2]).relu() * Tensor.linspace(-1, 2, count: 40)).sum()
+        }
+        #expect(abs(fusedY.item - plainY.item) <= 1e-4 * max(1, abs(plainY.item)))
+        for (a, c) in zip(fusedG, plainG) { #expect(maxAbsDifference(a, c) <= 1e-5 * max(1, c.abs().max().item)) }
+        let y = noGrad { Tensor.linear(x, weight: w, bias: b, activation: .relu) }
+        let nanRow = y.slice(axis: 0, 5..<6).scalars, cleanRows = y.slice(axis: 0, 0..<5).scalars
+        #expect(nanRow.allSatisfy { $0.isNaN })
+        #expect(cleanRows.allSatisfy { $0 >= 0 })
     }
 }

@@ -18,6 +18,19 @@ enum CoreWorkloads {
         MLPDenoiser(config: .init(dataDim: 17, timeEmbedding: 16, hidden: [256, 256, 256]), rng: RandomGenerator(seed: 1))
     }
 
+    /// docs/bench-workloads.md `op_overhead`: what one tensor operation costs apart from its arithmetic —
+    /// 100 × (h·1.0001 + 0.001) on a 4×4 tensor (200 ops), recorded and back-propagated, or without grad.
+    static func opOverhead(warmup: Int, repeats: Int) -> [BenchResult] {
+        let x = RandomGenerator(seed: 1).normal([4, 4]).requiringGrad()
+        func chain(_ h0: Tensor) -> Tensor {
+            var h = h0
+            for _ in 0..<100 { h = h * 1.0001 + 0.001 }
+            return h.sum()
+        }
+        return [Bench.measure("op_overhead_100_ops_fwd_bwd", warmup: warmup, repeats: repeats) { chain(x).backward() },
+                Bench.measure("op_overhead_100_ops_nograd", warmup: warmup, repeats: repeats) { _ = noGrad { chain(x) } }]
+    }
+
     /// One training step: draw x ~ N(0, I), t, ε; x_t with the linear schedule; MSE to ε; Adam 1e-4; batch 256.
     static func mlpTrainStep(warmup: Int, repeats: Int) -> BenchResult {
         let model = mlpDenoiser(), opt = Adam(model, learningRate: 1e-4), rng = RandomGenerator(seed: 0)
@@ -207,7 +220,8 @@ enum CoreWorkloads {
     /// Every workload by group name (a group may yield several results, e.g. conv forward and
     /// forward+backward), in report order.
     static func groups(warmup w: Int, repeats r: Int) -> [(String, () -> [BenchResult])] {
-        [("sgemm_256", { [sgemm(n: 256, warmup: w, repeats: r)] }),
+        [("op_overhead", { opOverhead(warmup: w, repeats: r) }),
+         ("sgemm_256", { [sgemm(n: 256, warmup: w, repeats: r)] }),
          ("sgemm_1024", { [sgemm(n: 1024, warmup: w, repeats: max(r / 3, 5))] }),
          ("mlp_train_step", { [mlpTrainStep(warmup: w, repeats: r)] }), ("mlp_sample_100", { [mlpSample(warmup: w, repeats: r)] }),
          ("fisor_actor_train_step", { [fisorActorTrainStep(warmup: w, repeats: r)] }),
