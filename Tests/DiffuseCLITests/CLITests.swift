@@ -279,10 +279,19 @@ struct CLITests {
 
     @Test func benchRunsAndReportsJSON() throws {
         // Every workload group of docs/bench-workloads.md is registered (the closures are not run here) …
-        #expect(CoreWorkloads.groups(warmup: 0, repeats: 0).map(\.0) == [
-            "sgemm_256", "sgemm_1024", "mlp_train_step", "mlp_sample_100", "fisor_actor_train_step", "fisor_select_action",
+        let groups = CoreWorkloads.groups(warmup: 0, repeats: 0).map(\.0)
+        #expect(groups == [
+            "op_overhead", "sgemm_256", "sgemm_1024", "mlp_train_step", "mlp_sample_100", "fisor_actor_train_step", "fisor_select_action",
             "fisor_select_action_1", "fisor_update", "unet1d_train_step", "unet1d_sample_100", "conv1d", "conv2d", "unet2d_train_step",
             "pgd_generate", "td3bc_update", "iql_update", "seppo_dpo_step"])
+        // … in the order of the PyTorch mirror's WORKLOADS (bench/paired.py runs the two in lockstep) …
+        let mirror = try String(contentsOfFile: "bench/pytorch_bench.py", encoding: .utf8)
+        let table = mirror.components(separatedBy: "WORKLOADS = {")[1].components(separatedBy: "\n}")[0]
+        let mirrored = table.split(separator: "\n").compactMap { line -> String? in
+            let parts = line.split(separator: "\"")
+            return line.hasPrefix("    \"") && parts.count >= 2 ? String(parts[1]) : nil
+        }
+        #expect(mirrored == groups)
         // … and a run reports the selected ones, with the OpenBLAS core in use.
         let r = runCLI(["bench", "core", "--only", "sgemm_256,conv1d,td3bc_update,iql_update", "--repeats", "2", "--warmup", "0", "--json"])
         #expect(r.status == 0)
