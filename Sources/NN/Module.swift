@@ -8,7 +8,8 @@ open class Module {
     public private(set) var isTraining = true
     /// `namedParameters()` memoized: reflection (Mirror) costs more than a small network's Polyak
     /// update or freeze/unfreeze, which read the list every step. Children and parameters are
-    /// stored `let`s, fixed after init, so the list never goes stale.
+    /// stored `let`s, fixed after init (docs/conventions.md), so the list never goes stale; a
+    /// module with a `lazy var` child is reflected every time instead.
     private var parameterCache: [(String, Parameter)]?
     private let parameterCacheLock = NSLock()
 
@@ -16,6 +17,12 @@ open class Module {
 
     /// Children in declaration order: parameters, modules, arrays of either, optionals of either.
     func reflectedChildren() -> [(String, Any)] {
+        var lazy = false
+        return reflectedChildren(hasLazy: &lazy)
+    }
+
+    /// `hasLazy`: a `lazy var` child was seen (its value can appear later, so nothing is memoized).
+    private func reflectedChildren(hasLazy: inout Bool) -> [(String, Any)] {
         var mirrors: [Mirror] = []
         var m: Mirror? = Mirror(reflecting: self)
         while let current = m { mirrors.append(current); m = current.superclassMirror }
@@ -23,7 +30,7 @@ open class Module {
         for mirror in mirrors.reversed() {
             for child in mirror.children {
                 guard var label = child.label else { continue }
-                if label.hasPrefix("$__lazy_storage_$_") { label.removeFirst("$__lazy_storage_$_".count) }
+                if label.hasPrefix("$__lazy_storage_$_") { label.removeFirst("$__lazy_storage_$_".count); hasLazy = true }
                 if label.hasPrefix("_") { label.removeFirst() }
                 out.append((label, child.value))
             }
@@ -42,26 +49,29 @@ open class Module {
     }
 
     /// Every parameter of this module and its descendants, by dotted path, in declaration order.
-    public func namedParameters() -> [(String, Parameter)] {
+    public func namedParameters() -> [(String, Parameter)] { memoizedParameters().list }
+
+    /// `fixed`: no `lazy var` child here or below, so the list is final and kept.
+    private func memoizedParameters() -> (list: [(String, Parameter)], fixed: Bool) {
         parameterCacheLock.lock()
         defer { parameterCacheLock.unlock() }
-        if let parameterCache { return parameterCache }
-        let found = reflectedParameters()
-        parameterCache = found
-        return found
-    }
-
-    private func reflectedParameters() -> [(String, Parameter)] {
+        if let parameterCache { return (parameterCache, true) }
+        var lazy = false, fixed = true
         var out: [(String, Parameter)] = []
-        for (name, value) in reflectedChildren() {
+        func add(_ module: Module, as prefix: String) {
+            let (list, final) = module.memoizedParameters()
+            fixed = fixed && final
+            out += list.map { ("\(prefix).\($0.0)", $0.1) }
+        }
+        for (name, value) in reflectedChildren(hasLazy: &lazy) {
             if let p = value as? Parameter { out.append((name, p)) }
             else if let list = value as? [Parameter] { for (i, p) in list.enumerated() { out.append(("\(name).\(i)", p)) } }
-            else if let m = value as? Module { out += m.namedParameters().map { ("\(name).\($0.0)", $0.1) } }
-            else if let list = value as? [Module] {
-                for (i, m) in list.enumerated() { out += m.namedParameters().map { ("\(name).\(i).\($0.0)", $0.1) } }
-            }
+            else if let m = value as? Module { add(m, as: name) }
+            else if let list = value as? [Module] { for (i, m) in list.enumerated() { add(m, as: "\(name).\(i)") } }
         }
-        return out
+        fixed = fixed && !lazy
+        if fixed { parameterCache = out }
+        return (out, fixed)
     }
 
     public func parameters() -> [Parameter] { namedParameters().map { $0.1 } }

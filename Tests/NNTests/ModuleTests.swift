@@ -20,8 +20,30 @@ final class Tower: Module {
     }
 }
 
+/// A user's module with a child made on first use: its parameter list must not be memoized early.
+final class LazyHead: Module {
+    let body = Linear(3, 4, rng: RandomGenerator(seed: 1))
+    lazy var head = Linear(4, 2, rng: RandomGenerator(seed: 2))
+}
+
+final class Wrapper: Module {
+    let inner = LazyHead()
+}
+
 @Suite("Modules")
 struct ModuleTests {
+    /// The memoized list is the same objects as reflection finds, and a `lazy var` child (here or in a
+    /// descendant) appears once it exists, because such modules are reflected every time.
+    @Test func parameterListIsMemoizedOnlyWhenFinal() {
+        let tower = Tower(rng: RandomGenerator(seed: 3))
+        let first = tower.namedParameters(), second = tower.namedParameters()
+        #expect(first.map(\.0) == second.map(\.0) && zip(first, second).allSatisfy { $0.1 === $1.1 })
+        let wrapper = Wrapper()
+        #expect(wrapper.namedParameters().map(\.0) == ["inner.body.weight", "inner.body.bias"])
+        _ = wrapper.inner.head
+        #expect(wrapper.namedParameters().map(\.0) == ["inner.body.weight", "inner.body.bias", "inner.head.weight", "inner.head.bias"])
+    }
+
     @Test func parametersAreDiscoveredByName() {
         let names = Tower(rng: RandomGenerator(seed: 1)).namedParameters().map { $0.0 }
         #expect(names == [
