@@ -6,7 +6,7 @@ BENCH_DIR = .build-bench
 DIFFUSE = .build/release/diffuse
 THREADS ?= 2
 
-.PHONY: setup build demo test run-samples fuzz bench-build bench bench-ab bench-twin-gemm bench-train-agent bench-distributed bench-compare checkpoints clean experiment-agents experiment-pgd experiment-seppo experiment-fisor
+.PHONY: setup build demo test run-samples fuzz bench-build bench bench-rounds bench-ab bench-twin-gemm bench-train-agent bench-distributed bench-compare checkpoints clean experiment-agents experiment-pgd experiment-seppo experiment-fisor
 
 setup:
 	@bash scripts/setup.sh
@@ -46,6 +46,17 @@ bench: bench-build
 # End-to-end wall time of `diffuse train agent` (TD3+BC, 10k updates, 50k pendulum transitions).
 bench-train-agent: bench-build
 	bash bench/train_agent_wall.sh $(BENCH_DIR)/release/diffuse
+
+# Issue L's method-level ratios as the median of ROUNDS paired rounds (bench/rounds.py), into
+# docs/bench-methods-rounds.md. About 2.5 minutes per round.
+ROUNDS ?= 3
+METHODS = td3bc_update,iql_update,fisor_update,pgd_generate,unet2d_train_step,seppo_dpo_step,mlp_train_step,fisor_select_action_1,op_overhead
+bench-rounds: bench-build
+	@test -x .venv-bench/bin/python || python3 -m venv .venv-bench
+	@.venv-bench/bin/python -c "import torch" 2>/dev/null || .venv-bench/bin/pip install -q torch numpy
+	python3 bench/rounds.py --diffuse $(BENCH_DIR)/release/diffuse --python .venv-bench/bin/python --threads $(THREADS) \
+	  --rounds $(ROUNDS) --only $(METHODS) --goals td3bc_update=2,iql_update=2,unet2d_train_step=1.5,fisor_update=1.5,pgd_generate=1.5,seppo_dpo_step=1.5 \
+	  --markdown docs/bench-methods-rounds.md --command "make bench-rounds ROUNDS=$(ROUNDS) THREADS=$(THREADS)"
 
 # A/B of two builds of ours on the same noisy machine (bench/paired.py alternating turns):
 # make bench-ab BASELINE=/path/to/old/diffuse ONLY=unet2d_train_step,td3bc_update
