@@ -520,7 +520,7 @@ static void blocked_backward_weight(const pd_conv_shape *s, int64_t oh, int64_t 
 
 // The blocked kernels serve every forward pass and weight gradient, strided too, and the input
 // gradient at stride 1 (padding ≥ k makes its padding k − 1 − p negative: pad_planes crops). A
-// strided input gradient (a transposed convolution) stays on im2col + GEMM.
+// strided input gradient (a transposed convolution) stays on sgemm + col2im.
 static inline int blocked_ok(const pd_conv_shape *s) { return s->stride_h == 1 && s->stride_w == 1; }
 
 static void blocked_forward(const pd_conv_shape *s, const float *x, const float *w, const float *b, float *y) {
