@@ -1,4 +1,4 @@
-// Convolution: direct (blocked register-tile kernels; a strided input gradient as sgemm + col2im),
+// Convolution: direct (blocked register-tile kernels; a strided input gradient as one tiled pass per phase),
 // FFT (FFTW + complex GEMM per frequency) and a naive reference, behind one API (ckernels.h).
 // See docs/convolution.md for the maths.
 #include "ckernels.h"
@@ -150,83 +150,6 @@ static void naive_backward(const pd_conv_shape *s, int64_t oh, int64_t ow, const
                                 if (gw) gw[wi] += x[xi] * g;
                             }
                 }
-}
-
-// ---------------------------------------------------------------- strided input gradient: sgemm + col2im
-
-typedef struct {
-    const pd_conv_shape *s;
-    int64_t oh, ow, chunks;
-    const float *w, *gy;
-    float *gx;
-} direct_job;
-
-// gx[ci, i·sh + a − pt, j·sw + c − pl] += cols[(ci·kh + a)·kw + c][i·ow + j] (inside the input), rows `ld` apart.
-static void col2im_add(const pd_conv_shape *s, int64_t oh, int64_t ow, const float *cols, int64_t ld, float *gx) {
-    for (int64_t ci = 0; ci < s->c_in; ci++)
-        for (int64_t a = 0; a < s->k_h; a++)
-            for (int64_t c = 0; c < s->k_w; c++) {
-                const float *row = cols + ((ci * s->k_h + a) * s->k_w + c) * ld;
-                for (int64_t i = 0; i < oh; i++) {
-                    int64_t h = i * s->stride_h + a - s->pad_top;
-                    if (h < 0 || h >= s->in_h) continue;
-                    float *gr = gx + (ci * s->in_h + h) * s->in_w;
-                    for (int64_t j = 0; j < ow; j++) {
-                        int64_t v = j * s->stride_w + c - s->pad_left;
-                        if (v >= 0 && v < s->in_w) gr[v] += row[i * ow + j];
-                    }
-                }
-            }
-}
-
-// Samples are processed in sub-batches whose columns sit side by side ([kk][sb·p]), so each GEMM is
-// one wide product instead of sb small ones. Sub-batches keep the column buffer near 8 MiB.
-#define PD_DIRECT_COLUMN_FLOATS (1 << 16)
-
-static int64_t sub_batch(const direct_job *j, int64_t samples) {
-    int64_t kk = j->s->c_in * j->s->k_h * j->s->k_w, p = j->oh * j->ow;
-    int64_t sb = PD_DIRECT_COLUMN_FLOATS / (kk * p > 0 ? kk * p : 1);
-    if (sb < 1) sb = 1;
-    return sb < samples ? sb : samples;
-}
-
-static inline void sample_range(const direct_job *j, int64_t chunk, int64_t *n0, int64_t *n1) {
-    *n0 = j->s->batch * chunk / j->chunks;
-    *n1 = j->s->batch * (chunk + 1) / j->chunks;
-}
-
-// GEMM on the calling thread (inside a parallel chunk) or split across the pool (a lone chunk).
-static void gemm(int alone, int ta, int tb, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
-                 const float *b, int64_t ldb, float beta, float *c, int64_t ldc) {
-    if (alone) pd_sgemm(ta, tb, m, n, k, 1, a, lda, b, ldb, beta, c, ldc);
-    else cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)k,
-                     1, a, (int)lda, b, (int)ldb, beta, c, (int)ldc);
-}
-
-// [sb samples][rows][p] ↔ [rows][sb·p]
-static void gather_rows(const float *src, int64_t sb, int64_t rows, int64_t p, float *dst) {
-    for (int64_t n = 0; n < sb; n++)
-        for (int64_t r = 0; r < rows; r++) memcpy(dst + r * sb * p + n * p, src + (n * rows + r) * p, sizeof(float) * (size_t)p);
-}
-
-static void direct_backward_input_chunk(const direct_job *j, int64_t chunk, int alone) {
-    const pd_conv_shape *s = j->s;
-    int64_t p = j->oh * j->ow, kk = s->c_in * s->k_h * s->k_w, n0, n1, xs = s->c_in * s->in_h * s->in_w;
-    sample_range(j, chunk, &n0, &n1);
-    int64_t sb = sub_batch(j, n1 - n0);
-    float *cols = falloc(kk * sb * p), *gyt = falloc(s->c_out * sb * p);
-    for (int64_t b0 = n0; b0 < n1; b0 += sb) {
-        int64_t m = n1 - b0 < sb ? n1 - b0 : sb, ld = m * p;
-        gather_rows(j->gy + b0 * s->c_out * p, m, s->c_out, p, gyt);
-        gemm(alone, 1, 0, kk, ld, s->c_out, j->w, kk, gyt, ld, 0, cols, ld);
-        for (int64_t n = 0; n < m; n++) {
-            float *gxn = j->gx + (b0 + n) * xs;
-            memset(gxn, 0, sizeof(float) * (size_t)xs);
-            col2im_add(s, j->oh, j->ow, cols + n * p, ld, gxn);
-        }
-    }
-    ws_free(gyt);
-    ws_free(cols);
 }
 
 // planes [p][h][w] → dst [p][ph][pw]: each plane zero-padded by `top` rows and `left` columns (and
@@ -518,9 +441,8 @@ static void blocked_backward_weight(const pd_conv_shape *s, int64_t oh, int64_t 
     ws_free(j.partials);
 }
 
-// The blocked kernels serve every forward pass and weight gradient, strided too, and the input
-// gradient at stride 1 (padding ≥ k makes its padding k − 1 − p negative: pad_planes crops). A
-// strided input gradient (a transposed convolution) stays on sgemm + col2im.
+// The blocked kernels serve every pass, strided too; the input gradient at stride 1 directly
+// (padding ≥ k makes its padding k − 1 − p negative: pad_planes crops), strided by phases (below).
 static inline int blocked_ok(const pd_conv_shape *s) { return s->stride_h == 1 && s->stride_w == 1; }
 
 static void blocked_forward(const pd_conv_shape *s, const float *x, const float *w, const float *b, float *y) {
@@ -537,16 +459,75 @@ static void blocked_backward_input(const pd_conv_shape *s, int64_t oh, int64_t o
     ws_free(wp);
 }
 
-static void direct_backward_input_task(void *ctx, int64_t b, int64_t e) { for (int64_t c = b; c < e; c++) direct_backward_input_chunk(ctx, c, 0); }
+// Strided input gradient (ConvTranspose's forward) as s_h·s_w stride-1 tiled convolutions, one per
+// output phase (polyphase): the padded gradient's entry (q_y·s_h + r_y, q_x·s_w + r_x) only meets taps
+// a ≡ r_y (mod s_h), c ≡ r_x (mod s_w), so phase (r_y, r_x) is the correlation of ∂y with that
+// sub-kernel, flipped, with no multiplications by inserted zeros. Each phase's result is scattered
+// to its positions; every entry of ∂x belongs to exactly one phase.
+typedef struct {
+    const pd_conv_shape *s;
+    int64_t ry, rx, qh, qw; // phase and its output size
+    const float *part;      // [batch][c_in][qh][qw], or NULL: the phase meets no tap (zeros)
+    float *gx;
+} phase_scatter_job;
 
-// Batch split across the pool (one chunk per thread); a single chunk runs on the caller so that its
-// GEMMs can split instead (batch 1).
-static void direct_run(direct_job *j, pd_task_fn task, void (*chunk_fn)(const direct_job *, int64_t, int)) {
-    int threads = pd_get_num_threads();
-    j->chunks = j->s->batch < threads ? j->s->batch : threads;
-    if (j->chunks <= 1) { j->chunks = 1; chunk_fn(j, 0, 1); return; }
-    pd_parallel_for(j->chunks, 1, task, j);
+static void phase_scatter_task(void *ctx, int64_t begin, int64_t end) { // planes n·c_in + ci
+    const phase_scatter_job *j = ctx;
+    const pd_conv_shape *s = j->s;
+    for (int64_t plane = begin; plane < end; plane++) {
+        float *g = j->gx + plane * s->in_h * s->in_w;
+        const float *src = j->part ? j->part + plane * j->qh * j->qw : NULL;
+        for (int64_t qy = 0; qy < j->qh; qy++) {
+            int64_t y = qy * s->stride_h + j->ry - s->pad_top;
+            if (y < 0 || y >= s->in_h) continue;
+            for (int64_t qx = 0; qx < j->qw; qx++) {
+                int64_t x = qx * s->stride_w + j->rx - s->pad_left;
+                if (x >= 0 && x < s->in_w) g[y * s->in_w + x] = src ? src[qy * j->qw + qx] : 0.0f;
+            }
+        }
+    }
 }
+
+// Phase (ry, rx)'s sub-kernel in the blocked layout of the input gradient: outputs c_in, inputs c_out,
+// taps flipped (tap (ty, tx) reads W[co][ci][(ky − 1 − ty)·s_h + ry][(kx − 1 − tx)·s_w + rx]).
+static float *phase_pack(const pd_conv_shape *s, const float *w, int64_t ry, int64_t rx, int64_t ky, int64_t kx) {
+    int64_t blocks = (s->c_in + PD_TILE_CHANNELS - 1) / PD_TILE_CHANNELS, per_block = s->c_out * ky * kx * PD_TILE_CHANNELS;
+    float *wp = falloc(blocks * per_block);
+    if (s->c_in % PD_TILE_CHANNELS) memset(wp + (blocks - 1) * per_block, 0, sizeof(float) * (size_t)per_block);
+    for (int64_t ci = 0; ci < s->c_in; ci++)
+        for (int64_t co = 0; co < s->c_out; co++)
+            for (int64_t ty = 0; ty < ky; ty++)
+                for (int64_t tx = 0; tx < kx; tx++) {
+                    int64_t a = (ky - 1 - ty) * s->stride_h + ry, c = (kx - 1 - tx) * s->stride_w + rx;
+                    wp[(ci / PD_TILE_CHANNELS) * per_block + ((co * ky + ty) * kx + tx) * PD_TILE_CHANNELS + ci % PD_TILE_CHANNELS] =
+                        w[((co * s->c_in + ci) * s->k_h + a) * s->k_w + c];
+                }
+    return wp;
+}
+
+static void blocked_strided_backward_input(const pd_conv_shape *s, int64_t oh, int64_t ow, const float *gy, const float *w, float *gx) {
+    int64_t ph = s->in_h + s->pad_top + s->pad_bottom, pw = s->in_w + s->pad_left + s->pad_right;
+    int64_t qh_max = (ph + s->stride_h - 1) / s->stride_h, qw_max = (pw + s->stride_w - 1) / s->stride_w;
+    float *part = falloc(s->batch * s->c_in * qh_max * qw_max);
+    for (int64_t ry = 0; ry < s->stride_h; ry++)
+        for (int64_t rx = 0; rx < s->stride_w; rx++) {
+            // Padded rows ry, ry + s_h, …: q_h of them; taps ry, ry + s_h, … < k_h: ky of them.
+            int64_t qh = (ph - ry + s->stride_h - 1) / s->stride_h, qw = (pw - rx + s->stride_w - 1) / s->stride_w;
+            int64_t ky = (s->k_h - ry + s->stride_h - 1) / s->stride_h, kx = (s->k_w - rx + s->stride_w - 1) / s->stride_w;
+            if (qh <= 0 || qw <= 0) continue;
+            phase_scatter_job j = {s, ry, rx, qh, qw, NULL, gx};
+            if (ky > 0 && kx > 0) {
+                float *wp = phase_pack(s, w, ry, rx, ky, kx);
+                // ∂y padded by ky − 1 above (and cropped or padded below to q_h outputs), likewise in x.
+                blocked_conv(s->batch, s->c_out, s->c_in, oh, ow, ky, kx, 1, 1, ky - 1, qh - oh, kx - 1, qw - ow, gy, wp, NULL, part);
+                ws_free(wp);
+                j.part = part;
+            }
+            pd_parallel_for(s->batch * s->c_in, 8, phase_scatter_task, &j);
+        }
+    ws_free(part);
+}
+
 
 static void bias_grad(const pd_conv_shape *s, int64_t p, const float *gy, float *gb) {
     for (int64_t co = 0; co < s->c_out; co++) {
@@ -974,7 +955,7 @@ int pd_conv_cost_features(const pd_conv_shape *s, int algo, double *f) {
         // Blocked kernels (strided ones too): forward (and input gradient) tile flops, with the
         // tile's rounding of channels and pixels; copies in and out; tiles; the weight gradient's
         // tile flops (training), with its rounding of input and output channels. A strided input
-        // gradient (sgemm + col2im) is costed as if tiled.
+        // gradient (one tiled pass per phase) is costed as if it were one pass.
         double taps = (double)s->k_h * s->k_w;
         double blocks = ceil((double)s->c_out / PD_TILE_CHANNELS), row_tiles = ceil((double)ow / PD_TILE_PIXELS);
         double grid = (double)(s->in_h + s->pad_top + s->pad_bottom) * (s->in_w + s->pad_left + s->pad_right);
@@ -1079,10 +1060,7 @@ int pd_conv_backward_input(const pd_conv_shape *s, int algo, const float *gy, co
     if (a == PD_CONV_NAIVE) naive_backward(s, oh, ow, NULL, w, gy, gx, NULL, NULL);
     else if (a == PD_CONV_FFT) fft_backward_input(s, oh, ow, gy, w, gx, saved);
     else if (blocked_ok(s)) blocked_backward_input(s, oh, ow, gy, w, gx);
-    else {
-        direct_job j = {s, oh, ow, 0, w, gy, gx};
-        direct_run(&j, direct_backward_input_task, direct_backward_input_chunk);
-    }
+    else blocked_strided_backward_input(s, oh, ow, gy, w, gx);
     return 0;
 }
 
