@@ -54,7 +54,7 @@ struct ResumableRun {
             progress.update(s + 1)
             return m
         }
-        if let group = ProcessGroup.active, group.size > 1, group.allReduceCalls > 0 {
+        if let group = ProcessGroup.parallel, group.allReduceCalls > 0 {
             // What docs/distributed.md's scaling table reads: the gradient all-reduce per optimizer update.
             let calls = Double(group.allReduceCalls)
             console.err(String(format: "distributed: %d ranks, all-reduce %.3f ms and %.3f MB per update (%d updates)", group.size,

@@ -105,24 +105,23 @@ public enum DiffusionObjective: Codable, Sendable, Equatable {
                      elementWeights: Tensor? = nil, reduction: ErrorReduction = .mean) -> Tensor {
         let rows = x0.shape[0]
         precondition(sampleWeights == nil || sampleWeights!.shape == [rows], "sample weights must be [\(rows)], got \(sampleWeights!.shape)")
-        var noise: DiffusionNoise, x = x0, weights = sampleWeights
-        if let group = ProcessGroup.active, group.size > 1 {
-            let global = group.shardedBatch ?? rows
-            precondition(global % group.size == 0, "a batch of \(global) rows does not split evenly over \(group.size) ranks")
-            let mine = Array(group.shard(global))
-            noise = drawNoise(shape: [global] + Array(x0.shape.dropFirst()), rng: rng).rows(mine)
-            if group.shardedBatch == nil {
-                x = x0.indexSelect(axis: 0, mine)
-                weights = sampleWeights?.indexSelect(axis: 0, mine)
-            }
-        } else {
-            noise = drawNoise(like: x0, rng: rng)
+        guard let group = ProcessGroup.parallel else {
+            let errors = perSampleError(network, x0: x0, noise: drawNoise(like: x0, rng: rng), elementWeights: elementWeights, reduction: reduction)
+            return sampleWeights.map { (errors * $0).mean() } ?? errors.mean()
         }
-        // While the network runs on a shard, per-row draws inside it (dropout) also follow the global batch.
-        let group = ProcessGroup.active.flatMap { $0.size > 1 && $0.shardedBatch == nil ? $0 : nil }
-        group?.shardedBatch = rows
-        defer { group?.shardedBatch = nil }
-        let errors = perSampleError(network, x0: x, noise: noise, elementWeights: elementWeights, reduction: reduction)
+        let global = group.shardedBatch ?? rows
+        precondition(global % group.size == 0, "a batch of \(global) rows does not split evenly over \(group.size) ranks")
+        let mine = Array(group.shard(global))
+        let noise = drawNoise(shape: [global] + Array(x0.shape.dropFirst()), rng: rng).rows(mine)
+        var x = x0, weights = sampleWeights
+        if group.shardedBatch == nil {
+            x = x0.indexSelect(axis: 0, mine)
+            weights = sampleWeights?.indexSelect(axis: 0, mine)
+        }
+        // While the network runs on the shard, per-row draws inside it (dropout) also follow the global batch.
+        let errors = group.onShard(of: global) {
+            perSampleError(network, x0: x, noise: noise, elementWeights: elementWeights, reduction: reduction)
+        }
         return weights.map { (errors * $0).mean() } ?? errors.mean()
     }
 }

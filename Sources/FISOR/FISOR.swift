@@ -138,15 +138,14 @@ public final class FISOR: OfflineAlgorithm {
             let rows = (k * s.actorBatchSize)..<((k + 1) * s.actorBatchSize)
             // In a data-parallel run, this rank's shard of the block; the objective draws the whole
             // block's noise and keeps the shard's rows (docs/distributed.md).
-            let group = ProcessGroup.active.flatMap { $0.size > 1 ? $0 : nil }
+            let group = ProcessGroup.parallel
             let part = group?.shard(s.actorBatchSize) ?? 0..<s.actorBatchSize
             let mine = (rows.lowerBound + part.lowerBound)..<(rows.lowerBound + part.upperBound)
             let obs = b.observations.slice(axis: 0, mine), act = actions.slice(axis: 0, mine)
             let (w, f) = weights(obs, act)
-            group?.shardedBatch = s.actorBatchSize
             // Sum over action dimensions as the reference (docs/fisor.md §5), weighted mean over the block.
-            let loss = objective.loss(n.actor.network(condition: obs), x0: act, rng: rng, sampleWeights: w, reduction: .sum)
-            group?.shardedBatch = nil
+            func blockLoss() -> Tensor { objective.loss(n.actor.network(condition: obs), x0: act, rng: rng, sampleWeights: w, reduction: .sum) }
+            let loss = group.map { $0.onShard(of: s.actorBatchSize, blockLoss) } ?? blockLoss()
             actorOptimizer.learningRate = actorSchedule(actorSteps.value)
             Self.descend(loss, actorOptimizer)
             actorSteps.value += 1

@@ -146,7 +146,7 @@ public final class Dropout: Module, UnaryLayer, ConfigurableModule {
     /// the whole batch's draws, of which the shard's rows: the masks one process would use
     /// (docs/distributed.md).
     func mask(_ shape: [Int]) -> Tensor {
-        if let group = ProcessGroup.active, group.size > 1, let global = group.shardedBatch, shape.first == group.shard(global).count {
+        if let group = ProcessGroup.parallel, let global = group.shardedBatch, shape.first == group.shard(global).count {
             return generator.uniform([global] + shape.dropFirst()).indexSelect(axis: 0, Array(group.shard(global)))
         }
         return generator.uniform(shape)

@@ -126,7 +126,7 @@ public final class PreferenceTrainer<Generator: AlignableGenerator> {
             }
             var noise = PreferenceLoss.pairNoise(objective, like: batch.samples, rng: rng)
             var (pairs, companions) = (batch, others)
-            if let group = ProcessGroup.active, group.size > 1 {
+            if let group = ProcessGroup.parallel {
                 // Data parallel: every rank drew the same batch, references and noise; each takes its
                 // shard of the pairs (rows i and B + i of the noise belong to pair i).
                 let b = batch.count, mine = Array(group.shard(b))

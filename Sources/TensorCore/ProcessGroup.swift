@@ -30,6 +30,10 @@ public final class ProcessGroup: @unchecked Sendable {
     /// (or a library user) before training starts.
     public nonisolated(unsafe) static var active: ProcessGroup?
 
+    /// The active group when it has more than one rank: what sharding code asks for (a one-rank job
+    /// behaves as a single process).
+    public static var parallel: ProcessGroup? { active.flatMap { $0.size > 1 ? $0 : nil } }
+
     private init(rank: Int, size: Int) { self.rank = rank; self.size = size }
 
     /// Loads Open MPI and joins the job's world communicator.
@@ -48,6 +52,16 @@ public final class ProcessGroup: @unchecked Sendable {
     }
 
     public var isRoot: Bool { rank == 0 }
+
+    /// Runs `body` — work on this rank's shard of a global batch of `rows` — with `shardedBatch` set,
+    /// so per-row draws inside it (diffusion noise, dropout masks) follow the global batch; the
+    /// previous value is restored afterwards.
+    public func onShard<R>(of rows: Int, _ body: () throws -> R) rethrows -> R {
+        let previous = shardedBatch
+        shardedBatch = rows
+        defer { shardedBatch = previous }
+        return try body()
+    }
 
     /// This rank's rows of a global batch of `rows`: contiguous, sizes differing by at most one.
     public func shard(_ rows: Int) -> Range<Int> { (rows * rank / size)..<(rows * (rank + 1) / size) }

@@ -34,7 +34,7 @@ struct DatasetCollectCommand: Command {
         let seed = try args.seed()
         let started = Date()
         var data: OfflineDataset
-        if let group = ProcessGroup.active, group.size > 1 {
+        if let group = ProcessGroup.parallel {
             guard let gathered = try collectSharded(name, quality: q, steps: n, seed: seed, group: group, console: console) else { return }
             data = gathered
         } else {

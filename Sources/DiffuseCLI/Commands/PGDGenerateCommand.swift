@@ -50,7 +50,7 @@ struct PGDGenerateCommand: Command {
         let started = Date()
         var data: OfflineDataset
         do {
-            if let group = ProcessGroup.active, group.size > 1 {
+            if let group = ProcessGroup.parallel {
                 guard let gathered = try trajectoryModel.synthesizeSharded(transitions: n, policy: target, settings: settings, seed: seed, group: group,
                                                                            progress: progress.update) else { return }
                 data = gathered

@@ -22,15 +22,14 @@ public final class OfflineTrainer {
     /// One update; returns the step's metrics. In a data-parallel run each rank updates on its
     /// shard of the batch (docs/distributed.md); the optimizers average the gradients.
     public func trainStep() -> [String: Float] {
-        var batch = batches.next()
-        let group = ProcessGroup.active.flatMap { $0.size > 1 && !algorithm.shardsItsOwnBatch ? $0 : nil }
-        if let group {
+        let batch = batches.next()
+        let metrics: [String: Float]
+        if let group = ProcessGroup.parallel, !algorithm.shardsItsOwnBatch {
             precondition(batch.count % group.size == 0, "a batch of \(batch.count) rows does not split evenly over \(group.size) ranks")
-            group.shardedBatch = batch.count
-            batch = batch.rows(Array(group.shard(batch.count)))
+            metrics = group.onShard(of: batch.count) { algorithm.update(batch.rows(Array(group.shard(batch.count)))) }
+        } else {
+            metrics = algorithm.update(batch)
         }
-        defer { group?.shardedBatch = nil }
-        let metrics = algorithm.update(batch)
         step += 1
         return metrics
     }
