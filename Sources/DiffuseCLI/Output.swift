@@ -25,9 +25,15 @@ enum SVGPlot {
         }
     }
 
+    /// Text for an SVG text node (titles and legends come from file names and user flags).
+    static func escaped(_ text: String) -> String {
+        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+    }
+
+    /// `title` is plain text (escaped here).
     static func document(width: Double, height: Double, title: String, body: String) -> String {
         String(format: "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" font-family=\"sans-serif\" font-size=\"11\">", width, height)
-            + "<rect width=\"100%\" height=\"100%\" fill=\"white\"/><text x=\"8\" y=\"16\" font-size=\"13\">" + title + "</text>" + body + "</svg>"
+            + "<rect width=\"100%\" height=\"100%\" fill=\"white\"/><text x=\"8\" y=\"16\" font-size=\"13\">" + escaped(title) + "</text>" + body + "</svg>"
     }
 
     static func scatter(_ points: Tensor, title: String, size: Int = 480, extent: Float = 3) -> String {

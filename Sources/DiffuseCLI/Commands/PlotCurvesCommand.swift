@@ -47,8 +47,7 @@ struct PlotCurvesCommand: Command {
             }
         } ?? available.sorted()
         let series = names.map { name in (name: name, points: rows.compactMap { r in r.values[name].map { (r.step, $0) } }) }
-        let heading = (args.string(title) ?? URL(fileURLWithPath: path).lastPathComponent)
-            .replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+        let heading = args.string(title) ?? URL(fileURLWithPath: path).lastPathComponent
         try AtomicFile.write(Data(SVGPlot.curves(series, title: heading).utf8), to: out)
         console.out("\(series.count) curves, \(rows.count) log lines → \(out.path)")
     }

@@ -27,7 +27,8 @@ struct PlotTrajectoriesCommand: Command {
         var background: ((Double, Double) -> (Double, Double), Double) -> String
     }
 
-    static func scene(for environment: (any Environment)?, data: [OfflineDataset]) -> Scene {
+    /// `columns`: each file's observations (row-major) and their width, read once by `run`.
+    static func scene(for environment: (any Environment)?, columns: [(obs: [Float], dim: Int)]) -> Scene {
         if let maze = environment as? PointMaze {
             let rows = (maze.cells.map { $0[0] }.max() ?? 0) + 1, cols = (maze.cells.map { $0[1] }.max() ?? 0) + 1
             return Scene(position: { ($0[0], $0[1]) }, bounds: (-0.5...Double(rows) + 0.5, -0.5...Double(cols) + 0.5)) { map, unit in
@@ -49,8 +50,6 @@ struct PlotTrajectoriesCommand: Command {
                     + String(format: "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"%.1f\" fill=\"none\" stroke=\"#888\" stroke-dasharray=\"4 3\"/>", cx, cy, r * unit)
             }
         }
-        // `scalars` copies the tensor: once per file, not once per row.
-        let columns = data.map { d in (obs: d.observations.scalars, dim: d.observationDim) }
         let xs = columns.flatMap { c in stride(from: 0, to: c.obs.count, by: c.dim).map { Double(c.obs[$0]) } }
         let ys = columns.flatMap { c in stride(from: Swift.min(1, c.dim - 1), to: c.obs.count, by: c.dim).map { Double(c.obs[$0]) } }
         return Scene(position: { ($0[0], $0[Swift.min(1, $0.count - 1)]) },
@@ -65,7 +64,9 @@ struct PlotTrajectoriesCommand: Command {
         let name = args.string(env) ?? data[0].attributes["env"]
         let environment = try name.map { try Environments.make($0) }
         let n = try args.int(episodes, range: 1...100_000)!
-        let scene = scene(for: environment, data: data)
+        // `scalars` copies the tensor: once per file, for the scene's bounds and the paths alike.
+        let columns = data.map { d in (obs: d.observations.scalars, dim: d.observationDim) }
+        let scene = scene(for: environment, columns: columns)
         // Equal scale on both axes, 520 px for the longer one.
         let (bx, by) = scene.bounds
         let span = Swift.max(bx.upperBound - bx.lowerBound, by.upperBound - by.lowerBound, 1e-9)
@@ -76,7 +77,7 @@ struct PlotTrajectoriesCommand: Command {
         let colours = ["#1f77b4", "#ff7f0e"]
         var drawn: [Int] = []
         for (k, d) in data.enumerated() {
-            let obs = d.observations.scalars, od = d.observationDim
+            let (obs, od) = columns[k]
             let episodes = Array(d.episodes.prefix(n))
             drawn.append(episodes.count)
             for e in episodes {
@@ -90,12 +91,9 @@ struct PlotTrajectoriesCommand: Command {
                 body += String(format: "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\" fill=\"#2ca02c\"/>", first.0, first.1)
             }
         }
-        func escaped(_ text: String) -> String {
-            text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
-        }
-        let files = paths.map { escaped(URL(fileURLWithPath: $0).lastPathComponent) }
+        let files = paths.map { SVGPlot.escaped(URL(fileURLWithPath: $0).lastPathComponent) }
         let legend = zip(files, colours).map { "<tspan fill=\"\($1)\">■ \($0)</tspan>" }.joined(separator: "  ")
-        let heading = args.string(title).map(escaped) ?? ((name.map { "\($0): " } ?? "") + files.joined(separator: " vs "))
+        let heading = args.string(title).map(SVGPlot.escaped) ?? ((name.map { "\($0): " } ?? "") + files.joined(separator: " vs "))
         let svgText = String(format: "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" font-family=\"sans-serif\" font-size=\"12\">",
                              width, height + 40)
             + "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>" + body
