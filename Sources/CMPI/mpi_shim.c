@@ -42,7 +42,7 @@ int pd_mpi_load(char *err, size_t cap) {
     // RTLD_GLOBAL: Open MPI's components (dlopened by libmpi itself) resolve libmpi's symbols.
     void *h = dlopen(path, RTLD_NOW | RTLD_GLOBAL);
     if (!h) {
-        snprintf(err, cap, "cannot load %s (install openmpi-bin and libopenmpi-dev): %s", path, dlerror());
+        snprintf(err, cap, "cannot load %s (install openmpi-bin, which brings libmpi.so.40, or set PD_MPI_LIBRARY): %s", path, dlerror());
         return -1;
     }
     lib = h;
