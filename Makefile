@@ -71,7 +71,7 @@ bench-twin-gemm: setup
 	clang -O2 bench/twin_gemm.c -o $(BENCH_DIR)/twin_gemm -lopenblas -lpthread
 	$(BENCH_DIR)/twin_gemm
 
-# libFuzzer on one parser (Sources/FuzzParsers): TARGET = safetensors | npy | npz | hdf5 | checkpoint |
+# libFuzzer on one parser (Sources/Apps/FuzzParsers): TARGET = safetensors | npy | npz | hdf5 | checkpoint |
 # digits | arguments. Coverage-instrumented build in .build-fuzz (lld: gold fails on the instrumented objects);
 # crashing inputs land in fuzz-crashes/.
 TARGET ?= safetensors

@@ -15,56 +15,56 @@ let package = Package(
     ],
     targets: [
         // System libraries (Debian: libopenblas-dev, libfftw3-dev, libhdf5-dev; see scripts/setup.sh).
-        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
-        .systemLibrary(name: "CFFTW", path: "Sources/CFFTW"),
-        .systemLibrary(name: "CHDF5", path: "Sources/CHDF5", pkgConfig: "hdf5"),
-        .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib"),
+        .systemLibrary(name: "CBLAS", path: "Sources/CLibraries/CBLAS"),
+        .systemLibrary(name: "CFFTW", path: "Sources/CLibraries/CFFTW"),
+        .systemLibrary(name: "CHDF5", path: "Sources/CLibraries/CHDF5", pkgConfig: "hdf5"),
+        .systemLibrary(name: "CZlib", path: "Sources/CLibraries/CZlib", pkgConfig: "zlib"),
         // LAPACK inside OpenBLAS (symmetric eigen-decomposition for SePPO's Fréchet distance).
-        .systemLibrary(name: "CLAPACK", path: "Sources/CLAPACK"),
+        .systemLibrary(name: "CLAPACK", path: "Sources/CLibraries/CLAPACK"),
 
         // Layer 0: C kernels (thread pool, GEMM split, vectorised math, optimiser updates).
         .target(
-            name: "CKernels", dependencies: ["CBLAS", "CFFTW"], cSettings: kernelFlags,
+            name: "CKernels", dependencies: ["CBLAS", "CFFTW"], path: "Sources/CLibraries/CKernels", cSettings: kernelFlags,
             linkerSettings: [.linkedLibrary("openblas"), .linkedLibrary("fftw3f"),
                              .linkedLibrary("fftw3f_threads"), .linkedLibrary("m"), .linkedLibrary("pthread")]),
 
         // HDF5's macros do not import into Swift: a small C facade (docs/conventions.md, Swift 6 on Linux).
-        .target(name: "CHDF5IO", dependencies: ["CHDF5"], cSettings: kernelFlags),
+        .target(name: "CHDF5IO", dependencies: ["CHDF5"], path: "Sources/CLibraries/CHDF5IO", cSettings: kernelFlags),
 
         // Open MPI's collectives, loaded at run time (dlopen): no build dependency on MPI
         // (docs/distributed.md explains why this is not a system-library target).
-        .target(name: "CMPI", cSettings: kernelFlags, linkerSettings: [.linkedLibrary("dl")]),
+        .target(name: "CMPI", path: "Sources/CLibraries/CMPI", cSettings: kernelFlags, linkerSettings: [.linkedLibrary("dl")]),
 
         // Layer 1: tensors, reverse-mode autodiff, RNG, safetensors, the data-parallel process group.
-        .target(name: "TensorCore", dependencies: ["CKernels", "CBLAS", "CMPI"]),
+        .target(name: "TensorCore", dependencies: ["CKernels", "CBLAS", "CMPI"], path: "Sources/Core/TensorCore"),
 
         // Layer 2: modules, layers, losses, optimisers, checkpoints, training helpers.
-        .target(name: "NN", dependencies: ["TensorCore"]),
+        .target(name: "NN", dependencies: ["TensorCore"], path: "Sources/Core/NN"),
 
         // Layer 3: the score-network core: schedules, samplers, guidance, denoisers.
-        .target(name: "Diffusion", dependencies: ["NN"]),
+        .target(name: "Diffusion", dependencies: ["NN"], path: "Sources/Core/Diffusion"),
 
         // Layer 4: offline RL substrate: datasets (HDF5, NPZ), environments, collection, agents, evaluation.
-        .target(name: "OfflineRL", dependencies: ["NN", "CHDF5IO", "CZlib"]),
+        .target(name: "OfflineRL", dependencies: ["NN", "CHDF5IO", "CZlib"], path: "Sources/Core/OfflineRL"),
 
         // Methods, one target each, built only from the layers above.
         // Policy-Guided Diffusion (Jackson et al. 2024): trajectory model, policy guidance, synthetic data.
-        .target(name: "PGD", dependencies: ["Diffusion", "OfflineRL"]),
+        .target(name: "PGD", dependencies: ["Diffusion", "OfflineRL"], path: "Sources/Methods/PGD"),
         // SePPO (Zhang et al. 2024) with Diffusion-DPO, SFT and SPIN baselines on 8×8 digits and pointmaze windows (docs/seppo.md).
-        .target(name: "SePPO", dependencies: ["Diffusion", "NN", "OfflineRL", "PGD", "CLAPACK", "CZlib"]),
+        .target(name: "SePPO", dependencies: ["Diffusion", "NN", "OfflineRL", "PGD", "CLAPACK", "CZlib"], path: "Sources/Methods/SePPO"),
 
         // FISOR (Zheng et al. 2024): feasibility-guided diffusion policies for safe offline RL.
-        .target(name: "FISOR", dependencies: ["Diffusion", "OfflineRL"]),
+        .target(name: "FISOR", dependencies: ["Diffusion", "OfflineRL"], path: "Sources/Methods/FISOR"),
 
         // The public library: re-exports every layer.
-        .target(name: "PolicyDiffusion", dependencies: ["TensorCore", "NN", "Diffusion", "OfflineRL", "PGD", "FISOR", "SePPO"]),
+        .target(name: "PolicyDiffusion", dependencies: ["TensorCore", "NN", "Diffusion", "OfflineRL", "PGD", "FISOR", "SePPO"], path: "Sources/Apps/PolicyDiffusion"),
 
         // The command-line tool: logic in a library so tests can drive it; a thin executable.
-        .target(name: "DiffuseCLI", dependencies: ["PolicyDiffusion", "CKernels", "CFFTW"]),
-        .executableTarget(name: "diffuse", dependencies: ["DiffuseCLI", "PolicyDiffusion"]),
+        .target(name: "DiffuseCLI", dependencies: ["PolicyDiffusion", "CKernels", "CFFTW"], path: "Sources/Apps/DiffuseCLI"),
+        .executableTarget(name: "diffuse", dependencies: ["DiffuseCLI", "PolicyDiffusion"], path: "Sources/Apps/diffuse"),
 
         // libFuzzer targets for every parser (make fuzz); a plain build replays corpus files.
-        .executableTarget(name: "FuzzParsers", dependencies: ["PolicyDiffusion", "DiffuseCLI"]),
+        .executableTarget(name: "FuzzParsers", dependencies: ["PolicyDiffusion", "DiffuseCLI"], path: "Sources/Apps/FuzzParsers"),
 
         // Samples: how a user's own code imports the library.
         .executableTarget(name: "QuickStart", dependencies: ["PolicyDiffusion"], path: "Samples/QuickStart"),

@@ -2,7 +2,7 @@
 """PyTorch (eager, CPU) twins of the workloads in docs/bench-workloads.md, for side-by-side ratios.
 
 A development tool only (`make bench-compare` installs torch into .venv-bench); never a runtime
-dependency. Each workload mirrors the Swift one in Sources/DiffuseCLI/Bench line for line.
+dependency. Each workload mirrors the Swift one in Sources/Apps/DiffuseCLI/Workloads line for line.
 Usage: pytorch_bench.py --threads T --repeats N --warmup W [--json FILE]
 """
 import argparse
@@ -361,7 +361,7 @@ class ResidualTemporalBlock(nn.Module):
 
 
 class TemporalUnet(nn.Module):
-    """Janner et al.'s TemporalUnet (no attention), as Sources/Diffusion/TemporalUNet.swift."""
+    """Janner et al.'s TemporalUnet (no attention), as Sources/Core/Diffusion/TemporalUNet.swift."""
 
     def __init__(self, transition=23, dim=32, mults=(1, 2, 4)):
         super().__init__()
@@ -439,7 +439,7 @@ class ResBlock2D(nn.Module):
 
 
 class UNet2D(nn.Module):
-    """docs/unet2d.md, as Sources/Diffusion/UNet2D.swift."""
+    """docs/unet2d.md, as Sources/Core/Diffusion/UNet2D.swift."""
 
     def __init__(self, channels=1, size=8, width=32, classes=10, emb=64):
         super().__init__()

@@ -88,7 +88,7 @@ static void shape(int m, int n, int k) {
 int main(int argc, char **argv) {
     (void)argc;
     // OpenBLAS picks its kernels when it loads; on a CPU whose model the hypervisor masks it falls
-    // back to SSE3 ones (Sources/CKernels/blas_core.c). Choose by features and restart once.
+    // back to SSE3 ones (Sources/CLibraries/CKernels/blas_core.c). Choose by features and restart once.
     if (!getenv("OPENBLAS_CORETYPE")) {
         setenv("OPENBLAS_CORETYPE", __builtin_cpu_supports("avx512f") ? "SKYLAKEX" : __builtin_cpu_supports("avx2") ? "HASWELL" : "NEHALEM", 1);
         execv("/proc/self/exe", argv);

@@ -13,7 +13,7 @@ public enum Diffuse {
         DatasetInfoCommand.self,
         DatasetConvertCommand.self,
         TrainAgentCommand.self,
-        EvalCommand.self,
+        EvalAgentCommand.self,
         TrainTrajectoryCommand.self,
         PGDGenerateCommand.self,
         PGDEvaluateCommand.self,

@@ -9,7 +9,7 @@ struct BenchConvCommand: Command {
     static let abstract = "benchmark convolutions (FFT vs direct vs auto), calibrate the cost model, check memory"
     static let discussion = """
     The full grid takes several minutes (the direct path at k = 65, L = 1024 is slow — that is the point). \
-    --calibrate prints new constants for Sources/CKernels/conv_cost_model.h; --tune FILE writes per-shape \
+    --calibrate prints new constants for Sources/CLibraries/CKernels/conv_cost_model.h; --tune FILE writes per-shape \
     choices that later runs read when PD_CONV_TUNING=FILE is set.
     """
 

@@ -2,7 +2,7 @@ import Foundation
 import PolicyDiffusion
 
 /// `diffuse eval`: a policy's return, normalized score and cost on a built-in environment.
-struct EvalCommand: Command {
+struct EvalAgentCommand: Command {
     static let path = ["eval", "agent"]
     /// The verb scheme is `<verb> <object>` (train agent / eval agent, train regression / eval regression);
     /// the bare `eval` of earlier releases still works.
