@@ -15,9 +15,7 @@ try TrainingLoop(steps: 1500, logEvery: 500).run { step in
     let target = x.slice(axis: 1, 0..<1) * x.slice(axis: 1, 1..<2)
     optimizer.learningRate = schedule(step)
     let loss = Loss.mse(model(x), target)
-    optimizer.zeroGrad()
-    loss.backward()
-    optimizer.update()
+    optimizer.minimize(loss)   // zero the gradients, backward (reverse-mode autodiff), Adam step
     return ["loss": loss.item]
 }
 

@@ -249,9 +249,7 @@ public final class ToyTrainer {
     public func trainStep() -> [String: Float] {
         optimizer.learningRate = schedule(step)
         let loss = settings.objective.loss(model.network(), x0: settings.distribution.sample(settings.batchSize, rng: rng), rng: rng)
-        optimizer.zeroGrad()
-        loss.backward()
-        optimizer.update()
+        optimizer.minimize(loss)
         step += 1
         return ["loss": loss.item]
     }

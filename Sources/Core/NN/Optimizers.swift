@@ -91,6 +91,14 @@ public final class Adam {
 
     public func zeroGrad() { for (_, p) in parameters { p.zeroGrad() } }
 
+    /// One descent step on `loss`: zero the gradients, back-propagate, update. Every trainer's
+    /// step is this call (with `learningRate` set first where it follows a schedule).
+    public func minimize(_ loss: Tensor) {
+        zeroGrad()
+        loss.backward()
+        update()
+    }
+
 }
 
 extension Adam: Resumable {

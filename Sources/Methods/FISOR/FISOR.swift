@@ -147,7 +147,7 @@ public final class FISOR: OfflineAlgorithm {
             func blockLoss() -> Tensor { objective.loss(n.actor.network(condition: obs), x0: act, rng: rng, sampleWeights: w, reduction: .sum) }
             let loss = group.map { $0.onShard(of: s.actorBatchSize, blockLoss) } ?? blockLoss()
             actorOptimizer.learningRate = actorSchedule(actorSteps.value)
-            Self.descend(loss, actorOptimizer)
+            actorOptimizer.minimize(loss)
             actorSteps.value += 1
             interpolateParameters(into: n.actorEMA, from: n.actor, weight: s.actorEMA)
             actorLoss += loss.item / Float(s.actorStepsPerIteration)
@@ -170,17 +170,17 @@ public final class FISOR: OfflineAlgorithm {
         // V_r: expectile regression toward min_k Q̄_r,k.
         let qrTarget = noGrad { FISORNetworks.rewardQ(n.rewardTargets, obs, act) }
         let vrLoss = Loss.expectile(FISORNetworks.v(n.rewardValue, obs), target: qrTarget, tau: s.rewardExpectile)
-        Self.descend(vrLoss, rewardValueOptimizer)
+        rewardValueOptimizer.minimize(vrLoss)
         // Q_r: y = r + γ·m·V_r(s′) with the V_r just updated.
         let yr = noGrad { b.rewards.slice(axis: 0, rows) + FISORNetworks.v(n.rewardValue, next) * mask * s.discount }
         let qrLoss = n.rewardCritics.map { Loss.mse(FISORNetworks.q($0, obs, act), yr) }.reduce(Tensor(0), +) * (1 / Float(n.rewardCritics.count))
-        Self.descend(qrLoss, rewardCriticOptimizer)
+        rewardCriticOptimizer.minimize(qrLoss)
         for (t, q) in zip(n.rewardTargets, n.rewardCritics) { interpolateParameters(into: t, from: q, weight: s.polyak) }
 
         // V_h: reverse expectile toward max_k Q̄_h,k (the safest in-data action).
         let qhTarget = noGrad { FISORNetworks.feasibilityQ(n.feasibilityTargets, obs, act) }
         let vhLoss = Loss.reverseExpectile(FISORNetworks.v(n.feasibilityValue, obs), target: qhTarget, tau: s.feasibilityExpectile)
-        Self.descend(vhLoss, feasibilityValueOptimizer)
+        feasibilityValueOptimizer.minimize(vhLoss)
         // Q_h: the discounted HJ backup (or the qc ablation's cost backup) with the V_h just updated.
         let yh = noGrad {
             let nextValue = FISORNetworks.v(n.feasibilityValue, next)
@@ -189,7 +189,7 @@ public final class FISOR: OfflineAlgorithm {
         }
         let qhLoss = n.feasibilityCritics.map { Loss.mse(FISORNetworks.q($0, obs, act), yh) }.reduce(Tensor(0), +)
             * (1 / Float(n.feasibilityCritics.count))
-        Self.descend(qhLoss, feasibilityCriticOptimizer)
+        feasibilityCriticOptimizer.minimize(qhLoss)
         for (t, q) in zip(n.feasibilityTargets, n.feasibilityCritics) { interpolateParameters(into: t, from: q, weight: s.polyak) }
 
         metrics["reward_value_loss"] = vrLoss.item
@@ -198,12 +198,5 @@ public final class FISOR: OfflineAlgorithm {
         metrics["feasibility_critic_loss"] = qhLoss.item
         metrics["feasibility_q"] = qhTarget.mean().item
         return metrics
-    }
-
-    /// zero-grad, backward, step.
-    static func descend(_ loss: Tensor, _ optimizer: Adam) {
-        optimizer.zeroGrad()
-        loss.backward()
-        optimizer.update()
     }
 }

@@ -96,9 +96,7 @@ public final class TrajectoryTrainer {
         let lr = settings.learningRate(step)
         optimizer.learningRate = lr
         let loss = model.loss(trainWindows.indexSelect(axis: 0, sampler.next()), rng: rng)
-        optimizer.zeroGrad()
-        loss.backward()
-        optimizer.update()
+        optimizer.minimize(loss)
         step += 1
         if step % settings.emaEvery == 0 { ema.update(from: model) }
         return ["loss": loss.item, "lr": lr]

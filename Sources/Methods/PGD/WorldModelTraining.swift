@@ -78,9 +78,7 @@ public final class WorldModelTrainer {
             total = total + loss
             mse += e / Float(model.ensembleSize)
         }
-        optimizer.zeroGrad()
-        total.backward()
-        optimizer.update()
+        optimizer.minimize(total)
         step += 1
         return ["loss": total.item, "mse": mse]
     }

@@ -122,9 +122,7 @@ public final class BaseTrainer {
         optimizer.learningRate = lr
         let batch = mix.rows(sampler.next())
         let loss = objective.loss(model.network(condition: batch.labelTensor), x0: batch.images, rng: rng)
-        optimizer.zeroGrad()
-        loss.backward()
-        optimizer.update()
+        optimizer.minimize(loss)
         ema.update(from: model)
         step += 1
         return ["loss": loss.item, "lr": lr]

@@ -146,9 +146,7 @@ public final class PreferenceTrainer<Generator: AlignableGenerator> {
             metrics["ref_index"] = Float(r)
         }
         metrics["loss"] = loss.item
-        optimizer.zeroGrad()
-        loss.backward()
-        optimizer.update()   // clips at settings.gradientClip
+        optimizer.minimize(loss)   // clips at settings.gradientClip
         step += 1
         if settings.growsBank && step % settings.bankEvery == 0 { bank.append(model) }
         return metrics

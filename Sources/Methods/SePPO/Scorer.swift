@@ -86,9 +86,7 @@ public final class DigitScorer: Module, ConfigurableModule {
             // Binary cross-entropy with logits: softplus(l) − y·l.
             let detectorLoss = (detectorLogits.softplus() - detectorLogits * targets).mean()
             let loss = classLoss + detectorLoss
-            optimizer.zeroGrad()
-            loss.backward()
-            optimizer.update()
+            optimizer.minimize(loss)
             if let log, (step + 1) % 1000 == 0 {
                 log(String(format: "scorer step %d: classifier %.4f, detector %.4f", step + 1, Double(classLoss.item), Double(detectorLoss.item)))
             }

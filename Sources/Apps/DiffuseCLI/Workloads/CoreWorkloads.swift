@@ -37,9 +37,7 @@ enum CoreWorkloads {
         let objective = DiffusionObjective.discrete(schedule: .linear(), steps: 1000, prediction: .epsilon)
         return Bench.measure("mlp_train_step", warmup: warmup, repeats: repeats) {
             let loss = objective.loss(model.network(), x0: rng.normal([256, 17]), rng: rng)
-            opt.zeroGrad()
-            loss.backward()
-            opt.update()
+            opt.minimize(loss)
         }
     }
 
@@ -65,9 +63,7 @@ enum CoreWorkloads {
             let obs = rng.normal([1024, 8]), act = rng.uniform([1024, 2], low: -1, high: 1)
             let weights = rng.uniform([1024], low: 0, high: 3)
             let loss = objective.loss(actor.network(condition: obs), x0: act, rng: rng, sampleWeights: weights)
-            opt.zeroGrad()
-            loss.backward()
-            opt.update()
+            opt.minimize(loss)
         }
     }
 
@@ -117,9 +113,7 @@ enum CoreWorkloads {
         let objective = DiffusionObjective.discrete(schedule: .jannerCosine(), steps: 20, prediction: .sample)
         return Bench.measure("unet1d_train_step", warmup: warmup, repeats: repeats) {
             let loss = objective.loss(net.network(), x0: rng.normal([64, 32, 23]), rng: rng)
-            opt.zeroGrad()
-            loss.backward()
-            opt.update()
+            opt.minimize(loss)
         }
     }
 
@@ -147,9 +141,7 @@ enum CoreWorkloads {
         return Bench.measure("unet2d_train_step", warmup: warmup, repeats: repeats) {
             let labels = rng.integers([128], high: 10).asTensor
             let loss = objective.loss(net.network(condition: labels), x0: rng.normal([128, 1, 8, 8]), rng: rng)
-            opt.zeroGrad()
-            loss.backward()
-            opt.update()
+            opt.minimize(loss)
         }
     }
 

@@ -51,10 +51,3 @@ public final class Counter: Resumable {
 func agentAdam(_ parameters: [(String, Parameter)], _ h: AgentHyperparameters) -> Adam {
     Adam(parameters: parameters, config: .init(learningRate: h.learningRate, eps: h.adamEps))
 }
-
-/// zero-grad, backward, step.
-func descend(_ loss: Tensor, _ optimizer: Adam) {
-    optimizer.zeroGrad()
-    loss.backward()
-    optimizer.update()
-}

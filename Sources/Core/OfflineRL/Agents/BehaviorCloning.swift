@@ -21,11 +21,11 @@ public final class BehaviorCloning: AgentUpdateRule {
         let mean = networks.actor(b.observations)
         if networks.config.algorithm == .bcGaussian {
             let nll = -networks.logProbability(b.actions, mean: mean).mean()
-            descend(nll, optimizer)
+            optimizer.minimize(nll)
             return ["actor_nll": nll.item]
         }
         let mse = Loss.mse(mean, b.actions)
-        descend(mse, optimizer)
+        optimizer.minimize(mse)
         return ["actor_mse": mse.item]
     }
 }

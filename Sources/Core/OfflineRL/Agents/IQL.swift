@@ -43,7 +43,7 @@ public final class IQL: AgentUpdateRule {
         let valueLoss = Loss.expectile(v, target: qTarget, tau: h.expectile)
         var total = valueLoss
         if let valueOptimizer {
-            descend(valueLoss, valueOptimizer)
+            valueOptimizer.minimize(valueLoss)
             total = Tensor(0)
         }
 
@@ -59,7 +59,7 @@ public final class IQL: AgentUpdateRule {
         let logp = networks.logProbability(b.actions, mean: networks.actor(b.observations))
         let actorLoss = (weights * -logp).mean()
         // Disjoint parameters again: one backward pass serves the three updates.
-        descend(total + criticLoss + actorLoss, optimizer)
+        optimizer.minimize(total + criticLoss + actorLoss)
         return ["value_loss": valueLoss.item, "critic_loss": criticLoss.item, "actor_loss": actorLoss.item, "advantage": u.mean().item]
     }
 }

@@ -51,7 +51,7 @@ public final class TD3BC: AgentUpdateRule {
         let criticLoss = Loss.mse(q1, y) + Loss.mse(q2, y)
         // The two losses touch disjoint parameters (Q1 is frozen in the actor loss), so one backward
         // pass and one Adam step equal PGD's actor-then-critic updates.
-        descend(actorLoss + criticLoss, optimizer)
+        optimizer.minimize(actorLoss + criticLoss)
         return ["actor_loss": actorLoss.item, "bc_mse": bc.item, "critic_loss": criticLoss.item, "q_mean": q1.mean().item]
     }
 }

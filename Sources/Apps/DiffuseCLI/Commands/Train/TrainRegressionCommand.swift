@@ -63,9 +63,7 @@ struct TrainRegressionCommand: Command {
             let idx = sampler.next()
             optimizer.learningRate = schedule(step)
             let loss = Loss.mse(model(xTrain.indexSelect(axis: 0, idx)), yTrain.indexSelect(axis: 0, idx))
-            optimizer.zeroGrad()
-            loss.backward()
-            optimizer.update()
+            optimizer.minimize(loss)
             return ["loss": loss.item]
         }
         if stopped { return }
