@@ -9,7 +9,7 @@ import TensorCore
 /// `actorStepsPerIteration` weighted denoising steps of the actor, each followed by its EMA update,
 /// then one Adam step each of V_r, Q_r, V_h and Q_h on the batch's first `criticBatchSize` rows,
 /// with Polyak updates of the Q targets.
-public final class FISOR: OfflineAlgorithm {
+public final class FISOR: OfflineAlgorithm, ResumableParts {
     public let networks: FISORNetworks
     public let settings: FISORSettings
     let objective: DiffusionObjective
@@ -43,18 +43,10 @@ public final class FISOR: OfflineAlgorithm {
 
     public var settingsJSON: String { canonicalJSON(settings) }
 
-    private var resumableParts: [(String, any Resumable)] {
+    public var resumableParts: [(String, any Resumable)] {
         [("actor_optimizer", actorOptimizer), ("reward_value_optimizer", rewardValueOptimizer),
          ("reward_critic_optimizer", rewardCriticOptimizer), ("feasibility_value_optimizer", feasibilityValueOptimizer),
          ("feasibility_critic_optimizer", feasibilityCriticOptimizer), ("noise", rng), ("actor_steps", actorSteps)]
-    }
-
-    public func saveState(into state: inout TrainingState, key: String) {
-        for (name, part) in resumableParts { part.saveState(into: &state, key: "\(key).\(name)") }
-    }
-
-    public func restoreState(from state: TrainingState, key: String) throws {
-        for (name, part) in resumableParts { try part.restoreState(from: state, key: "\(key).\(name)") }
     }
 
     public func policy(preprocessing: TransitionPreprocessing, metadata: [String: String]) -> any Policy {

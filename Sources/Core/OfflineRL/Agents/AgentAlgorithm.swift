@@ -16,10 +16,8 @@ extension AgentAlgorithm {
 
 /// What BC, TD3+BC and IQL share beyond their losses: `AgentNetworks`, the PGD hyperparameters,
 /// and the parts of their state that a checkpoint must carry.
-protocol AgentUpdateRule: OfflineAlgorithm where Networks == AgentNetworks {
+protocol AgentUpdateRule: OfflineAlgorithm, ResumableParts where Networks == AgentNetworks {
     var hyperparameters: AgentHyperparameters { get }
-    /// Optimizers, targets, random streams and counters, by checkpoint key.
-    var resumableParts: [(String, any Resumable)] { get }
 }
 
 extension AgentUpdateRule {
@@ -29,23 +27,8 @@ extension AgentUpdateRule {
         AgentPolicy(networks: networks, observationNormalizer: preprocessing.observationNormalizer, actionMap: preprocessing.actionMap,
                     metadata: metadata)
     }
-
-    public func saveState(into state: inout TrainingState, key: String) {
-        for (name, part) in resumableParts { part.saveState(into: &state, key: "\(key).\(name)") }
-    }
-
-    public func restoreState(from state: TrainingState, key: String) throws {
-        for (name, part) in resumableParts { try part.restoreState(from: state, key: "\(key).\(name)") }
-    }
 }
 
-/// A count that survives a restart (e.g. updates taken, which decides the first Polyak copy).
-public final class Counter: Resumable {
-    public var value: Int
-    public init(_ value: Int = 0) { self.value = value }
-    public func saveState(into state: inout TrainingState, key: String) { state.values[key] = String(value) }
-    public func restoreState(from state: TrainingState, key: String) throws { value = try state.integer(key) }
-}
 
 /// One Adam over a module's trainable parameters with the agents' settings.
 func agentAdam(_ parameters: [(String, Parameter)], _ h: AgentHyperparameters) -> Adam {

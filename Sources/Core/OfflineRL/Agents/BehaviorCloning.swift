@@ -15,7 +15,7 @@ public final class BehaviorCloning: AgentUpdateRule {
         optimizer = agentAdam(networks.trainableParameters(), hyperparameters)
     }
 
-    var resumableParts: [(String, any Resumable)] { [("optimizer", optimizer)] }
+    public var resumableParts: [(String, any Resumable)] { [("optimizer", optimizer)] }
 
     public func update(_ b: TransitionBatch) -> [String: Float] {
         let mean = networks.actor(b.observations)

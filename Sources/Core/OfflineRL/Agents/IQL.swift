@@ -25,7 +25,7 @@ public final class IQL: AgentUpdateRule {
         valueOptimizer = separate ? agentAdam(networks.trainableParameters().filter { valueNames.contains($0.0) }, h) : nil
     }
 
-    var resumableParts: [(String, any Resumable)] {
+    public var resumableParts: [(String, any Resumable)] {
         [("optimizer", optimizer), ("targets", targets), ("updates", updates)] + (valueOptimizer.map { [("value_optimizer", $0)] } ?? [])
     }
 

@@ -22,7 +22,7 @@ public final class TD3BC: AgentUpdateRule {
         optimizer = agentAdam(networks.trainableParameters(), hyperparameters)
     }
 
-    var resumableParts: [(String, any Resumable)] { [("optimizer", optimizer), ("targets", targets), ("rng", rng), ("updates", updates)] }
+    public var resumableParts: [(String, any Resumable)] { [("optimizer", optimizer), ("targets", targets), ("rng", rng), ("updates", updates)] }
 
     public func update(_ b: TransitionBatch) -> [String: Float] {
         let h = hyperparameters, critic1 = networks.critic1!, critic2 = networks.critic2!
