@@ -6,7 +6,7 @@ BENCH_DIR = .build-bench
 DIFFUSE = .build/release/diffuse
 THREADS ?= 2
 
-.PHONY: setup build demo test run-samples fuzz bench-build bench bench-rounds bench-ab bench-twin-gemm bench-train-agent bench-distributed bench-compare checkpoints clean experiment-agents experiment-pgd experiment-seppo experiment-fisor
+.PHONY: setup build demo test run-samples fuzz gemm-split-check bench-build bench bench-rounds bench-ab bench-twin-gemm bench-train-agent bench-distributed bench-compare checkpoints clean experiment-agents experiment-pgd experiment-seppo experiment-fisor
 
 setup:
 	@bash scripts/setup.sh
@@ -70,6 +70,12 @@ bench-twin-gemm: setup
 	@mkdir -p $(BENCH_DIR)
 	clang -O2 bench/twin_gemm.c -o $(BENCH_DIR)/twin_gemm -lopenblas -lpthread
 	$(BENCH_DIR)/twin_gemm
+
+# Row splits of OpenBLAS sgemm at multiples of 16 and 48 against the unsplit call (why pd_sgemm splits at 48).
+gemm-split-check: setup
+	@mkdir -p $(BENCH_DIR)
+	clang -O2 bench/gemm_split_check.c -o $(BENCH_DIR)/gemm_split_check -lopenblas
+	$(BENCH_DIR)/gemm_split_check 16; $(BENCH_DIR)/gemm_split_check 48
 
 # libFuzzer on one parser (Sources/Apps/FuzzParsers): TARGET = safetensors | npy | npz | hdf5 | checkpoint |
 # digits | arguments. Coverage-instrumented build in .build-fuzz (lld: gold fails on the instrumented objects);

@@ -44,6 +44,9 @@ let package = Package(
         // Layer 3: the score-network core: schedules, samplers, guidance, denoisers.
         .target(name: "Diffusion", dependencies: ["NN"], path: "Sources/Core/Diffusion"),
 
+        // Pictures and distances a run reports: PNG grids (zlib) and the Fréchet distance (LAPACK).
+        .target(name: "Imaging", dependencies: ["TensorCore", "CLAPACK", "CZlib"], path: "Sources/Core/Imaging"),
+
         // Layer 4: offline RL substrate: datasets (HDF5, NPZ), environments, collection, agents, evaluation.
         .target(name: "OfflineRL", dependencies: ["NN", "CHDF5IO", "CZlib"], path: "Sources/Core/OfflineRL"),
 
@@ -51,13 +54,14 @@ let package = Package(
         // Policy-Guided Diffusion (Jackson et al. 2024): trajectory model, policy guidance, synthetic data.
         .target(name: "PGD", dependencies: ["Diffusion", "OfflineRL"], path: "Sources/Methods/PGD"),
         // SePPO (Zhang et al. 2024) with Diffusion-DPO, SFT and SPIN baselines on 8×8 digits and pointmaze windows (docs/seppo.md).
-        .target(name: "SePPO", dependencies: ["Diffusion", "NN", "OfflineRL", "PGD", "CLAPACK", "CZlib"], path: "Sources/Methods/SePPO"),
+        // It aligns any `AlignableGenerator` (Diffusion); PGD's window model conforms in PGD, so SePPO never imports a method.
+        .target(name: "SePPO", dependencies: ["Diffusion", "NN", "OfflineRL", "Imaging"], path: "Sources/Methods/SePPO"),
 
         // FISOR (Zheng et al. 2024): feasibility-guided diffusion policies for safe offline RL.
         .target(name: "FISOR", dependencies: ["Diffusion", "OfflineRL"], path: "Sources/Methods/FISOR"),
 
         // The public library: re-exports every layer.
-        .target(name: "PolicyDiffusion", dependencies: ["TensorCore", "NN", "Diffusion", "OfflineRL", "PGD", "FISOR", "SePPO"], path: "Sources/Apps/PolicyDiffusion"),
+        .target(name: "PolicyDiffusion", dependencies: ["TensorCore", "NN", "Diffusion", "Imaging", "OfflineRL", "PGD", "FISOR", "SePPO"], path: "Sources/Apps/PolicyDiffusion"),
 
         // The command-line tool: logic in a library so tests can drive it; a thin executable.
         .target(name: "DiffuseCLI", dependencies: ["PolicyDiffusion", "CKernels", "CFFTW"], path: "Sources/Apps/DiffuseCLI"),
@@ -80,7 +84,7 @@ let package = Package(
         .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "NN", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "OfflineRLTests", dependencies: ["OfflineRL", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "PGDTests", dependencies: ["PGD", "TestSupport"]),
-        .testTarget(name: "SePPOTests", dependencies: ["SePPO", "PGD", "OfflineRL", "CZlib", "TestSupport"]),
+        .testTarget(name: "SePPOTests", dependencies: ["SePPO", "PGD", "OfflineRL", "Imaging", "CZlib", "TestSupport"]),
         .testTarget(name: "FISORTests", dependencies: ["FISOR", "TestSupport"]),
         .testTarget(name: "DiffuseCLITests", dependencies: ["DiffuseCLI", "PolicyDiffusion", "TestSupport"]),
     ]

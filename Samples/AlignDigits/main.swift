@@ -7,12 +7,12 @@ import Foundation
 import PolicyDiffusion
 
 let updates = CommandLine.arguments.dropFirst().first.flatMap(Int.init) ?? 30
-let (base, objective) = try DigitModel.load(URL(fileURLWithPath: "Checkpoints/digits-base.safetensors"))
+let (base, objective) = try ImageModel.load(URL(fileURLWithPath: "Checkpoints/digits-base.safetensors"))
 let (scorer, _, _) = try Checkpoint.load(DigitScorer.self, from: URL(fileURLWithPath: "Checkpoints/digits-scorer.safetensors"))
 scorer.eval()
 let preferred = try DigitsData.load(URL(fileURLWithPath: "data/digits.csv")).split(.generator)   // clean digits only
 
-var settings = SePPOSettings()   // β 2000, bank every 30 updates, reference = random snapshot, AAF sign
+var settings = AlignmentSettings()   // β 2000, bank every 30 updates, reference = random snapshot, AAF sign
 settings.steps = updates
 settings.bankEvery = 10
 settings.flip = .indicator
@@ -22,12 +22,12 @@ try TrainingLoop(steps: updates, logEvery: max(updates / 3, 1)).run { _ in train
 func heldOutScore(_ model: UNet2D, scorer: DigitScorer, objective: DiffusionObjective) -> Float {
     let labels = (0..<100).map { $0 % 10 }
     model.eval()
-    let x = DigitModel.sample(model, labels: labels, objective: objective, steps: 20, rng: RandomGenerator(seed: 3))
+    let x = ImageModel.sample(model, labels: labels, objective: objective, steps: 20, rng: RandomGenerator(seed: 3))
     let s = scorer.score(x, labels: labels)
     return s.reduce(0, +) / Float(s.count)
 }
 print(String(format: "held-out log p(c|x): base %.3f, after %d SePPO updates %.3f (bank of %d snapshots)",
              heldOutScore(base, scorer: scorer, objective: objective), updates,
              heldOutScore(trainer.model, scorer: scorer, objective: objective), trainer.bank.count))
-try ImageGrid.writePNG(DigitModel.sample(trainer.model, labels: Array(0..<10), objective: objective, steps: 20, rng: RandomGenerator(seed: 4)),
+try ImageGrid.writePNG(ImageModel.sample(trainer.model, labels: Array(0..<10), objective: objective, steps: 20, rng: RandomGenerator(seed: 4)),
                        labels: Array(0..<10), columns: 10, to: FileManager.default.temporaryDirectory.appendingPathComponent("aligned.png"))

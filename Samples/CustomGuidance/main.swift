@@ -9,7 +9,7 @@ import PolicyDiffusion
 let url = URL(fileURLWithPath: "Checkpoints/two-moons-edm.safetensors")
 let (model, metadata, _) = try Checkpoint.load(MLPDenoiser.self, from: url)
 model.eval()
-let training = try JSONDecoder().decode(ToyTraining.self, from: Data(metadata["training"]!.utf8))
+let training = try JSONDecoder().decode(ToyTrainingSettings.self, from: Data(metadata["training"]!.utf8))
 guard case let .edm(edm) = training.objective else { fatalError("the shipped two-moons model is an EDM model") }
 let sampler = EDMSampler(edm: edm, steps: 64)
 

@@ -96,7 +96,7 @@ struct ToyDistributionStructureTests {
     }
 }
 
-/// A model trained with `ToyTraining`'s defaults on each 2-D toy distribution reproduces it with
+/// A model trained with `ToyTrainingSettings`'s defaults on each 2-D toy distribution reproduces it with
 /// every sampler. Moments: sample mean and covariance within 4 standard errors of the data's (the
 /// SE of a difference of two n-sample estimates, from the data's own moments), and MMD² (RBF,
 /// h = 0.5) below four times the largest MMD² between two independent real samples of the same size
@@ -123,8 +123,8 @@ struct ToyDistributionTests {
         // One thread per case: the three cases run side by side, and the models are too small for
         // splitting their matrices to pay (the results do not depend on the count).
         let (discrete, edm) = try Threads.withCount(1) {
-            (try ToyTraining(distribution: dist, objective: .discrete(schedule: .linear(), steps: 1000, prediction: .epsilon)).run(),
-             try ToyTraining(distribution: dist, objective: .edm(EDM())).run())
+            (try ToyTrainingSettings(distribution: dist, objective: .discrete(schedule: .linear(), steps: 1000, prediction: .epsilon)).run(),
+             try ToyTrainingSettings(distribution: dist, objective: .edm(EDM())).run())
         }
         let ddpm = DDPMScheduler(clipSample: false)
         let samplers: [(String, Sampler, MLPDenoiser)] = [
@@ -163,19 +163,19 @@ struct ToyDistributionTests {
             """.utf8))
         #expect(config == MLPDenoiser.Config(dataDim: 2, hidden: [128, 128, 128], inputFrequencies: 0))
         // The record of the two-moons checkpoint shipped before the encoding (verbatim).
-        let training = try JSONDecoder().decode(ToyTraining.self, from: Data("""
+        let training = try JSONDecoder().decode(ToyTrainingSettings.self, from: Data("""
             {"batchSize":512,"distribution":"two-moons","hidden":[128,128,128],"learningRate":0.001,"objective":{"edm":{"_0":{\
             "eulerFromPreNoise":false,"pMean":-1.2,"pStd":1.2,"rho":7,"sChurn":80,"sNoise":1.003,"sTmax":50,"sTmin":0.05,"sigmaData":1,\
             "sigmaMax":80,"sigmaMin":0.002}}},"seed":0,"steps":4000}
             """.utf8))
         #expect(training.inputFrequencies == 0 && training.learningRate == 1e-3 && training.modelConfig == config)
-        let current = ToyTraining(distribution: .twoMoons, objective: .edm(EDM()))
-        #expect(try JSONDecoder().decode(ToyTraining.self, from: JSONEncoder().encode(current)) == current)
+        let current = ToyTrainingSettings(distribution: .twoMoons, objective: .edm(EDM()))
+        #expect(try JSONDecoder().decode(ToyTrainingSettings.self, from: JSONEncoder().encode(current)) == current)
     }
 
     /// Same seed, same model: training is deterministic (and independent of the thread count).
     @Test func trainingIsDeterministic() throws {
-        let short = ToyTraining(distribution: .checkerboard, objective: .edm(EDM()), steps: 20, seed: 3)
+        let short = ToyTrainingSettings(distribution: .checkerboard, objective: .edm(EDM()), steps: 20, seed: 3)
         let a = try Threads.withCount(1) { try short.run() }, b = try Threads.withCount(2) { try short.run() }
         for ((name, p), (_, q)) in zip(a.namedParameters(), b.namedParameters()) { #expect(p.value.scalars == q.value.scalars, "\(name)") }
     }

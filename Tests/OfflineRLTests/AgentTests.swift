@@ -135,7 +135,7 @@ import TensorCore
         func pool(_ n: Int, value: Float) -> TransitionBatch {
             let obs = Tensor((0..<n).map { Float($0) + value }, shape: [n, 1])
             return TransitionBatch(observations: obs, actions: Tensor(zeros: [n, 1]), rewards: Tensor(repeating: value, shape: [n]),
-                                   nextObservations: obs, terminals: Tensor(zeros: [n]), timeouts: Tensor(zeros: [n]))
+                                   nextObservations: obs, dones: Tensor(zeros: [n]), timeouts: Tensor(zeros: [n]))
         }
         let synthetic = pool(1000, value: 10_000), real = pool(100, value: 0)
         let mixed = MixedBatches(synthetic, real, fractionOfFirst: 240.0 / 256, batchSize: 256, seed: 1)

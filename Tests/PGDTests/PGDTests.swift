@@ -55,7 +55,7 @@ struct PGDTests {
     /// unguided windows; λ = 0 with a policy equals no policy bit for bit; a positive λ raises the
     /// policy's log-likelihood of the sampled actions.
     @Test func trainResumeAndSample() throws {
-        var settings = TrajectoryTraining()
+        var settings = TrajectoryTrainingSettings()
         settings.horizon = 8
         settings.steps = 12
         settings.batchSize = 8

@@ -18,7 +18,7 @@ struct WorldModelTests {
 
     static func trainer(_ architecture: WorldModel.Architecture = small, steps: Int = 12, data: OfflineDataset = data) throws -> WorldModelTrainer {
         try WorldModelTrainer(dataset: data, actionBounds: pendulum.spec.actionSpace, architecture: architecture,
-                              settings: WorldModelTraining(steps: steps, batchSize: 64, seed: 3))
+                              settings: WorldModelTrainingSettings(steps: steps, batchSize: 64, seed: 3))
     }
 
     /// `data` with its next observations replaced.
@@ -37,7 +37,7 @@ struct WorldModelTests {
     func oneStepErrorFallsWellBelowTheIdentity(probabilistic: Bool) throws {
         let trainer = try WorldModelTrainer(dataset: Self.data, actionBounds: Self.pendulum.spec.actionSpace,
                                             architecture: WorldModel.Architecture(probabilistic: probabilistic),
-                                            settings: WorldModelTraining(steps: 1000, seed: 3))
+                                            settings: WorldModelTrainingSettings(steps: 1000, seed: 3))
         #expect(trainer.validation.count == 250)
         let before = trainer.validationMSE()
         Threads.withCount(1) { for _ in 0..<1000 { #expect(trainer.trainStep()["loss"]!.isFinite) } }

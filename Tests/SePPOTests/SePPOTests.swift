@@ -1,6 +1,7 @@
 import CZlib
 import Diffusion
 import Foundation
+import Imaging
 import NN
 @testable import SePPO
 import TensorCore
@@ -50,7 +51,7 @@ struct LossTests {
 
     /// Rows i and B + i of the pair noise share t and ε; different pairs do not.
     @Test func pairsShareNoiseAndTimestep() {
-        let objective = DigitModel.defaultObjective
+        let objective = ImageModel.defaultObjective
         let winners = RandomGenerator(seed: 1).normal([6, 1, 8, 8])
         let n = PreferenceLoss.pairNoise(objective, like: winners, rng: RandomGenerator(seed: 2))
         #expect(n.timesteps.count == 12 && n.noise.shape == [12, 1, 8, 8])
@@ -69,7 +70,7 @@ struct LossTests {
         reference.eval()
         let x = RandomGenerator(seed: 5).normal([4, 1, 8, 8])
         let labels: [Float] = [1, 2, 3, 4, 1, 2, 3, 4]
-        let objective = DigitModel.defaultObjective
+        let objective = ImageModel.defaultObjective
         let noise = PreferenceLoss.pairNoise(objective, like: x, rng: RandomGenerator(seed: 6))
         let e = PreferenceLoss.pairErrors(objective, model: model.network(condition: Tensor(labels)), reference: reference.network(condition: Tensor(labels)),
                                           winners: x, others: x, noise: noise)
@@ -338,8 +339,8 @@ struct TrainerTests {
         DigitsData(images: RandomGenerator(seed: seed).uniform([n, 1, 8, 8], low: -1, high: 1), labels: (0..<n).map { $0 % 10 })
     }
 
-    static func settings(_ method: AlignmentMethod) -> SePPOSettings {
-        var s = SePPOSettings()
+    static func settings(_ method: AlignmentMethod) -> AlignmentSettings {
+        var s = AlignmentSettings()
         s.method = method
         s.batchSize = 4
         s.steps = 6
@@ -352,7 +353,7 @@ struct TrainerTests {
     /// SePPO's bank grows every N updates; the metrics are logged; a run saved after 3 updates and
     /// resumed ends with the same weights and bank as one run straight through.
     @Test func seppoBankGrowsAndResumesBitIdentically() throws {
-        let base = tinyUNet(seed: 1), data = Self.winners(12, seed: 2), objective = DigitModel.defaultObjective
+        let base = tinyUNet(seed: 1), data = Self.winners(12, seed: 2), objective = ImageModel.defaultObjective
         let straight = try PreferenceTrainer(base: base, objective: objective, winners: data, settings: Self.settings(.seppo))
         var last: [String: Float] = [:]
         for _ in 0..<6 { last = straight.trainStep() }
@@ -373,7 +374,7 @@ struct TrainerTests {
         #expect(second.bank.count == 4)
         #expect(second.bank[3].stem.weight.value.scalars == straight.bank[3].stem.weight.value.scalars)
         // The aligned checkpoint loads as a digits generator.
-        let (loaded, loadedObjective) = try DigitModel.load(url)
+        let (loaded, loadedObjective) = try ImageModel.load(url)
         #expect(loadedObjective == objective && loaded.config == base.config)
         // Other settings do not resume.
         var changed = Self.settings(.seppo)
@@ -384,7 +385,7 @@ struct TrainerTests {
     /// SPIN: always the latest snapshot, never flips. Diffusion-DPO: the base is the only reference
     /// and it needs losers. SFT: the plain denoising loss.
     @Test func baselinePresets() throws {
-        let base = tinyUNet(seed: 1), data = Self.winners(12, seed: 2), objective = DigitModel.defaultObjective
+        let base = tinyUNet(seed: 1), data = Self.winners(12, seed: 2), objective = ImageModel.defaultObjective
         let spin = try PreferenceTrainer(base: base, objective: objective, winners: data, settings: Self.settings(.spin))
         for i in 0..<5 {
             let m = spin.trainStep()
@@ -408,7 +409,7 @@ struct TrainerTests {
     /// probe row once; training is not disturbed (its generator does not move).
     @Test func probeAndMonitor() throws {
         let base = tinyUNet(seed: 1), data = Self.winners(12, seed: 2)
-        let trainer = try PreferenceTrainer(base: base, objective: DigitModel.defaultObjective, winners: data, settings: Self.settings(.seppo))
+        let trainer = try PreferenceTrainer(base: base, objective: ImageModel.defaultObjective, winners: data, settings: Self.settings(.seppo))
         let p = trainer.probe(count: 5, seed: 3)
         #expect(p.referenceSamples.shape == [5, 1, 8, 8] && p.referenceSamples.scalars == p.modelSamples.scalars)
         #expect(p.signs == [1, 1, 1, 1, 1] && p.referenceIndex == 0)

@@ -76,7 +76,7 @@ struct TrajectoryAlignmentTests {
         let config = TrajectoryModel.Config(layout: layout, network: .temporalUNet(.init(transition: layout.width, horizon: 8, dim: 8)))
         let base = TrajectoryModel(config: config, rng: RandomGenerator(seed: 1))
         base.eval()
-        var settings = SePPOSettings()
+        var settings = AlignmentSettings()
         settings.batchSize = 4; settings.bankEvery = 2; settings.samplingSteps = 2; settings.beta = 500
         let winners = ranked.winners(fraction: 0.25)
         let seppo = try PreferenceTrainer(base: base, objective: config.objective, winners: winners, settings: settings)

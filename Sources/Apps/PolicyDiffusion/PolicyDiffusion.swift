@@ -2,6 +2,7 @@
 @_exported import NN
 @_exported import TensorCore
 @_exported import Diffusion
+@_exported import Imaging
 @_exported import OfflineRL
 @_exported import PGD
 @_exported import FISOR

@@ -6,9 +6,11 @@
 
 // Below this many flops a split costs more than it saves.
 #define PD_GEMM_SPLIT_FLOPS 400000.0
+// Row blocks of a split GEMM: a multiple of every x86 OpenBLAS sgemm kernel's row tile (see pd_sgemm).
+#define PD_GEMM_ROW_ALIGN 48
 
 typedef struct {
-    int trans_a, trans_b, split_rows;
+    int trans_a, trans_b;
     int64_t m, n, k, lda, ldb, ldc, align;
     float alpha, beta;
     const float *a, *b;
@@ -17,21 +19,15 @@ typedef struct {
 
 static inline enum CBLAS_TRANSPOSE tr(int t) { return t ? CblasTrans : CblasNoTrans; }
 
+// Row blocks [begin, end) of C (blocks of `align` rows), one single-threaded OpenBLAS call.
 static void gemm_part(void *ctx, int64_t begin, int64_t end) {
     const gemm_job *j = (const gemm_job *)ctx;
     int64_t lo = begin * j->align, hi = end * j->align;
-    int64_t total = j->split_rows ? j->m : j->n;
-    if (hi > total) hi = total;
+    if (hi > j->m) hi = j->m;
     if (hi <= lo) return;
-    if (j->split_rows) {
-        const float *a = j->trans_a ? j->a + lo : j->a + lo * j->lda;
-        cblas_sgemm(CblasRowMajor, tr(j->trans_a), tr(j->trans_b), (int)(hi - lo), (int)j->n, (int)j->k,
-                    j->alpha, a, (int)j->lda, j->b, (int)j->ldb, j->beta, j->c + lo * j->ldc, (int)j->ldc);
-    } else {
-        const float *b = j->trans_b ? j->b + lo * j->ldb : j->b + lo;
-        cblas_sgemm(CblasRowMajor, tr(j->trans_a), tr(j->trans_b), (int)j->m, (int)(hi - lo), (int)j->k,
-                    j->alpha, j->a, (int)j->lda, b, (int)j->ldb, j->beta, j->c + lo, (int)j->ldc);
-    }
+    const float *a = j->trans_a ? j->a + lo : j->a + lo * j->lda;
+    cblas_sgemm(CblasRowMajor, tr(j->trans_a), tr(j->trans_b), (int)(hi - lo), (int)j->n, (int)j->k,
+                j->alpha, a, (int)j->lda, j->b, (int)j->ldb, j->beta, j->c + lo * j->ldc, (int)j->ldc);
 }
 
 // ---------------------------------------------------------------- small-m A·Bᵀ without packing
@@ -101,12 +97,17 @@ void pd_sgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float a
         return;
     }
     double flops = 2.0 * (double)m * (double)n * (double)k;
-    gemm_job j = {trans_a, trans_b, m >= n, m, n, k, lda, ldb, ldc, 16, alpha, beta, a, b, c};
-    if (threads <= 1 || flops < PD_GEMM_SPLIT_FLOPS || (m < 32 && n < 32)) {
-        gemm_part(&j, 0, ((j.split_rows ? m : n) + 15) / 16);
+    // Only C's rows are split, at multiples of PD_GEMM_ROW_ALIGN: then every row block is exactly the
+    // rows the whole call computes, and a result does not depend on the thread count. Measured with
+    // Debian's OpenBLAS 0.3.21 (make gemm-split-check): row splits at multiples of 48 reproduce the
+    // unsplit call bit for bit on the Zen/Haswell kernels (24-row tiles) and SkylakeX's (16-row);
+    // splits at 16 do not on Zen, nor do column splits at any width.
+    gemm_job j = {trans_a, trans_b, m, n, k, lda, ldb, ldc, PD_GEMM_ROW_ALIGN, alpha, beta, a, b, c};
+    int64_t blocks = (m + j.align - 1) / j.align;
+    if (threads <= 1 || flops < PD_GEMM_SPLIT_FLOPS || blocks < 2) {
+        gemm_part(&j, 0, blocks);
         return;
     }
-    int64_t blocks = ((j.split_rows ? m : n) + j.align - 1) / j.align;
     pd_parallel_for(blocks, 1, gemm_part, &j);
 }
 
@@ -137,7 +138,7 @@ void pd_sgemm_batched(int64_t batch, int trans_a, int trans_b, int64_t m, int64_
                      beta, c + i * stride_c, ldc);
         return;
     }
-    batched_job bj = {{trans_a, trans_b, 1, m, n, k, lda, ldb, ldc, 1, alpha, beta, a, b, c},
+    batched_job bj = {{trans_a, trans_b, m, n, k, lda, ldb, ldc, 1, alpha, beta, a, b, c},
                       stride_a, stride_b, stride_c};
     double flops = 2.0 * (double)m * (double)n * (double)k;
     int64_t grain = (int64_t)(PD_GEMM_SPLIT_FLOPS / (flops + 1.0)) + 1;

@@ -131,7 +131,7 @@ public enum Checkpoint {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         guard try encoder.encode(loaded.config) == encoder.encode(module.config) else {
-            throw Error.badConfig("\(url.path) holds a \(M.self) of another configuration")
+            throw Error.badConfig("\(url.path) was trained with different settings (it holds a \(M.self) of another configuration)")
         }
         module.copyParameters(from: loaded)
         for ((_, mine), (_, theirs)) in zip(module.namedGenerators(), loaded.namedGenerators()) { mine.restore(theirs.state) }

@@ -18,7 +18,7 @@ public protocol Trainer: AnyObject {
     /// Steps taken (what a checkpoint records and a resume restores).
     var step: Int { get set }
     /// One training step; returns its metrics (losses, learning rate, …).
-    func trainStep() -> [String: Float]
+    func trainStep() throws -> [String: Float]
 }
 
 extension Trainer {

@@ -155,7 +155,7 @@ public final class FISOR: OfflineAlgorithm, ResumableParts {
         let rows = ProcessGroup.active.map { $0.shard(s.criticBatchSize) } ?? 0..<s.criticBatchSize
         let obs = b.observations.slice(axis: 0, rows), act = actions.slice(axis: 0, rows)
         let next = b.nextObservations.slice(axis: 0, rows)
-        let mask = 1 - b.terminals.slice(axis: 0, rows)
+        let mask = 1 - b.dones.slice(axis: 0, rows)
         let c = costs.slice(axis: 0, rows)
         let signal = s.critic == .hj ? Self.constraintSignal(costs: c, costScale: s.costScale) : c
 

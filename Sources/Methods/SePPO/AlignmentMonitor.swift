@@ -16,9 +16,9 @@ public struct FlipProbe {
 }
 
 extension PreferenceTrainer {
-    /// Draws `count` preferred digits, a reference by the method's strategy, one sample of the
-    /// reference and one of the current model per digit's class (same DDIM noise), and the anchor
-    /// test's sign on fresh pair noise. Uses its own generator (`seed`), so training is unaffected.
+    /// Draws `count` preferred samples, a reference by the method's strategy, one sample of the
+    /// reference and one of the current model per preferred sample's label (same sampler noise), and
+    /// the anchor test's sign on fresh pair noise. Uses its own generator (`seed`), so training is unaffected.
     public func probe(count: Int, seed: UInt64) -> FlipProbe {
         let rng = RandomGenerator(seed: seed)
         let batch = winners.rows((0..<count).map { _ in rng.nextInt(below: winners.count) })

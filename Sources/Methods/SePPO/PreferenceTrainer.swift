@@ -16,7 +16,7 @@ public enum AlignmentMethod: String, CaseIterable, Codable, Sendable {
 }
 
 /// Alignment settings (CleanRL style: one struct, every default documented with its source).
-public struct SePPOSettings: Codable, Sendable, Equatable {
+public struct AlignmentSettings: Codable, Sendable, Equatable {
     public var method: AlignmentMethod = .seppo
     /// SePPO's reference strategy; SPIN always uses `latest`, Diffusion-DPO `initial` (docs/seppo.md §3, §5).
     public var reference: ReferenceStrategy = .random
@@ -63,8 +63,8 @@ public struct SePPOSettings: Codable, Sendable, Equatable {
 /// Aligns a generator (digits U-Net, trajectory model) with one of `AlignmentMethod` (docs/seppo.md
 /// §2–§5). Resumable: the model, the checkpoint bank (θ₀ included), AdamW, the minibatch sampler, the
 /// noise stream and the step.
-public final class PreferenceTrainer<Generator: AlignableGenerator> {
-    public let settings: SePPOSettings
+public final class PreferenceTrainer<Generator: AlignableGenerator>: Trainer {
+    public let settings: AlignmentSettings
     public let objective: DiffusionObjective
     public let model: Generator
     public let bank: CheckpointBank<Generator>
@@ -75,9 +75,9 @@ public final class PreferenceTrainer<Generator: AlignableGenerator> {
     let optimizer: Adam
     let sampler: MinibatchSampler
     let rng: RandomGenerator
-    public private(set) var step = 0
+    public var step = 0
 
-    public init(base: Generator, objective: DiffusionObjective, winners: PreferenceSet, losers: Tensor? = nil, settings: SePPOSettings) throws {
+    public init(base: Generator, objective: DiffusionObjective, winners: PreferenceSet, losers: Tensor? = nil, settings: AlignmentSettings) throws {
         guard winners.count >= settings.batchSize else { throw SePPOTrainingError.tooFewSamples(train: winners.count, batch: settings.batchSize) }
         if settings.method == .dpo {
             guard let losers else { throw SePPOTrainingError.losersMissing }
@@ -152,31 +152,22 @@ public final class PreferenceTrainer<Generator: AlignableGenerator> {
         return metrics
     }
 
-    private var parts: [(String, any Resumable)] {
+    // Trainer: the aligned model, with the bank in its state.
+    public var savedModule: any ConfigurableModule { model }
+    public var resumableParts: [(String, any Resumable)] {
         [("optimizer", optimizer), ("sampler", sampler), ("noise", rng), ("bank", bank)]
     }
-
-    private var runSettings: [String: String] {
+    public var resumeSettings: [String: String] {
         var s = ["seppo_settings": canonicalJSON(settings), "seppo_winners": winners.fingerprint]
         if let losers { s["seppo_losers"] = PreferenceSet.fingerprint(losers, labels: []) }
         return s
     }
-
-    /// Writes the aligned model with the run's state (bank included), atomically.
-    public func save(to url: URL, metadata: [String: String] = [:]) throws {
-        try Checkpoint.saveRun(model, step: step, parts: parts, settings: runSettings,
-                               metadata: metadata.merging(model.checkpointMetadata(objective: objective)) { _, own in own }, to: url)
-    }
-
-    /// Continues a run saved by `save` with the same data and settings.
-    public func resume(from url: URL) throws {
-        step = try Checkpoint.resumeRun(model, parts: parts, settings: runSettings, from: url)
-    }
+    public var checkpointMetadata: [String: String] { model.checkpointMetadata(objective: objective) }
 }
 
 extension PreferenceTrainer where Generator == UNet2D {
     /// A digits trainer on a labelled digits set.
-    public convenience init(base: UNet2D, objective: DiffusionObjective, winners: DigitsData, losers: Tensor? = nil, settings: SePPOSettings) throws {
+    public convenience init(base: UNet2D, objective: DiffusionObjective, winners: DigitsData, losers: Tensor? = nil, settings: AlignmentSettings) throws {
         try self.init(base: base, objective: objective, winners: PreferenceSet(winners), losers: losers, settings: settings)
     }
 }

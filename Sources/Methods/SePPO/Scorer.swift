@@ -1,5 +1,6 @@
 import Foundation
 import NN
+import Imaging
 import TensorCore
 
 /// The held-out judge of the digits setup (docs/seppo.md §6, Setup A), trained only on the `scorer`

@@ -2,22 +2,7 @@ import Diffusion
 import Foundation
 import NN
 import OfflineRL
-import PGD
 import TensorCore
-
-/// The trajectory setup of docs/seppo.md §7: PGD's unconditional window model (docs/pgd.md §1–§2)
-/// aligned toward high-return, smooth paths. Labels play no part (every row has label 0).
-extension TrajectoryModel: AlignableGenerator {
-    public var sampleShape: [Int] { [layout.horizon, layout.width] }
-    public func denoiser(labels: [Int]) -> DenoisingNetwork { denoisingNetwork() }
-    /// The model's own sampler (EDM: PGD's stochastic Heun; discrete: DDIM) with `steps` steps.
-    public func generate(labels: [Int], objective: DiffusionObjective, steps: Int, rng: RandomGenerator) -> Tensor {
-        let sampler = TrajectorySampling(steps: steps, ddim: true).sampler(for: objective)
-        return noGrad { sampler.sample(denoisingNetwork(), shape: [labels.count] + sampleShape, rng: rng) }
-    }
-    /// The config holds the objective and the layout already.
-    public func checkpointMetadata(objective: DiffusionObjective) -> [String: String] { [:] }
-}
 
 /// The path score S of a window (docs/seppo.md §7), exact, from the environment's own equations:
 /// the window's actions are replayed with `PointMaze.dynamics` from its first state, and

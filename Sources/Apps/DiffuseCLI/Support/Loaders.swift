@@ -31,7 +31,7 @@ enum Loaders {
     static var sampleable: CheckpointRegistry<SampleableModel> {
         var r = CheckpointRegistry<SampleableModel>(purpose: "sampling (diffuse sample)")
         r.register(MLPDenoiser.self) { url, metadata in
-            guard let text = metadata["training"], let training = try? JSONDecoder().decode(ToyTraining.self, from: Data(text.utf8)) else {
+            guard let text = metadata["training"], let training = try? JSONDecoder().decode(ToyTrainingSettings.self, from: Data(text.utf8)) else {
                 throw CLIError("\(url.path) is not a `diffuse train toy` checkpoint (no training record in its metadata)")
             }
             let (net, _, _) = try Checkpoint.load(MLPDenoiser.self, from: url)
@@ -44,7 +44,7 @@ enum Loaders {
             }
         }
         r.register(UNet2D.self) { url, _ in
-            let (net, objective) = try DigitModel.load(url)
+            let (net, objective) = try ImageModel.load(url)
             let c = net.config
             return SampleableModel(name: "class-conditional \(c.size)×\(c.size) images", sampleShape: [c.channels, c.size, c.size], objective: objective,
                                    network: net.network(), describe: { _ in ["rows cycle through the classes 0…\(c.classes - 1)"] }, classes: c.classes,

@@ -41,10 +41,35 @@ struct ResumableRun {
         return step
     }
 
+    /// What a run ended with: the last logged metric means, the seconds taken, and whether it
+    /// stopped early at --stop-after (then it has said how to continue).
+    struct Outcome {
+        /// The step this invocation started from (0, or where --resume picked up).
+        var start: Int
+        var metrics: [String: Float]
+        var seconds: Double
+        var stopped: Bool
+    }
+
+    /// Drives any `Trainer`: resumes it from --output when --resume was given, runs its steps with
+    /// checkpoints (carrying `metadata`), logging and progress, and calls `afterStep` with the
+    /// number of steps done and the step's metrics (periodic evaluation, validation losses); `beforeStep` gets the steps
+    /// done before each step (a held-out curve that starts at the untrained model).
+    func train(_ trainer: some Trainer, label: String, metadata: [String: String], console: Console,
+               beforeStep: ((Int) throws -> Void)? = nil, afterStep: ((Int, [String: Float]) throws -> Void)? = nil) throws -> Outcome {
+        _ = try start(console: console) { try trainer.resume(from: $0); return trainer.step }
+        return try run(from: trainer.step, label: label, console: console, save: { _ in try trainer.save(to: output, metadata: metadata) }) { s in
+            try beforeStep?(s)
+            let metrics = try trainer.trainStep()
+            try afterStep?(s + 1, metrics)
+            return metrics
+        }
+    }
+
     /// Runs steps from `start`; returns the last logged metric means, the seconds taken and whether
     /// the run stopped early (then it says how to continue).
     func run(from start: Int, label: String, console: Console, save: @escaping (Int) throws -> Void,
-             step: @escaping (Int) throws -> [String: Float]) throws -> (metrics: [String: Float], seconds: Double, stopped: Bool) {
+             step: @escaping (Int) throws -> [String: Float]) throws -> Outcome {
         let progress = Progress(label, total: total, console: console)
         let started = Date()
         let loop = TrainingLoop(steps: total, logEvery: logEvery, checkpointEvery: checkpointEvery, log: console.err)
@@ -62,6 +87,6 @@ struct ResumableRun {
         }
         let stopped = stopAfter.map { $0 < total } ?? false
         if stopped { console.err("stopped after step \(stopAfter!) of \(total); continue with --resume") }
-        return (metrics, Date().timeIntervalSince(started), stopped)
+        return Outcome(start: start, metrics: metrics, seconds: Date().timeIntervalSince(started), stopped: stopped)
     }
 }

@@ -14,7 +14,7 @@ enum SePPOInputs {
 
     static func generator(_ path: String) throws -> (model: UNet2D, objective: DiffusionObjective) {
         guard FileManager.default.fileExists(atPath: path) else { throw CLIError("\(path) does not exist") }
-        do { return try DigitModel.load(URL(fileURLWithPath: path)) } catch let e as DigitModel.LoadError { throw CLIError(e.description) }
+        do { return try ImageModel.load(URL(fileURLWithPath: path)) } catch let e as ImageModel.LoadError { throw CLIError(e.description) }
     }
 
     static func scorer(_ path: String) throws -> DigitScorer {
@@ -28,7 +28,7 @@ enum SePPOInputs {
     /// from a fixed seed, so two models' rows are paired sample by sample.
     static func sampleAllClasses(_ model: UNet2D, objective: DiffusionObjective, perClass: Int, steps: Int, seed: UInt64) -> (images: Tensor, labels: [Int]) {
         let labels = (0..<(perClass * DigitsData.classes)).map { $0 % DigitsData.classes }
-        return (DigitModel.sample(model, labels: labels, objective: objective, steps: steps, rng: RandomGenerator(seed: seed)), labels)
+        return (ImageModel.sample(model, labels: labels, objective: objective, steps: steps, rng: RandomGenerator(seed: seed)), labels)
     }
 }
 

@@ -28,6 +28,41 @@ public struct ToyRegressionTask: Codable, Sendable, Equatable {
     }
 }
 
+/// Fits an MLP to a `ToyRegressionTask`: Adam with cosine decay to 1e-4, minibatches of a fixed
+/// training sample. A `Trainer`: the model, Adam's moments and the sampler's position resume.
+final class RegressionTrainer: Trainer {
+    let task: ToyRegressionTask
+    let model: MLP
+    let xTrain: Tensor, yTrain: Tensor
+    let optimizer: Adam
+    let sampler: MinibatchSampler
+    let schedule: LRSchedule
+    var step = 0
+
+    /// Streams from `seed`: the data from seed, the weights from seed + 1, the minibatch order from seed + 2.
+    init(task: ToyRegressionTask, width: Int, steps: Int, batchSize: Int, learningRate: Float, seed: UInt64) {
+        self.task = task
+        (xTrain, yTrain) = task.sample(task.trainingPoints, rng: RandomGenerator(seed: seed))
+        model = MLP([1, width, width, 1], activation: .mish, rng: RandomGenerator(seed: seed &+ 1))
+        optimizer = Adam(model, learningRate: learningRate)
+        sampler = MinibatchSampler(count: task.trainingPoints, batchSize: batchSize, seed: seed &+ 2)
+        schedule = LRSchedule.cosine(base: learningRate, final: 1e-4, steps: steps)
+    }
+
+    var savedModule: any ConfigurableModule { model }
+    var resumableParts: [(String, any Resumable)] { [("optimizer", optimizer), ("sampler", sampler)] }
+    var resumeSettings: [String: String] { ["task": canonicalJSON(task)] }
+
+    func trainStep() -> [String: Float] {
+        let idx = sampler.next()
+        optimizer.learningRate = schedule(step)
+        let loss = Loss.mse(model(xTrain.indexSelect(axis: 0, idx)), yTrain.indexSelect(axis: 0, idx))
+        optimizer.minimize(loss)
+        step += 1
+        return ["loss": loss.item]
+    }
+}
+
 /// Prints a [String: Any] as sorted JSON.
 func jsonLine(_ object: [String: Any]) -> String {
     let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)

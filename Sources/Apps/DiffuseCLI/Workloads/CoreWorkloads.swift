@@ -99,7 +99,7 @@ enum CoreWorkloads {
                           settings: s, rng: RandomGenerator(seed: 13))
         let g = RandomGenerator(seed: 14)
         let batch = TransitionBatch(observations: g.normal([n, 8]), actions: g.uniform([n, 2], low: -1, high: 1), rewards: g.normal([n]),
-                                    nextObservations: g.normal([n, 8]), terminals: (g.uniform([n]) .> Tensor(0.99)), timeouts: Tensor(zeros: [n]),
+                                    nextObservations: g.normal([n, 8]), dones: (g.uniform([n]) .> Tensor(0.99)), timeouts: Tensor(zeros: [n]),
                                     costs: (g.uniform([n]) .> Tensor(0.8)))
         return Bench.measure("fisor_update", warmup: warmup, repeats: repeats) { _ = fisor.update(batch) }
     }
@@ -203,7 +203,7 @@ enum CoreWorkloads {
         let g = RandomGenerator(seed: 20)
         let (o, a, n) = (17, 6, 256)
         let batch = TransitionBatch(observations: g.normal([n, o]), actions: g.uniform([n, a], low: -1, high: 1), rewards: g.normal([n]),
-                                    nextObservations: g.normal([n, o]), terminals: Tensor(zeros: [n]), timeouts: Tensor(zeros: [n]))
+                                    nextObservations: g.normal([n, o]), dones: Tensor(zeros: [n]), timeouts: Tensor(zeros: [n]))
         let networks = AgentNetworks(config: .init(algorithm: kind, observationDim: o, actionDim: a), rng: RandomGenerator(seed: 21))
         let algorithm = kind.make(networks: networks, hyperparameters: .defaults(for: kind), rng: RandomGenerator(seed: 22))
         return Bench.measure("\(kind.rawValue)_update", warmup: warmup, repeats: repeats) { _ = algorithm.update(batch) }

@@ -11,7 +11,7 @@ extension CoreWorkloads {
         reference.freeze()
         reference.eval()
         let opt = Adam.adamW(net, learningRate: 1e-4, weightDecay: 1e-2)
-        let objective = DigitModel.defaultObjective
+        let objective = ImageModel.defaultObjective
         return Bench.measure("seppo_dpo_step", warmup: warmup, repeats: repeats) {
             let labels = rng.integers([64], high: 10).scalars.map(Float.init)
             let winners = rng.normal([64, 1, 8, 8]), losers = rng.normal([64, 1, 8, 8])

@@ -49,7 +49,7 @@ public final class IQL: AgentUpdateRule {
 
         // L_Q = mean over both critics of (Q_i(s, a) − r − γ (1 − d) V(s′))², V before this update
         // unless valueOptimizer has just stepped it.
-        let y = noGrad { b.rewards + h.discount * (1 - b.terminals) * value(b.nextObservations).reshaped([b.rewards.count]) }
+        let y = noGrad { b.rewards + h.discount * (1 - b.dones) * value(b.nextObservations).reshaped([b.rewards.count]) }
         let q1 = AgentNetworks.q(networks.critic1!, b.observations, b.actions)
         let q2 = AgentNetworks.q(networks.critic2!, b.observations, b.actions)
         let criticLoss = (Loss.mse(q1, y) + Loss.mse(q2, y)) * 0.5

@@ -45,7 +45,7 @@ public final class TD3BC: AgentUpdateRule {
             let next = (targets.actor(b.nextObservations) + noise).clamped(min: -1, max: 1)
             let qNext = Tensor.minimum(AgentNetworks.q(targets.critic1!, b.nextObservations, next),
                                        AgentNetworks.q(targets.critic2!, b.nextObservations, next))
-            return b.rewards + h.discount * (1 - b.terminals) * qNext
+            return b.rewards + h.discount * (1 - b.dones) * qNext
         }
         let q1 = AgentNetworks.q(critic1, b.observations, b.actions), q2 = AgentNetworks.q(critic2, b.observations, b.actions)
         let criticLoss = Loss.mse(q1, y) + Loss.mse(q2, y)

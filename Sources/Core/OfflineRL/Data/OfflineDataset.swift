@@ -85,7 +85,7 @@ public struct OfflineDataset {
     /// Every transition as one batch (tensors are shared, not copied).
     public var transitions: TransitionBatch {
         TransitionBatch(observations: observations, actions: actions, rewards: rewards, nextObservations: nextObservations,
-                        terminals: terminals, timeouts: timeouts, costs: costs)
+                        dones: terminals, timeouts: timeouts, costs: costs)
     }
 
     /// The rows of `indices` as tensors (a minibatch).
@@ -96,7 +96,7 @@ public struct OfflineDataset {
         var d = self
         let b = batch(indices)
         d.observations = b.observations; d.actions = b.actions; d.rewards = b.rewards
-        d.nextObservations = b.nextObservations; d.terminals = b.terminals; d.timeouts = b.timeouts; d.costs = b.costs
+        d.nextObservations = b.nextObservations; d.terminals = b.dones; d.timeouts = b.timeouts; d.costs = b.costs
         d.infos = infos.mapValues { $0.indexSelect(axis: 0, indices) }
         return d
     }
@@ -134,14 +134,16 @@ public struct TransitionBatch {
     public var actions: Tensor
     public var rewards: Tensor
     public var nextObservations: Tensor
-    public var terminals: Tensor
+    /// 1 where bootstrapping stops: a dataset's rows carry its D4RL `terminals`; after
+    /// `TransitionPreprocessing` with `.terminalsOrTimeouts`, timeouts too (FISOR's reference).
+    public var dones: Tensor
     public var timeouts: Tensor
     public var costs: Tensor?
 
-    public init(observations: Tensor, actions: Tensor, rewards: Tensor, nextObservations: Tensor, terminals: Tensor,
+    public init(observations: Tensor, actions: Tensor, rewards: Tensor, nextObservations: Tensor, dones: Tensor,
                 timeouts: Tensor, costs: Tensor? = nil) {
         self.observations = observations; self.actions = actions; self.rewards = rewards
-        self.nextObservations = nextObservations; self.terminals = terminals; self.timeouts = timeouts; self.costs = costs
+        self.nextObservations = nextObservations; self.dones = dones; self.timeouts = timeouts; self.costs = costs
     }
 
     public var count: Int { observations.shape[0] }
@@ -152,14 +154,14 @@ public struct TransitionBatch {
         func cat(_ f: (TransitionBatch) -> Tensor) -> Tensor { parts.count == 1 ? f(parts[0]) : Tensor.concat(parts.map(f), axis: 0) }
         let costs: Tensor? = parts.allSatisfy { $0.costs != nil } ? cat { $0.costs! } : nil
         return TransitionBatch(observations: cat(\.observations), actions: cat(\.actions), rewards: cat(\.rewards),
-                               nextObservations: cat(\.nextObservations), terminals: cat(\.terminals), timeouts: cat(\.timeouts), costs: costs)
+                               nextObservations: cat(\.nextObservations), dones: cat(\.dones), timeouts: cat(\.timeouts), costs: costs)
     }
 
     /// The rows of `indices` of every field.
     public func rows(_ indices: [Int]) -> TransitionBatch {
         TransitionBatch(observations: observations.indexSelect(axis: 0, indices), actions: actions.indexSelect(axis: 0, indices),
                         rewards: rewards.indexSelect(axis: 0, indices), nextObservations: nextObservations.indexSelect(axis: 0, indices),
-                        terminals: terminals.indexSelect(axis: 0, indices), timeouts: timeouts.indexSelect(axis: 0, indices),
+                        dones: dones.indexSelect(axis: 0, indices), timeouts: timeouts.indexSelect(axis: 0, indices),
                         costs: costs?.indexSelect(axis: 0, indices))
     }
 }

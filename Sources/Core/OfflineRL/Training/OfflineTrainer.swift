@@ -5,11 +5,11 @@ import TensorCore
 /// Runs an offline algorithm on batches from a batch source; saves and resumes the whole run —
 /// weights, the algorithm's state (targets, optimizers, its random stream), the source's position
 /// and the step — so `--stop-after` then `--resume` equals a straight run bit for bit.
-public final class OfflineTrainer {
+public final class OfflineTrainer: Trainer {
     public let algorithm: any OfflineAlgorithm
     public let batches: any BatchSource
     public let preprocessing: TransitionPreprocessing
-    public private(set) var step = 0
+    public var step = 0
     /// More state a checkpoint must carry (e.g. PGD's synthetic pool), restored before the batches.
     public var extraState: [(String, any Resumable)] = []
 
@@ -39,34 +39,15 @@ public final class OfflineTrainer {
         algorithm.policy(preprocessing: preprocessing, metadata: metadata)
     }
 
+    // Trainer: the algorithm's networks, its state and the batch source's position.
+    public var savedModule: any ConfigurableModule { algorithm.networks }
+    public var resumableParts: [(String, any Resumable)] { extraState + [("algorithm", algorithm), ("batches", batches)] }
+
     /// Metadata every offline checkpoint carries (what `AgentPolicy.load` and resume read).
-    private var ownMetadata: [String: String] {
+    public var resumeSettings: [String: String] {
         ["observation_normalizer": canonicalJSON(preprocessing.observationNormalizer), "action_map": canonicalJSON(preprocessing.actionMap),
          "reward_multiplier": String(preprocessing.rewardMultiplier), "bootstrapping": preprocessing.bootstrapping.rawValue,
          "hyperparameters": algorithm.settingsJSON]
-    }
-
-    /// Writes the run (atomically) with everything needed to evaluate it and to resume training.
-    public func save(to url: URL, metadata: [String: String] = [:]) throws {
-        try Self.saveRun(algorithm.networks, step: step, parts: parts, settings: ownMetadata, metadata: metadata, to: url)
-    }
-
-    /// Restores a run saved by `save` (same data and settings) so it continues bit-identically.
-    public func resume(from url: URL) throws {
-        step = try Self.resumeRun(algorithm.networks, parts: parts, settings: ownMetadata, from: url)
-    }
-
-    private var parts: [(String, any Resumable)] { extraState + [("algorithm", algorithm), ("batches", batches)] }
-
-    // The networks are an existential: these open it for the generic checkpoint functions.
-    private static func saveRun<M: ConfigurableModule>(_ module: M, step: Int, parts: [(String, any Resumable)], settings: [String: String],
-                                                       metadata: [String: String], to url: URL) throws {
-        try Checkpoint.saveRun(module, step: step, parts: parts, settings: settings, metadata: metadata, to: url)
-    }
-
-    private static func resumeRun<M: ConfigurableModule>(_ module: M, parts: [(String, any Resumable)], settings: [String: String],
-                                                         from url: URL) throws -> Int {
-        try Checkpoint.resumeRun(module, parts: parts, settings: settings, from: url)
     }
 }
 

@@ -50,6 +50,6 @@ public struct TransitionPreprocessing: Codable, Sendable, Equatable {
                                actions: actionMap(dataset.actions).clamped(min: -1, max: 1),
                                rewards: dataset.rewards * rewardMultiplier,
                                nextObservations: observationNormalizer(dataset.nextObservations),
-                               terminals: done, timeouts: dataset.timeouts, costs: dataset.costs)
+                               dones: done, timeouts: dataset.timeouts, costs: dataset.costs)
     }
 }

@@ -72,10 +72,9 @@ struct FISORTrainCommand: Command {
         }
 
         let run = try ResumableRun(args, total: total, output: url, checkpointEvery: checkpointEvery, logEvery: logEvery)
-        _ = try run.start(console: console) { try trainer.resume(from: $0); return trainer.step }
-        let (final, seconds, stopped) = try run.run(from: trainer.step, label: "train \(method)", console: console,
-                                                    save: { _ in try trainer.save(to: url, metadata: metadata) }) { _ in trainer.trainStep() }
-        if stopped { return }
+        let outcome = try run.train(trainer, label: "train \(method)", metadata: metadata, console: console)
+        if outcome.stopped { return }
+        let (final, seconds) = (outcome.metrics, outcome.seconds)
         var result: EvaluationResult?
         if let name = context.name, episodes > 0, ProcessGroup.active?.isRoot ?? true {
             result = try Evaluation.run(trainer.policy(metadata: metadata), environment: name, episodes: episodes, seed: 1_000_000 &+ seed,

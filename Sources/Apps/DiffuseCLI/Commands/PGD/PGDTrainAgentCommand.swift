@@ -35,7 +35,6 @@ struct PGDTrainAgentCommand: Command {
                           checkpointEvery, .resume, .stopAfter, logEvery, .seed, .threads, .json]
 
     static func run(_ args: ParsedArguments, console: Console) throws {
-        let dataPath = try args.required(data)
         let modelPath = args.string(model), worldModelPath = args.string(worldModel)
         guard (modelPath == nil) != (worldModelPath == nil) else {
             throw CLIError("give exactly one of --model (PGD) and --world-model (the baseline)", usage: true)
@@ -43,15 +42,15 @@ struct PGDTrainAgentCommand: Command {
         let url = URL(fileURLWithPath: try args.required(output))
         let kind = try args.choice(algo, AgentAlgorithm.self, allowed: [.td3bc, .iql])!
         var settings = PolicyGuidedTrainingSettings()
-        settings.lambda = try args.float(guidance)!
+        settings.synthesis.lambda = try args.float(guidance)!
         settings.poolSize = try args.int(pool, range: 256...100_000_000)!
         settings.regenerateEvery = try args.int(every, range: 1...Int.max)!
         settings.syntheticRows = try args.int(syntheticRows, range: 1...255)!
         settings.synthesis.sampling.steps = try args.int(sampleSteps, range: 1...100_000)
+        let lambda = settings.synthesis.lambda
         let total = try args.int(steps, range: 1...100_000_000)!
         let seed = try args.seed()
-        let dataset = try OfflineDataset.load(URL(fileURLWithPath: dataPath))
-        let context = try DatasetEnvironment(dataset: dataset, path: dataPath, env: args.string(env), console: console)
+        let input = try TrainingData(args, data: data, env: env, console: console)
         let generator: SyntheticPoolGenerator
         if let modelPath {
             generator = .diffusion(try Checkpoint.load(TrajectoryModel.self, from: URL(fileURLWithPath: modelPath)).0)
@@ -61,39 +60,27 @@ struct PGDTrainAgentCommand: Command {
         }
         let episodes = try args.int(evalEpisodes, range: 1...10_000)!
 
+        let pgd = try PolicyGuidedAgentTrainer(real: input.dataset, generator: generator, algorithm: kind, hyperparameters: .defaults(for: kind),
+                                               actionBounds: input.actionBounds, settings: settings, seed: seed)
+        // Each pool's generation shows as its own progress bar.
+        var poolBar: Progress?
+        pgd.poolProgress = { done in
+            if poolBar == nil { poolBar = Progress("pool", total: settings.poolSize, unit: "transitions", console: console) }
+            poolBar!.update(done)
+            if done >= settings.poolSize { poolBar!.finish(); poolBar = nil }
+        }
+        var extra = ["algorithm": kind.rawValue, "guidance": String(lambda)]
+        if let modelPath { extra["trajectory_model"] = modelPath }
+        if let worldModelPath { extra["world_model"] = worldModelPath }
         let run = try ResumableRun(args, total: total, output: url, checkpointEvery: checkpointEvery, logEvery: logEvery)
-        func make(resumingFrom checkpoint: URL?) throws -> PolicyGuidedTraining {
-            let poolProgress = Progress("pool", total: settings.poolSize, unit: "transitions", console: console)
-            defer { poolProgress.finish() }
-            return try PolicyGuidedTraining(real: dataset, generator: generator, algorithm: kind, hyperparameters: .defaults(for: kind),
-                                            actionBounds: context.actionBounds, settings: settings, seed: seed, resumingFrom: checkpoint,
-                                            progress: poolProgress.update)
-        }
-        // A resumed run restores its pool from the checkpoint instead of sampling the first one again.
-        var resumed: PolicyGuidedTraining?
-        _ = try run.start(console: console) { resumed = try make(resumingFrom: $0); return resumed!.trainer.step }
-        let pgd = try resumed ?? make(resumingFrom: nil)
-        var metadata = ["algorithm": kind.rawValue, "dataset": dataPath, "guidance": String(settings.lambda),
-                        "command": args.invocation]
-        if let name = context.name { metadata["env"] = name }
-        if let modelPath { metadata["trajectory_model"] = modelPath }
-        if let worldModelPath { metadata["world_model"] = worldModelPath }
-        let (final, seconds, stopped) = try run.run(from: pgd.trainer.step, label: "pgd \(kind.rawValue)", console: console,
-                                                    save: { _ in try pgd.trainer.save(to: url, metadata: metadata) }) { _ in
-            try pgd.trainStep()
-        }
-        if stopped { return }
-        let result = try context.name.map { try Evaluation.run(pgd.trainer.policy(), environment: $0, episodes: episodes, seed: 1_000_000 &+ seed) }
-        if args.flag(.json) {
-            var out: [String: Any] = ["checkpoint": url.path, "algorithm": kind.rawValue, "generator": modelPath != nil ? "diffusion" : "world-model",
-                                      "guidance": settings.lambda, "steps": total,
-                                      "seconds": seconds, "final_losses": final]
-            if let r = result { out["normalized_score"] = r.normalizedScoreMean; out["return_mean"] = r.returnMean }
-            console.out(jsonLine(out))
-        } else {
-            let source = modelPath != nil ? String(format: "PGD data (λ = %g)", Double(settings.lambda)) : "world-model rollouts"
-            console.out(String(format: "%@ on %@ trained %d steps in %.1f s → %@", kind.rawValue, source, total, seconds, url.path)
-                        + (result.map { String(format: "; %d-episode return %.2f ± %.2f, normalized score %.1f", episodes, $0.returnMean, $0.returnStd, $0.normalizedScoreMean) } ?? ""))
-        }
+        let outcome = try run.train(pgd, label: "pgd \(kind.rawValue)", metadata: input.metadata(extra), console: console)
+        if outcome.stopped { return }
+        let result = try input.evaluate(pgd.trainer.policy(), episodes: episodes, runSeed: seed)
+        var json: [String: Any] = ["checkpoint": url.path, "algorithm": kind.rawValue, "generator": modelPath != nil ? "diffusion" : "world-model",
+                                   "guidance": lambda, "steps": total, "seconds": outcome.seconds, "final_losses": outcome.metrics]
+        if let r = result { json["normalized_score"] = r.normalizedScoreMean; json["return_mean"] = r.returnMean }
+        let source = modelPath != nil ? String(format: "PGD data (λ = %g)", Double(lambda)) : "world-model rollouts"
+        console.summary(args, json: json, text: String(format: "%@ on %@ trained %d steps in %.1f s → %@", kind.rawValue, source, total, outcome.seconds, url.path)
+                            + (result?.summaryText ?? ""))
     }
 }

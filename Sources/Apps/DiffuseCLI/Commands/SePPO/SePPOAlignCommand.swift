@@ -18,7 +18,7 @@ struct SePPOAlignCommand: Command {
     against one of the worst --top fraction), the base model as reference. sft: the denoising loss on \
     the preferred set. Logs loss, implicit accuracy and flip rate. Resumable with --resume (bank included).
     """
-    static let defaults = SePPOSettings()
+    static let defaults = AlignmentSettings()
     static let base = Option("--base", value: "FILE", help: "base model: digits (diffuse seppo train-base) or trajectory (diffuse train trajectory)")
     static let preferred = Option("--preferred", value: "FILE", help: "digits: a digits CSV (default data/digits.csv); trajectories: the dataset to rank")
     static let top = Option("--top", value: "F", default: "0.2", help: "trajectories: the preferred fraction of the dataset's windows (0 … 0.5)")
@@ -51,8 +51,8 @@ struct SePPOAlignCommand: Command {
         }
     }
 
-    static func parseSettings(_ args: ParsedArguments) throws -> SePPOSettings {
-        var settings = SePPOSettings()
+    static func parseSettings(_ args: ParsedArguments) throws -> AlignmentSettings {
+        var settings = AlignmentSettings()
         let m = try args.choice(method, AlignmentMethod.self)!
         settings.method = m
         if let r = try args.choice(reference, ReferenceStrategy.self) {
@@ -74,7 +74,7 @@ struct SePPOAlignCommand: Command {
         return settings
     }
 
-    static func alignDigits(_ args: ParsedArguments, basePath: String, settings: SePPOSettings, output url: URL, console: Console) throws {
+    static func alignDigits(_ args: ParsedArguments, basePath: String, settings: AlignmentSettings, output url: URL, console: Console) throws {
         let (model, objective) = try SePPOInputs.generator(basePath)
         guard case let .discrete(_, trainSteps, _) = objective, settings.samplingSteps <= trainSteps else {
             throw CLIError("--sampling-steps must be at most the model's training steps", usage: true)
@@ -89,7 +89,7 @@ struct SePPOAlignCommand: Command {
         try train(trainer, monitor: monitor, args: args, metadata: ["base": basePath, "preferred": preferredPath], output: url, console: console)
     }
 
-    static func alignTrajectories(_ args: ParsedArguments, basePath: String, settings: SePPOSettings, output url: URL, console: Console) throws {
+    static func alignTrajectories(_ args: ParsedArguments, basePath: String, settings: AlignmentSettings, output url: URL, console: Console) throws {
         let (model, metadata, _) = try Checkpoint.load(TrajectoryModel.self, from: URL(fileURLWithPath: basePath))
         model.eval()
         guard let dataPath = args.string(preferred) else { throw CLIError("a trajectory model needs --preferred DATASET (the windows to rank)", usage: true) }
@@ -117,13 +117,13 @@ struct SePPOAlignCommand: Command {
                   output: url, console: console)
     }
 
-    static func describe(_ settings: SePPOSettings) -> String {
+    static func describe(_ settings: AlignmentSettings) -> String {
         guard settings.method != .sft else { return settings.method.rawValue }
         return "\(settings.method.rawValue), reference \(settings.effectiveReference.rawValue), flip \(settings.effectiveFlip.rawValue), β \(settings.beta)"
     }
 
     static func makeTrainer<G>(base: G, objective: DiffusionObjective, winners: PreferenceSet, losers: Tensor?,
-                               settings: SePPOSettings) throws -> PreferenceTrainer<G> {
+                               settings: AlignmentSettings) throws -> PreferenceTrainer<G> {
         do { return try PreferenceTrainer(base: base, objective: objective, winners: winners, losers: losers, settings: settings) } catch let e as SePPOTrainingError {
             throw CLIError(e.description)
         }
@@ -135,19 +135,17 @@ struct SePPOAlignCommand: Command {
         let settings = trainer.settings
         let metadata = metadata.merging(["command": args.invocation]) { a, _ in a }
         let run = try ResumableRun(args, total: settings.steps, output: url, checkpointEvery: checkpointEvery, logEvery: logEvery)
-        _ = try run.start(console: console) { try trainer.resume(from: $0); return trainer.step }
         let every = try args.int(evalEvery, range: 1...10_000_000)!
         var flipSum = 0.0, accuracySum = 0.0, counted = 0
-        let (final, seconds, stopped) = try run.run(from: trainer.step, label: "seppo align", console: console,
-                                                    save: { _ in try trainer.save(to: url, metadata: metadata) }) { _ in
-            if let monitor, trainer.step % every == 0 { monitor.record(trainer) }
-            let metrics = trainer.trainStep()
-            flipSum += Double(metrics["flip_rate"] ?? 0)
-            accuracySum += Double(metrics["implicit_acc"] ?? 0)
-            counted += 1
-            return metrics
-        }
-        if stopped { return }
+        let outcome = try run.train(trainer, label: "seppo align", metadata: metadata, console: console,
+                                    beforeStep: { step in if let monitor, step % every == 0 { monitor.record(trainer) } },
+                                    afterStep: { _, metrics in
+                                        flipSum += Double(metrics["flip_rate"] ?? 0)
+                                        accuracySum += Double(metrics["implicit_acc"] ?? 0)
+                                        counted += 1
+                                    })
+        if outcome.stopped { return }
+        let (final, seconds) = (outcome.metrics, outcome.seconds)
         if let monitor {
             monitor.record(trainer)
             let (step, score) = monitor.curve.last!

@@ -41,14 +41,10 @@ struct SePPOTrainBaseCommand: Command {
                            Double(trainer.model.parameterCount) / 1e6))
         let metadata = ["data": args.string(.digits)!, "command": args.invocation]
         let run = try ResumableRun(args, total: settings.steps, output: url, checkpointEvery: checkpointEvery, logEvery: logEvery)
-        _ = try run.start(console: console) { try trainer.resume(from: $0); return trainer.step }
-        let (final, seconds, stopped) = try run.run(from: trainer.step, label: "seppo train-base", console: console,
-                                                    save: { _ in try trainer.save(to: url, metadata: metadata) }) { _ in trainer.trainStep() }
-        if stopped { return }
-        if args.flag(.json) {
-            console.out(jsonLine(["checkpoint": url.path, "steps": settings.steps, "seconds": seconds, "final_losses": final]))
-        } else {
-            console.out(String(format: "trained %d steps in %.1f s; loss %.4f → %@", settings.steps, seconds, Double(final["loss"] ?? .nan), url.path))
-        }
+        let outcome = try run.train(trainer, label: "seppo train-base", metadata: metadata, console: console)
+        if outcome.stopped { return }
+        console.summary(args, json: ["checkpoint": url.path, "steps": settings.steps, "seconds": outcome.seconds, "final_losses": outcome.metrics],
+                        text: String(format: "trained %d steps in %.1f s; loss %.4f → %@", settings.steps, outcome.seconds,
+                                     Double(outcome.metrics["loss"] ?? .nan), url.path))
     }
 }

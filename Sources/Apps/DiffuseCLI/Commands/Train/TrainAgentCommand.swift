@@ -31,7 +31,6 @@ struct TrainAgentCommand: Command {
     static func run(_ args: ParsedArguments, console: Console) throws {
         _ = try args.required(algo)
         let algorithm = try args.choice(algo, AgentAlgorithm.self)!
-        let dataPath = try args.required(data)
         let url = URL(fileURLWithPath: try args.required(output))
         let total = try args.int(steps, range: 1...100_000_000)!
         var h = AgentHyperparameters.defaults(for: algorithm)
@@ -39,44 +38,26 @@ struct TrainAgentCommand: Command {
         h.learningRate = try args.float(lr)!
         h.bootstrapping = try args.choice(timeouts, Bootstrapping.self)!
         let seed = try args.seed()
-        let dataset = try OfflineDataset.load(URL(fileURLWithPath: dataPath))
-        let context = try DatasetEnvironment(dataset: dataset, path: dataPath, env: args.string(env), console: console)
-        let (envName, environment, bounds) = (context.name, context.environment, context.actionBounds)
+        let input = try TrainingData(args, data: data, env: env, console: console)
         let evalPeriod = try args.int(evalEvery, range: 1...Int.max)
-        if evalPeriod != nil && environment == nil { throw CLIError("--eval-every needs --env (the dataset names no environment)", usage: true) }
+        if evalPeriod != nil && input.environmentName == nil { throw CLIError("--eval-every needs --env (the dataset names no environment)", usage: true) }
         let episodes = try args.int(evalEpisodes, range: 1...10_000)!
 
-        let trainer = try OfflineTrainer(dataset: dataset, algorithm: algorithm, hyperparameters: h, actionBounds: bounds, seed: seed)
+        let trainer = try OfflineTrainer(dataset: input.dataset, algorithm: algorithm, hyperparameters: h, actionBounds: input.actionBounds, seed: seed)
         let run = try ResumableRun(args, total: total, output: url, checkpointEvery: checkpointEvery, logEvery: logEvery)
-        _ = try run.start(console: console) { try trainer.resume(from: $0); return trainer.step }
-        var metadata = ["algorithm": algorithm.rawValue, "dataset": dataPath,
-                        "command": args.invocation]
-        if let envName { metadata["env"] = envName }
         var evaluations: [[String: Any]] = []
-        func evaluate() throws -> EvaluationResult? {
-            guard let envName else { return nil }
-            return try Evaluation.run(trainer.policy(), environment: envName, episodes: episodes, seed: 1_000_000 &+ seed)
-        }
-        let (final, seconds, stopped) = try run.run(from: trainer.step, label: "train \(algorithm.rawValue)", console: console,
-                                                    save: { _ in try trainer.save(to: url, metadata: metadata) }) { step in
-            let metrics = trainer.trainStep()
-            if let evalPeriod, (step + 1) % evalPeriod == 0, let r = try evaluate() {
-                console.err(String(format: "step %d: return %.2f ± %.2f  normalized %.1f", step + 1, r.returnMean, r.returnStd, r.normalizedScoreMean)
-                            + (r.normalizedCostMean.map { String(format: "  cost %.2f (normalized %.2f)", r.costMean, $0) } ?? ""))
-                evaluations.append(["step": step + 1, "return_mean": r.returnMean, "normalized_score": r.normalizedScoreMean, "cost_mean": r.costMean])
-            }
-            return metrics
-        }
-        if stopped { return }
-        let result = try evaluate()
-        if args.flag(.json) {
-            var out: [String: Any] = ["checkpoint": url.path, "algorithm": algorithm.rawValue, "steps": total, "seconds": seconds,
-                                      "final_losses": final, "evaluations": evaluations]
-            if let r = result { out["normalized_score"] = r.normalizedScoreMean; out["return_mean"] = r.returnMean; out["cost_mean"] = r.costMean }
-            console.out(jsonLine(out))
-        } else {
-            console.out(String(format: "%@ trained %d steps in %.1f s → %@", algorithm.rawValue, total, seconds, url.path)
-                        + (result.map { String(format: "; %d-episode return %.2f ± %.2f, normalized score %.1f", episodes, $0.returnMean, $0.returnStd, $0.normalizedScoreMean) } ?? ""))
-        }
+        let outcome = try run.train(trainer, label: "train \(algorithm.rawValue)", metadata: input.metadata(["algorithm": algorithm.rawValue]),
+                                    console: console, afterStep: { done, _ in
+            guard let evalPeriod, done % evalPeriod == 0, let r = try input.evaluate(trainer.policy(), episodes: episodes, runSeed: seed) else { return }
+            console.err(String(format: "step %d: return %.2f ± %.2f  normalized %.1f", done, r.returnMean, r.returnStd, r.normalizedScoreMean)
+                        + (r.normalizedCostMean.map { String(format: "  cost %.2f (normalized %.2f)", r.costMean, $0) } ?? ""))
+            evaluations.append(["step": done, "return_mean": r.returnMean, "normalized_score": r.normalizedScoreMean, "cost_mean": r.costMean])
+        })
+        if outcome.stopped { return }
+        let result = try input.evaluate(trainer.policy(), episodes: episodes, runSeed: seed)
+        console.summary(args, json: ["checkpoint": url.path, "algorithm": algorithm.rawValue, "steps": total, "seconds": outcome.seconds,
+                                     "final_losses": outcome.metrics, "evaluations": evaluations].merging(result?.summary ?? [:]) { _, own in own },
+                        text: String(format: "%@ trained %d steps in %.1f s → %@", algorithm.rawValue, total, outcome.seconds, url.path)
+                            + (result?.summaryText ?? ""))
     }
 }

@@ -33,48 +33,15 @@ struct TrainRegressionCommand: Command {
         let task = ToyRegressionTask(noise: sigma)
         guard batchSize <= task.trainingPoints else { throw CLIError("--batch-size exceeds the \(task.trainingPoints) training points", usage: true) }
 
-        let dataRNG = RandomGenerator(seed: seed)
-        let (xTrain, yTrain) = task.sample(task.trainingPoints, rng: dataRNG)
-        var model = MLP([1, width, width, 1], activation: .mish, rng: RandomGenerator(seed: seed &+ 1))
-        var optimizer = Adam(model, learningRate: peak)
-        let sampler = MinibatchSampler(count: task.trainingPoints, batchSize: batchSize, seed: seed &+ 2)
-        let schedule = LRSchedule.cosine(base: peak, final: 1e-4, steps: totalSteps)
+        let trainer = RegressionTrainer(task: task, width: width, steps: totalSteps, batchSize: batchSize, learningRate: peak, seed: seed)
         let run = try ResumableRun(args, total: totalSteps, output: url, checkpointEvery: checkpointEvery, logEvery: logEvery)
-        let start = try run.start(console: console) { url in
-            let (loaded, meta, training) = try Checkpoint.load(MLP.self, from: url)
-            guard let training else { throw CLIError("--resume: \(url.path) has no training state") }
-            guard meta["task"] == canonicalJSON(task), loaded.config.sizes == [1, width, width, 1] else {
-                throw CLIError("--resume: \(url.path) was trained with different settings")
-            }
-            model = loaded
-            optimizer = Adam(model, learningRate: peak)
-            try training.restore([("optimizer", optimizer), ("sampler", sampler)])
-            return training.step
-        }
-
-        let command = args.invocation
-        func save(_ step: Int) throws {
-            var state = TrainingState(step: step, rng: dataRNG.state)
-            state.save([("optimizer", optimizer), ("sampler", sampler)])
-            try Checkpoint.save(model, to: url, metadata: ["task": canonicalJSON(task), "command": command], training: state)
-        }
-
-        let (_, seconds, stopped) = try run.run(from: start, label: "train regression", console: console, save: save) { step in
-            let idx = sampler.next()
-            optimizer.learningRate = schedule(step)
-            let loss = Loss.mse(model(xTrain.indexSelect(axis: 0, idx)), yTrain.indexSelect(axis: 0, idx))
-            optimizer.minimize(loss)
-            return ["loss": loss.item]
-        }
-        if stopped { return }
-        let mse = task.testMSE(model, rng: RandomGenerator(seed: seed &+ 1000))
+        let outcome = try run.train(trainer, label: "train regression", metadata: ["command": args.invocation], console: console)
+        if outcome.stopped { return }
+        let mse = task.testMSE(trainer.model, rng: RandomGenerator(seed: seed &+ 1000))
         let ratio = mse / task.noiseFloor
-        if args.flag(.json) {
-            console.out(jsonLine(["test_mse": mse, "noise_floor": task.noiseFloor, "ratio": ratio, "steps": totalSteps,
-                                  "seconds": seconds, "checkpoint": url.path]))
-        } else {
-            console.out(String(format: "test MSE %.5f  noise floor %.5f  ratio %.3f  (%d steps in %.1f s) → %@",
-                               mse, task.noiseFloor, ratio, totalSteps - start, seconds, url.path))
-        }
+        console.summary(args, json: ["test_mse": mse, "noise_floor": task.noiseFloor, "ratio": ratio, "steps": totalSteps,
+                                     "seconds": outcome.seconds, "checkpoint": url.path],
+                        text: String(format: "test MSE %.5f  noise floor %.5f  ratio %.3f  (%d steps in %.1f s) → %@",
+                                     mse, task.noiseFloor, ratio, totalSteps - outcome.start, outcome.seconds, url.path))
     }
 }

@@ -9,7 +9,7 @@ struct TrainToyCommand: Command {
     static let dist = Option("--dist", value: "NAME", default: "eight-gaussians", help: "eight-gaussians | two-moons | checkerboard")
     static let objective = Option("--objective", value: "KIND", default: "ddpm", help: "ddpm (ε-prediction, linear β, T = 1000) or edm (Karras preconditioning)")
     /// The library's defaults, shown as the options' defaults (docs/toy.md explains them).
-    static let defaults = ToyTraining(distribution: .eightGaussians, objective: .edm(EDM()))
+    static let defaults = ToyTrainingSettings(distribution: .eightGaussians, objective: .edm(EDM()))
     static let steps = Option("--steps", value: "N", default: String(defaults.steps), help: "optimizer steps (fresh data every step)")
     static let lr = Option("--lr", value: "RATE", default: String(defaults.learningRate), range: Option.learningRates, help: "peak Adam learning rate (cosine decay)")
     static let batch = Option("--batch-size", value: "N", default: String(defaults.batchSize), help: "minibatch size")
@@ -32,23 +32,17 @@ struct TrainToyCommand: Command {
         guard !widths.isEmpty, widths.allSatisfy({ ($0 ?? 0) >= 1 }) else {
             throw CLIError("--hidden must be comma-separated positive widths, e.g. 128,128,128", usage: true)
         }
-        let training = ToyTraining(distribution: d, objective: obj, steps: try args.int(steps, range: 1...10_000_000)!,
+        let training = ToyTrainingSettings(distribution: d, objective: obj, steps: try args.int(steps, range: 1...10_000_000)!,
                                    batchSize: try args.int(batch, range: 1...1_000_000)!, learningRate: try args.float(lr)!,
                                    hidden: widths.map { $0! }, inputFrequencies: try args.int(frequencies, range: 0...16)!,
                                    seed: try args.seed())
         // The checkpoint's "training" record is what `diffuse sample` reads to pick the sampler.
         let trainer = ToyTrainer(training)
         let run = try ResumableRun(args, total: training.steps, output: url, checkpointEvery: checkpointEvery, logEvery: logEvery)
-        _ = try run.start(console: console) { try trainer.resume(from: $0); return trainer.step }
-        let metadata = ["command": args.invocation]
-        let (final, seconds, stopped) = try run.run(from: trainer.step, label: "train toy", console: console,
-                                                    save: { _ in try trainer.save(to: url, metadata: metadata) }) { _ in trainer.trainStep() }
-        if stopped { return }
-        if args.flag(.json) {
-            console.out(jsonLine(["checkpoint": url.path, "distribution": d.rawValue, "objective": args.string(objective)!, "steps": training.steps,
-                                  "seconds": seconds, "final_losses": final]))
-        } else {
-            console.out(String(format: "trained %@ (%@) in %.1f s → %@", d.rawValue, args.string(objective)!, seconds, url.path))
-        }
+        let outcome = try run.train(trainer, label: "train toy", metadata: ["command": args.invocation], console: console)
+        if outcome.stopped { return }
+        console.summary(args, json: ["checkpoint": url.path, "distribution": d.rawValue, "objective": args.string(objective)!, "steps": training.steps,
+                                     "seconds": outcome.seconds, "final_losses": outcome.metrics],
+                        text: String(format: "trained %@ (%@) in %.1f s → %@", d.rawValue, args.string(objective)!, outcome.seconds, url.path))
     }
 }

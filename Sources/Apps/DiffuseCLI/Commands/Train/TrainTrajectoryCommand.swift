@@ -33,9 +33,8 @@ struct TrainTrajectoryCommand: Command {
                           .stopAfter, logEvery, .distributed, .seed, .threads, .json]
 
     static func run(_ args: ParsedArguments, console: Console) throws {
-        let dataPath = try args.required(data)
         let url = URL(fileURLWithPath: try args.required(output))
-        var settings = TrajectoryTraining()
+        var settings = TrajectoryTrainingSettings()
         settings.horizon = try args.int(horizon, range: 4...4096)!
         guard settings.horizon % 4 == 0 else { throw CLIError("--horizon must be a multiple of 4 (the U-Net halves it twice)", usage: true) }
         settings.stride = try args.int(stride, range: 1...1_000_000)!
@@ -49,8 +48,8 @@ struct TrainTrajectoryCommand: Command {
         let width = try args.int(dim, range: 8...4096)!
         guard width % 8 == 0 else { throw CLIError("--dim must be a multiple of 8 (GroupNorm's 8 groups)", usage: true) }
 
-        let dataset = try OfflineDataset.load(URL(fileURLWithPath: dataPath))
-        let context = try DatasetEnvironment(dataset: dataset, path: dataPath, env: args.string(env), console: console)
+        let input = try TrainingData(args, data: data, env: env, console: console)
+        let dataset = input.dataset
         let transition = dataset.observationDim + dataset.actionDim + 2
         let net: TrajectoryNetwork
         switch try args.choice(network, among: ["temporal-unet", "pgd-unet"])! {
@@ -63,33 +62,22 @@ struct TrainTrajectoryCommand: Command {
         }
         let trainer: TrajectoryTrainer
         do {
-            trainer = try TrajectoryTrainer(dataset: dataset, actionSpace: context.actionBounds, network: net, objective: obj, settings: settings)
-        } catch let e as TrajectoryLayoutError { throw CLIError("\(dataPath): \(e)") }
+            trainer = try TrajectoryTrainer(dataset: dataset, actionSpace: input.actionBounds, network: net, objective: obj, settings: settings)
+        } catch let e as TrajectoryLayoutError { throw CLIError("\(input.path): \(e)") }
         console.err(String(format: "%d training and %d validation windows of %d × %d; %.2f M parameters",
                            trainer.trainWindows.shape[0], trainer.validationWindows.shape[0], settings.horizon, transition,
                            Double(trainer.model.parameterCount) / 1e6))
-        var metadata = ["dataset": dataPath, "command": args.invocation]
-        if let name = context.name { metadata["env"] = name }
         let run = try ResumableRun(args, total: settings.steps, output: url, checkpointEvery: checkpointEvery, logEvery: logEvery)
-        _ = try run.start(console: console) { try trainer.resume(from: $0); return trainer.step }
-        let logEvery = run.logEvery
-        let (final, seconds, stopped) = try run.run(from: trainer.step, label: "train trajectory", console: console,
-                                                    save: { _ in try trainer.save(to: url, metadata: metadata) }) { step in
-            let metrics = trainer.trainStep()
+        let outcome = try run.train(trainer, label: "train trajectory", metadata: input.provenance, console: console, afterStep: { done, _ in
             // Logged on its own line: the loop's log averages metrics over every step of a window.
-            if (step + 1) % logEvery == 0, let v = trainer.validationLoss() { console.err(String(format: "step %d: validation loss (EMA) %.4f", step + 1, Double(v))) }
-            return metrics
-        }
-        if stopped { return }
+            if done % run.logEvery == 0, let v = trainer.validationLoss() { console.err(String(format: "step %d: validation loss (EMA) %.4f", done, Double(v))) }
+        })
+        if outcome.stopped { return }
         let validation = trainer.validationLoss()
-        if args.flag(.json) {
-            var out: [String: Any] = ["checkpoint": url.path, "steps": settings.steps, "seconds": seconds, "final_losses": final,
-                                      "parameters": trainer.model.parameterCount]
-            if let validation { out["validation_loss"] = validation }
-            console.out(jsonLine(out))
-        } else {
-            console.out(String(format: "trained %d steps in %.1f s; loss %.4f", settings.steps, seconds, Double(final["loss"] ?? .nan))
+        var json: [String: Any] = ["checkpoint": url.path, "steps": settings.steps, "seconds": outcome.seconds, "final_losses": outcome.metrics,
+                                   "parameters": trainer.model.parameterCount]
+        if let validation { json["validation_loss"] = validation }
+        console.summary(args, json: json, text: String(format: "trained %d steps in %.1f s; loss %.4f", settings.steps, outcome.seconds, Double(outcome.metrics["loss"] ?? .nan))
                         + (validation.map { String(format: ", validation loss (EMA) %.4f", Double($0)) } ?? "") + " → \(url.path)")
-        }
     }
 }

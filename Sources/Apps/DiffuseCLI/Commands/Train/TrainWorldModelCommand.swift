@@ -29,34 +29,30 @@ struct TrainWorldModelCommand: Command {
                           .seed, .threads, .json]
 
     static func run(_ args: ParsedArguments, console: Console) throws {
-        let dataPath = try args.required(data)
         let url = URL(fileURLWithPath: try args.required(output))
         var architecture = WorldModel.Architecture()
         architecture.ensemble = try args.int(ensemble, range: 1...100)!
         architecture.probabilistic = !args.flag(deterministic)
-        var settings = WorldModelTraining()
+        var settings = WorldModelTrainingSettings()
         settings.steps = try args.int(steps, range: 1...100_000_000)!
         settings.batchSize = try args.int(batch, range: 1...1_000_000)!
         settings.learningRate = try args.float(lr)!
         guard settings.learningRate > 0 else { throw CLIError("--lr must be positive", usage: true) }
         settings.seed = try args.seed()
 
-        let dataset = try OfflineDataset.load(URL(fileURLWithPath: dataPath))
-        let context = try DatasetEnvironment(dataset: dataset, path: dataPath, env: args.string(env), console: console)
+        let input = try TrainingData(args, data: data, env: env, console: console)
+        let dataset = input.dataset
         let trainer: WorldModelTrainer
         do {
-            trainer = try WorldModelTrainer(dataset: dataset, actionBounds: context.actionBounds, architecture: architecture, settings: settings)
-        } catch let e as PGDTrainingError { throw CLIError("\(dataPath): \(e)") }
+            trainer = try WorldModelTrainer(dataset: dataset, actionBounds: input.actionBounds, architecture: architecture, settings: settings)
+        } catch let e as PGDTrainingError { throw CLIError("\(input.path): \(e)") }
         console.err(String(format: "%d training and %d validation transitions; %d members, %.2f M parameters",
                            dataset.count - trainer.validation.count, trainer.validation.count, architecture.ensemble,
                            Double(trainer.model.parameterCount) / 1e6))
-        var metadata = ["dataset": dataPath, "command": args.invocation]
-        if let name = context.name { metadata["env"] = name }
         let run = try ResumableRun(args, total: settings.steps, output: url, checkpointEvery: checkpointEvery, logEvery: logEvery)
-        _ = try run.start(console: console) { try trainer.resume(from: $0); return trainer.step }
-        let (final, seconds, stopped) = try run.run(from: trainer.step, label: "train world-model", console: console,
-                                                    save: { _ in try trainer.save(to: url, metadata: metadata) }) { _ in trainer.trainStep() }
-        if stopped { return }
+        let outcome = try run.train(trainer, label: "train world-model", metadata: input.provenance, console: console)
+        if outcome.stopped { return }
+        let (final, seconds) = (outcome.metrics, outcome.seconds)
         let mse = trainer.validationMSE()
         let error = trainer.validation.count > 0 ? trainer.model.oneStepError(on: trainer.validation) : nil
         if args.flag(.json) {

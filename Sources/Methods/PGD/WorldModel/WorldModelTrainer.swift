@@ -5,7 +5,7 @@ import TensorCore
 
 /// Training settings of the world model, MBPO's unless noted (Janner et al. 2019, and its code's
 /// `BNN.train`).
-public struct WorldModelTraining: Codable, Sendable, Equatable {
+public struct WorldModelTrainingSettings: Codable, Sendable, Equatable {
     /// Optimizer steps. MBPO trains until the holdout loss stops improving; a fixed budget keeps
     /// runs resumable and reproducible (10k: minutes on two cores; pendulum's one-step error is
     /// ~1.5 % of the identity's after 1k).
@@ -31,8 +31,8 @@ public struct WorldModelTraining: Codable, Sendable, Equatable {
 /// Trains a `WorldModel` on a dataset's transitions: one loss summed over the members (each on its
 /// own minibatch), Adam, a held-out split of transitions for a validation MSE per member. Resumable:
 /// weights, Adam, every member's sampler, the generator and the step.
-public final class WorldModelTrainer {
-    public let settings: WorldModelTraining
+public final class WorldModelTrainer: Trainer {
+    public let settings: WorldModelTrainingSettings
     public let model: WorldModel
     /// Held-out transitions (environment units), for validation.
     public let validation: OfflineDataset
@@ -43,10 +43,10 @@ public final class WorldModelTrainer {
     let samplers: [MinibatchSampler]
     let optimizer: Adam
     let rng: RandomGenerator
-    public private(set) var step = 0
+    public var step = 0
 
     public init(dataset: OfflineDataset, actionBounds: Box, architecture: WorldModel.Architecture = WorldModel.Architecture(),
-                settings: WorldModelTraining) throws {
+                settings: WorldModelTrainingSettings) throws {
         self.settings = settings
         let rng = RandomGenerator(seed: settings.seed)
         self.rng = rng
@@ -92,19 +92,10 @@ public final class WorldModelTrainer {
         return noGrad { (0..<model.ensembleSize).map { (model.member($0, x).mean - y).squared().mean().item } }
     }
 
-    private var parts: [(String, any Resumable)] {
+    // Trainer. The config's normalizers tie a checkpoint to its training data.
+    public var savedModule: any ConfigurableModule { model }
+    public var resumableParts: [(String, any Resumable)] {
         [("optimizer", optimizer), ("generator", rng)] + samplers.enumerated().map { ("sampler.\($0.offset)", $0.element) }
     }
-    private var settingsMetadata: [String: String] { ["world_model_training": canonicalJSON(settings)] }
-
-    /// Writes the model with the run's state, atomically.
-    public func save(to url: URL, metadata: [String: String] = [:]) throws {
-        try Checkpoint.saveRun(model, step: step, parts: parts, settings: settingsMetadata, metadata: metadata, to: url)
-    }
-
-    /// Continues a run saved by `save` with the same data and settings, bit-identically (the config's
-    /// normalizers tie the checkpoint to its training data).
-    public func resume(from url: URL) throws {
-        step = try Checkpoint.resumeRun(model, parts: parts, settings: settingsMetadata, from: url)
-    }
+    public var resumeSettings: [String: String] { ["world_model_training": canonicalJSON(settings)] }
 }

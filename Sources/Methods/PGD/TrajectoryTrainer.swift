@@ -6,7 +6,7 @@ import TensorCore
 
 /// Training settings of the trajectory model, with the PGD reference code's values (docs/pgd.md §1–§2)
 /// unless noted.
-public struct TrajectoryTraining: Codable, Sendable, Equatable {
+public struct TrajectoryTrainingSettings: Codable, Sendable, Equatable {
     /// Window length H and start stride (§1: 32 and 8).
     public var horizon = 32
     public var stride = 8
@@ -54,8 +54,8 @@ public enum PGDTrainingError: Error, Equatable, CustomStringConvertible {
 /// Trains a `TrajectoryModel` on a dataset's windows (docs/pgd.md §2): EDM (or discrete) denoising
 /// loss, Adam with warm-up + cosine, EMA every 10 steps, a validation loss on held-out episodes.
 /// Resumable: online weights, EMA, Adam, the window sampler, the noise stream and the step.
-public final class TrajectoryTrainer {
-    public let settings: TrajectoryTraining
+public final class TrajectoryTrainer: Trainer {
+    public let settings: TrajectoryTrainingSettings
     /// The online model (trained) and its EMA (checkpointed, sampled).
     public let model: TrajectoryModel
     public let ema: EMA<TrajectoryModel>
@@ -64,10 +64,10 @@ public final class TrajectoryTrainer {
     let optimizer: Adam
     let sampler: MinibatchSampler
     let rng: RandomGenerator
-    public private(set) var step = 0
+    public var step = 0
 
     public init(dataset: OfflineDataset, actionSpace: Box, network: TrajectoryNetwork? = nil, objective: DiffusionObjective = .edm(EDM()),
-                settings: TrajectoryTraining) throws {
+                settings: TrajectoryTrainingSettings) throws {
         self.settings = settings
         let layout = try TrajectoryLayout(dataset: dataset, actionSpace: actionSpace, horizon: settings.horizon, stride: settings.stride,
                                           actionTransform: settings.actionTransform)
@@ -118,16 +118,8 @@ public final class TrajectoryTrainer {
         }
     }
 
-    private var parts: [(String, any Resumable)] { [("online", model), ("optimizer", optimizer), ("sampler", sampler), ("noise", rng)] }
-    private var settingsMetadata: [String: String] { ["trajectory_training": canonicalJSON(settings)] }
-
-    /// Writes the EMA model (what sampling loads) with the run's state, atomically.
-    public func save(to url: URL, metadata: [String: String] = [:]) throws {
-        try Checkpoint.saveRun(ema.average, step: step, parts: parts, settings: settingsMetadata, metadata: metadata, to: url)
-    }
-
-    /// Continues a run saved by `save` with the same data and settings, bit-identically.
-    public func resume(from url: URL) throws {
-        step = try Checkpoint.resumeRun(ema.average, parts: parts, settings: settingsMetadata, from: url)
-    }
+    // Trainer: checkpoints hold the EMA model (what sampling loads).
+    public var savedModule: any ConfigurableModule { ema.average }
+    public var resumableParts: [(String, any Resumable)] { [("online", model), ("optimizer", optimizer), ("sampler", sampler), ("noise", rng)] }
+    public var resumeSettings: [String: String] { ["trajectory_training": canonicalJSON(settings)] }
 }

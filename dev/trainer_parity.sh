@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Same commands, two builds of `diffuse`: every trained tensor must be bit-identical (what a
+# refactor of the trainers promises). Usage: dev/trainer_parity.sh OLD_DIFFUSE NEW_DIFFUSE [WORKDIR]
+# With OLD_THREADS=1 NEW_THREADS=2 and the same binary twice, it checks that results do not depend
+# on the thread count.
+# Compares the tensors of each checkpoint (weights and training state), not the metadata (which
+# records the command line, hence the binary's path).
+set -euo pipefail
+old=$1; new=$2; work=${3:-$(mktemp -d)}
+mkdir -p "$work"
+common=(--quiet --seed 3)
+threads_old=${OLD_THREADS:-1}; threads_new=${NEW_THREADS:-1}
+"$new" dataset collect --env pointmaze-umaze --quality mixed --steps 6000 -o "$work/maze.hdf5" "${common[@]}" --threads 1
+"$new" dataset collect --env safe-circle --quality expert --steps 6000 -o "$work/circle.hdf5" "${common[@]}" --threads 1
+run() {  # name, then the command's arguments after `diffuse`, with OUT where the checkpoint goes
+  local name=$1; shift
+  for side in old new; do
+    local bin=$old threads=$threads_old; [ $side = new ] && bin=$new threads=$threads_new
+    "$bin" "${@//OUT/$work/$name-$side.safetensors}" "${common[@]}" --threads "$threads" >/dev/null
+  done
+  python3 - "$work/$name-old.safetensors" "$work/$name-new.safetensors" "$name" <<'PY'
+import json, struct, sys
+def tensors(path):
+    raw = open(path, 'rb').read()
+    n = struct.unpack('<Q', raw[:8])[0]
+    header = json.loads(raw[8:8 + n]); header.pop('__metadata__', None)
+    body = raw[8 + n:]
+    return {k: body[v['data_offsets'][0]:v['data_offsets'][1]] for k, v in header.items()}
+a, b = tensors(sys.argv[1]), tensors(sys.argv[2])
+same = a.keys() == b.keys() and all(a[k] == b[k] for k in a)
+print(f"{sys.argv[3]:<18} {len(a):4d} tensors  {'identical' if same else 'DIFFER'}")
+sys.exit(0 if same else 1)
+PY
+}
+run agent-td3bc      train agent --algo td3bc --data "$work/maze.hdf5" --steps 300 -o OUT --eval-episodes 2
+run agent-iql        train agent --algo iql --data "$work/maze.hdf5" --steps 300 -o OUT --eval-episodes 2
+run trajectory       train trajectory --data "$work/maze.hdf5" --steps 60 --horizon 16 --stride 8 -o OUT
+run world-model      train world-model --data "$work/maze.hdf5" --steps 100 -o OUT
+run toy              train toy --dist two-moons --steps 200 -o OUT
+run regression       train regression --steps 300 -o OUT
+run fisor            fisor train --data "$work/circle.hdf5" --steps 20 --eval-episodes 1 -o OUT
+run seppo-base       seppo train-base --steps 20 -o OUT
+"$new" seppo train-base --steps 20 -o "$work/base.safetensors" "${common[@]}" --threads 1 >/dev/null
+run seppo-align      seppo align --base "$work/base.safetensors" --steps 6 --bank-every 3 --batch-size 8 --sampling-steps 4 -o OUT
+"$new" train trajectory --data "$work/maze.hdf5" --steps 60 --horizon 16 --stride 8 -o "$work/traj.safetensors" "${common[@]}" --threads 1 >/dev/null
+run pgd-agent        pgd train-agent --data "$work/maze.hdf5" --model "$work/traj.safetensors" --steps 200 --pool 2048 --regenerate-every 100 --sample-steps 4 --eval-episodes 2 -o OUT
