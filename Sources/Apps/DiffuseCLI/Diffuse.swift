@@ -9,6 +9,7 @@ public enum Diffuse {
     public static var commands: [any Command.Type] { [
         EnvListCommand.self,
         EnvReferencesCommand.self,
+        EnvReplayCommand.self,
         DatasetCollectCommand.self,
         DatasetInfoCommand.self,
         DatasetConvertCommand.self,

@@ -82,6 +82,7 @@ public enum DataCollection {
                 for (k, v) in env.info { infos[k]! += v.map(Float.init) }
                 let action = policy.action(in: env, rng: rng)
                 let r = env.step(action)
+                if let failure = env.failure { throw EnvironmentError.simulationFailed("episode \(episode): \(failure)") }
                 obs += s.map(Float.init); acts += action.map(Float.init); next += r.observation.map(Float.init)
                 rewards.append(Float(r.reward)); costs.append(Float(r.cost))
                 rows += 1

@@ -133,14 +133,12 @@ public final class Locomotion: Environment {
     }
 
     /// Gymnasium's control cost with float32 actions: w · Σ a², computed in float32 (numpy ≥ 2 keeps
-    /// float32 · Python float in float32). numpy's add.reduce adds the first element to the sum of the
-    /// rest, and that order is kept here.
+    /// float32 · Python float in float32), the squares summed left to right — the order numpy's
+    /// np.sum takes for these short rows (checked against every step of the reference rollouts).
     public static func controlCost(_ action: [Double], weight: Double) -> Double {
-        guard let first = action.first else { return 0 }
-        var rest: Float = 0
-        for a in action.dropFirst() { let f = Float(a); rest += f * f }
-        let f0 = Float(first)
-        return Double(Float(weight) * (f0 * f0 + rest))
+        var sum: Float = 0
+        for a in action { let f = Float(a); sum += f * f }
+        return Double(Float(weight) * sum)
     }
 
     /// One environment step on `d`: (reward, x velocity, healthy). Throws if the simulation blew up.
