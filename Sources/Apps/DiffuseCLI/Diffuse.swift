@@ -38,6 +38,7 @@ public enum Diffuse {
         PlotCurvesCommand.self,
         BenchCoreCommand.self,
         BenchConvCommand.self,
+        BenchEnvCommand.self,
     ] }
 
     static var help: String {

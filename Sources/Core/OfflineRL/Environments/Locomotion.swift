@@ -1,3 +1,4 @@
+import CMuJoCo
 import Foundation
 import TensorCore
 
@@ -76,6 +77,8 @@ public final class Locomotion: Environment {
         }
     }
 
+    /// Gymnasium's TimeLimit for all three tasks.
+    public static let episodeLength = 1000
     public let task: Task
     /// The velocity-constrained variant (`<robot>-velocity`): cost and DSRL's normalization.
     public let velocityConstrained: Bool
@@ -116,7 +119,7 @@ public final class Locomotion: Environment {
         return EnvironmentSpec(name: name,
                                summary: velocityConstrained ? summary + ", cost when x velocity > \(task.velocityThreshold) (Safety-Gymnasium v1)" : summary,
                                observationSpace: Box(repeating: .infinity, count: obs), actionSpace: Box(repeating: 1, count: model.nu),
-                               episodeLength: 1000, hasCost: velocityConstrained, infoFields: [:], behaviors: ["random"], reference: reference)
+                               episodeLength: Self.episodeLength, hasCost: velocityConstrained, infoFields: [:], behaviors: ["random"], reference: reference)
     }
 
     /// qpos without x, then qvel (clipped to ±10 for Hopper and Walker2d).
@@ -183,7 +186,7 @@ public final class Locomotion: Environment {
     /// (terminated, zero reward) and `failure` says why; the state is then MuJoCo's reset state.
     public func step(_ action: [Double]) -> StepResult {
         steps += 1
-        let truncated = steps >= spec.episodeLength
+        let truncated = steps >= Self.episodeLength
         if failure != nil { return StepResult(observation: observe(data), reward: 0, cost: 0, terminated: true, truncated: truncated) }
         do {
             let r = try advance(data, action: action)
@@ -241,6 +244,19 @@ public final class Locomotion: Environment {
     public func clippedVelocityRows(_ observations: [[Double]]) -> Int {
         guard let c = task.velocityClip else { return 0 }
         return observations.filter { o in o[(nq - 1)...].contains { Swift.abs($0) >= c } }.count
+    }
+
+    /// For benchmarks: the bare C call sequence of `step` (ctrl, mj_step × frame skip,
+    /// mj_rnePostConstraint) for each action, with no observation, reward or checks — the rate the
+    /// C library itself reaches, against which `step`'s overhead is measured (`diffuse bench env`).
+    public func stepBare(_ actions: [[Double]]) {
+        let m = model.pointer, d = data.pointer, skip = task.frameSkip
+        let ctrl = d.pointee.ctrl!
+        for a in actions {
+            for i in 0..<a.count { ctrl[i] = a[i] }
+            for _ in 0..<skip { mj_step(m, d) }
+            mj_rnePostConstraint(m, d)
+        }
     }
 
     public func behaviorAction(_ name: String, rng: RandomGenerator) -> [Double] { randomAction(spec.actionSpace, rng: rng) }
