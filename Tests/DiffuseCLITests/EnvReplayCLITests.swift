@@ -39,6 +39,24 @@ struct EnvReplayCLITests {
         #expect(fell && terminated.last == true)
     }
 
+    /// eval agent on the MuJoCo tasks: D4RL's score for the base task, DSRL's normalized return and
+    /// cost (κ = 0, so ε = 1) for the velocity task, recomputed here from the episode returns.
+    @Test func evalUsesD4RLAndDSRLReferences() throws {
+        func evaluate(_ args: [String]) throws -> EvaluationResult {
+            let r = runCLI(["eval", "agent", "--policy", "scripted:random", "--episodes", "2", "--json"] + args)
+            #expect(r.status == 0)
+            return try JSONDecoder().decode(EvaluationResult.self, from: Data(r.out.joined().utf8))
+        }
+        func mean(_ x: [Double]) -> Double { x.reduce(0, +) / Double(x.count) }
+        let cheetah = try evaluate(["--env", "halfcheetah"])
+        #expect(abs(cheetah.normalizedScoreMean - mean(cheetah.returns.map { 100 * ($0 + 280.178953) / (12135.0 + 280.178953) })) < 1e-9)
+        #expect(cheetah.safe == nil)
+        let hopper = try evaluate(["--env", "hopper-velocity", "--cost-limit", "0"])
+        #expect(abs(hopper.normalizedReturnMean! - mean(hopper.returns.map { ($0 - 37.052) / (1911.397 - 37.052) })) < 1e-12)
+        let cost = mean(hopper.costs.map { $0 + 1 })
+        #expect(hopper.normalizedCostMean == cost && hopper.safe == (cost <= 1) && hopper.costLimit == 0)
+    }
+
     @Test func badInputGivesOneLineError() throws {
         let missing = try Self.write(["init_qpos": [0, 1.25, 0, 0, 0, 0], "actions": [[0, 0, 0]]], "replay-missing.json")
         expectOneLineError(["env", "replay", "--env", "hopper", "--input", missing], 1, "missing key init_qvel")
