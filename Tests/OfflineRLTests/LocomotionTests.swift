@@ -54,8 +54,8 @@ struct LocomotionFixture: Decodable {
     }
 
     /// f(s, a) from mid-episode observations: one step from qpos = (0, s[..nq−2]), qvel = s[nq−1...].
-    /// x does not enter the dynamics, but the solver's warm start does (set_state starts it at zero),
-    /// so the match with the continued rollout is close, not bit-exact. Rows with a velocity at the
+    /// x does not enter the dynamics; the solver's warm start does (set_state starts it at zero), so
+    /// the match with the continued rollout is not bit-exact, but measured within 2e-13. Rows with a velocity at the
     /// ±10 clip bound do not determine the state and are skipped (Walker2d's random-action rollout
     /// has 168 of 200 such rows: its feet whip past 10 rad/s).
     @Test(arguments: Locomotion.Robot.allCases)
@@ -68,9 +68,9 @@ struct LocomotionFixture: Decodable {
             let s = f.observations[t], a = f.actions[t + 1]
             let next = env.nextObservation(after: s, action: a, info: [:])
             let error = zip(next, f.observations[t + 1]).map { abs($0 - $1) }.max()!
-            #expect(error < 1e-4, "step \(t): \(error)")
+            #expect(error < 1e-9, "step \(t): \(error)")
             let r = try env.reward(observation: s, action: a, nextObservation: next, info: [:], kind: .dense)
-            #expect(abs(r - f.rewards[t + 1]) < 1e-3)
+            #expect(abs(r - f.rewards[t + 1]) < 1e-6)
         }
     }
 }
