@@ -58,6 +58,10 @@ public enum DataCollection {
         precondition(steps > 0, "collect: steps must be positive")
         let env = try Environments.make(name, forDataCollection: true)
         let spec = env.spec
+        if env is Locomotion, quality != .random {
+            // D4RL's medium/expert recipes need a trained SAC agent (docs/environments.md §5), not a script.
+            throw EnvironmentError.unknownBehavior(quality.rawValue, environment: spec.name, known: ["random (medium and expert data need a trained agent, not available yet)"])
+        }
         let mix = mixture(environment: spec.name, quality: quality)
         for m in mix where !spec.behaviors.contains(m.behavior) {
             throw EnvironmentError.unknownBehavior(m.behavior, environment: spec.name, known: spec.behaviors)
