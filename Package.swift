@@ -14,13 +14,15 @@ let package = Package(
         .executable(name: "diffuse", targets: ["diffuse"]),
     ],
     targets: [
-        // System libraries (Debian: libopenblas-dev, libfftw3-dev, libhdf5-dev; see scripts/setup.sh).
+        // System libraries (Debian: libopenblas-dev, libfftw3-dev, libhdf5-dev, libmujoco-dev; see scripts/setup.sh).
         .systemLibrary(name: "CBLAS", path: "Sources/CLibraries/CBLAS"),
         .systemLibrary(name: "CFFTW", path: "Sources/CLibraries/CFFTW"),
         .systemLibrary(name: "CHDF5", path: "Sources/CLibraries/CHDF5", pkgConfig: "hdf5"),
         .systemLibrary(name: "CZlib", path: "Sources/CLibraries/CZlib", pkgConfig: "zlib"),
         // LAPACK inside OpenBLAS (symmetric eigen-decomposition for SePPO's Fréchet distance).
         .systemLibrary(name: "CLAPACK", path: "Sources/CLibraries/CLAPACK"),
+        // MuJoCo (Debian: libmujoco-dev 2.2.2): physics of the locomotion tasks (docs/environments.md §5).
+        .systemLibrary(name: "CMuJoCo", path: "Sources/CLibraries/CMuJoCo"),
 
         // Layer 0: C kernels (thread pool, GEMM split, vectorised math, optimiser updates).
         .target(
@@ -48,7 +50,7 @@ let package = Package(
         .target(name: "Imaging", dependencies: ["TensorCore", "CLAPACK", "CZlib"], path: "Sources/Core/Imaging"),
 
         // Layer 4: offline RL substrate: datasets (HDF5, NPZ), environments, collection, agents, evaluation.
-        .target(name: "OfflineRL", dependencies: ["NN", "CHDF5IO", "CZlib"], path: "Sources/Core/OfflineRL"),
+        .target(name: "OfflineRL", dependencies: ["NN", "CHDF5IO", "CZlib", "CMuJoCo"], path: "Sources/Core/OfflineRL"),
 
         // Methods, one target each, built only from the layers above.
         // Policy-Guided Diffusion (Jackson et al. 2024): trajectory model, policy guidance, synthetic data.

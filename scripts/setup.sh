@@ -5,7 +5,7 @@
 # (numpy, safetensors, h5py) — test tools only, never runtime dependencies. PD_SETUP_MPI=1 also
 # installs Open MPI (mpirun and libmpi, loaded at run time by --distributed; docs/distributed.md).
 set -euo pipefail
-packages=(libopenblas-dev libfftw3-dev libhdf5-dev zlib1g-dev pkg-config)
+packages=(libopenblas-dev libfftw3-dev libhdf5-dev zlib1g-dev libmujoco-dev pkg-config)
 [ "${PD_SETUP_MPI:-0}" = "1" ] && packages+=(openmpi-bin)
 missing=()
 for p in "${packages[@]}"; do

@@ -9,6 +9,7 @@ public enum Diffuse {
     public static var commands: [any Command.Type] { [
         EnvListCommand.self,
         EnvReferencesCommand.self,
+        EnvReplayCommand.self,
         DatasetCollectCommand.self,
         DatasetInfoCommand.self,
         DatasetConvertCommand.self,
@@ -37,6 +38,7 @@ public enum Diffuse {
         PlotCurvesCommand.self,
         BenchCoreCommand.self,
         BenchConvCommand.self,
+        BenchEnvCommand.self,
     ] }
 
     static var help: String {

@@ -47,6 +47,7 @@ public enum Evaluation {
             var still: [Int] = []
             for (k, i) in active.enumerated() {
                 let r = envs[i].step(actions[k])
+                if let failure = envs[i].failure { throw EnvironmentError.simulationFailed("episode \(i): \(failure)") }
                 returns[i] += r.reward
                 costs[i] += r.cost
                 observations[i] = r.observation

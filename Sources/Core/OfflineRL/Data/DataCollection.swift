@@ -58,6 +58,10 @@ public enum DataCollection {
         precondition(steps > 0, "collect: steps must be positive")
         let env = try Environments.make(name, forDataCollection: true)
         let spec = env.spec
+        if env is Locomotion, quality != .random {
+            // D4RL's medium/expert recipes need a trained SAC agent (docs/environments.md §5), not a script.
+            throw EnvironmentError.unknownBehavior(quality.rawValue, environment: spec.name, known: ["random (medium and expert data need a trained agent, not available yet)"])
+        }
         let mix = mixture(environment: spec.name, quality: quality)
         for m in mix where !spec.behaviors.contains(m.behavior) {
             throw EnvironmentError.unknownBehavior(m.behavior, environment: spec.name, known: spec.behaviors)
@@ -82,6 +86,7 @@ public enum DataCollection {
                 for (k, v) in env.info { infos[k]! += v.map(Float.init) }
                 let action = policy.action(in: env, rng: rng)
                 let r = env.step(action)
+                if let failure = env.failure { throw EnvironmentError.simulationFailed("episode \(episode): \(failure)") }
                 obs += s.map(Float.init); acts += action.map(Float.init); next += r.observation.map(Float.init)
                 rewards.append(Float(r.reward)); costs.append(Float(r.cost))
                 rows += 1

@@ -87,6 +87,14 @@ public protocol Environment: AnyObject {
     func cost(observation: [Double], action: [Double], nextObservation: [Double], info: [String: [Double]]) throws -> Double
     /// The scripted behavior policy `name` (one of `spec.behaviors`) at the current state.
     func behaviorAction(_ name: String, rng: RandomGenerator) -> [Double]
+    /// Why the current episode ended early when the simulation itself failed (a MuJoCo state gone
+    /// NaN or exploding), so that callers stop with that reason instead of using the data; nil
+    /// otherwise. The pure-Swift environments never fail.
+    var failure: String? { get }
+}
+
+extension Environment {
+    public var failure: String? { nil }
 }
 
 extension Environment {
@@ -165,6 +173,7 @@ public enum EnvironmentError: Error, Equatable, CustomStringConvertible {
     case unsupportedRewardKind(String, environment: String, known: [String])
     case wrongSize(String, environment: String, expected: Int, found: Int)
     case missingInfo(String, environment: String, purpose: String)
+    case simulationFailed(String)
 
     public var description: String {
         switch self {
@@ -173,6 +182,7 @@ public enum EnvironmentError: Error, Equatable, CustomStringConvertible {
         case let .unsupportedRewardKind(k, e, known): return "\(e) has no \(k) reward (known: \(known.joined(separator: ", ")))"
         case let .wrongSize(f, e, expected, found): return "\(e) expects \(expected) values per \(f), got \(found)"
         case let .missingInfo(f, e, why): return "\(e): \(why) needs infos/\(f), which the data does not have"
+        case let .simulationFailed(why): return why
         }
     }
 }

@@ -2,7 +2,8 @@ import Foundation
 
 /// The built-in environments by name.
 public enum Environments {
-    public static let names = ["pendulum", "pointmaze-umaze", "pointmaze-medium", "safe-circle", "safe-goal"]
+    public static let names = ["pendulum", "pointmaze-umaze", "pointmaze-medium", "safe-circle", "safe-goal",
+                               "halfcheetah", "hopper", "walker2d", "halfcheetah-velocity", "hopper-velocity", "walker2d-velocity"]
     /// Short names accepted for convenience.
     static let aliases = ["pointmaze": "pointmaze-umaze"]
 
@@ -15,6 +16,12 @@ public enum Environments {
         case "pointmaze-medium": return PointMaze(layout: .medium, movingTarget: forDataCollection)
         case "safe-circle": return SafeCircle()
         case "safe-goal": return SafeGoal()
+        case "halfcheetah": return try Locomotion(.halfcheetah)
+        case "hopper": return try Locomotion(.hopper)
+        case "walker2d": return try Locomotion(.walker2d)
+        case "halfcheetah-velocity": return try Locomotion(.halfcheetah, velocityConstrained: true)
+        case "hopper-velocity": return try Locomotion(.hopper, velocityConstrained: true)
+        case "walker2d-velocity": return try Locomotion(.walker2d, velocityConstrained: true)
         default: throw EnvironmentError.unknownEnvironment(name, known: names)
         }
     }

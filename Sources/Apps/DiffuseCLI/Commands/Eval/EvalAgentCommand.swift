@@ -14,7 +14,9 @@ struct EvalAgentCommand: Command {
     references of diffuse env list. On safe tasks: mean cost, normalized cost (cost / κ, ≤ 1 is safe), \
     the fraction of episodes with any cost (violation rate) and with cost above κ (unsafe rate), and \
     DSRL's figures as fractions: normalized return (R − R_min) / (R_max − R_min), normalized cost, \
-    safe: true|false (normalized cost ≤ 1) for --cost-limit κ (default: the environment's).
+    safe: true|false (normalized cost ≤ 1) for --cost-limit κ (default: the environment's). The MuJoCo \
+    tasks use D4RL's reference returns (halfcheetah, hopper, walker2d) and DSRL's R_min / R_max (the \
+    -velocity variants).
     """
     static let env = Option("--env", value: "NAME", help: "environment (default: the checkpoint's env)")
     static let policy = Option("--policy", value: "P", help: "agent checkpoint (.safetensors), or scripted:BEHAVIOR (e.g. scripted:expert)")
@@ -55,8 +57,11 @@ struct EvalAgentCommand: Command {
             console.out(String(decoding: data, as: UTF8.self))
             return
         }
-        console.out(String(format: "%@ over %d episodes: return %.2f ± %.2f, normalized score %.1f ± %.1f",
-                           r.environment, n, r.returnMean, r.returnStd, r.normalizedScoreMean, r.normalizedScoreStd))
+        // The MuJoCo tasks score against D4RL's reference returns (docs/environments.md §5), not ours.
+        let d4rl = (try? Environments.make(envName!)).map { $0 is Locomotion && !$0.spec.hasCost } ?? false
+        console.out(String(format: "%@ over %d episodes: return %.2f ± %.2f, %@ %.1f ± %.1f",
+                           r.environment, n, r.returnMean, r.returnStd, d4rl ? "D4RL normalized score" : "normalized score",
+                           r.normalizedScoreMean, r.normalizedScoreStd))
         if let nc = r.normalizedCostMean {
             console.out(String(format: "  cost %.2f (normalized %.2f), violation rate %.0f%%, unsafe rate (cost > κ) %.0f%%",
                                r.costMean, nc, 100 * r.violationRate, 100 * (r.unsafeRate ?? 0)))
