@@ -29,17 +29,16 @@ public struct EvaluationResult: Codable, Sendable {
 }
 
 public enum Evaluation {
-    /// Runs `episodes` episodes (reset seeds seed, seed+1, …) in lockstep so that the policy acts on
-    /// a batch of observations per step. Deterministic in `seed`.
-    /// `costLimit` replaces the environment's default κ in the cost figures (safe tasks only).
-    public static func run(_ policy: Policy, environment name: String, episodes: Int, seed: UInt64, costLimit: Double? = nil,
-                           progress: ((Int) -> Void)? = nil) throws -> EvaluationResult {
-        precondition(episodes > 0, "evaluate: episodes must be positive")
-        let envs = try (0..<episodes).map { _ in try Environments.make(name) }
-        let spec = envs[0].spec
-        var observations = envs.enumerated().map { $0.element.reset(seed: seed &+ UInt64($0.offset)) }
-        var returns = [Double](repeating: 0, count: episodes), costs = returns
-        var active = Array(0..<episodes)
+    /// Plays one episode in each environment (reset seeds seed, seed+1, …) in lockstep, so the policy
+    /// acts on a batch of observations per step; `step(i, result)` sees every step of episode i in
+    /// order, and `progress` the number of finished episodes. Returns the reset observations.
+    /// Deterministic in `seed`. A simulation that fails (NaN, instability) stops with its reason.
+    @discardableResult
+    public static func play(_ policy: Policy, in envs: [any Environment], seed: UInt64, progress: ((Int) -> Void)? = nil,
+                            step: (Int, StepResult) -> Void) throws -> [[Double]] {
+        let initial = envs.enumerated().map { $0.element.reset(seed: seed &+ UInt64($0.offset)) }
+        var observations = initial
+        var active = Array(envs.indices)
         let rng = RandomGenerator(seed: seed ^ 0x5EED_E7A1)
         var finished = 0
         while !active.isEmpty {
@@ -48,13 +47,28 @@ public enum Evaluation {
             for (k, i) in active.enumerated() {
                 let r = envs[i].step(actions[k])
                 if let failure = envs[i].failure { throw EnvironmentError.simulationFailed("episode \(i): \(failure)") }
-                returns[i] += r.reward
-                costs[i] += r.cost
+                step(i, r)
                 observations[i] = r.observation
                 if r.terminated || r.truncated { finished += 1 } else { still.append(i) }
             }
             if still.count != active.count { progress?(finished) }
             active = still
+        }
+        return initial
+    }
+
+    /// Runs `episodes` episodes (reset seeds seed, seed+1, …) in lockstep so that the policy acts on
+    /// a batch of observations per step. Deterministic in `seed`.
+    /// `costLimit` replaces the environment's default κ in the cost figures (safe tasks only).
+    public static func run(_ policy: Policy, environment name: String, episodes: Int, seed: UInt64, costLimit: Double? = nil,
+                           progress: ((Int) -> Void)? = nil) throws -> EvaluationResult {
+        precondition(episodes > 0, "evaluate: episodes must be positive")
+        let envs = try (0..<episodes).map { _ in try Environments.make(name) }
+        let spec = envs[0].spec
+        var returns = [Double](repeating: 0, count: episodes), costs = returns
+        try play(policy, in: envs, seed: seed, progress: progress) { i, r in
+            returns[i] += r.reward
+            costs[i] += r.cost
         }
         func meanStd(_ x: [Double]) -> (Double, Double) {
             let m = x.reduce(0, +) / Double(x.count)

@@ -27,22 +27,14 @@ struct FISORRolloutCommand: Command {
             throw CLIError("\(path) was trained for \(loaded.observationDim)-d observations and \(loaded.actionDim)-d actions; \(spec.name) has \(spec.observationSpace.dimension) and \(spec.actionSpace.dimension)")
         }
         let seed = try args.seed()
-        var observations = envs.enumerated().map { [$0.element.reset(seed: seed &+ UInt64($0.offset))] }
+        var observations = [[[Double]]](repeating: [], count: n)
         var rewards = [[Double]](repeating: [], count: n), costs = rewards
-        var active = Array(0..<n)
-        let rng = RandomGenerator(seed: seed ^ 0x5EED_E7A1)
-        while !active.isEmpty {
-            let actions = loaded.policy.actions(for: active.map { observations[$0].last! }, environments: active.map { envs[$0] }, rng: rng)
-            var still: [Int] = []
-            for (k, i) in active.enumerated() {
-                let r = envs[i].step(actions[k])
-                observations[i].append(r.observation)
-                rewards[i].append(r.reward)
-                costs[i].append(r.cost)
-                if !(r.terminated || r.truncated) { still.append(i) }
-            }
-            active = still
+        let initial = try Evaluation.play(loaded.policy, in: envs, seed: seed) { i, r in
+            observations[i].append(r.observation)
+            rewards[i].append(r.reward)
+            costs[i].append(r.cost)
         }
+        for i in 0..<n { observations[i].insert(initial[i], at: 0) }
         let out: [String: Any] = ["environment": spec.name, "policy": path, "episodes": (0..<n).map { i in
             ["observations": observations[i], "rewards": rewards[i], "costs": costs[i],
              "return": rewards[i].reduce(0, +), "cost": costs[i].reduce(0, +)] as [String: Any]
