@@ -53,8 +53,8 @@ struct FISORCLITests {
 
     @Test(arguments: [
         (["fisor", "train", "--data", "/nonexistent.hdf5", "-o", "/tmp/x.safetensors"], 1, "no such file"),
-        (["fisor", "train", "--data", "x.hdf5", "--critic", "lagrangian", "-o", "/tmp/x.safetensors"], 2, "hj or qc"),
-        (["fisor", "train", "--data", "x.hdf5", "--algo", "cpq", "-o", "/tmp/x.safetensors"], 2, "fisor, bc-all or bc-safe"),
+        (["fisor", "train", "--data", "x.hdf5", "--critic", "lagrangian", "-o", "/tmp/x.safetensors"], 2, "hj | qc"),
+        (["fisor", "train", "--data", "x.hdf5", "--algo", "cpq", "-o", "/tmp/x.safetensors"], 2, "fisor | bc-all | bc-safe"),
         (["fisor", "train", "--data", "x.hdf5", "--cost-limit", "abc", "-o", "/tmp/x.safetensors"], 2, "--cost-limit"),
         (["eval", "--policy", "scripted:expert", "--env", "pendulum", "--cost-limit", "10"], 1, "has no cost"),
     ] as [([String], Int32, String)])
