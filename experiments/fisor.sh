@@ -12,8 +12,9 @@
 # convergence records (every LOG_EVERY critic steps) to experiments/results/fisor-convergence.jsonl (CONV)
 # and its training logs to experiments/results/fisor-logs/ (diffuse plot curves reads them); the first
 # seed's safe-circle trajectories of FISOR and BC-All to experiments/results/fisor-rollout-*.json.
-# experiments/fisor_table.py writes docs/fisor-results.md (with the rows of EXTRA_ROWS, e.g. the joint
-# schedule's earlier run) and docs/figures/fisor-*.svg.
+# experiments/fisor_table.py writes docs/fisor-results.md (with the rows of EXTRA_ROWS, by default the joint
+# schedule's earlier run in experiments/results/fisor-joint.jsonl; EXTRA_ROWS="" leaves them out) and
+# docs/figures/fisor-*.svg.
 # Continuing an interrupted run: the same command with APPEND=1 and the same WORK resumes each
 # checkpoint (--resume) and skips evaluations whose rows exist.
 set -euo pipefail
@@ -132,7 +133,7 @@ TRAJ=()
 for kind in fisor bc-all; do
   if [ -f "$RDIR/fisor-rollout-$kind.json" ]; then TRAJ+=("$kind=$RDIR/fisor-rollout-$kind.json"); fi
 done
-python3 experiments/fisor_table.py "$ROWS" ${EXTRA_ROWS:-} -o docs/fisor-results.md --convergence "$CONV" --logs "$LOGS" --diffuse "$D" \
+python3 experiments/fisor_table.py "$ROWS" ${EXTRA_ROWS-$OUT/fisor-joint.jsonl} -o docs/fisor-results.md --convergence "$CONV" --logs "$LOGS" --diffuse "$D" \
   ${TRAJ[@]+--trajectories "${TRAJ[@]}"} \
   --command "make experiment-fisor SEEDS=\"$SEEDS\" DATASETS=\"$DATASETS\" SCHEDULE=$SCHEDULE CRITIC_STEPS=$CRITIC_STEPS STEPS=$STEPS BC_STEPS=$BC_STEPS KAPPAS=\"$KAPPAS\" QC_KAPPAS=\"$QC_KAPPAS\" EPISODES=$EPISODES THREADS=$THREADS"
 cat docs/fisor-results.md
