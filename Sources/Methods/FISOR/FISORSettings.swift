@@ -121,9 +121,11 @@ public struct FISORSettings: Codable, Sendable, Equatable {
     /// at 2,000 joint iterations the HJ critic has had ~10 Polyak-paced sweeps and is not converged).
     public var schedule: FISORSchedule = .criticFirst
     /// Critic steps before the actor's in `.criticFirst` (unused by `.joint`, whose critics take one
-    /// step per iteration). Chosen from the convergence curves of docs/fisor-results.md: the residual
-    /// of the Polyak-paced HJ backup decays like (1 − τ(1 − γ))^n, e^−2 ≈ 0.14 at 40,000 steps, and the
-    /// feasible fraction and V_h of no-cost episodes have levelled off there on both tasks.
+    /// step per iteration). Chosen from the convergence curves of docs/fisor-results.md (docs/fisor.md,
+    /// "Default and stopping rule"): the residual of the Polyak-paced HJ backup decays like
+    /// (1 − τ(1 − γ))^n, e^−2 ≈ 0.14 at 40,000 steps; on safe-circle expert data the feasible fraction
+    /// has levelled off by 26,000 steps, on safe-goal mixed data it is still rising at 40,000, where
+    /// issue #34's CPU budget stops.
     public var criticSteps = 40_000
 
     public init() {}
