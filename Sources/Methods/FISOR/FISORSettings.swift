@@ -131,7 +131,8 @@ public struct FISORSettings: Codable, Sendable, Equatable {
     public init() {}
 
     /// The reference's full budget: blocks of width 1024 inside, 2 × 1024 actor rows per
-    /// iteration, 10⁶ iterations (~55 CPU-hours here).
+    /// iteration, 10⁶ iterations (~55 CPU-hours here). The schedule stays the default critic-first;
+    /// with `schedule = .joint` this is the reference loop.
     public static var paper: FISORSettings {
         var s = FISORSettings()
         s.actorHidden = 1024
