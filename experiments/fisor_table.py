@@ -126,7 +126,8 @@ def main():
            "critic never uses κ); the qc ablation and BC-Safe are trained per κ. FISOR (joint): the reference loop,",
            "2,000 iterations (the earlier run, `experiments/results/fisor-joint.jsonl`); FISOR (critic-first): "
            + (", ".join(f"{c:,} critic steps, then {n:,} actor iterations" for c, n in budgets) or "—") + ".",
-           "See docs/fisor.md.", ""]
+           "A row (kind, dataset, seed, κ) present in several files is taken from the first one listed, so a",
+           "column can mix runs: here the BC columns' seed 2 is the earlier run's. See docs/fisor.md.", ""]
     if a.convergence:
         conv = [json.loads(l) for path in a.convergence for l in open(path) if l.strip()]
         if conv:
