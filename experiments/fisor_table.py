@@ -1,12 +1,22 @@
 #!/usr/bin/env python3
-"""Table of the FISOR experiment (experiments/fisor.sh): reads experiments/results/fisor.jsonl and writes
-docs/fisor-results.md — per dataset and cost limit κ, DSRL's normalized return and normalized cost
-(mean ± std over seeds, fractions) of FISOR, its qc ablation, BC-All and BC-Safe, and how many seeds
-are safe (normalized cost ≤ 1) — and, given `diffuse fisor rollout` files, an SVG of safe-circle
-trajectories against the safe region. Standard library only."""
-import argparse, collections, json, os, statistics
+"""Tables of the FISOR experiment (experiments/fisor.sh): reads its rows (JSONL, one file or several; a
+row repeated in a later file is ignored) and writes docs/fisor-results.md — the feasibility critic's
+convergence per dataset (critic steps → feasible fraction, mean V_h over no-cost and cost episodes and
+their gap, mean |ΔV_h|, V_r's expectile loss; from --convergence files, curves drawn by
+`diffuse plot curves` from --logs), then per dataset and cost limit κ, DSRL's normalized return and
+normalized cost (mean ± std over seeds, fractions) of FISOR in each schedule, its qc ablation, BC-All
+and BC-Safe, how many seeds are safe (normalized cost ≤ 1), and whether issue #34's targets are met —
+and, given `diffuse fisor rollout` files, an SVG of safe-circle trajectories against the safe region.
+Standard library only."""
+import argparse, collections, glob, json, os, statistics, subprocess
 
-KINDS = [("fisor", "FISOR"), ("fisor-qc", "FISOR (qc)"), ("bc-all", "BC-All"), ("bc-safe", "BC-Safe")]
+# Rows of kind fisor / fisor-qc carry their schedule; rows from before it existed were joint.
+KINDS = [("fisor:joint", "FISOR (joint)"), ("fisor:critic-first", "FISOR (critic-first)"), ("fisor-qc:joint", "FISOR (qc, joint)"),
+         ("fisor-qc:critic-first", "FISOR (qc, critic-first)"), ("bc-all", "BC-All"), ("bc-safe", "BC-Safe")]
+CONV_STEPS = [1000, 2000, 5000, 10000, 20000, 30000, 40000, 60000, 80000]
+
+def kind_of(r):
+    return f'{r["kind"]}:{r.get("schedule", "joint")}' if r["kind"].startswith("fisor") else r["kind"]
 
 def mean_std(xs):
     if not xs:
@@ -43,32 +53,88 @@ def circle_plot(path, rollouts):
     with open(path, "w") as f:
         f.write("\n".join(out))
 
+def convergence_section(rows, logs, diffuse, figures):
+    """Convergence table per dataset (means over seeds) and, per dataset, curves of the first seed's log."""
+    out = ["## Convergence of the feasibility critic", "",
+           "Every record is taken over up to 20,000 dataset states, evenly strided (docs/fisor.md, \"Convergence log\"):",
+           "the fraction with V_h ≤ 0, mean V_h over states of episodes without cost and with cost (their gap: cost − no-cost),",
+           "the mean |ΔV_h| since the previous record (1,000 critic steps earlier) and V_r's expectile loss over those steps.",
+           "Mean over seeds (n: seeds).", ""]
+    by = collections.defaultdict(list)
+    for r in rows:
+        by[(r["dataset"], int(r["critic_steps"]))].append(r)
+    for ds in sorted({r["dataset"] for r in rows}):
+        out += [f"### {ds}", "", "| critic steps | n | feasible fraction | V_h no-cost | V_h cost | gap | mean \\|ΔV_h\\| | V_r expectile loss |",
+                "|---|---|---|---|---|---|---|---|"]
+        steps = sorted(k for d, k in by if d == ds)
+        for k in [k for k in steps if k in CONV_STEPS] or steps:
+            rs = by[(ds, k)]
+            def m(key, fmt="{:.3f}"):
+                xs = [r[key] for r in rs if key in r]
+                return mean_std(xs) if len(xs) > 1 and fmt == "{:.3f}" else (fmt.format(statistics.mean(xs)) if xs else "—")
+            gap = [r["vh_cost"] - r["vh_no_cost"] for r in rs if "vh_cost" in r and "vh_no_cost" in r]
+            out.append(f"| {k:,} | {len(rs)} | {m('feasible_fraction')} | {m('vh_no_cost')} | {m('vh_cost')} | "
+                       f"{mean_std(gap)} | {m('vh_change')} | {m('reward_expectile_loss', '{:.4f}')} |")
+        out.append("")
+        first = sorted(glob.glob(os.path.join(logs, ds.replace(":", "-") + "-critic-first-*.log")))
+        if first and diffuse:
+            name = "fisor-convergence-" + ds.replace(":", "-") + ".svg"
+            svg = os.path.join(figures, name)
+            os.makedirs(figures, exist_ok=True)
+            subprocess.run([diffuse, "plot", "curves", first[0], "--svg", svg, "--title", f"{ds}: {os.path.basename(first[0])}",
+                            "--metrics", "feasible_fraction,vh_no_cost,vh_cost,vh_change,reward_expectile_loss"], check=True,
+                           stdout=subprocess.DEVNULL)
+            out += [f"![convergence on {ds}](figures/{name})", ""]
+    return out
+
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("rows")
-    p.add_argument("output")
+    p.add_argument("rows", nargs="+", help="JSONL files of evaluation rows")
+    p.add_argument("-o", "--output", required=True)
     p.add_argument("--command", default="make experiment-fisor")
+    p.add_argument("--convergence", nargs="*", default=[], help="JSONL files of convergence records")
+    p.add_argument("--logs", default="experiments/results/fisor-logs", help="training logs (for the curves)")
+    p.add_argument("--diffuse", default="", help="the diffuse binary that draws the curves (none: no curves)")
     p.add_argument("--trajectories", nargs="*", default=[], help="LABEL=ROLLOUT.json (diffuse fisor rollout on safe-circle)")
     p.add_argument("--figure", default="docs/figures/fisor-trajectories.svg")
     a = p.parse_args()
-    rows = [json.loads(l) for l in open(a.rows) if l.strip()]
+    rows, seen = [], set()
+    for path in a.rows:
+        for l in open(path):
+            if not l.strip():
+                continue
+            r = json.loads(l)
+            key = (kind_of(r), r["dataset"], r["seed"], r["kappa"])
+            if key not in seen:
+                seen.add(key)
+                rows.append(r)
     cells = collections.defaultdict(list)
     train = collections.defaultdict(list)
     for r in rows:
-        cells[(r["dataset"], r["kappa"], r["kind"])].append(r)
+        cells[(r["dataset"], r["kappa"], kind_of(r))].append(r)
         if r["train_seconds"] > 0:
-            train[(r["dataset"], r["kind"])].append(r["train_seconds"])
+            train[(r["dataset"], kind_of(r))].append(r["train_seconds"])
     datasets = sorted({r["dataset"] for r in rows})
     kappas = sorted({r["kappa"] for r in rows})
-    kinds = [(k, name) for k, name in KINDS if any(r["kind"] == k for r in rows)]
+    kinds = [(k, name) for k, name in KINDS if any(kind_of(r) == k for r in rows)]
+    budgets = sorted({(r["critic_steps"], r["actor_steps"]) for r in rows if kind_of(r) == "fisor:critic-first"})
     out = ["# FISOR results", "",
-           f"Generated by `experiments/fisor_table.py` from `{a.rows}`; the run:", "",
+           f"Generated by `experiments/fisor_table.py` from {', '.join(f'`{x}`' for x in a.rows)}; the run:", "",
            f"    {a.command}", "",
            "Each cell: DSRL's normalized return / normalized cost (fractions; mean ± std over seeds), then the",
            "number of seeds whose policy is safe (normalized cost ≤ 1). FISOR is trained once per seed (the HJ",
-           "critic never uses κ); the qc ablation and BC-Safe are trained per κ. See docs/fisor.md.", ""]
+           "critic never uses κ); the qc ablation and BC-Safe are trained per κ. FISOR (joint): the reference loop,",
+           "2,000 iterations (the earlier run, `experiments/results/fisor-joint.jsonl`); FISOR (critic-first): "
+           + (", ".join(f"{c:,} critic steps, then {n:,} actor iterations" for c, n in budgets) or "—") + ".",
+           "A row (kind, dataset, seed, κ) present in several files is taken from the first one listed, so a",
+           "column can mix runs: here the BC columns' seed 2 is the earlier run's. See docs/fisor.md.", ""]
+    if a.convergence:
+        conv = [json.loads(l) for path in a.convergence for l in open(path) if l.strip()]
+        if conv:
+            out += convergence_section(conv, a.logs, a.diffuse, os.path.join(os.path.dirname(a.output) or ".", "figures"))
+    out += ["## Return and cost", ""]
     for ds in datasets:
-        out += [f"## {ds}", "", "| κ | " + " | ".join(name for _, name in kinds) + " |", "|---|" + "---|" * len(kinds)]
+        out += [f"### {ds}", "", "| κ | " + " | ".join(name for _, name in kinds) + " |", "|---|" + "---|" * len(kinds)]
         for k in kappas:
             line = [f"{k:g}"]
             for kind, _ in kinds:
@@ -85,6 +151,17 @@ def main():
         times = [f"{name} {statistics.mean(train[(ds, kind)]):.0f} s" for kind, name in kinds if train.get((ds, kind))]
         if times:
             out += ["Mean training time per run: " + ", ".join(times) + ".", ""]
+        new = [r for r in rows if r["dataset"] == ds and kind_of(r) == "fisor:critic-first"]
+        base = [r["normalized_return"] for r in cells.get((ds, 10, "bc-safe"), [])]
+        if new:
+            safe_all = all(r["safe"] for r in new)
+            at10 = [r["normalized_return"] for r in new if r["kappa"] == 10]
+            ret_ok = bool(at10 and base) and statistics.mean(at10) >= statistics.mean(base)
+            out += [f"Issue #34's targets for FISOR (critic-first) on {ds}: normalized cost ≤ 1 on every seed at every κ: "
+                    f"**{'met' if safe_all else 'not met'}** ({sum(r['safe'] for r in new)}/{len(new)} seed×κ safe); "
+                    f"mean normalized return ≥ BC-Safe's at κ = 10: **{'met' if ret_ok else 'not met'}** "
+                    f"({statistics.mean(at10) if at10 else float('nan'):.2f} vs {statistics.mean(base) if base else float('nan'):.2f}; "
+                    f"{len({r['seed'] for r in new})} seeds).", ""]
     if a.trajectories:
         rollouts = [(t.split("=", 1)[0], json.load(open(t.split("=", 1)[1]))) for t in a.trajectories]
         circle_plot(a.figure, rollouts)

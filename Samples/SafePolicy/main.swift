@@ -11,9 +11,10 @@ let data = try DataCollection.collect(environment: "safe-circle", quality: .expe
 let env = try Environments.make("safe-circle")
 var settings = FISORSettings()   // reduced CPU budget; FISORSettings.paper holds the reference values
 settings.iterations = iterations
+settings.criticSteps = iterations   // critic-first: the critics alone, then the actor (docs/fisor.md, "Critic-first schedule")
 settings.episodeLength = env.spec.episodeLength   // the HJ/cost-limit conversions use it (docs/fisor.md §3)
 let trainer = try FISOR.trainer(dataset: data, settings: settings, actionBounds: env.spec.actionSpace, seed: 0)
-try TrainingLoop(steps: iterations, logEvery: max(iterations / 2, 1)).run { _ in trainer.trainStep() }
+try TrainingLoop(steps: settings.totalSteps, logEvery: max(iterations / 2, 1)).run { _ in trainer.trainStep() }
 let policy = trainer.policy()
 
 // Batch 1: one observation in, one action out (16 candidates from the diffusion actor, the one with

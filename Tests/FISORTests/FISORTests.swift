@@ -25,6 +25,16 @@ struct FISORTests {
         s.candidates = 4
         s.iterations = 40
         s.episodeLength = 200
+        s.schedule = .joint
+        return s
+    }
+
+    /// `tiny` in the critic-first schedule: 4 critic steps, then 4 actor iterations.
+    static var tinyCriticFirst: FISORSettings {
+        var s = tiny
+        s.schedule = .criticFirst
+        s.criticSteps = 4
+        s.iterations = 4
         return s
     }
 
@@ -164,6 +174,143 @@ struct FISORTests {
         let acted = loaded.actions(for: probe, environments: [], rng: RandomGenerator(seed: 9))
         #expect(acted == straight.policy().actions(for: probe, environments: [], rng: RandomGenerator(seed: 9)))
         #expect(acted.joined().allSatisfy { abs($0) <= 1 })
+    }
+
+    // MARK: Critic-first schedule (docs/fisor.md, "Critic-first schedule")
+
+    /// Everything a part of the algorithm owns, as values: its parameters by name and the saved state
+    /// of its optimizers, counters and streams.
+    static func snapshot(_ f: FISOR, parameters prefixes: [String], parts: [(String, any Resumable)]) -> [String: [Float]] {
+        var out: [String: [Float]] = [:]
+        for (name, p) in f.networks.namedParameters() where prefixes.contains(where: { name.hasPrefix($0 + ".") }) { out[name] = p.value.scalars }
+        var state = TrainingState(step: 0, rng: RandomState(seed: 0, counter: 0))
+        for (key, part) in parts { part.saveState(into: &state, key: key) }
+        for (k, t) in state.tensors { out["state." + k] = t.scalars }
+        for (k, v) in state.values { out["value." + k] = Array(v.utf8).map(Float.init) }
+        return out
+    }
+
+    static let actorPrefixes = ["actor", "actorEMA"]
+    static let criticPrefixes = ["rewardCritics", "rewardTargets", "rewardValue", "feasibilityCritics", "feasibilityTargets", "feasibilityValue"]
+
+    static func actorParts(_ f: FISOR) -> [(String, any Resumable)] {
+        [("actor_optimizer", f.actorOptimizer), ("noise", f.rng), ("actor_steps", f.actorSteps)]
+    }
+
+    static func criticParts(_ f: FISOR) -> [(String, any Resumable)] {
+        [("a", f.rewardValueOptimizer), ("b", f.rewardCriticOptimizer), ("c", f.feasibilityValueOptimizer),
+         ("d", f.feasibilityCriticOptimizer), ("critic_steps", f.criticSteps)]
+    }
+
+    /// The critic phase never touches the actor (weights, EMA, optimizer moments, noise stream, step
+    /// count), and the actor phase never touches the critics (online, target and V networks, their
+    /// optimizers, the critic-step count) — while each phase does change its own part.
+    @Test func eachPhaseLeavesTheOtherPartAlone() throws {
+        let s = Self.tinyCriticFirst
+        let trainer = try FISOR.trainer(dataset: Self.data, settings: s, actionBounds: Box(repeating: 1, count: 2), seed: 5)
+        let f = trainer.algorithm as! FISOR
+        let actor0 = Self.snapshot(f, parameters: Self.actorPrefixes, parts: Self.actorParts(f))
+        let critics0 = Self.snapshot(f, parameters: Self.criticPrefixes, parts: Self.criticParts(f))
+        for _ in 0..<s.criticSteps {
+            let m = trainer.trainStep()
+            #expect(m["actor_loss"] == nil && m["feasibility_critic_loss"] != nil, "\(m)")
+        }
+        #expect(Self.snapshot(f, parameters: Self.actorPrefixes, parts: Self.actorParts(f)) == actor0)
+        let critics1 = Self.snapshot(f, parameters: Self.criticPrefixes, parts: Self.criticParts(f))
+        #expect(critics1 != critics0)
+        #expect(f.criticSteps.value == s.criticSteps && f.actorSteps.value == 0)
+
+        for _ in 0..<s.iterations {
+            let m = trainer.trainStep()
+            #expect(m["actor_loss"] != nil && m["feasibility_critic_loss"] == nil, "\(m)")
+        }
+        #expect(Self.snapshot(f, parameters: Self.criticPrefixes, parts: Self.criticParts(f)) == critics1)
+        #expect(Self.snapshot(f, parameters: Self.actorPrefixes, parts: Self.actorParts(f)) != actor0)
+        #expect(f.actorSteps.value == s.iterations * s.actorStepsPerIteration && trainer.step == s.totalSteps)
+    }
+
+    /// A run stopped in the middle of the critic phase, exactly at the phase change, or in the middle
+    /// of the actor phase, then resumed from its checkpoint, ends bit for bit where a straight run ends.
+    @Test(arguments: [2, 4, 6])
+    func criticFirstResumesBitIdentically(at stop: Int) throws {
+        let s = Self.tinyCriticFirst, bounds = Box(repeating: 1, count: 2)
+        #expect(s.totalSteps == 8)
+        let straight = try FISOR.trainer(dataset: Self.data, settings: s, actionBounds: bounds, seed: 3)
+        for _ in 0..<s.totalSteps { _ = straight.trainStep() }
+
+        let url = temporaryURL("critic-first-\(stop).safetensors")
+        defer { try? FileManager.default.removeItem(at: url) }
+        let first = try FISOR.trainer(dataset: Self.data, settings: s, actionBounds: bounds, seed: 3)
+        for _ in 0..<stop { _ = first.trainStep() }
+        try first.save(to: url)
+        let resumed = try FISOR.trainer(dataset: Self.data, settings: s, actionBounds: bounds, seed: 3)
+        try resumed.resume(from: url)
+        #expect(resumed.step == stop)
+        for _ in stop..<s.totalSteps { _ = resumed.trainStep() }
+        let a = straight.algorithm.networks.namedParameters(), b = resumed.algorithm.networks.namedParameters()
+        #expect(a.count == b.count && a.count > 0)
+        for ((name, p), (_, q)) in zip(a, b) { #expect(p.value.scalars == q.value.scalars, "\(name) differs after resume at \(stop)") }
+        let fa = straight.algorithm as! FISOR, fb = resumed.algorithm as! FISOR
+        #expect(fa.criticSteps.value == fb.criticSteps.value && fa.actorSteps.value == fb.actorSteps.value)
+    }
+
+    /// The weight diagnostics by hand: rows (V_h, Q_h, w) = infeasible (1, 0.5, 2), feasible (−1, −1, 1),
+    /// feasible (−1, −0.5, 1), zero (−1, 0.3, 0): regions 1/4, 2/4, 1/4; ESS (Σw)²/Σw² = 16/6 rows.
+    @Test func weightDiagnosticsCountRegionsAndEffectiveSampleSize() {
+        let d = FISOR.weightDiagnostics(weights: [2, 1, 1, 0], feasibilityQ: [0.5, -1, -0.5, 0.3], feasibilityValue: [1, -1, -1, -1])
+        #expect(d["region_infeasible"] == 0.25 && d["region_feasible"] == 0.5 && d["region_zero"] == 0.25 && d["feasible"] == 0.75)
+        #expect(abs(d["weight_ess"]! - 16.0 / 6) < 1e-6 && d["weight"] == 1)
+        #expect(FISOR.weightDiagnostics(weights: [0, 0], feasibilityQ: [1, 1], feasibilityValue: [-1, -1])["weight_ess"] == 0)
+    }
+
+    /// Settings saved before the schedule existed load with it as `.joint` (how they were trained), so
+    /// the shipped checkpoint keeps loading; a full JSON round-trips.
+    @Test func settingsFromBeforeTheScheduleDecodeAsJoint() throws {
+        var json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(FISORSettings())) as! [String: Any]
+        json["schedule"] = nil
+        json["criticSteps"] = nil
+        let old = try FISORSettings.decode(json: String(decoding: try JSONSerialization.data(withJSONObject: json), as: UTF8.self))
+        var expected = FISORSettings()
+        expected.schedule = .joint
+        #expect(old == expected)
+        var s = FISORSettings()
+        s.criticSteps = 123
+        #expect(try FISORSettings.decode(json: canonicalJSON(s)) == s)
+    }
+
+    /// A two-state chain with a closed-form HJ value (docs/fisor.md, "Critic-first schedule"): A is
+    /// safe (h = −1) and leads to itself, B violates (h = +25) and leads to A. The fixed point is
+    /// V_h(A) = (1 − γ)(−1) + γ·max(−1, V_h(A)) = −1 and V_h(B) = (1 − γ)·25 + γ·max(25, −1) = 25. With
+    /// the reference's γ = 0.99 and τ = 0.005, the Polyak-paced backup brings V_h(A) to its fixed point
+    /// like (1 − τ(1 − γ))^n; after the default `criticSteps` (40,000: e^−2 of the initial gap) A is
+    /// feasible with V_h(A) within 0.15 of −1, and after 60,000 (e^−3, the stopping rule's 5 %) within 0.05.
+    @Test func twoStateChainConvergesToItsClosedFormHJValue() {
+        var s = FISORSettings()
+        s.criticHidden = [32, 32]
+        s.actorWidth = 8
+        s.actorHidden = 8
+        s.actorBlocks = 1
+        s.actorBatchSize = 1
+        s.criticBatchSize = 2
+        s.episodeLength = 100
+        s.criticSteps = 60_000
+        s.iterations = 1
+        let networks = FISORNetworks(config: .init(observationDim: 2, actionDim: 1, settings: s), rng: RandomGenerator(seed: 4))
+        let f = FISOR(networks: networks, settings: s, rng: RandomGenerator(seed: 5))
+        let states = Tensor([1, 0, 0, 1], shape: [2, 2])      // A, B
+        let batch = TransitionBatch(observations: states, actions: Tensor([0, 0], shape: [2, 1]), rewards: Tensor([0, 0]),
+                                    nextObservations: Tensor([1, 0, 1, 0], shape: [2, 2]),   // A → A, B → A
+                                    terminals: Tensor([0, 0]), timeouts: Tensor([0, 0]), costs: Tensor([0, 1]))
+        func vh() -> [Float] { noGrad { FISORNetworks.v(networks.feasibilityValue, states).scalars } }
+        let start = vh()
+        for _ in 0..<FISORSettings().criticSteps { _ = f.update(batch) }
+        let mid = vh()
+        for _ in FISORSettings().criticSteps..<s.criticSteps { _ = f.update(batch) }
+        let end = vh()
+        #expect(f.actorSteps.value == 0)
+        #expect(mid[0] <= 0 && abs(mid[0] + 1) <= 0.15 && abs(mid[1] - 25) <= 0.15 * 25, "start \(start), 40k \(mid)")
+        #expect(abs(end[0] + 1) <= 0.05 && abs(end[1] - 25) <= 0.05 * 25, "start \(start), 60k \(end)")
+        print("two-state chain: V_h start \(start), 40k \(mid), 60k \(end)")
     }
 
     @Test func aDatasetWithoutCostsIsRejected() throws {

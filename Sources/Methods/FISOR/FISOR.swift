@@ -5,10 +5,14 @@ import OfflineRL
 import TensorCore
 
 /// FISOR (Zheng et al., ICLR 2024): feasibility-guided diffusion policies for safe offline RL, as
-/// docs/fisor.md describes it. Each update (one iteration of the reference loop, §7) takes
-/// `actorStepsPerIteration` weighted denoising steps of the actor, each followed by its EMA update,
-/// then one Adam step each of V_r, Q_r, V_h and Q_h on the batch's first `criticBatchSize` rows,
-/// with Polyak updates of the Q targets.
+/// docs/fisor.md describes it. One trainer step is, by `settings.schedule`:
+/// - `.criticFirst` (default): one critic step (one Adam step each of V_r, Q_r, V_h and Q_h on the
+///   batch's first `criticBatchSize` rows, with Polyak updates of the Q targets) for the first
+///   `criticSteps` steps, then one actor iteration (`actorStepsPerIteration` weighted denoising
+///   steps, each followed by its EMA update) on the frozen critics;
+/// - `.joint`: one iteration of the reference loop (§7), the actor iteration and then a critic step.
+/// The phase follows from the resumable step counters, so a run resumes anywhere, also across the
+/// phase change (docs/fisor.md, "Critic-first schedule").
 public final class FISOR: OfflineAlgorithm, ResumableParts {
     public let networks: FISORNetworks
     public let settings: FISORSettings
@@ -21,12 +25,20 @@ public final class FISOR: OfflineAlgorithm, ResumableParts {
     /// Timesteps and noise of the actor's denoising loss.
     let rng: RandomGenerator
     let actorSteps = Counter()
+    /// Critic steps taken; the critic-first schedule is in its critic phase while this is below
+    /// `settings.criticSteps`.
+    let criticSteps = Counter()
+    /// The dataset states whose feasibility values are logged during critic training (nil: no log).
+    let probe: FeasibilityProbe?
+    /// The latest convergence record (docs/fisor.md, "Convergence log"), until `takeConvergence()`.
+    private var convergence: [String: Float]?
 
-    public init(networks: FISORNetworks, settings: FISORSettings, rng: RandomGenerator) {
+    public init(networks: FISORNetworks, settings: FISORSettings, rng: RandomGenerator, probe: FeasibilityProbe? = nil) {
         precondition(settings.validationError() == nil, settings.validationError() ?? "")
         self.networks = networks
         self.settings = settings
         self.rng = rng
+        self.probe = probe
         objective = .discrete(schedule: .vp(), steps: settings.diffusionSteps, prediction: .epsilon)
         // Reference: optax.adam / adamw with weight decay 0 (plain Adam, ε 1e-8). Parameters keep the
         // networks' dotted names (the ensemble members' moments must not share checkpoint keys).
@@ -46,7 +58,8 @@ public final class FISOR: OfflineAlgorithm, ResumableParts {
     public var resumableParts: [(String, any Resumable)] {
         [("actor_optimizer", actorOptimizer), ("reward_value_optimizer", rewardValueOptimizer),
          ("reward_critic_optimizer", rewardCriticOptimizer), ("feasibility_value_optimizer", feasibilityValueOptimizer),
-         ("feasibility_critic_optimizer", feasibilityCriticOptimizer), ("noise", rng), ("actor_steps", actorSteps)]
+         ("feasibility_critic_optimizer", feasibilityCriticOptimizer), ("noise", rng), ("actor_steps", actorSteps),
+         ("critic_steps", criticSteps)]
     }
 
     public func policy(preprocessing: TransitionPreprocessing, metadata: [String: String]) -> any Policy {
@@ -94,20 +107,39 @@ public final class FISOR: OfflineAlgorithm, ResumableParts {
     }
 
     /// The weights of a batch from the target Q ensembles and the current V networks (constants: no
-    /// gradient reaches the critics). For the qc ablation, Q_c and V_c are shifted by qc_thres first.
-    func weights(_ s: Tensor, _ a: Tensor) -> (weights: Tensor, feasibleFraction: Float) {
+    /// gradient reaches the critics), with their diagnostics (`weightDiagnostics`). For the qc
+    /// ablation, Q_c and V_c are shifted by qc_thres first.
+    func weights(_ s: Tensor, _ a: Tensor) -> (weights: Tensor, diagnostics: [String: Float]) {
         noGrad {
             let n = networks, shift = settings.qcThreshold
             let qr = FISORNetworks.rewardQ(n.rewardTargets, s, a), vr = FISORNetworks.v(n.rewardValue, s)
             let qh = (FISORNetworks.feasibilityQ(n.feasibilityTargets, s, a) - shift).scalars
             let vh = (FISORNetworks.v(n.feasibilityValue, s) - shift).scalars
             let w = Self.actorWeights(rewardAdvantage: (qr - vr).scalars, feasibilityQ: qh, feasibilityValue: vh, settings: settings)
-            return (Tensor(w, shape: [w.count]), Float(vh.filter { $0 <= 0 }.count) / Float(Swift.max(vh.count, 1)))
+            return (Tensor(w, shape: [w.count]), Self.weightDiagnostics(weights: w, feasibilityQ: qh, feasibilityValue: vh))
         }
     }
 
+    /// What the actor's weights do with a block (docs/fisor.md, "Weight diagnostics"): the fractions
+    /// of rows in each region of §4 — `region_feasible` (V_h ≤ 0 and Q_h ≤ 0: reward weights),
+    /// `region_infeasible` (V_h > 0: feasibility weights), `region_zero` (V_h ≤ 0 < Q_h: weight 0) —
+    /// `feasible` (V_h ≤ 0, either action), and the effective sample size (Σw)²/Σw² in rows
+    /// (`weight_ess`; 0 when every weight is 0), with the mean weight (`weight`).
+    public static func weightDiagnostics(weights w: [Float], feasibilityQ qh: [Float], feasibilityValue vh: [Float]) -> [String: Float] {
+        precondition(w.count == qh.count && qh.count == vh.count, "weightDiagnostics: lengths differ")
+        let n = Float(Swift.max(w.count, 1))
+        var feasible = 0, infeasible = 0, zero = 0
+        for i in w.indices {
+            if vh[i] > 0 { infeasible += 1 } else if qh[i] <= 0 { feasible += 1 } else { zero += 1 }
+        }
+        let sum = w.reduce(0, +), squares = w.reduce(0) { $0 + $1 * $1 }
+        return ["region_feasible": Float(feasible) / n, "region_infeasible": Float(infeasible) / n, "region_zero": Float(zero) / n,
+                "feasible": Float(feasible + zero) / n, "weight_ess": squares > 0 ? sum * sum / squares : 0, "weight": sum / n]
+    }
+
     /// The actor's learning rate at actor step `step`: cosine from the peak to 0 over
-    /// `actorDecayMultiple` × the run's actor steps (docs/fisor.md §5).
+    /// `actorDecayMultiple` × the run's actor steps (docs/fisor.md §5; the same in both schedules, whose
+    /// actor takes `iterations × actorStepsPerIteration` steps).
     public var actorSchedule: LRSchedule {
         .cosine(base: settings.actorLearningRate, final: 0,
                 steps: Int((Float(settings.iterations * settings.actorStepsPerIteration) * settings.actorDecayMultiple).rounded()))
@@ -118,14 +150,35 @@ public final class FISOR: OfflineAlgorithm, ResumableParts {
     public var shardsItsOwnBatch: Bool { true }
 
     public func update(_ b: TransitionBatch) -> [String: Float] {
-        let s = settings, n = networks
+        let s = settings
         guard let costs = b.costs else { preconditionFailure("FISOR needs a batch with costs") }
         precondition(b.count >= s.batchSize, "FISOR needs batches of \(s.batchSize) rows, got \(b.count)")
         let actions = b.actions.clamped(min: -s.actionClip, max: s.actionClip)
-        var metrics: [String: Float] = [:]
+        switch s.schedule {
+        case .joint:
+            // The reference's iteration (§7): the actor on the current critics, then one critic step.
+            return actorIteration(b, actions).merging(criticStep(b, actions, costs)) { a, _ in a }
+        case .criticFirst:
+            // The critics read only dataset tuples, never the actor, so they can go first; the actor
+            // then reads the converged, frozen critics (docs/fisor.md, "Critic-first schedule").
+            return criticSteps.value < s.criticSteps ? criticStep(b, actions, costs) : actorIteration(b, actions)
+        }
+    }
 
-        // Actor: weighted ε regression on consecutive slices (reference: rows 0–1023, then 1024–2047).
-        var actorLoss: Float = 0, meanWeight: Float = 0, feasible: Float = 0
+    /// The latest convergence record since the last call (then nil until the next one), with the
+    /// critic step it was taken at under "critic_steps".
+    public func takeConvergence() -> [String: Float]? {
+        defer { convergence = nil }
+        return convergence
+    }
+
+    // MARK: The actor (docs/fisor.md §4–§5)
+
+    /// `actorStepsPerIteration` weighted ε-regression steps on consecutive slices of the batch
+    /// (reference: rows 0–1023, then 1024–2047), each followed by the EMA update.
+    private func actorIteration(_ b: TransitionBatch, _ actions: Tensor) -> [String: Float] {
+        let s = settings, n = networks
+        var metrics: [String: Float] = [:]
         for k in 0..<s.actorStepsPerIteration {
             let rows = (k * s.actorBatchSize)..<((k + 1) * s.actorBatchSize)
             // In a data-parallel run, this rank's shard of the block; the objective draws the whole
@@ -134,7 +187,7 @@ public final class FISOR: OfflineAlgorithm, ResumableParts {
             let part = group?.shard(s.actorBatchSize) ?? 0..<s.actorBatchSize
             let mine = (rows.lowerBound + part.lowerBound)..<(rows.lowerBound + part.upperBound)
             let obs = b.observations.slice(axis: 0, mine), act = actions.slice(axis: 0, mine)
-            let (w, f) = weights(obs, act)
+            let (w, diagnostics) = weights(obs, act)
             // Sum over action dimensions as the reference (docs/fisor.md §5), weighted mean over the block.
             func blockLoss() -> Tensor { objective.loss(n.actor.network(condition: obs), x0: act, rng: rng, sampleWeights: w, reduction: .sum) }
             let loss = group.map { $0.onShard(of: s.actorBatchSize, blockLoss) } ?? blockLoss()
@@ -142,16 +195,20 @@ public final class FISOR: OfflineAlgorithm, ResumableParts {
             actorOptimizer.minimize(loss)
             actorSteps.value += 1
             interpolateParameters(into: n.actorEMA, from: n.actor, weight: s.actorEMA)
-            actorLoss += loss.item / Float(s.actorStepsPerIteration)
-            meanWeight += w.mean().item / Float(s.actorStepsPerIteration)
-            feasible += f / Float(s.actorStepsPerIteration)
+            // Means over the iteration's steps.
+            var step = diagnostics
+            step["actor_loss"] = loss.item
+            for (key, v) in step { metrics[key, default: 0] += v / Float(s.actorStepsPerIteration) }
         }
-        metrics["actor_loss"] = actorLoss
-        metrics["weight"] = meanWeight
-        metrics["feasible"] = feasible
+        return metrics
+    }
 
-        // Critics on the first rows, in the reference's order V_r, Q_r, V_h, Q_h (docs/fisor.md §3); in a
-        // data-parallel run, this rank's shard of them (the optimizers average the gradients).
+    // MARK: The critics (docs/fisor.md §3)
+
+    /// One step of each critic on the batch's first rows, in the reference's order V_r, Q_r, V_h,
+    /// Q_h; in a data-parallel run, this rank's shard of them (the optimizers average the gradients).
+    private func criticStep(_ b: TransitionBatch, _ actions: Tensor, _ costs: Tensor) -> [String: Float] {
+        let s = settings, n = networks
         let rows = ProcessGroup.active.map { $0.shard(s.criticBatchSize) } ?? 0..<s.criticBatchSize
         let obs = b.observations.slice(axis: 0, rows), act = actions.slice(axis: 0, rows)
         let next = b.nextObservations.slice(axis: 0, rows)
@@ -183,12 +240,74 @@ public final class FISOR: OfflineAlgorithm, ResumableParts {
             * (1 / Float(n.feasibilityCritics.count))
         feasibilityCriticOptimizer.minimize(qhLoss)
         for (t, q) in zip(n.feasibilityTargets, n.feasibilityCritics) { interpolateParameters(into: t, from: q, weight: s.polyak) }
+        criticSteps.value += 1
 
-        metrics["reward_value_loss"] = vrLoss.item
-        metrics["reward_critic_loss"] = qrLoss.item
-        metrics["feasibility_value_loss"] = vhLoss.item
-        metrics["feasibility_critic_loss"] = qhLoss.item
-        metrics["feasibility_q"] = qhTarget.mean().item
+        let metrics = ["reward_value_loss": vrLoss.item, "reward_critic_loss": qrLoss.item, "feasibility_value_loss": vhLoss.item,
+                       "feasibility_critic_loss": qhLoss.item, "feasibility_q": qhTarget.mean().item]
+        if let probe {
+            probe.record(rewardExpectileLoss: metrics["reward_value_loss"]!)
+            if criticSteps.value % probe.every == 0 {
+                convergence = probe.measure(networks.feasibilityValue, shift: s.qcThreshold)
+                convergence?["critic_steps"] = Float(criticSteps.value)
+            }
+        }
         return metrics
+    }
+}
+
+/// The convergence log of the feasibility critic (docs/fisor.md, "Convergence log"): every `every`
+/// critic steps, V_h over a fixed set of dataset states — the feasible fraction (V_h ≤ 0), the mean
+/// V_h over states of episodes without cost and with cost, the mean |ΔV_h| since the previous
+/// record — and the mean expectile loss of V_r over the critic steps since then. Not part of the
+/// training state: after a resume the first record has no |ΔV_h| and averages the loss over the
+/// steps since the resume.
+public final class FeasibilityProbe {
+    /// The states, [M, obs], and whether each one's episode has any cost.
+    let observations: Tensor
+    let costly: [Bool]
+    /// Critic steps between records.
+    public let every: Int
+    private var previous: [Float]?
+    private var lossSum: Double = 0, lossCount = 0
+
+    public init(observations: Tensor, costly: [Bool], every: Int) {
+        precondition(observations.shape[0] == costly.count && !costly.isEmpty, "a probe needs one cost flag per state")
+        precondition(every >= 1, "the probe period must be positive")
+        self.observations = observations; self.costly = costly; self.every = every
+    }
+
+    /// At most `limit` states of `dataset`, evenly strided (every ⌈N/limit⌉-th, from the first), so
+    /// that a record costs one V_h pass over them.
+    public convenience init(dataset: OfflineDataset, every: Int, limit: Int = 20_000) {
+        precondition(dataset.costs != nil, "a probe needs costs")
+        var costly = [Bool](repeating: false, count: dataset.count)
+        for (range, summary) in zip(dataset.episodes, dataset.episodeSummaries()) where summary.cost > 0 {
+            for i in range { costly[i] = true }
+        }
+        let stride = (dataset.count + limit - 1) / limit
+        let rows = Array(Swift.stride(from: 0, to: dataset.count, by: Swift.max(stride, 1)))
+        self.init(observations: dataset.observations.indexSelect(axis: 0, rows), costly: rows.map { costly[$0] }, every: every)
+    }
+
+    func record(rewardExpectileLoss loss: Float) {
+        lossSum += Double(loss)
+        lossCount += 1
+    }
+
+    /// One record from the current V_h (minus `shift`, the qc ablation's threshold).
+    func measure(_ value: MLP, shift: Float) -> [String: Float] {
+        let vh = noGrad { (FISORNetworks.v(value, observations) - shift).scalars }
+        func mean(_ xs: [Float]) -> Float { xs.reduce(0, +) / Float(xs.count) }
+        var out: [String: Float] = ["feasible_fraction": Float(vh.filter { $0 <= 0 }.count) / Float(vh.count),
+                                    "reward_expectile_loss": Float(lossSum / Double(Swift.max(lossCount, 1)))]
+        // A group without states (e.g. data with no costly episode) has no mean and no entry.
+        let clean = zip(vh, costly).filter { !$0.1 }.map(\.0), dirty = zip(vh, costly).filter { $0.1 }.map(\.0)
+        if !clean.isEmpty { out["vh_no_cost"] = mean(clean) }
+        if !dirty.isEmpty { out["vh_cost"] = mean(dirty) }
+        if let previous { out["vh_change"] = mean(zip(vh, previous).map { abs($0 - $1) }) }
+        previous = vh
+        lossSum = 0
+        lossCount = 0
+        return out
     }
 }

@@ -92,7 +92,9 @@ public final class FISORPolicy: Policy {
             return v
         }
         let obs = try decode("observation_normalizer", AffineNormalizer.self), act = try decode("action_map", AffineNormalizer.self)
-        let settings = try decode("hyperparameters", FISORSettings.self)
+        guard let text = metadata["hyperparameters"], let settings = try? FISORSettings.decode(json: text) else {
+            throw Checkpoint.Error.badConfig("hyperparameters is missing or malformed")
+        }
         guard obs.shift.count == networks.config.observationDim, act.shift.count == networks.config.actionDim else {
             throw Checkpoint.Error.badConfig("normalizer sizes do not match the networks")
         }

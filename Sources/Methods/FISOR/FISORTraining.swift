@@ -26,8 +26,10 @@ extension FISOR {
     /// A trainer for FISOR on `dataset` (docs/fisor.md §1): observations not normalized, actions
     /// mapped from `actionBounds` to [−1, 1], rewards × L/(R_max − R_min) over the data's episode
     /// returns, bootstrapping cut at terminals and timeouts, batches of `settings.batchSize` rows
-    /// drawn uniformly with replacement.
-    public static func trainer(dataset: OfflineDataset, settings: FISORSettings, actionBounds: Box, seed: UInt64) throws -> OfflineTrainer {
+    /// drawn uniformly with replacement. `convergenceEvery` > 0 records the feasibility critic's
+    /// convergence every that many critic steps (`FeasibilityProbe`, read with `takeConvergence()`).
+    public static func trainer(dataset: OfflineDataset, settings: FISORSettings, actionBounds: Box, seed: UInt64,
+                               convergenceEvery: Int = 0) throws -> OfflineTrainer {
         guard dataset.costs != nil else { throw FISORError.noCosts }
         if let reason = settings.validationError() { throw FISORError.invalidSettings(reason) }
         guard dataset.count >= settings.criticBatchSize else { throw FISORError.tooFewTransitions(dataset.count, needed: settings.criticBatchSize) }
@@ -39,7 +41,8 @@ extension FISOR {
         let networks = FISORNetworks(config: .init(observationDim: dataset.observationDim, actionDim: dataset.actionDim, settings: settings),
                                      rng: rng.fork())
         let batches = TransitionSampler(try preprocessing(dataset), batchSize: settings.batchSize, mode: .withReplacement, seed: rng.nextUInt64())
-        return OfflineTrainer(algorithm: FISOR(networks: networks, settings: settings, rng: rng.fork()), batches: batches,
+        let probe = convergenceEvery > 0 ? FeasibilityProbe(dataset: dataset, every: convergenceEvery) : nil
+        return OfflineTrainer(algorithm: FISOR(networks: networks, settings: settings, rng: rng.fork(), probe: probe), batches: batches,
                               preprocessing: preprocessing)
     }
 }
