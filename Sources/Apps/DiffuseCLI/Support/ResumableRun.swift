@@ -33,7 +33,7 @@ struct ResumableRun {
     }
 
     /// Calls `restore` when `--resume` was given (the output must exist); returns the step to start from.
-    func start(console: Console, restore: (URL) throws -> Int) throws -> Int {
+    private func start(console: Console, restore: (URL) throws -> Int) throws -> Int {
         guard resume else { return 0 }
         guard FileManager.default.fileExists(atPath: output.path) else { throw CLIError("--resume: \(output.path) does not exist") }
         let step = try restore(output)
@@ -68,7 +68,7 @@ struct ResumableRun {
 
     /// Runs steps from `start`; returns the last logged metric means, the seconds taken and whether
     /// the run stopped early (then it says how to continue).
-    func run(from start: Int, label: String, console: Console, save: @escaping (Int) throws -> Void,
+    private func run(from start: Int, label: String, console: Console, save: @escaping (Int) throws -> Void,
              step: @escaping (Int) throws -> [String: Float]) throws -> Outcome {
         let progress = Progress(label, total: total, console: console)
         let started = Date()
