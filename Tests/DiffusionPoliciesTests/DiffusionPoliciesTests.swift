@@ -113,7 +113,7 @@ struct DiffusionPoliciesTests {
             _ = bc.update(TransitionBatch(observations: obs, actions: act, rewards: Tensor(zeros: [64]), nextObservations: obs,
                                           dones: Tensor(zeros: [64]), timeouts: Tensor(zeros: [64]), costs: nil))
         }
-        let samples = DiffusionActorSampler(steps: s.diffusionSteps).candidates(networks.actorEMA, observations: data.normal([256, 1]), count: 1,
+        let samples = s.sampler.candidates(networks.actorEMA, observations: data.normal([256, 1]), count: 1,
                                                                                 actionDim: 2, rng: RandomGenerator(seed: 24)).scalars
         for (d, mode) in [Float(0.5), -0.3].enumerated() {
             let x = stride(from: d, to: samples.count, by: 2).map { Double(samples[$0]) }

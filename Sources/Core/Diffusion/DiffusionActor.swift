@@ -7,19 +7,27 @@ import TensorCore
 /// Diffusion-QL): the VP schedule over T steps, ε-prediction DDPM with β_t variance (diffusers'
 /// fixed_large), x̂₀ unclipped and the sample clipped to [−1, 1] after every step (docs/fisor.md §6;
 /// IDQL's and FISOR's reference samplers). One place, so every method draws actions the same way.
+/// `clipsPrediction` switches to Diffusion-QL's variant (its reference `clip_denoised=True`): x̂₀ is
+/// clipped to [−1, 1] at every step and only the final sample is clamped, so the posterior mean keeps
+/// a gradient through x_t where a per-step clamp of the sample would saturate (an untrained actor's
+/// samples sit at ±1 with the per-step clamp, and the Q term's gradient is then exactly zero).
 public struct DiffusionActorSampler: Sendable {
     /// Diffusion steps T (training and sampling use all of them).
     public var steps: Int
+    public var clipsPrediction: Bool
 
-    public init(steps: Int) {
+    public init(steps: Int, clipsPrediction: Bool = false) {
         precondition(steps >= 1, "a diffusion actor needs at least one step")
         self.steps = steps
+        self.clipsPrediction = clipsPrediction
     }
 
-    public var scheduler: DDPMScheduler { DDPMScheduler(trainSteps: steps, schedule: .vp(), variance: .fixedLarge, clipSample: false) }
+    public var scheduler: DDPMScheduler {
+        DDPMScheduler(trainSteps: steps, schedule: .vp(), variance: .fixedLarge, clipSample: clipsPrediction)
+    }
 
     /// The ancestral sampler (no gradient).
-    public var ddpm: DDPMSampler { DDPMSampler(scheduler: scheduler, clipAfterStep: -1...1) }
+    public var ddpm: DDPMSampler { DDPMSampler(scheduler: scheduler, clipAfterStep: clipsPrediction ? nil : -1...1) }
 
     /// The denoising objective the actor is trained with: ε-regression on the same schedule (Eq. 2 of
     /// Diffusion-QL, Ho et al. 2020's simplified loss).
@@ -52,8 +60,8 @@ public struct DiffusionActorSampler: Sendable {
             let out = network(x, Tensor(repeating: Float(t), shape: [shape[0]]))
             let noise = t > 0 ? rng.normal(shape) : nil
             x = sch.step(out, timestep: t, sample: x, noise: noise, schedule: s, previous: DDPMScheduler.previous(t, in: ts)).previous
-                .clamped(min: -1, max: 1)
+            if !clipsPrediction { x = x.clamped(min: -1, max: 1) }
         }
-        return x
+        return clipsPrediction ? x.clamped(min: -1, max: 1) : x
     }
 }

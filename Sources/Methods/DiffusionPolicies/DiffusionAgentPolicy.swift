@@ -25,7 +25,7 @@ public final class DiffusionAgentPolicy: Policy {
 
     /// `settings.candidates` actions per row of `observations` ([B, obs], training units): [B·N, act].
     public func candidates(_ observations: Tensor, rng: RandomGenerator) -> Tensor {
-        DiffusionActorSampler(steps: settings.diffusionSteps).candidates(networks.actorEMA, observations: observations, count: settings.candidates,
+        settings.sampler.candidates(networks.actorEMA, observations: observations, count: settings.candidates,
                                                                          actionDim: actionDim, rng: rng)
     }
 

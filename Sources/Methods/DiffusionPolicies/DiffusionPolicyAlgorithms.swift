@@ -65,7 +65,7 @@ public final class DiffusionBC: DiffusionPolicyAlgorithm {
     public var resumableParts: [(String, any Resumable)] { [("actor_optimizer", actorOptimizer), ("noise", rng)] }
 
     public func update(_ b: TransitionBatch) -> [String: Float] {
-        let objective = DiffusionActorSampler(steps: settings.diffusionSteps).objective
+        let objective = settings.sampler.objective
         let loss = objective.loss(networks.actor.network(condition: b.observations), x0: b.actions, rng: rng)
         actorOptimizer.minimize(loss)
         updateEMA(networks, rate: settings.actorEMA)
@@ -117,7 +117,7 @@ public final class IDQL: DiffusionPolicyAlgorithm {
         updateTargets(n, polyak: s.polyak)
 
         // Behaviour policy: the plain denoising loss (IDQL §4.1: the actor is not trained on Q).
-        let objective = DiffusionActorSampler(steps: s.diffusionSteps).objective
+        let objective = s.sampler.objective
         let actorLoss = objective.loss(n.actor.network(condition: b.observations), x0: b.actions, rng: rng)
         actorOptimizer.minimize(actorLoss)
         updateEMA(n, rate: s.actorEMA)
@@ -153,7 +153,7 @@ public final class DiffusionQL: DiffusionPolicyAlgorithm {
     /// The critics' target r + γ(1 − d)·min_k Q̄_k(s′, a′) (Eq. 4 of Diffusion-QL), a′ from the EMA actor.
     func backup(_ b: TransitionBatch) -> Tensor {
         let s = settings, n = networks, rows = b.count
-        let sampler = DiffusionActorSampler(steps: s.diffusionSteps)
+        let sampler = s.sampler
         return noGrad {
             let k = s.maxQBackup ? s.backupSamples : 1
             let next = sampler.candidates(n.actorEMA, observations: b.nextObservations, count: k, actionDim: n.config.actionDim, rng: rng)
@@ -169,7 +169,7 @@ public final class DiffusionQL: DiffusionPolicyAlgorithm {
     /// returns it, its denoising part and Q₁(s, a⁰) of the actions sampled through the differentiable chain.
     public func actorLoss(_ observations: Tensor, datasetActions: Tensor, rng: RandomGenerator) -> (total: Tensor, denoising: Tensor, q: Tensor) {
         let s = settings, n = networks
-        let sampler = DiffusionActorSampler(steps: s.diffusionSteps)
+        let sampler = s.sampler
         let denoising = sampler.objective.loss(n.actor.network(condition: observations), x0: datasetActions, rng: rng)
         let a0 = sampler.differentiableSample(n.actor.network(condition: observations), observations: observations,
                                               actionDim: n.config.actionDim, rng: rng)

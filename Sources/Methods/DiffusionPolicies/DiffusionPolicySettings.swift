@@ -1,3 +1,4 @@
+import Diffusion
 import Foundation
 import OfflineRL
 
@@ -37,6 +38,9 @@ public struct DiffusionPolicySettings: Codable, Sendable, Equatable {
     public var algorithm: DiffusionAlgorithm
     /// Diffusion steps T (both papers: 5 for locomotion).
     public var diffusionSteps = 5
+    /// Clip x̂₀ at every reverse step instead of the sample (Diffusion-QL's reference sampler; see
+    /// `DiffusionActorSampler`); IDQL and diffusion BC use FISOR's and IDQL's per-step clamp.
+    public var clipPrediction = false
     /// Actor ε-network (Diffusion IO's residual MLP, docs/fisor.md §5): width, hidden, blocks,
     /// dropout. IDQL: LN-ResNet width 256, 3 blocks, dropout 0.1; Diffusion-QL's reference is a
     /// 3-layer 256 Mish MLP — here the same residual network with dropout 0, for one shared actor.
@@ -84,12 +88,16 @@ public struct DiffusionPolicySettings: Codable, Sendable, Equatable {
             rewardScale = 1000
         case .dql:
             dropout = 0
+            clipPrediction = true
             candidates = 50
             selection = .softmaxQ
         }
     }
 
     /// nil, or why these settings cannot train.
+    /// The actor's sampler for these settings.
+    public var sampler: DiffusionActorSampler { DiffusionActorSampler(steps: diffusionSteps, clipsPrediction: clipPrediction) }
+
     public func validationError() -> String? {
         if diffusionSteps < 1 { return "diffusion steps must be positive" }
         if candidates < 1 { return "candidates must be positive" }
