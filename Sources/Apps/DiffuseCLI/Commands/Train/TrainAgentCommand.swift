@@ -74,7 +74,7 @@ struct TrainAgentCommand: Command {
             s.maxQBackup = true
         }
         if let error = s.validationError() { throw CLIError("\(algorithm.rawValue): \(error)", usage: true) }
-        let input = try TrainingData(args, data: data, env: env, console: console, rewardsOptional: !algorithm.needsRewards)
+        let input = try TrainingData(args, data: data, env: env, console: console, rewardsOptional: true)
         if algorithm.needsRewards && input.dataset.attributes["rewards"] == "absent" {
             throw CLIError("\(input.path) has no rewards: \(algorithm.rawValue) learns critics from them (diffusion-bc does not need them)")
         }
