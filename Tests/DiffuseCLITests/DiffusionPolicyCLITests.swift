@@ -14,7 +14,7 @@ struct DiffusionPolicyCLITests {
     }
 
     /// Interrupted (--stop-after) and resumed training equals the straight run in every tensor, and
-    /// `eval agent` loads the checkpoint.
+    /// `eval agent` loads the checkpoint and its export.
     @Test(arguments: ["diffusion-bc", "idql", "dql"])
     func resumeIsBitIdentical(_ algo: String) throws {
         let data = pendulumData()
@@ -34,6 +34,12 @@ struct DiffusionPolicyCLITests {
             #expect(try s1.tensors[key]!.tensor(name: key).scalars == s2.tensors[key]!.tensor(name: key).scalars, "\(key) differs after resume")
         }
         r = runCLI(["eval", "agent", "--policy", resumed, "--episodes", "1", "--json"])
+        #expect(r.status == 0, "\(r.err)")
+        // `checkpoint export` keeps what evaluation reads.
+        let exported = tempPath("dpol-exported-\(algo).safetensors")
+        r = runCLI(["checkpoint", "export", resumed, "-o", exported])
+        #expect(r.status == 0, "\(r.err)")
+        r = runCLI(["eval", "agent", "--policy", exported, "--episodes", "1", "--json"])
         #expect(r.status == 0, "\(r.err)")
     }
 
