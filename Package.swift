@@ -1,6 +1,6 @@
 // swift-tools-version:6.0
 // PolicyDiffusion: diffusion models for offline RL and small-scale generation.
-// Layers (docs/architecture.md): CKernels (C) → TensorCore → NN → (Diffusion, OfflineRL) → PGD/FISOR/SePPO → diffuse.
+// Layers (docs/architecture.md): CKernels (C) → TensorCore → NN → (Diffusion, OfflineRL) → PGD/FISOR/SePPO/DiffusionPolicies → diffuse.
 import PackageDescription
 
 // C kernels: -O3 lets clang vectorise the branch-free math loops; no -march (binaries run on any
