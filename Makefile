@@ -6,7 +6,7 @@ BENCH_DIR = .build-bench
 DIFFUSE = .build/release/diffuse
 THREADS ?= 2
 
-.PHONY: setup build demo test run-samples fuzz gemm-split-check bench-build bench bench-rounds bench-ab bench-twin-gemm bench-train-agent bench-distributed bench-compare checkpoints clean experiment-agents experiment-pgd experiment-seppo experiment-fisor
+.PHONY: setup build demo test run-samples fuzz gemm-split-check bench-build bench bench-rounds bench-ab bench-twin-gemm bench-train-agent bench-distributed bench-compare checkpoints clean experiment-agents experiment-pgd experiment-seppo experiment-fisor experiment-diffusion-policies
 
 setup:
 	@bash scripts/setup.sh
@@ -117,6 +117,11 @@ clean:
 # writes docs/offline-agents.md. About 25 minutes on 2 cores at the default STEPS.
 experiment-agents: setup
 	STEPS=$(or $(STEPS),30000) bash experiments/offline_agents.sh
+
+# Experiment of issue #27: diffusion-bc / IDQL / DQL next to BC / TD3+BC / IQL on pendulum and
+# pointmaze-umaze mixed data, 3 seeds; writes experiments/results/diffusion_policies.{jsonl,md}.
+experiment-diffusion-policies: setup
+	STEPS=$(or $(STEPS),30000) bash experiments/diffusion_policies.sh
 
 # Experiment of issue E: policy-guided diffusion on pointmaze-umaze and pendulum (λ sweep of
 # likelihood and dynamics error, world-model baseline, optional downstream agents: DOWNSTREAM=1);

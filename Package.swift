@@ -1,6 +1,6 @@
 // swift-tools-version:6.0
 // PolicyDiffusion: diffusion models for offline RL and small-scale generation.
-// Layers (docs/architecture.md): CKernels (C) → TensorCore → NN → (Diffusion, OfflineRL) → PGD/FISOR/SePPO → diffuse.
+// Layers (docs/architecture.md): CKernels (C) → TensorCore → NN → (Diffusion, OfflineRL) → PGD/FISOR/SePPO/DiffusionPolicies → diffuse.
 import PackageDescription
 
 // C kernels: -O3 lets clang vectorise the branch-free math loops; no -march (binaries run on any
@@ -62,8 +62,13 @@ let package = Package(
         // FISOR (Zheng et al. 2024): feasibility-guided diffusion policies for safe offline RL.
         .target(name: "FISOR", dependencies: ["Diffusion", "OfflineRL"], path: "Sources/Methods/FISOR"),
 
+        // Diffusion policies for any offline dataset: diffusion BC, IDQL (Hansen-Estruch et al. 2023),
+        // Diffusion-QL (Wang et al. 2023), on the diffusion actor FISOR also uses (Diffusion's DiffusionActorSampler).
+        .target(name: "DiffusionPolicies", dependencies: ["Diffusion", "OfflineRL"], path: "Sources/Methods/DiffusionPolicies"),
+
         // The public library: re-exports every layer.
-        .target(name: "PolicyDiffusion", dependencies: ["TensorCore", "NN", "Diffusion", "Imaging", "OfflineRL", "PGD", "FISOR", "SePPO"], path: "Sources/Apps/PolicyDiffusion"),
+        .target(name: "PolicyDiffusion", dependencies: ["TensorCore", "NN", "Diffusion", "Imaging", "OfflineRL", "PGD", "FISOR", "SePPO", "DiffusionPolicies"],
+                path: "Sources/Apps/PolicyDiffusion"),
 
         // The command-line tool: logic in a library so tests can drive it; a thin executable.
         .target(name: "DiffuseCLI", dependencies: ["PolicyDiffusion", "CKernels", "CFFTW"], path: "Sources/Apps/DiffuseCLI"),
@@ -88,6 +93,7 @@ let package = Package(
         .testTarget(name: "PGDTests", dependencies: ["PGD", "TestSupport"]),
         .testTarget(name: "SePPOTests", dependencies: ["SePPO", "PGD", "OfflineRL", "Imaging", "CZlib", "TestSupport"]),
         .testTarget(name: "FISORTests", dependencies: ["FISOR", "TestSupport"]),
+        .testTarget(name: "DiffusionPoliciesTests", dependencies: ["DiffusionPolicies", "TestSupport"]),
         .testTarget(name: "DiffuseCLITests", dependencies: ["DiffuseCLI", "PolicyDiffusion", "TestSupport"]),
     ]
 )

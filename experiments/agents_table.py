@@ -27,4 +27,11 @@ for env in envs:
     lines.append(f"| {env} | " + " | ".join(cells) + f" | {beat('td3bc')} | {beat('iql')} |")
 steps = sorted({r["steps"] for r in rows})
 lines += ["", f"Gradient steps per run: {', '.join(map(str, steps))}. Raw results: `experiments/results/agents.jsonl`."]
-open(a.markdown, "w").write("\n".join(lines) + "\n")
+# Everything from the methods marker on is hand-written (the algorithms and their equations): kept.
+MARKER = "<!-- methods: kept by experiments/agents_table.py -->"
+try:
+    old = open(a.markdown).read()
+    kept = old[old.index(MARKER):] if MARKER in old else ""
+except FileNotFoundError:
+    kept = ""
+open(a.markdown, "w").write("\n".join(lines) + "\n" + ("\n" + kept if kept else ""))

@@ -7,3 +7,4 @@
 @_exported import PGD
 @_exported import FISOR
 @_exported import SePPO
+@_exported import DiffusionPolicies

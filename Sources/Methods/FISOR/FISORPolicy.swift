@@ -24,27 +24,19 @@ public final class FISORPolicy: Policy {
     public var observationDim: Int { networks.config.observationDim }
     public var actionDim: Int { networks.config.actionDim }
 
-    /// The reference sampler: ε-prediction DDPM with β_t variance (diffusers' fixed_large), temperature 1.
-    public var sampler: DDPMSampler {
-        DDPMSampler(scheduler: DDPMScheduler(trainSteps: settings.diffusionSteps, schedule: .vp(), variance: .fixedLarge, clipSample: false),
-                    clipAfterStep: -1...1)
-    }
+    /// The reference sampler: ε-prediction DDPM with β_t variance (diffusers' fixed_large), temperature 1
+    /// (the diffusion actor's sampler in Diffusion, shared with the diffusion policies).
+    public var actorSampler: DiffusionActorSampler { DiffusionActorSampler(steps: settings.diffusionSteps) }
+    public var sampler: DDPMSampler { actorSampler.ddpm }
 
     /// `candidates` actions per row of `observations` ([B, obs], training units) from the EMA actor:
     /// [B·N, act], rows i·N ..< (i + 1)·N for state i.
     public func candidates(_ observations: Tensor, rng: RandomGenerator) -> Tensor {
-        let b = observations.shape[0], n = settings.candidates
-        return noGrad {
-            let tiled = tile(observations)
-            return sampler.sample(networks.actorEMA.network(condition: tiled), shape: [b * n, actionDim], rng: rng).clamped(min: -1, max: 1)
-        }
+        actorSampler.candidates(networks.actorEMA, observations: observations, count: settings.candidates, actionDim: actionDim, rng: rng)
     }
 
     /// Each state's row repeated N times, [B·N, obs].
-    func tile(_ observations: Tensor) -> Tensor {
-        let b = observations.shape[0], n = settings.candidates, d = observations.shape[1]
-        return observations.unsqueezed(axis: 1).broadcast(to: [b, n, d]).reshaped([b * n, d])
-    }
+    func tile(_ observations: Tensor) -> Tensor { DiffusionActorSampler.tile(observations, count: settings.candidates) }
 
     /// The chosen candidate per state: `candidates` [B·N, act] for `observations` [B, obs] (training
     /// units) → [B, act], by the settings' selection rule over the target critics.

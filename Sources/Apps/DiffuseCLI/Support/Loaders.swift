@@ -59,6 +59,10 @@ enum Loaders {
             let agent = try AgentPolicy.load(url)
             return PolicyCheckpoint(policy: agent, observationDim: agent.observationDim, actionDim: agent.actionDim, environment: agent.metadata["env"])
         }
+        r.register(DiffusionPolicyNetworks.self) { url, _ in
+            let agent = try DiffusionAgentPolicy.load(url)
+            return PolicyCheckpoint(policy: agent, observationDim: agent.observationDim, actionDim: agent.actionDim, environment: agent.metadata["env"])
+        }
         r.register(FISORNetworks.self) { url, _ in
             let fisor = try FISORPolicy.load(url)
             return PolicyCheckpoint(policy: fisor, observationDim: fisor.observationDim, actionDim: fisor.actionDim, environment: fisor.metadata["env"])

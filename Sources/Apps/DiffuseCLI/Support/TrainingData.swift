@@ -10,9 +10,10 @@ struct TrainingData {
     /// "dataset", "command" and, when known, "env": merged into every checkpoint's metadata.
     let provenance: [String: String]
 
-    init(_ args: ParsedArguments, data: Option, env: Option, console: Console) throws {
+    /// `rewardsOptional`: a file without rewards loads (zero rewards) for methods that never read them.
+    init(_ args: ParsedArguments, data: Option, env: Option, console: Console, rewardsOptional: Bool = false) throws {
         path = try args.required(data)
-        dataset = try OfflineDataset.load(URL(fileURLWithPath: path))
+        dataset = try OfflineDataset.load(URL(fileURLWithPath: path), rewardsOptional: rewardsOptional)
         context = try DatasetEnvironment(dataset: dataset, path: path, env: args.string(env), console: console)
         var provenance = ["dataset": path, "command": args.invocation]
         if let name = context.name { provenance["env"] = name }

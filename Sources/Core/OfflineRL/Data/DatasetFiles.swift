@@ -4,12 +4,14 @@ import TensorCore
 extension OfflineDataset {
     /// Loads a D4RL / DSRL-layout HDF5 file or an NPZ with the same keys. `timeouts` may be absent
     /// (all false). Without `next_observations` (D4RL maze2d files), s′ is the next row's
-    /// observation and each episode's last row, whose s′ is unknown, is dropped.
-    public static func load(_ url: URL) throws -> OfflineDataset {
-        try OfflineDataset(archive: try ArrayArchive.read(url), path: url.path)
+    /// observation and each episode's last row, whose s′ is unknown, is dropped. `rewardsOptional`:
+    /// a file without `rewards` loads with zero rewards (for methods that never read them, e.g.
+    /// diffusion BC), and `attributes["rewards"]` is "absent".
+    public static func load(_ url: URL, rewardsOptional: Bool = false) throws -> OfflineDataset {
+        try OfflineDataset(archive: try ArrayArchive.read(url), path: url.path, rewardsOptional: rewardsOptional)
     }
 
-    public init(archive: ArrayArchive, path: String) throws {
+    public init(archive: ArrayArchive, path: String, rewardsOptional: Bool = false) throws {
         func array(_ key: String) throws -> StoredArray {
             guard let a = archive.arrays[key] else { throw DataFileError.missingKey(key, file: path) }
             return a
@@ -38,17 +40,19 @@ extension OfflineDataset {
         for (k, a) in archive.arrays where k.hasPrefix("infos/") {
             infos[String(k.dropFirst("infos/".count))] = Tensor(a.values, shape: a.shape.count == 1 ? [a.shape[0], 1] : a.shape)
         }
+        var attributes = archive.attributes
+        if archive.arrays["rewards"] == nil && rewardsOptional { attributes["rewards"] = "absent" }
         let costs = archive.arrays["costs"] == nil ? nil : try vector("costs", rows: n)
         let terminals = try vector("terminals", rows: n), timeouts = try vector("timeouts", default: 0, rows: n)
         if archive.arrays["next_observations"] != nil {
-            try self.init(observations: observations, actions: try matrix("actions"), rewards: try vector("rewards", rows: n),
+            try self.init(observations: observations, actions: try matrix("actions"), rewards: try vector("rewards", default: rewardsOptional ? 0 : nil, rows: n),
                           nextObservations: try matrix("next_observations"), terminals: terminals, timeouts: timeouts,
-                          costs: costs, infos: infos, attributes: archive.attributes)
+                          costs: costs, infos: infos, attributes: attributes)
         } else {
             // Rows whose successor is in the same episode (D4RL's qlearning_dataset rule).
-            let full = try OfflineDataset(observations: observations, actions: try matrix("actions"), rewards: try vector("rewards", rows: n),
+            let full = try OfflineDataset(observations: observations, actions: try matrix("actions"), rewards: try vector("rewards", default: rewardsOptional ? 0 : nil, rows: n),
                                           nextObservations: observations, terminals: terminals, timeouts: timeouts,
-                                          costs: costs, infos: infos, attributes: archive.attributes)
+                                          costs: costs, infos: infos, attributes: attributes)
             let t = terminals.scalars, o = timeouts.scalars
             let keep = (0..<n).filter { t[$0] != 0 || (o[$0] == 0 && $0 + 1 < n) }
             var d = full.subset(keep)

@@ -25,7 +25,7 @@ struct CheckpointExportCommand: Command {
             }
         }
         add(MLPDenoiser.self); add(UNet2D.self); add(TrajectoryModel.self); add(WorldModel.self)
-        add(AgentNetworks.self); add(FISORNetworks.self); add(DigitScorer.self)
+        add(AgentNetworks.self); add(FISORNetworks.self); add(DiffusionPolicyNetworks.self); add(DigitScorer.self)
         return r
     }
 

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Experiment (issue #27): diffusion BC, IDQL and Diffusion-QL next to BC, TD3+BC and IQL on mixed data.
+#   make experiment-diffusion-policies [STEPS=30000 SEEDS="0 1 2" JOBS=2 DATA_STEPS=100000 EPISODES=50]
+# Collects pendulum and pointmaze-umaze "mixed" datasets (seed 0, as experiment-agents), trains every
+# algorithm with one thread per run (JOBS runs in parallel), evaluates each on EPISODES seeded episodes,
+# and writes raw results (experiments/results/diffusion_policies.jsonl, with training seconds per run)
+# and a table of normalized scores, mean ± std over seeds (experiments/results/diffusion_policies.md).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+STEPS=${STEPS:-30000}
+SEEDS=${SEEDS:-"0 1 2"}
+JOBS=${JOBS:-2}
+DATA_STEPS=${DATA_STEPS:-100000}
+EPISODES=${EPISODES:-50}
+ALGOS=${ALGOS:-"bc td3bc iql diffusion-bc idql dql"}
+ENVS=${ENVS:-"pendulum pointmaze-umaze"}
+OUT=${OUT:-experiments/results}
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+# DIFFUSE=path uses an already built binary (e.g. a smoke run from a -enable-testing build tree).
+if [ -z "${DIFFUSE:-}" ]; then swift build -c release --product diffuse; DIFFUSE=.build/release/diffuse; fi
+cp "$DIFFUSE" "$WORK/diffuse"   # rebuilds during the run cannot change the binary
+mkdir -p "$OUT"
+for env in $ENVS; do
+  "$WORK/diffuse" dataset collect --env "$env" --quality mixed --steps "$DATA_STEPS" --seed 0 -o "$WORK/$env.hdf5" >/dev/null
+done
+jobs_file="$WORK/jobs"
+: > "$jobs_file"
+for env in $ENVS; do for algo in $ALGOS; do for seed in $SEEDS; do
+  echo "$env $algo $seed" >> "$jobs_file"
+done; done; done
+run_one() {
+  local env=$1 algo=$2 seed=$3
+  local seconds
+  seconds=$("$WORK/diffuse" train agent --algo "$algo" --data "$WORK/$env.hdf5" --steps "$STEPS" --seed "$seed" --threads 1 \
+    --eval-episodes 1 --log-every "$STEPS" --checkpoint-every "$STEPS" -o "$WORK/$env-$algo-$seed.safetensors" --json 2>/dev/null \
+    | python3 -c "import json,sys; print(json.load(sys.stdin)['seconds'])")
+  "$WORK/diffuse" eval --policy "$WORK/$env-$algo-$seed.safetensors" --episodes "$EPISODES" --seed 1000 --threads 1 --json \
+    | python3 -c "import json,sys; r=json.load(sys.stdin); r.update(algo='$algo', seed=$seed, steps=$STEPS, train_seconds=$seconds); r.pop('returns', None); r.pop('costs', None); print(json.dumps(r))"
+}
+export -f run_one
+export WORK STEPS EPISODES
+xargs -P "$JOBS" -L 1 bash -c 'run_one "$@"' _ < "$jobs_file" > "$OUT/diffusion_policies.jsonl"
+python3 - "$OUT/diffusion_policies.jsonl" "$OUT/diffusion_policies.md" "$ALGOS" \
+  "make experiment-diffusion-policies STEPS=$STEPS SEEDS=\"$SEEDS\" DATA_STEPS=$DATA_STEPS EPISODES=$EPISODES" <<'PY'
+import json, statistics, sys, collections
+results, markdown, algos, command = sys.argv[1], sys.argv[2], sys.argv[3].split(), sys.argv[4]
+rows = [json.loads(l) for l in open(results) if l.strip()]
+by = collections.defaultdict(list)
+for r in rows: by[(r["environment"], r["algo"])].append(r)
+def cell(xs, fmt):
+    if not xs: return "–"
+    return f"{statistics.mean(xs):{fmt}} ± {statistics.stdev(xs) if len(xs) > 1 else 0:{fmt}}"
+lines = ["# Diffusion policies next to the MLP agents on mixed data", "", f"Produced by `{command}` (one thread per run). "
+         "Normalized score (mean ± std over seeds of the per-seed episode mean); training seconds per run below.", "",
+         "| environment | " + " | ".join(algos) + " |", "|---|" + "---|" * len(algos)]
+for env in sorted({r["environment"] for r in rows}):
+    lines.append(f"| {env} | " + " | ".join(cell([r["normalizedScoreMean"] for r in by[(env, a)]], ".1f") for a in algos) + " |")
+lines += ["", "| environment (train s) | " + " | ".join(algos) + " |", "|---|" + "---|" * len(algos)]
+for env in sorted({r["environment"] for r in rows}):
+    lines.append(f"| {env} | " + " | ".join(cell([r["train_seconds"] for r in by[(env, a)]], ".0f") for a in algos) + " |")
+open(markdown, "w").write("\n".join(lines) + "\n")
+PY
+cat "$OUT/diffusion_policies.md"
