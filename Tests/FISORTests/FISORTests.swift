@@ -300,7 +300,7 @@ struct FISORTests {
         let states = Tensor([1, 0, 0, 1], shape: [2, 2])      // A, B
         let batch = TransitionBatch(observations: states, actions: Tensor([0, 0], shape: [2, 1]), rewards: Tensor([0, 0]),
                                     nextObservations: Tensor([1, 0, 1, 0], shape: [2, 2]),   // A → A, B → A
-                                    terminals: Tensor([0, 0]), timeouts: Tensor([0, 0]), costs: Tensor([0, 1]))
+                                    dones: Tensor([0, 0]), timeouts: Tensor([0, 0]), costs: Tensor([0, 1]))
         func vh() -> [Float] { noGrad { FISORNetworks.v(networks.feasibilityValue, states).scalars } }
         let start = vh()
         for _ in 0..<FISORSettings().criticSteps { _ = f.update(batch) }
