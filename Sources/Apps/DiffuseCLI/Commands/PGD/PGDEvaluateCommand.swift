@@ -32,7 +32,8 @@ struct PGDEvaluateCommand: Command {
     static func run(_ args: ParsedArguments, console: Console) throws {
         let path = try args.required(data)
         _ = try args.seed()
-        let oobTolerance = Double(try args.float(tolerance)!)
+        _ = try args.float(tolerance)  // range check; read in Double so 0.05 stays 0.05
+        let oobTolerance = Double(args.string(tolerance)!)!
         let synthetic = try OfflineDataset.load(URL(fileURLWithPath: path))
         guard let name = args.string(env) ?? synthetic.attributes["env"] else { throw CLIError("\(path) names no environment: pass --env", usage: true) }
         let environment = try Environments.make(name)
@@ -49,7 +50,7 @@ struct PGDEvaluateCommand: Command {
         let m = try SyntheticDataMetrics(synthetic, environment: environment, reference: reference, policy: target, outOfBoundsTolerance: oobTolerance)
         if args.flag(.json) {
             let encoder = JSONEncoder()
-            encoder.outputFormatting = .sortedKeys
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
             console.out(String(decoding: try encoder.encode(m), as: UTF8.self))
             return
         }
