@@ -6,7 +6,7 @@ BENCH_DIR = .build-bench
 DIFFUSE = .build/release/diffuse
 THREADS ?= 2
 
-.PHONY: setup build demo test run-samples fuzz gemm-split-check bench-build bench bench-rounds bench-ab bench-twin-gemm bench-train-agent bench-distributed bench-compare checkpoints clean experiment-agents experiment-pgd experiment-seppo experiment-fisor experiment-diffusion-policies
+.PHONY: setup build demo test run-samples fuzz gemm-split-check bench-build bench bench-rounds bench-ab bench-twin-gemm bench-train-agent bench-distributed bench-compare checkpoints clean experiment-agents experiment-pgd experiment-seppo experiment-fisor experiment-diffusion-policies experiment-fidelity
 
 setup:
 	@bash scripts/setup.sh
@@ -139,3 +139,9 @@ experiment-seppo: setup
 # docs/fisor-results.md. Knobs: see experiments/fisor.sh.
 experiment-fisor: setup
 	bash experiments/fisor.sh
+
+# Issue #26: trajectory-model fidelity (validation loss, relative dynamics error, marginal W1, roughness)
+# against training wall-clock minutes, over steps and sampling length vs the training horizon; rows in
+# experiments/results/fidelity.jsonl, table in experiments/results/fidelity.md. Knobs: see experiments/fidelity.sh.
+experiment-fidelity: setup
+	bash experiments/fidelity.sh

@@ -21,8 +21,12 @@ echo "1/3  Policy-Guided Diffusion: 10,000 synthetic pointmaze-umaze transitions
 "$D" dataset collect --env pointmaze-umaze --quality mixed --steps 20000 --seed 1 -o "$OUT/real-pointmaze.hdf5" "${T[@]}" > /dev/null
 "$D" plot trajectories "$OUT/pgd-pointmaze.hdf5" --compare "$OUT/real-pointmaze.hdf5" --episodes 40 --svg "$OUT/pgd-pointmaze.svg" \
   --title "pointmaze-umaze: PGD synthetic windows (blue) vs real episodes (orange)" > /dev/null
-pgd=$("$D" pgd evaluate --data "$OUT/pgd-pointmaze.hdf5" --env pointmaze-umaze --policy "$C/pointmaze-td3bc.safetensors" --json --quiet)
-unguided=$("$D" pgd evaluate --data "$OUT/unguided-pointmaze.hdf5" --env pointmaze-umaze --policy "$C/pointmaze-td3bc.safetensors" --json --quiet)
+# Measured in the real data's σ units against the real episodes (docs/pgd.md §6.1); the real data
+# against itself gives its own roughness and the floor of every error.
+E=(pgd evaluate --env pointmaze-umaze --real "$OUT/real-pointmaze.hdf5" --policy "$C/pointmaze-td3bc.safetensors" --json "${T[@]}")
+pgd=$("$D" "${E[@]}" --data "$OUT/pgd-pointmaze.hdf5")
+unguided=$("$D" "${E[@]}" --data "$OUT/unguided-pointmaze.hdf5")
+real=$("$D" "${E[@]}" --data "$OUT/real-pointmaze.hdf5")
 
 echo "2/3  FISOR: the shipped safe-circle policy, 10 episodes, cost limit κ = 10"
 fisor=$("$D" eval --policy "$C/safe-circle-fisor.safetensors" --cost-limit 10 --episodes 10 --seed 0 --json "${T[@]}")
@@ -39,9 +43,23 @@ safe=$(grep -q '"safe":true' <<< "$fisor" && echo yes || echo no)
 echo
 echo "| method | result | files in $OUT/ |"
 echo "|---|---|---|"
-echo "| PGD (pointmaze-umaze) | dynamics error $(num "$(get "$pgd" dynamicsError)") (unguided $(num "$(get "$unguided" dynamicsError)")); mean log π(a|s) $(num "$(get "$pgd" meanLogLikelihood)") (unguided $(num "$(get "$unguided" meanLogLikelihood)")) | pgd-pointmaze.hdf5, unguided-pointmaze.hdf5, real-pointmaze.hdf5, pgd-pointmaze.svg |"
+echo "| PGD (pointmaze-umaze) | relative dynamics error $(num "$(get "$pgd" relativeDynamicsError)") (unguided $(num "$(get "$unguided" relativeDynamicsError)"); below 1 beats \"nothing moves\"); mean log π(a|s) $(num "$(get "$pgd" meanLogLikelihood)") (unguided $(num "$(get "$unguided" meanLogLikelihood)")) | pgd-pointmaze.hdf5, unguided-pointmaze.hdf5, real-pointmaze.hdf5, pgd-pointmaze.svg |"
 echo "| FISOR (safe-circle) | normalized return $(num "$(get "$fisor" normalizedReturnMean)"), normalized cost $(num "$(get "$fisor" normalizedCostMean)"), safe: $safe | – |"
 echo "| SePPO (8×8 digits) | held-out score $(num "$(get "$base" mean_score)") → $(num "$(get "$seppo" mean_score)"), accuracy $(num "$(get "$base" accuracy)") → $(num "$(get "$seppo" accuracy)") | digits-base.png, digits-seppo.png |"
 echo "| EDM toy (two moons) | 2,000 samples | two-moons.svg |"
+echo
+echo "PGD fidelity, in σ units of real-pointmaze.hdf5 (docs/pgd.md §6.1): relative dynamics error = error ÷ the real mean one-step change;"
+echo "roughness = mean squared second difference per window; W1 = per-dimension 1-D Wasserstein distance to the real data."
+echo
+echo "| data | relative dynamics error mean / median / p90 | roughness obs / actions | W1 obs max / actions max | out of bounds |"
+echo "|---|---|---|---|---|"
+pct() { awk -v x="$1" 'BEGIN { printf "%.1f", 100 * x }'; }
+for row in "guided (λ = 0.1):pgd" "unguided:unguided" "real:real"; do
+  var=${row##*:}
+  j=${!var}
+  echo "| ${row%%:*} | $(num "$(get "$j" relativeDynamicsError)") / $(num "$(get "$j" relativeDynamicsErrorMedian)") / $(num "$(get "$j" relativeDynamicsErrorP90)") |" \
+       "$(num "$(get "$j" roughnessObservations)" 4) / $(num "$(get "$j" roughnessActions)" 4) |" \
+       "$(num "$(get "$j" observationW1Max)") / $(num "$(get "$j" actionW1Max)") | $(pct "$(get "$j" outOfBoundsFraction)") % |"
+done
 echo
 echo "How each checkpoint was made: Checkpoints/manifest.json (make checkpoints). Benchmarks: make bench."

@@ -37,6 +37,31 @@ struct PGDCLITests {
         #expect(r.status == 0, "\(r.err)")
         let m = try JSONDecoder().decode(SyntheticDataMetrics.self, from: Data(r.out.joined().utf8))
         #expect(m.transitions == 100 && m.dynamicsError.isFinite && m.meanLogLikelihood != nil)
+        #expect(m.units == "real data \(data)" && m.relativeDynamicsError != nil && m.roughnessObservations != nil && m.observationW1?.count == 3)
+        // Without --real the units are still the real data's: the model's training set (its
+        // checkpoint names it), and with the model gone, the σ pgd generate recorded in the file.
+        r = runCLI(["pgd", "evaluate", "--data", synthetic, "--threads", "1", "--seed", "0", "--json"])
+        #expect(r.status == 0, "\(r.err)")
+        let byModel = try JSONDecoder().decode(SyntheticDataMetrics.self, from: Data(r.out.joined().utf8))
+        #expect(byModel.units?.hasPrefix("real data \(data)") == true && byModel.dynamicsError == m.dynamicsError
+                && byModel.relativeDynamicsError == m.relativeDynamicsError && byModel.observationW1 == m.observationW1)
+        var moved = d
+        moved.attributes["model"] = "/nonexistent.safetensors"
+        let recorded = tempPath("syn-recorded.hdf5")
+        try moved.save(to: URL(fileURLWithPath: recorded))
+        r = runCLI(["pgd", "evaluate", "--data", recorded, "--json"])
+        #expect(r.status == 0, "\(r.err)")
+        let byFile = try JSONDecoder().decode(SyntheticDataMetrics.self, from: Data(r.out.joined().utf8))
+        let (trajectoryModel, _, _) = try Checkpoint.load(TrajectoryModel.self, from: URL(fileURLWithPath: model))
+        let expected = try SyntheticDataMetrics(d, environment: Environments.make("pendulum"),
+                                                reference: FidelityReference(observationStd: FidelityReference.observationStd(of: trajectoryModel.layout), source: ""))
+        #expect(byFile.units?.contains("recorded") == true && abs(byFile.dynamicsError - expected.dynamicsError) <= 1e-9 * expected.dynamicsError)
+        #expect(byFile.relativeDynamicsError == nil)
+        r = runCLI(["pgd", "evaluate", "--data", recorded])
+        #expect(r.status == 0 && r.out.joined().contains("σ units of the real-data σ recorded in"), "\(r.out)")
+        moved.attributes["observation_std"] = nil
+        try moved.save(to: URL(fileURLWithPath: recorded))
+        expectOneLineError(["pgd", "evaluate", "--data", recorded], 2, "records no real-data statistics")
 
         let straight = tempPath("straight.safetensors"), resumed = tempPath("resumed.safetensors")
         let common = ["pgd", "train-agent", "--data", data, "--model", model, "--steps", "24", "--pool", "300", "--regenerate-every", "8",
@@ -55,6 +80,7 @@ struct PGDCLITests {
         (["pgd", "generate", "--model", "/nonexistent.safetensors", "-o", "/tmp/x.hdf5"], 1, "cannot read"),
         (["pgd", "train-agent", "--data", "x.hdf5", "--model", "m", "--algo", "bc", "-o", "/tmp/x.safetensors"], 2, "--algo must be one of td3bc | iql"),
         (["pgd", "evaluate", "--data", "/nonexistent.hdf5"], 1, "no such file"),
+        (["pgd", "evaluate", "--data", "x.hdf5", "--oob-tolerance", "-1"], 2, "--oob-tolerance must be in"),
         (["pgd", "train-agent", "--data", "x.hdf5", "--model", "m", "--world-model", "w", "-o", "/tmp/x.safetensors"], 2, "exactly one of --model"),
     ] as [([String], Int32, String)])
     func badInputGivesOneLineError(_ args: [String], _ status: Int32, _ message: String) {

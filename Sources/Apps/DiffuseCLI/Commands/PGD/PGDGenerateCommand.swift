@@ -70,6 +70,8 @@ struct PGDGenerateCommand: Command {
         data.attributes["guidance"] = String(settings.lambda)
         data.attributes["seed"] = String(seed)
         data.attributes["command"] = args.invocation
+        // The real data's observation σ (the model's normalization), so `pgd evaluate` keeps real-data units without the model file.
+        data.attributes["observation_std"] = FidelityReference.observationStd(of: layout).map { String($0) }.joined(separator: ",")
         try data.save(to: url, format: format)
         let logLikelihood = target.map { p in
             noGrad { p.logProbability(observations: data.observations, actions: data.actions).mean().item }
