@@ -40,10 +40,10 @@ made pointmaze-td3bc.safetensors "(umaze.hdf5 as above)" "diffuse train agent --
 
 # FISOR on safe-circle (expert data with unsafe episodes; docs/fisor.md).
 run dataset collect --env safe-circle --quality expert --steps 100000 --seed 0 -o "$W/circle.hdf5" "${T[@]}" > /dev/null
-run fisor train --data "$W/circle.hdf5" --steps 2000 --eval-episodes 0 --seed 0 -o "$W/fisor.safetensors" "${T[@]}" > /dev/null
+run fisor train --data "$W/circle.hdf5" --schedule joint --steps 2000 --eval-episodes 0 --seed 0 -o "$W/fisor.safetensors" "${T[@]}" > /dev/null
 export_to "$W/fisor.safetensors" "$C/safe-circle-fisor.safetensors"
 made safe-circle-fisor.safetensors "diffuse dataset collect --env safe-circle --quality expert --steps 100000 --seed 0 -o circle.hdf5" \
-  "diffuse fisor train --data circle.hdf5 --steps 2000 --eval-episodes 0 --seed 0 -o fisor.safetensors" "diffuse checkpoint export fisor.safetensors -o Checkpoints/safe-circle-fisor.safetensors"
+  "diffuse fisor train --data circle.hdf5 --schedule joint --steps 2000 --eval-episodes 0 --seed 0 -o fisor.safetensors" "diffuse checkpoint export fisor.safetensors -o Checkpoints/safe-circle-fisor.safetensors"
 
 # SePPO on the 8×8 digits: held-out scorer, base model, SePPO-aligned model (docs/seppo.md §6).
 run seppo train-scorer --seed 0 -o "$C/digits-scorer.safetensors" "${T[@]}" > /dev/null
