@@ -94,7 +94,9 @@ enum CoreWorkloads {
     /// two weighted actor steps of 1024 rows (weights from the target Q and current V networks) with
     /// EMA updates, then V_r, Q_r, V_h, Q_h Adam steps on 256 rows with Polyak updates; obs 8, act 2.
     static func fisorUpdate(warmup: Int, repeats: Int) -> BenchResult {
-        let s = FISORSettings.paper, n = s.batchSize
+        var s = FISORSettings.paper
+        s.schedule = .joint   // the reference's iteration: actor and critic steps in one update
+        let n = s.batchSize
         let fisor = FISOR(networks: FISORNetworks(config: .init(observationDim: 8, actionDim: 2, settings: s), rng: RandomGenerator(seed: 12)),
                           settings: s, rng: RandomGenerator(seed: 13))
         let g = RandomGenerator(seed: 14)
