@@ -45,8 +45,8 @@ struct DistributedTests {
         ["train", "trajectory", "--steps", "4", "--batch-size", "8", "--horizon", "16", "--dim", "16", "--data", "DATA"],
         ["train", "agent", "--algo", "iql", "--steps", "6", "--batch-size", "32", "--eval-episodes", "1", "--data", "DATA"],
         // FISOR shards its own actor and critic blocks (and draws each block's noise in full): two
-        // critic-only steps, then two actor iterations of the critic-first schedule.
-        ["fisor", "train", "--critic-steps", "2", "--actor-steps", "2", "--eval-episodes", "0", "--data", "CIRCLE"],
+        // iterations of the reference's joint loop, as before critic-first became the default.
+        ["fisor", "train", "--schedule", "joint", "--steps", "2", "--eval-episodes", "0", "--data", "CIRCLE"],
     ])
     func twoRanksEqualOneProcess(_ command: [String]) throws {
         let data = tempPath("umaze.hdf5"), circle = tempPath("circle.hdf5")
