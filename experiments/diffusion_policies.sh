@@ -18,11 +18,11 @@ OUT=${OUT:-experiments/results}
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 # DIFFUSE=path uses an already built binary (e.g. a smoke run from a -enable-testing build tree).
-if [ -z "${DIFFUSE:-}" ]; then swift build -c release --product diffuse; DIFFUSE=.build/release/diffuse; fi
-cp "$DIFFUSE" "$WORK/diffuse"   # rebuilds during the run cannot change the binary
+. experiments/lib.sh
+experiment_binary   # D: a private copy of the binary
 mkdir -p "$OUT"
 for env in $ENVS; do
-  "$WORK/diffuse" dataset collect --env "$env" --quality mixed --steps "$DATA_STEPS" --seed 0 -o "$WORK/$env.hdf5" >/dev/null
+  "$D" dataset collect --env "$env" --quality mixed --steps "$DATA_STEPS" --seed 0 -o "$WORK/$env.hdf5" >/dev/null
 done
 jobs_file="$WORK/jobs"
 : > "$jobs_file"
@@ -32,14 +32,14 @@ done; done; done
 run_one() {
   local env=$1 algo=$2 seed=$3
   local seconds
-  seconds=$("$WORK/diffuse" train agent --algo "$algo" --data "$WORK/$env.hdf5" --steps "$STEPS" --seed "$seed" --threads 1 \
+  seconds=$("$D" train agent --algo "$algo" --data "$WORK/$env.hdf5" --steps "$STEPS" --seed "$seed" --threads 1 \
     --eval-episodes 1 --log-every "$STEPS" --checkpoint-every "$STEPS" -o "$WORK/$env-$algo-$seed.safetensors" --json 2>/dev/null \
     | python3 -c "import json,sys; print(json.load(sys.stdin)['seconds'])")
-  "$WORK/diffuse" eval --policy "$WORK/$env-$algo-$seed.safetensors" --episodes "$EPISODES" --seed 1000 --threads 1 --json \
+  "$D" eval --policy "$WORK/$env-$algo-$seed.safetensors" --episodes "$EPISODES" --seed 1000 --threads 1 --json \
     | python3 -c "import json,sys; r=json.load(sys.stdin); r.update(algo='$algo', seed=$seed, steps=$STEPS, train_seconds=$seconds); r.pop('returns', None); r.pop('costs', None); print(json.dumps(r))"
 }
 export -f run_one
-export WORK STEPS EPISODES
+export WORK STEPS EPISODES D
 xargs -P "$JOBS" -L 1 bash -c 'run_one "$@"' _ < "$jobs_file" > "$OUT/diffusion_policies.jsonl"
 python3 - "$OUT/diffusion_policies.jsonl" "$OUT/diffusion_policies.md" "$ALGOS" \
   "make experiment-diffusion-policies STEPS=$STEPS SEEDS=\"$SEEDS\" DATA_STEPS=$DATA_STEPS EPISODES=$EPISODES" <<'PY'
