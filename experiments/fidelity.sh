@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Experiment (issue #26, deliverable 2, first knobs): what buys trajectory-model fidelity per CPU-minute.
 #   make experiment-fidelity [ENVS="pointmaze-umaze pendulum" SEEDS="0 1 2" STEPS=20000 EVERY=2000
-#                             LENGTHS="32 128" DIMS=32 HORIZONS=32 N_EVAL=4064 SAMPLE_STEPS=64 THREADS=2]
-# Per environment, seed, width (DIMS) and training horizon (HORIZONS): one trajectory model trained for
+#                             LENGTHS="32 128" DIMS=32 HORIZONS=32 N_EVAL=4064 SAMPLE_STEPS=64 THREADS=2
+#                             NETWORKS="temporal-unet window-mlp" MLP_DIMS=256 MLP_STEPS=20000]
+# Per environment, seed, network, width (DIMS) and training horizon (HORIZONS): one trajectory model trained for
 # STEPS optimizer steps in legs of EVERY steps (--stop-after / --resume, bit-identical to a straight run;
 # the schedule is the STEPS-step one, so a point at k·EVERY is that run's state, not a k·EVERY-step run).
 # After every leg: the EMA validation loss, and for every sampling length in LENGTHS (rows per window;
 # the horizon is the length trained on) N_EVAL unguided transitions measured by `diffuse pgd evaluate
 # --real` (relative dynamics error, marginal W1, roughness, docs/pgd.md §6.1). Each row records the
 # training wall-clock minutes so far (sampling and evaluation excluded). Rows: experiments/results/
-# fidelity.jsonl (ROWS=…); table: experiments/fidelity_table.py. Smoke run (a few minutes):
+# fidelity.jsonl (ROWS=…); table: experiments/fidelity_table.py. The window-mlp network (SynthER-style
+# transitions, docs/pgd.md §2.1) trains at its own defaults (horizon 2, stride 1, batch 256) for MLP_STEPS
+# with widths MLP_DIMS, and samples only its horizon. Smoke run (a few minutes):
 #   ENVS=pendulum SEEDS=0 STEPS=200 EVERY=100 LENGTHS="32 64" N_EVAL=500 SAMPLE_STEPS=16 DATA_STEPS=5000 bash experiments/fidelity.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +24,9 @@ EVERY=${EVERY:-2000}
 LENGTHS=${LENGTHS:-"32 128"}
 DIMS=${DIMS:-32}
 HORIZONS=${HORIZONS:-32}
+NETWORKS=${NETWORKS:-"temporal-unet window-mlp"}
+MLP_DIMS=${MLP_DIMS:-256}
+MLP_STEPS=${MLP_STEPS:-$STEPS}
 N_EVAL=${N_EVAL:-4064}            # 32 windows of 128 rows
 SAMPLE_STEPS=${SAMPLE_STEPS:-64}  # EDM steps, as the demo
 THREADS=${THREADS:-2}
@@ -31,7 +37,7 @@ mkdir -p "$OUT" "$WORK"
 experiment_binary   # D: a private copy of the release binary
 ROWS=${ROWS:-$OUT/fidelity.jsonl}
 : > "$ROWS"
-(( STEPS % EVERY == 0 )) || { echo "STEPS ($STEPS) must be a multiple of EVERY ($EVERY)" >&2; exit 2; }
+for n in $STEPS $MLP_STEPS; do (( n % EVERY == 0 )) || { echo "steps ($n) must be a multiple of EVERY ($EVERY)" >&2; exit 2; }; done
 now() { date +%s.%N; }
 row() {  # row JSON-METRICS KEY=VALUE… → one JSON line (values that parse as numbers stay numbers)
   python3 - "$@" >> "$ROWS" <<'PY'
@@ -49,30 +55,38 @@ PY
 for env in $ENVS; do
   real="$WORK/$env.hdf5"
   [ -f "$real" ] || "$D" dataset collect --env "$env" --quality mixed --steps "$DATA_STEPS" --seed 0 -o "$real" --threads "$THREADS" --quiet > /dev/null
-  for seed in $SEEDS; do for dim in $DIMS; do for horizon in $HORIZONS; do
-    model="$WORK/$env-s$seed-d$dim-h$horizon.safetensors"
-    train=("$D" train trajectory --data "$real" --steps "$STEPS" --horizon "$horizon" --dim "$dim" --seed "$seed" --threads "$THREADS"
+  # One configuration per line: network, width, horizon, steps, sampling lengths.
+  configs=()
+  for net in $NETWORKS; do
+    case $net in
+      window-mlp) for dim in $MLP_DIMS; do configs+=("$net $dim 2 $MLP_STEPS 2"); done ;;
+      *) for dim in $DIMS; do for horizon in $HORIZONS; do configs+=("$net $dim $horizon $STEPS $LENGTHS"); done; done ;;
+    esac
+  done
+  for seed in $SEEDS; do for config in "${configs[@]}"; do
+    read -r net dim horizon steps lengths <<< "$config"
+    model="$WORK/$env-s$seed-$net-d$dim-h$horizon.safetensors"
+    train=("$D" train trajectory --data "$real" --network "$net" --steps "$steps" --horizon "$horizon" --dim "$dim" --seed "$seed" --threads "$THREADS"
            --checkpoint-every "$EVERY" --log-every "$EVERY" -o "$model")
     rm -f "$model"
     minutes=0
-    for ((done = EVERY; done <= STEPS; done += EVERY)); do
+    for ((done = EVERY; done <= steps; done += EVERY)); do
       t0=$(now)
       if (( done == EVERY )); then extra=(); else extra=(--resume); fi
-      if (( done < STEPS )); then extra+=(--stop-after "$done"); fi
+      if (( done < steps )); then extra+=(--stop-after "$done"); fi
       log=$("${train[@]}" "${extra[@]}" --json 2>&1 >/dev/null) || { echo "$log" >&2; exit 1; }
       minutes=$(python3 -c "import sys; print(float(sys.argv[1]) + (float(sys.argv[3]) - float(sys.argv[2])) / 60)" "$minutes" "$t0" "$(now)")
       val=$(sed -n "s/.*step $done: validation loss (EMA) \([0-9.eE+-]*\).*/\1/p" <<< "$log" | tail -1)
-      for length in $LENGTHS; do
-        (( length % 4 == 0 )) || { echo "sampling length $length is not a multiple of 4" >&2; exit 2; }
-        syn="$WORK/$env-s$seed-d$dim-h$horizon-$done-L$length.hdf5"
+      for length in $lengths; do
+        syn="$WORK/$env-s$seed-$net-d$dim-h$horizon-$done-L$length.hdf5"
         "$D" pgd generate --model "$model" -n "$N_EVAL" --length "$length" --steps "$SAMPLE_STEPS" --seed "$seed" --threads "$THREADS" --quiet -o "$syn" > /dev/null
         m=$("$D" pgd evaluate --data "$syn" --real "$real" --threads "$THREADS" --json --quiet)
-        row "$m" env="$env" seed="$seed" dim="$dim" horizon="$horizon" length="$length" steps="$done" total_steps="$STEPS" \
+        row "$m" env="$env" seed="$seed" network="$net" dim="$dim" horizon="$horizon" length="$length" steps="$done" total_steps="$steps" \
             train_minutes="$minutes" sample_steps="$SAMPLE_STEPS" "${val:+validation_loss=$val}"
         rm -f "$syn"
       done
-      echo "$env seed $seed dim $dim horizon $horizon: step $done, $(printf %.1f "$minutes") min, validation loss ${val:-?}" >&2
+      echo "$env seed $seed $net dim $dim horizon $horizon: step $done, $(printf %.1f "$minutes") min, validation loss ${val:-?}" >&2
     done
-  done; done; done
+  done; done
 done
 python3 experiments/fidelity_table.py "$ROWS"

@@ -29,16 +29,16 @@ def main(path):
     rows = [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
     groups = defaultdict(list)
     for r in rows:
-        groups[(r["env"], r["dim"], r["horizon"], r["length"], r["steps"])].append(r)
+        groups[(r["env"], r.get("network", "temporal-unet"), r["dim"], r["horizon"], r["length"], r["steps"])].append(r)
     md = ["# Trajectory-model fidelity against CPU time (issue #26)", "",
           f"From `{path}` ({len(rows)} rows; `make experiment-fidelity`, metrics in docs/pgd.md §6.1). "
           "Means over seeds; minutes are training wall-clock on the machine that ran it; roughness is synthetic ÷ real.", "",
-          "| env | dim | horizon | length | steps | seeds | train min | val. loss | rel. dyn. error mean / median / p90 | W1 obs max | W1 act max | roughness obs / act ×real |",
-          "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+          "| env | network | dim | horizon | length | steps | seeds | train min | val. loss | rel. dyn. error mean / median / p90 | W1 obs max | W1 act max | roughness obs / act ×real |",
+          "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for key in sorted(groups):
         g = groups[key]
-        env, dim, horizon, length, steps = key
-        md.append(f"| {env} | {dim} | {horizon} | {length} | {steps} | {len(g)} | {fmt(mean([r['train_minutes'] for r in g]), 1)} | "
+        env, network, dim, horizon, length, steps = key
+        md.append(f"| {env} | {network} | {dim} | {horizon} | {length} | {steps} | {len(g)} | {fmt(mean([r['train_minutes'] for r in g]), 1)} | "
                   f"{fmt(mean([r.get('validation_loss') for r in g]), 4)} | "
                   f"{fmt(mean([r.get('relativeDynamicsError') for r in g]))} / {fmt(mean([r.get('relativeDynamicsErrorMedian') for r in g]))} / "
                   f"{fmt(mean([r.get('relativeDynamicsErrorP90') for r in g]))} | {fmt(mean([r.get('observationW1Max') for r in g]))} | "
@@ -47,10 +47,10 @@ def main(path):
                   f"{fmt(mean([ratio(r, 'roughnessActions', 'realRoughnessActions') for r in g]), 2)} |")
     # Knob → relative error (median) at the first checkpoint whose mean training time reaches 10 / 30 min.
     md += ["", "Median relative dynamics error at the first checkpoint past 10 and 30 training minutes (– : not reached):", "",
-           "| env | dim | horizon | length | @10 min | @30 min | at the end (min) |", "|---|---|---|---|---|---|---|"]
+           "| env | network | dim | horizon | length | @10 min | @30 min | at the end (min) |", "|---|---|---|---|---|---|---|---|"]
     curves = defaultdict(list)
-    for (env, dim, horizon, length, steps), g in groups.items():
-        curves[(env, dim, horizon, length)].append((mean([r["train_minutes"] for r in g]), mean([r.get("relativeDynamicsErrorMedian") for r in g])))
+    for (env, network, dim, horizon, length, steps), g in groups.items():
+        curves[(env, network, dim, horizon, length)].append((mean([r["train_minutes"] for r in g]), mean([r.get("relativeDynamicsErrorMedian") for r in g])))
     for key in sorted(curves):
         c = sorted(curves[key])
         at = lambda t: next((e for m, e in c if m >= t), None)

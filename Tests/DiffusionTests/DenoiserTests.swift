@@ -34,6 +34,7 @@ struct DenoiserTests {
             ("U-Net 2D", UNet2D(config: .init(size: 8, width: 16, embedding: 32, groups: 4), rng: g), g.normal([2, 1, 8, 8]), Tensor([3, 10])),
             ("residual MLP", ResidualMLPDenoiser(config: .init(dataDim: 2, condDim: 8, hidden: 64, dropout: 0.1), rng: g), g.normal([4, 2]), g.normal([4, 8])),
             ("MLP", MLPDenoiser(config: .init(dataDim: 3, hidden: [32, 32]), rng: g), g.normal([4, 3]), nil),
+            ("window MLP", WindowMLP(config: .init(horizon: 2, transition: 5, width: 16, hidden: 32, blocks: 2), rng: g), g.normal([4, 2, 5]), nil),
         ]
         for (name, m, x, c) in models {
             let out = m(x, t: Tensor.arange(x.shape[0]), cond: c)
@@ -55,6 +56,7 @@ struct DenoiserTests {
                 ("U-Net 2D", UNet2D(config: .init(), rng: g), g.normal([5, 1, 8, 8]), Tensor([3, 1, 4, 1, 5])),
                 ("residual MLP", ResidualMLPDenoiser(config: .init(dataDim: 2, condDim: 8), rng: g), g.normal([33, 2]), g.normal([33, 8])),
                 ("MLP", MLPDenoiser(config: .init(dataDim: 17), rng: g), g.normal([9, 17]), nil),
+                ("window MLP", WindowMLP(config: .init(horizon: 2, transition: 6), rng: g), g.normal([13, 2, 6]), nil),
             ]
             for (name, m, x, c) in models {
                 m.eval()
@@ -69,6 +71,18 @@ struct DenoiserTests {
                 #expect(withGrad.requiresGrad, "\(name): training calls must record gradients")
             }
         }
+    }
+
+    /// The window MLP is the residual MLP on the flattened window: same weights, same numbers, and its
+    /// gradient with respect to the window checks against finite differences.
+    @Test func windowMLPIsTheResidualMLPOnFlattenedWindows() {
+        let config = WindowMLP.Config(horizon: 3, transition: 2, width: 8, hidden: 16, blocks: 2)
+        let net = WindowMLP(config: config, rng: RandomGenerator(seed: 6))
+        let flat = ResidualMLPDenoiser(config: config.mlp, rng: RandomGenerator(seed: 6))
+        let x = RandomGenerator(seed: 7).normal([4, 3, 2]), t = Tensor([-1.5, -0.2, 0.4, 1.1])
+        #expect(net(x, t: t).scalars == flat(x.reshaped([4, 6]), t: t, cond: nil).scalars)
+        let r = gradientCheck([checkInput([2, 3, 2], seed: 8)]) { net($0[0], t: Tensor([0.3, -0.8]), cond: nil) }
+        #expect(r.passed, "\(r)")
     }
 
     @Test func temporalUNetGradientCheck() {

@@ -96,6 +96,22 @@ struct PGDTests {
         #expect(data.count == 40 && data.timeouts.scalars[39] + data.terminals.scalars[39] >= 1)
         #expect(throws: SynthesisError.self) { try model.sampleWindows(count: 1, policy: nil, settings: SynthesisSettings(length: 9), seed: 0) }
 
+        // A window MLP (SynthER-style transitions at horizon 2) trains in the same trainer, samples only its
+        // own length (the default when none is given) and decodes one transition per window.
+        var pairs = settings
+        pairs.horizon = 2
+        pairs.stride = 1
+        let mlp = try TrajectoryTrainer(dataset: Self.data, actionSpace: Self.actionSpace,
+                                        network: .windowMLP(.init(horizon: 2, transition: 6, width: 16, hidden: 32, blocks: 2)), settings: pairs)
+        for _ in 0..<3 { #expect(mlp.trainStep()["loss"]!.isFinite) }
+        #expect(mlp.ema.average.defaultLength == 2)
+        let single = try mlp.ema.average.synthesize(transitions: 7, policy: nil, settings: SynthesisSettings(sampling: TrajectorySampling(steps: 4)), seed: 3)
+        #expect(single.count == 7 && single.episodes.count == 7)
+        #expect(throws: SynthesisError.fixedLength(16, model: 2)) {
+            try mlp.ema.average.sampleWindows(count: 1, policy: nil, settings: SynthesisSettings(length: 16), seed: 0)
+        }
+        #expect(model.defaultLength == 128)
+
         // A horizon the network cannot halve is an error, not a trap.
         var odd = settings
         odd.horizon = 6

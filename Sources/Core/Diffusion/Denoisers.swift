@@ -96,10 +96,13 @@ public final class ResidualMLPDenoiser: Module, Denoiser, ConfigurableModule {
         public var hidden = 1024
         public var blocks = 3
         public var dropout: Float = 0.1
+        /// Std of the Fourier frequencies (nil: 0.2, FISOR's for t ∈ [0, 1]). EDM's c_noise = ln σ / 4 spans
+        /// about [−1.6, 1.1], where 0.2 resolves little: window models use 1 (lucidrains' learned sinusoids, as SynthER).
+        public var fourierStd: Float?
         public init(dataDim: Int, condDim: Int, fourierDim: Int = 64, timeHidden: Int = 128, width: Int = 256, hidden: Int = 1024,
-                    blocks: Int = 3, dropout: Float = 0.1) {
+                    blocks: Int = 3, dropout: Float = 0.1, fourierStd: Float? = nil) {
             self.dataDim = dataDim; self.condDim = condDim; self.fourierDim = fourierDim; self.timeHidden = timeHidden
-            self.width = width; self.hidden = hidden; self.blocks = blocks; self.dropout = dropout
+            self.width = width; self.hidden = hidden; self.blocks = blocks; self.dropout = dropout; self.fourierStd = fourierStd
         }
     }
 
@@ -113,7 +116,7 @@ public final class ResidualMLPDenoiser: Module, Denoiser, ConfigurableModule {
 
     public init(config c: Config, rng: RandomGenerator) {
         config = c
-        time = FourierFeatures(config: .init(dimension: c.fourierDim), rng: rng)
+        time = FourierFeatures(config: .init(dimension: c.fourierDim, std: c.fourierStd ?? 0.2), rng: rng)
         timeIn = Linear(c.fourierDim, c.timeHidden, activation: .mish, initializer: .xavierUniform, rng: rng)
         timeOut = Linear(c.timeHidden, c.timeHidden, initializer: .xavierUniform, rng: rng)
         input = Linear(c.dataDim + c.condDim + c.timeHidden, c.width, initializer: .xavierUniform, rng: rng)

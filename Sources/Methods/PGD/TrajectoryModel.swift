@@ -4,24 +4,35 @@ import NN
 import OfflineRL
 import TensorCore
 
-/// The network behind a trajectory model: Diffuser's temporal U-Net (the default on a few cores) or
-/// the PGD paper's U-Net (docs/pgd.md §2), a named preset of the same parts.
+/// The network behind a trajectory model: Diffuser's temporal U-Net (the default on a few cores),
+/// the PGD paper's U-Net (docs/pgd.md §2), a named preset of the same parts, or a residual MLP over the
+/// whole window (SynthER-style transitions at horizon 2, docs/pgd.md §2.1).
 public enum TrajectoryNetwork: Codable, Sendable, Equatable {
     case temporalUNet(TemporalUNet.Config)
     case pgdUNet(PGDUNet.Config)
+    case windowMLP(WindowMLP.Config)
 
     /// Window lengths must be multiples of this (the U-Net halves the length at each level but the last).
     public var lengthMultiple: Int {
         switch self {
         case let .temporalUNet(c): return 1 << (c.mults.count - 1)
         case let .pgdUNet(c): return 1 << (c.levels - 1)
+        case .windowMLP: return 1
         }
+    }
+
+    /// The only window length the network takes (an MLP over the flattened window); nil: any multiple
+    /// of `lengthMultiple` (the U-Nets are convolutional along the window).
+    public var fixedLength: Int? {
+        if case let .windowMLP(c) = self { return c.horizon }
+        return nil
     }
 
     func build(rng: RandomGenerator) -> any Denoiser {
         switch self {
         case let .temporalUNet(c): return TemporalUNet(config: c, rng: rng)
         case let .pgdUNet(c): return PGDUNet(config: c, rng: rng)
+        case let .windowMLP(c): return WindowMLP(config: c, rng: rng)
         }
     }
 }

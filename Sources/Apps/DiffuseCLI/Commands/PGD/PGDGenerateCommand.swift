@@ -19,10 +19,10 @@ struct PGDGenerateCommand: Command {
     static let guidance = Option("--guidance", value: "λ", default: "0", help: "guidance coefficient λ (0: unguided)")
     static let count = Option("-n", "--transitions", value: "N", default: "100000", help: "transitions to generate")
     static let output = Option("--output", "-o", value: "FILE", help: "dataset to write (.hdf5, or .npz)")
-    static let length = Option("--length", value: "L", default: "128", help: "rows per sampled window (L − 1 transitions each)")
+    static let length = Option("--length", value: "L", help: "rows per sampled window, L − 1 transitions each (default 128; a window-mlp model: its training horizon, the only length it takes)")
     static let steps = Option("--steps", value: "N", help: "sampler steps (default: 256 for EDM, all training steps for DDPM, 50 for DDIM)")
     static let ddim = Option("--ddim", help: "discrete models: deterministic DDIM instead of DDPM")
-    static let batch = Option("--batch", value: "N", default: "64", help: "windows per sampler call")
+    static let batch = Option("--batch", value: "N", help: "windows per sampler call (default: 8192 rows' worth, 64 windows of 128)")
     static let normalize = Option("--normalize-guidance", help: "divide the guidance gradient by its norm per window")
     static let denoised = Option("--denoised-guidance", help: "evaluate log π on the denoised estimate instead of the noisy sample")
     static let options = [model, policy, guidance, count, output, length, steps, ddim, batch, normalize, denoised, Option.datasetFormat,
@@ -33,8 +33,8 @@ struct PGDGenerateCommand: Command {
         let url = URL(fileURLWithPath: try args.required(output))
         let format = try args.datasetFormat()
         let n = try args.int(count, range: 1...100_000_000)!
-        var settings = SynthesisSettings(lambda: try args.float(guidance)!, length: try args.int(length, range: 2...100_000)!,
-                                         batch: try args.int(batch, range: 1...100_000)!,
+        var settings = SynthesisSettings(lambda: try args.float(guidance)!, length: try args.int(length, range: 2...100_000),
+                                         batch: try args.int(batch, range: 1...100_000),
                                          sampling: TrajectorySampling(steps: try args.int(steps, range: 1...100_000), ddim: args.flag(ddim)))
         guard settings.lambda.isFinite else { throw CLIError("--guidance must be finite", usage: true) }
         settings.normalizeGradient = args.flag(normalize)
