@@ -100,6 +100,14 @@ struct FidelityMetricsTests {
         #expect(m.outOfBoundsFraction == 0 && m.outOfBoundsAnyFraction == 0)
     }
 
+    /// The same on pointmaze, whose collected data has the ball resting on walls: positions stored as
+    /// Float (3.4 → 3.4000001) still replay exactly (docs/environments.md §2, the cell tests' slack).
+    @Test func perfectCopyOfPointmazeScoresZero() throws {
+        let real = try DataCollection.collect(environment: "pointmaze-umaze", quality: .mixed, steps: 6000, seed: 0)
+        let m = try SyntheticDataMetrics(real, environment: try Environments.make("pointmaze-umaze"), reference: FidelityReference(real: real, source: "real"))
+        #expect(m.dynamicsError < 1e-5 && m.relativeDynamicsError! < 1e-4, "\(m.dynamicsError)")
+    }
+
     /// The units are the reference's σ, not the synthetic data's own: the same rows measured against
     /// a reference twice as wide score half the error.
     @Test func unitsAreTheReferences() throws {

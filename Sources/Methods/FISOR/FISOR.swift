@@ -39,7 +39,7 @@ public final class FISOR: OfflineAlgorithm, ResumableParts {
         self.settings = settings
         self.rng = rng
         self.probe = probe
-        objective = .discrete(schedule: .vp(), steps: settings.diffusionSteps, prediction: .epsilon)
+        objective = DiffusionActorSampler(steps: settings.diffusionSteps).objective  // the actor's loss, shared with the diffusion policies
         // Reference: optax.adam / adamw with weight decay 0 (plain Adam, ε 1e-8). Parameters keep the
         // networks' dotted names (the ensemble members' moments must not share checkpoint keys).
         let all = networks.trainableParameters()

@@ -82,9 +82,11 @@ public struct TrajectorySampling: Codable, Sendable, Equatable {
     public var ddim = false
     /// EDM: Euler step from the pre-churn x (PGD's reference code) instead of x̂ (Algorithm 2).
     public var eulerFromPreNoise = false
+    /// EDM: S_churn, the noise re-injected per step (nil: the model's, PGD's 80; 0: deterministic Heun).
+    public var churn: Float?
 
-    public init(steps: Int? = nil, ddim: Bool = false, eulerFromPreNoise: Bool = false) {
-        self.steps = steps; self.ddim = ddim; self.eulerFromPreNoise = eulerFromPreNoise
+    public init(steps: Int? = nil, ddim: Bool = false, eulerFromPreNoise: Bool = false, churn: Float? = nil) {
+        self.steps = steps; self.ddim = ddim; self.eulerFromPreNoise = eulerFromPreNoise; self.churn = churn
     }
 
     /// The sampler for `objective`.
@@ -92,6 +94,7 @@ public struct TrajectorySampling: Codable, Sendable, Equatable {
         switch objective {
         case var .edm(edm):
             edm.eulerFromPreNoise = eulerFromPreNoise
+            if let churn { edm.sChurn = churn }
             return EDMSampler(edm: edm, steps: steps ?? 256)
         case let .discrete(schedule, trainSteps, prediction):
             if ddim {

@@ -21,11 +21,12 @@ struct PGDGenerateCommand: Command {
     static let output = Option("--output", "-o", value: "FILE", help: "dataset to write (.hdf5, or .npz)")
     static let length = Option("--length", value: "L", help: "rows per sampled window, L − 1 transitions each (default 128; a window-mlp model: its training horizon, the only length it takes)")
     static let steps = Option("--steps", value: "N", help: "sampler steps (default: 256 for EDM, all training steps for DDPM, 50 for DDIM)")
+    static let churn = Option("--churn", value: "S", range: 0...1000, help: "EDM models: S_churn, noise re-injected per step (default 80, PGD's; 0: deterministic Heun)")
     static let ddim = Option("--ddim", help: "discrete models: deterministic DDIM instead of DDPM")
     static let batch = Option("--batch", value: "N", help: "windows per sampler call (default: 8192 rows' worth, 64 windows of 128)")
     static let normalize = Option("--normalize-guidance", help: "divide the guidance gradient by its norm per window")
     static let denoised = Option("--denoised-guidance", help: "evaluate log π on the denoised estimate instead of the noisy sample")
-    static let options = [model, policy, guidance, count, output, length, steps, ddim, batch, normalize, denoised, Option.datasetFormat,
+    static let options = [model, policy, guidance, count, output, length, steps, churn, ddim, batch, normalize, denoised, Option.datasetFormat,
                           .distributed, .seed, .threads, .json]
 
     static func run(_ args: ParsedArguments, console: Console) throws {
@@ -35,7 +36,8 @@ struct PGDGenerateCommand: Command {
         let n = try args.int(count, range: 1...100_000_000)!
         var settings = SynthesisSettings(lambda: try args.float(guidance)!, length: try args.int(length, range: 2...100_000),
                                          batch: try args.int(batch, range: 1...100_000),
-                                         sampling: TrajectorySampling(steps: try args.int(steps, range: 1...100_000), ddim: args.flag(ddim)))
+                                         sampling: TrajectorySampling(steps: try args.int(steps, range: 1...100_000), ddim: args.flag(ddim),
+                                                                             churn: try args.float(churn)))
         guard settings.lambda.isFinite else { throw CLIError("--guidance must be finite", usage: true) }
         settings.normalizeGradient = args.flag(normalize)
         settings.target = args.flag(denoised) ? .denoised : .sample
