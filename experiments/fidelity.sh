@@ -2,7 +2,7 @@
 # Experiment (issue #26, deliverable 2, first knobs): what buys trajectory-model fidelity per CPU-minute.
 #   make experiment-fidelity [ENVS="pointmaze-umaze pendulum" SEEDS="0 1 2" STEPS=20000 EVERY=2000
 #                             LENGTHS="32 128" DIMS=32 HORIZONS=32 N_EVAL=4064 SAMPLE_STEPS=64 THREADS=2
-#                             NETWORKS="temporal-unet window-mlp" MLP_DIMS=256 MLP_STEPS=20000]
+#                             NETWORKS="temporal-unet window-mlp" MLP_DIMS=256 MLP_HORIZONS=2 MLP_STEPS=20000]
 # Per environment, seed, network, width (DIMS) and training horizon (HORIZONS): one trajectory model trained for
 # STEPS optimizer steps in legs of EVERY steps (--stop-after / --resume, bit-identical to a straight run;
 # the schedule is the STEPS-step one, so a point at k·EVERY is that run's state, not a k·EVERY-step run).
@@ -11,8 +11,8 @@
 # --real` (relative dynamics error, marginal W1, roughness, docs/pgd.md §6.1). Each row records the
 # training wall-clock minutes so far (sampling and evaluation excluded). Rows: experiments/results/
 # fidelity.jsonl (ROWS=…); table: experiments/fidelity_table.py. The window-mlp network (SynthER-style
-# transitions, docs/pgd.md §2.1) trains at its own defaults (horizon 2, stride 1, batch 256) for MLP_STEPS
-# with widths MLP_DIMS, and samples only its horizon. Smoke run (a few minutes):
+# transitions at horizon 2, docs/pgd.md §2.1) trains at its own defaults (stride 1, batch 256) for MLP_STEPS
+# with widths MLP_DIMS and horizons MLP_HORIZONS, and samples only its horizon. Smoke run (a few minutes):
 #   ENVS=pendulum SEEDS=0 STEPS=200 EVERY=100 LENGTHS="32 64" N_EVAL=500 SAMPLE_STEPS=16 DATA_STEPS=5000 bash experiments/fidelity.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,6 +26,7 @@ DIMS=${DIMS:-32}
 HORIZONS=${HORIZONS:-32}
 NETWORKS=${NETWORKS:-"temporal-unet window-mlp"}
 MLP_DIMS=${MLP_DIMS:-256}
+MLP_HORIZONS=${MLP_HORIZONS:-2}
 MLP_STEPS=${MLP_STEPS:-$STEPS}
 N_EVAL=${N_EVAL:-4064}            # 32 windows of 128 rows
 SAMPLE_STEPS=${SAMPLE_STEPS:-64}  # EDM steps, as the demo
@@ -59,7 +60,7 @@ for env in $ENVS; do
   configs=()
   for net in $NETWORKS; do
     case $net in
-      window-mlp) for dim in $MLP_DIMS; do configs+=("$net $dim 2 $MLP_STEPS 2"); done ;;
+      window-mlp) for dim in $MLP_DIMS; do for h in $MLP_HORIZONS; do configs+=("$net $dim $h $MLP_STEPS $h"); done; done ;;
       *) for dim in $DIMS; do for horizon in $HORIZONS; do configs+=("$net $dim $horizon $STEPS $LENGTHS"); done; done ;;
     esac
   done
