@@ -85,7 +85,7 @@ struct CLITests {
         (["train", "regression", "-o", "/tmp/x.safetensors", "--jsno"], 2, "(did you mean --json?)"),
         (["train", "regression", "-o", "/tmp/x.safetensors", "--zzzzzzzz"], 2, "unknown option --zzzzzzzz"),
         (["train", "agent", "--algo", "td3cb", "--data", "x", "-o", "y"], 2, "got 'td3cb' (did you mean td3bc?)"),
-        (["pgd", "train-agent", "--algo", "bc", "--data", "x", "--model", "m", "-o", "y"], 2, "--algo must be one of td3bc | iql, got 'bc'"),
+        (["pgd", "train-agent", "--algo", "bc", "--data", "x", "--model", "m", "-o", "y"], 2, "--algo must be one of td3bc | iql | diffusion-bc | idql | dql, got 'bc'"),
         (["dataset", "collect", "--env", "pendulum", "--quality", "expret", "-o", "/tmp/x.hdf5"], 2, "(did you mean expert?)"),
         (["sample", "-m", "/nonexistent.safetensors"], 1, "cannot read"),
         (["sample"], 2, "missing required option --model"),
