@@ -72,7 +72,8 @@ public enum SyntheticPoolGenerator {
         case .diffusion(let model):
             var synthesis = settings.synthesis
             if actor == nil { synthesis.lambda = 0 }
-            return try model.synthesize(transitions: n, policy: synthesis.lambda == 0 ? nil : actor as? any DifferentiablePolicy, settings: synthesis, seed: seed, progress: progress)
+            let target = synthesis.lambda == 0 ? nil : actor as? any DifferentiablePolicy
+            return try model.synthesize(transitions: n, policy: target, settings: synthesis, seed: seed, progress: progress)
         case .worldModel(let model, let rollout):
             guard let actor else { return real }
             let data = try model.rollout(transitions: n, from: real, policy: actor, settings: rollout, seed: seed).dataset
