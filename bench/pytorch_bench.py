@@ -831,8 +831,12 @@ WORKLOADS = {
     "td3bc_update": lambda w, r: agent_update("td3bc", w, r),
     "iql_update": lambda w, r: agent_update("iql", w, r),
     "seppo_dpo_step": seppo_dpo_step,
-    **{f"{k}_{w}": (lambda k, f: lambda w_, r_: f(k, w_, r_))(k, f)
-       for k in ("diffusion_bc", "idql", "dql") for w, f in (("update", diffusion_policy_update), ("select_action_1", diffusion_policy_select))},
+    "diffusion_bc_update": lambda w, r: diffusion_policy_update("diffusion_bc", w, r),
+    "diffusion_bc_select_action_1": lambda w, r: diffusion_policy_select("diffusion_bc", w, r),
+    "idql_update": lambda w, r: diffusion_policy_update("idql", w, r),
+    "idql_select_action_1": lambda w, r: diffusion_policy_select("idql", w, r),
+    "dql_update": lambda w, r: diffusion_policy_update("dql", w, r),
+    "dql_select_action_1": lambda w, r: diffusion_policy_select("dql", w, r),
 }
 
 

@@ -283,7 +283,8 @@ struct CLITests {
         #expect(groups == [
             "op_overhead", "sgemm_256", "sgemm_1024", "mlp_train_step", "mlp_sample_100", "fisor_actor_train_step", "fisor_select_action",
             "fisor_select_action_1", "fisor_update", "unet1d_train_step", "unet1d_sample_100", "conv1d", "conv2d", "unet2d_train_step",
-            "pgd_generate", "td3bc_update", "iql_update", "seppo_dpo_step"])
+            "pgd_generate", "td3bc_update", "iql_update", "seppo_dpo_step", "diffusion_bc_update", "diffusion_bc_select_action_1",
+            "idql_update", "idql_select_action_1", "dql_update", "dql_select_action_1"])
         // … in the order of the PyTorch mirror's WORKLOADS (bench/paired.py runs the two in lockstep) …
         let mirror = try String(contentsOfFile: "bench/pytorch_bench.py", encoding: .utf8)
         let table = mirror.components(separatedBy: "WORKLOADS = {")[1].components(separatedBy: "\n}")[0]
