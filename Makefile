@@ -30,7 +30,7 @@ test:
 
 # Every program in Samples/ (built with the package), at short settings: each is a user's story
 # through the library API (Samples/README.md).
-SAMPLES = QuickStart OfflineAgent CustomGuidance PolicyGuidedData "SafePolicy 20" "AlignDigits 10" "DiffusionPolicy 300"
+SAMPLES = QuickStart OfflineAgent CustomGuidance PolicyGuidedData "SafePolicy 20" "AlignDigits 10" "DiffusionPolicy 100"
 run-samples:
 	@for s in $(SAMPLES); do echo "== Samples/$$s"; .build/release/$$s || exit 1; done
 
