@@ -6,7 +6,7 @@ BENCH_DIR = .build-bench
 DIFFUSE = .build/release/diffuse
 THREADS ?= 2
 
-.PHONY: setup build demo test run-samples fuzz gemm-split-check bench-build bench bench-rounds bench-ab bench-twin-gemm bench-train-agent bench-distributed bench-compare checkpoints clean experiment-agents experiment-pgd experiment-seppo experiment-fisor experiment-diffusion-policies experiment-fidelity
+.PHONY: setup build demo test run-samples fuzz gemm-split-check bench-build bench bench-rounds bench-rounds-diffusion-policies bench-ab bench-twin-gemm bench-train-agent bench-distributed bench-compare checkpoints clean experiment-agents experiment-pgd experiment-seppo experiment-fisor experiment-diffusion-policies experiment-fidelity
 
 setup:
 	@bash scripts/setup.sh
@@ -30,7 +30,7 @@ test:
 
 # Every program in Samples/ (built with the package), at short settings: each is a user's story
 # through the library API (Samples/README.md).
-SAMPLES = QuickStart OfflineAgent CustomGuidance PolicyGuidedData "SafePolicy 20" "AlignDigits 10"
+SAMPLES = QuickStart OfflineAgent CustomGuidance PolicyGuidedData "SafePolicy 20" "AlignDigits 10" "DiffusionPolicy 100"
 run-samples:
 	@for s in $(SAMPLES); do echo "== Samples/$$s"; .build/release/$$s || exit 1; done
 
@@ -57,6 +57,17 @@ bench-rounds: bench-build
 	python3 bench/rounds.py --diffuse $(BENCH_DIR)/release/diffuse --python .venv-bench/bin/python --threads $(THREADS) \
 	  --rounds $(ROUNDS) --only $(METHODS) --goals td3bc_update=2,iql_update=2,unet2d_train_step=1.5,fisor_update=1.5,pgd_generate=1.5,seppo_dpo_step=1.5 \
 	  --markdown docs/bench-methods-rounds.md --command "make bench-rounds ROUNDS=$(ROUNDS) THREADS=$(THREADS)"
+
+# Issue #27's diffusion-policy workloads (update and batch-1 selection) beside PyTorch, into
+# docs/bench-diffusion-policies.md (quote THREADS=1 on a shared machine: see that file).
+DPOL = diffusion_bc_update,idql_update,dql_update,diffusion_bc_select_action_1,idql_select_action_1,dql_select_action_1
+bench-rounds-diffusion-policies: bench-build
+	@test -x .venv-bench/bin/python || python3 -m venv .venv-bench
+	@.venv-bench/bin/python -c "import torch" 2>/dev/null || .venv-bench/bin/pip install -q torch numpy
+	python3 bench/rounds.py --diffuse $(BENCH_DIR)/release/diffuse --python .venv-bench/bin/python --threads $(THREADS) \
+	  --rounds $(ROUNDS) --only $(DPOL) \
+	  --goals diffusion_bc_update=1.5,idql_update=1.5,dql_update=1.5,diffusion_bc_select_action_1=2,idql_select_action_1=2,dql_select_action_1=2 \
+	  --markdown bench-results/diffusion-policies-rounds.md --command "make bench-rounds-diffusion-policies ROUNDS=$(ROUNDS) THREADS=$(THREADS)"
 
 # A/B of two builds of ours on the same noisy machine (bench/paired.py alternating turns):
 # make bench-ab BASELINE=/path/to/old/diffuse ONLY=unet2d_train_step,td3bc_update

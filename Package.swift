@@ -84,6 +84,7 @@ let package = Package(
         .executableTarget(name: "PolicyGuidedData", dependencies: ["PolicyDiffusion"], path: "Samples/PolicyGuidedData"),
         .executableTarget(name: "SafePolicy", dependencies: ["PolicyDiffusion"], path: "Samples/SafePolicy"),
         .executableTarget(name: "AlignDigits", dependencies: ["PolicyDiffusion"], path: "Samples/AlignDigits"),
+        .executableTarget(name: "DiffusionPolicy", dependencies: ["PolicyDiffusion"], path: "Samples/DiffusionPolicy"),
 
         .target(name: "TestSupport", dependencies: ["TensorCore"], path: "Tests/TestSupport"),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "CKernels", "TestSupport"], resources: [.copy("Fixtures")]),

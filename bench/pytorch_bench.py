@@ -116,8 +116,9 @@ def diffusion_loss(net, x0, abar, prediction, cond=None, weights=None):
     return err.mean()
 
 
-def ddpm_sample(net, shape, abar, timesteps, prediction="epsilon", variance="fixed_small", cond=None, inpaint=None, clip_after=None):
-    """diffusers' DDPM step (no x0 clipping): mean = c0 x0 + ct x, plus sqrt(var) z for t > 0."""
+def ddpm_sample(net, shape, abar, timesteps, prediction="epsilon", variance="fixed_small", cond=None, inpaint=None, clip_after=None,
+                clip_x0=False):
+    """diffusers' DDPM step: mean = c0 x0 + ct x, plus sqrt(var) z for t > 0 (x0 clipped to [-1, 1] with clip_x0)."""
     x = torch.randn(shape)
     if inpaint is not None:
         x = torch.where(inpaint[0], inpaint[1], x)
@@ -127,6 +128,8 @@ def ddpm_sample(net, shape, abar, timesteps, prediction="epsilon", variance="fix
         alpha, bt, bp = ab / abp, 1 - ab, 1 - abp
         out = net(x, torch.full((shape[0],), float(t)), cond)
         x0 = (x - bt.sqrt() * out) / ab.sqrt() if prediction == "epsilon" else out
+        if clip_x0:
+            x0 = x0.clamp(-1, 1)
         mean = x0 * ((abp.sqrt() * (1 - alpha)) / bt) + x * (alpha.sqrt() * bp / bt)
         if t > 0:
             var = (1 - alpha) if variance == "fixed_large" else torch.clamp(bp / bt * (1 - alpha), min=1e-20)
@@ -226,14 +229,15 @@ class ResBlock(nn.Module):
 
 
 class ResidualMLPDenoiser(nn.Module):
-    """FISOR's actor: Fourier(64) → 128 → Mish → 128; [x ‖ s ‖ temb] → 256 → 3 blocks → Mish → act."""
+    """FISOR's actor: Fourier(64) → 128 → Mish → 128; [x ‖ s ‖ temb] → 256 → 3 blocks → Mish → act.
+    The diffusion policies use the same network with hidden 256 (and dropout 0 for DQL)."""
 
-    def __init__(self, act=2, obs=8):
+    def __init__(self, act=2, obs=8, hidden=1024, dropout=0.1):
         super().__init__()
         self.time = FourierFeatures()
         self.time_in, self.time_out = nn.Linear(64, 128), nn.Linear(128, 128)
         self.inp = nn.Linear(act + obs + 128, 256)
-        self.blocks = nn.ModuleList([ResBlock() for _ in range(3)])
+        self.blocks = nn.ModuleList([ResBlock(256, hidden, dropout) for _ in range(3)])
         self.out = nn.Linear(256, act)
 
     def forward(self, x, t, cond):
@@ -688,6 +692,126 @@ def agent_update(kind, warmup, repeats):
     return measure(f"{kind}_update", td3bc if kind == "td3bc" else iql, warmup, repeats)
 
 
+def diffusion_policy(kind):
+    """CoreWorkloads.diffusionPolicy: DiffusionPolicySettings' defaults on HalfCheetah's shapes — the ε-network
+    (hidden 256; dropout 0.1, DQL 0), its EMA copy, and twin critics with Polyak targets (IDQL, DQL), IDQL's V."""
+    import copy
+    torch.manual_seed(21)
+    o, a = 17, 6
+    actor = ResidualMLPDenoiser(act=a, obs=o, hidden=256, dropout=0.0 if kind == "dql" else 0.1).train()
+    ema = copy.deepcopy(actor).eval()
+    nets = {"actor": actor, "ema": ema}
+    if kind != "diffusion_bc":
+        nets["critics"] = nn.ModuleList([corl_mlp([o + a, 256, 256, 1]) for _ in range(2)])
+        nets["targets"] = copy.deepcopy(nets["critics"])
+    if kind == "idql":
+        nets["value"] = corl_mlp([o, 256, 256, 1])
+    return nets
+
+
+def diffusion_policy_update(kind, warmup, repeats):
+    """Mirror of CoreWorkloads.diffusionPolicyUpdate: one update as DiffusionPolicyAlgorithms.swift computes it
+    (one Adam per network group, lr 3e-4; EMA and Polyak rate 0.005; the logged metrics read with .item())."""
+    nets = diffusion_policy(kind)
+    actor, ema = nets["actor"], nets["ema"]
+    g = torch.Generator().manual_seed(20)
+    n = 256
+    s, act = torch.randn(n, 17, generator=g), torch.rand(n, 6, generator=g) * 2 - 1
+    r, s2, d = torch.randn(n, generator=g), torch.randn(n, 17, generator=g), torch.zeros(n)
+    abar = vp_alphas_cumprod()
+    ts = [4, 3, 2, 1, 0]
+    opts = {k: torch.optim.Adam(nets[k].parameters(), lr=3e-4) for k in ("actor", "critics", "value") if k in nets}
+    q = lambda c, x, y: c(torch.cat([x, y], 1)).squeeze(1)
+
+    def descend(loss, key):
+        opts[key].zero_grad()
+        loss.backward()
+        opts[key].step()
+
+    def lerp(target, source):
+        with torch.no_grad():
+            for p, x in zip(target.parameters(), source.parameters()):
+                p.lerp_(x, 0.005)
+
+    def diffusion_bc():
+        loss = diffusion_loss(actor, act, abar, "epsilon", cond=s)
+        descend(loss, "actor")
+        lerp(ema, actor)
+        return [loss.item()]
+
+    def idql():
+        critics, targets, value = nets["critics"], nets["targets"], nets["value"]
+        with torch.no_grad():
+            qt = torch.minimum(q(targets[0], s, act), q(targets[1], s, act))
+        u = qt - value(s).squeeze(1)
+        value_loss = ((0.7 - (u < 0).float()).abs() * u.square()).mean()
+        descend(value_loss, "value")
+        with torch.no_grad():
+            y = r + 0.99 * (1 - d) * value(s2).squeeze(1)
+        critic_loss = (F.mse_loss(q(critics[0], s, act), y) + F.mse_loss(q(critics[1], s, act), y)) * 0.5
+        descend(critic_loss, "critics")
+        lerp(targets, critics)
+        actor_loss = diffusion_loss(actor, act, abar, "epsilon", cond=s)
+        descend(actor_loss, "actor")
+        lerp(ema, actor)
+        return [value_loss.item(), critic_loss.item(), actor_loss.item(), qt.mean().item()]
+
+    def dql():
+        critics, targets = nets["critics"], nets["targets"]
+        with torch.no_grad():
+            nxt = ddpm_sample(ema, (n, 6), abar, ts, variance="fixed_large", cond=s2, clip_x0=True).clamp(-1, 1)
+            y = r + 0.99 * (1 - d) * torch.minimum(q(targets[0], s2, nxt), q(targets[1], s2, nxt))
+        critic_loss = F.mse_loss(q(critics[0], s, act), y) + F.mse_loss(q(critics[1], s, act), y)
+        descend(critic_loss, "critics")
+        denoising = diffusion_loss(actor, act, abar, "epsilon", cond=s)
+        a0 = ddpm_sample(actor, (n, 6), abar, ts, variance="fixed_large", cond=s, clip_x0=True).clamp(-1, 1)  # through the chain
+        for p in critics.parameters():
+            p.requires_grad_(False)
+        q1, q2 = q(critics[0], s, a0), q(critics[1], s, a0)
+        for p in critics.parameters():
+            p.requires_grad_(True)
+        total = denoising - 1.0 / (q2.abs().mean().item() + 1e-8) * q1.mean()
+        descend(total, "actor")
+        lerp(targets, critics)
+        lerp(ema, actor)
+        return [critic_loss.item(), total.item(), denoising.item(), q1.mean().item()]
+
+    return measure(f"{kind}_update", {"diffusion_bc": diffusion_bc, "idql": idql, "dql": dql}[kind], warmup, repeats)
+
+
+def diffusion_policy_select(kind, warmup, repeats):
+    """Mirror of CoreWorkloads.diffusionPolicySelect: N candidates (1, IDQL 32, DQL 50) for one observation from the
+    EMA actor by T = 5 DDPM (IDQL, diffusion BC: the sample clamped each step; DQL: x0 clipped), then the selector
+    on min of the target critics (IDQL: expectile weights with V; DQL: softmax Q), the action mapped back."""
+    nets = diffusion_policy(kind)
+    ema = nets["ema"]
+    abar = vp_alphas_cumprod()
+    obs = torch.randn(1, 17)
+    count = {"diffusion_bc": 1, "idql": 32, "dql": 50}[kind]
+    shift, scale = torch.zeros(17), torch.ones(17)
+    a_shift, a_scale = torch.zeros(6), torch.ones(6)
+    q = lambda c, x, y: c(torch.cat([x, y], 1)).squeeze(1)
+
+    def run():
+        with torch.no_grad():
+            tiled = ((obs - shift) / scale).expand(count, 17)
+            cands = ddpm_sample(ema, (count, 6), abar, [4, 3, 2, 1, 0], variance="fixed_large", cond=tiled,
+                                clip_after=None if kind == "dql" else 1.0, clip_x0=kind == "dql").clamp(-1, 1)
+            if kind == "diffusion_bc":
+                pick = 0
+            else:
+                qs = torch.minimum(q(nets["targets"][0], tiled, cands), q(nets["targets"][1], tiled, cands))
+                if kind == "idql":
+                    adv = qs - nets["value"](tiled).squeeze(1)
+                    w = torch.where(adv < 0, 0.3, 0.7) / adv.abs().clamp(min=1e-6)
+                else:
+                    w = torch.softmax(qs, 0)
+                pick = torch.multinomial(w, 1).item()
+            cands[pick] * a_scale + a_shift
+
+    return measure(f"{kind}_select_action_1", run, warmup, repeats)
+
+
 WORKLOADS = {
     "op_overhead": op_overhead,
     "sgemm_256": lambda w, r: sgemm(256, w, r),
@@ -707,6 +831,12 @@ WORKLOADS = {
     "td3bc_update": lambda w, r: agent_update("td3bc", w, r),
     "iql_update": lambda w, r: agent_update("iql", w, r),
     "seppo_dpo_step": seppo_dpo_step,
+    "diffusion_bc_update": lambda w, r: diffusion_policy_update("diffusion_bc", w, r),
+    "diffusion_bc_select_action_1": lambda w, r: diffusion_policy_select("diffusion_bc", w, r),
+    "idql_update": lambda w, r: diffusion_policy_update("idql", w, r),
+    "idql_select_action_1": lambda w, r: diffusion_policy_select("idql", w, r),
+    "dql_update": lambda w, r: diffusion_policy_update("dql", w, r),
+    "dql_select_action_1": lambda w, r: diffusion_policy_select("dql", w, r),
 }
 
 

@@ -85,7 +85,7 @@ struct CLITests {
         (["train", "regression", "-o", "/tmp/x.safetensors", "--jsno"], 2, "(did you mean --json?)"),
         (["train", "regression", "-o", "/tmp/x.safetensors", "--zzzzzzzz"], 2, "unknown option --zzzzzzzz"),
         (["train", "agent", "--algo", "td3cb", "--data", "x", "-o", "y"], 2, "got 'td3cb' (did you mean td3bc?)"),
-        (["pgd", "train-agent", "--algo", "bc", "--data", "x", "--model", "m", "-o", "y"], 2, "--algo must be one of td3bc | iql, got 'bc'"),
+        (["pgd", "train-agent", "--algo", "bc", "--data", "x", "--model", "m", "-o", "y"], 2, "--algo must be one of td3bc | iql | diffusion-bc | idql | dql, got 'bc'"),
         (["dataset", "collect", "--env", "pendulum", "--quality", "expret", "-o", "/tmp/x.hdf5"], 2, "(did you mean expert?)"),
         (["sample", "-m", "/nonexistent.safetensors"], 1, "cannot read"),
         (["sample"], 2, "missing required option --model"),
@@ -283,7 +283,8 @@ struct CLITests {
         #expect(groups == [
             "op_overhead", "sgemm_256", "sgemm_1024", "mlp_train_step", "mlp_sample_100", "fisor_actor_train_step", "fisor_select_action",
             "fisor_select_action_1", "fisor_update", "unet1d_train_step", "unet1d_sample_100", "conv1d", "conv2d", "unet2d_train_step",
-            "pgd_generate", "td3bc_update", "iql_update", "seppo_dpo_step"])
+            "pgd_generate", "td3bc_update", "iql_update", "seppo_dpo_step", "diffusion_bc_update", "diffusion_bc_select_action_1",
+            "idql_update", "idql_select_action_1", "dql_update", "dql_select_action_1"])
         // … in the order of the PyTorch mirror's WORKLOADS (bench/paired.py runs the two in lockstep) …
         let mirror = try String(contentsOfFile: "bench/pytorch_bench.py", encoding: .utf8)
         let table = mirror.components(separatedBy: "WORKLOADS = {")[1].components(separatedBy: "\n}")[0]

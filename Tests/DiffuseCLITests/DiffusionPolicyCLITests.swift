@@ -58,4 +58,41 @@ struct DiffusionPolicyCLITests {
         }
         expectOneLineError(["train", "agent", "--algo", "bc", "--data", data, "--candidates", "4", "-o", out], 2, "applies to diffusion-bc")
     }
+
+    /// `pgd train-agent` trains a diffusion policy on synthetic pools: unguided trajectory-model pools
+    /// (stopped and resumed = straight, pool included) and world-model rollouts under its sampled
+    /// actions; guidance toward it is refused in one line (it has no log-likelihood).
+    @Test func trainsOnSyntheticData() throws {
+        let data = pendulumData()
+        let model = tempPath("dpol-traj.safetensors"), worldModel = tempPath("dpol-wm.safetensors")
+        var r = runCLI(["train", "trajectory", "--data", data, "--steps", "2", "--horizon", "8", "--dim", "8", "--batch-size", "8", "-o", model])
+        #expect(r.status == 0, "\(r.err)")
+        r = runCLI(["train", "world-model", "--data", data, "--ensemble", "2", "--steps", "4", "--batch-size", "32", "-o", worldModel])
+        #expect(r.status == 0, "\(r.err)")
+        let straight = tempPath("dpol-pgd-straight.safetensors"), resumed = tempPath("dpol-pgd-resumed.safetensors")
+        let common = ["pgd", "train-agent", "--algo", "idql", "--data", data, "--model", model, "--guidance", "0", "--steps", "6", "--pool", "300",
+                      "--regenerate-every", "3", "--sample-steps", "2", "--checkpoint-every", "3", "--eval-episodes", "1"]
+        r = runCLI(common + ["-o", straight])
+        #expect(r.status == 0, "\(r.err)")
+        r = runCLI(common + ["-o", resumed, "--stop-after", "3"])
+        #expect(r.status == 0, "\(r.err)")
+        r = runCLI(common + ["-o", resumed, "--resume"])
+        #expect(r.status == 0, "\(r.err)")
+        let a = try SafeTensorsFile(contentsOf: URL(fileURLWithPath: straight)), b = try SafeTensorsFile(contentsOf: URL(fileURLWithPath: resumed))
+        #expect(a.tensors.keys.contains("pool.observations") && a.tensors.keys.contains("actorEMA.output.weight") && a.tensors == b.tensors)
+        r = runCLI(["eval", "agent", "--policy", straight, "--episodes", "1", "--json"])
+        #expect(r.status == 0, "\(r.err)")
+
+        let baseline = tempPath("dpol-wm-agent.safetensors")
+        r = runCLI(["pgd", "train-agent", "--algo", "dql", "--data", data, "--world-model", worldModel, "--horizon", "20", "--steps", "4",
+                    "--pool", "300", "--regenerate-every", "2", "--eval-episodes", "1", "--json", "-o", baseline])
+        #expect(r.status == 0, "\(r.err)")
+        let pool = try SafeTensorsFile(contentsOf: URL(fileURLWithPath: baseline))
+        // The second pool is rollouts under the DQL actor: 300 rows, one timeout per 20-step rollout.
+        #expect(pool.tensors["pool.rewards"]?.shape == [300] && pool.metadata["world_model"] == worldModel)
+        #expect(try pool.tensors["pool.timeouts"]!.tensor(name: "pool.timeouts").scalars.reduce(0, +) == 15)
+
+        expectOneLineError(["pgd", "train-agent", "--algo", "dql", "--data", data, "--model", model, "--steps", "2", "-o", tempPath("dpol-x.safetensors")],
+                           1, "needs an actor with a log-likelihood")
+    }
 }

@@ -44,6 +44,16 @@ struct DistributedTests {
         // comparison would test noise.
         ["train", "trajectory", "--steps", "4", "--batch-size", "8", "--horizon", "16", "--dim", "16", "--data", "DATA"],
         ["train", "agent", "--algo", "iql", "--steps", "6", "--batch-size", "32", "--eval-episodes", "1", "--data", "DATA"],
+        // Diffusion policies: the denoising noise, dropout masks and (DQL) the reverse chain's and the
+        // backup's draws follow the global batch; DQL's λ = η / mean|Q| uses the global mean.
+        ["train", "agent", "--algo", "diffusion-bc", "--steps", "3", "--batch-size", "32", "--eval-episodes", "1", "--data", "DATA"],
+        ["train", "agent", "--algo", "idql", "--steps", "3", "--batch-size", "32", "--eval-episodes", "1", "--candidates", "2", "--data", "DATA"],
+        // Seed 1: at the default seed one of DQL's ~200k actor weights has a first-step gradient within
+        // float rounding of zero (|g| ≈ 1e-8 beside a typical 1e-3), which Adam's first step turns into
+        // a different fraction of ±lr in the two runs (Δ 2.5e-4 in that one weight; every other tensor,
+        // and every Adam moment, agrees to ≤ 1.2e-5) — the trajectory case's effect above, by chance here.
+        ["train", "agent", "--algo", "dql", "--steps", "3", "--batch-size", "32", "--eval-episodes", "1", "--candidates", "2", "--seed", "1",
+         "--data", "DATA"],
         // FISOR shards its own actor and critic blocks (and draws each block's noise in full): two
         // iterations of the reference's joint loop, as before critic-first became the default.
         ["fisor", "train", "--schedule", "joint", "--steps", "2", "--eval-episodes", "0", "--data", "CIRCLE"],

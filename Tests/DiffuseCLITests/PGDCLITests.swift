@@ -78,7 +78,7 @@ struct PGDCLITests {
         (["train", "trajectory", "--data", "/nonexistent.hdf5", "-o", "/tmp/x.safetensors"], 1, "no such file"),
         (["train", "trajectory", "--data", "x.hdf5", "--horizon", "30", "-o", "/tmp/x.safetensors"], 2, "multiple of 4"),
         (["pgd", "generate", "--model", "/nonexistent.safetensors", "-o", "/tmp/x.hdf5"], 1, "cannot read"),
-        (["pgd", "train-agent", "--data", "x.hdf5", "--model", "m", "--algo", "bc", "-o", "/tmp/x.safetensors"], 2, "--algo must be one of td3bc | iql"),
+        (["pgd", "train-agent", "--data", "x.hdf5", "--model", "m", "--algo", "bc", "-o", "/tmp/x.safetensors"], 2, "--algo must be one of td3bc | iql | diffusion-bc | idql | dql"),
         (["pgd", "evaluate", "--data", "/nonexistent.hdf5"], 1, "no such file"),
         (["pgd", "evaluate", "--data", "x.hdf5", "--oob-tolerance", "-1"], 2, "--oob-tolerance must be in"),
         (["pgd", "train-agent", "--data", "x.hdf5", "--model", "m", "--world-model", "w", "-o", "/tmp/x.safetensors"], 2, "exactly one of --model"),

@@ -41,6 +41,7 @@ public struct DiffusionActorSampler: Sendable {
 
     /// `n` candidate actions per row of `observations` ([B, obs], training units) from `actor`
     /// (usually the EMA copy, in evaluation mode): [B·n, act], rows i·n ..< (i + 1)·n for state i.
+    /// In a data-parallel update the noise is the global batch's for this rank's rows (`rowNoise`).
     public func candidates<D: Denoiser>(_ actor: D, observations: Tensor, count n: Int, actionDim: Int, rng: RandomGenerator) -> Tensor {
         let b = observations.shape[0]
         return noGrad {
@@ -51,14 +52,15 @@ public struct DiffusionActorSampler: Sendable {
 
     /// One action per row of `observations` by the same reverse chain, recording gradients through
     /// every step (Diffusion-QL §3: the policy-improvement term −Q(s, a⁰) is differentiated through
-    /// a⁰ = the end of the chain, back to the ε-network's weights). The noise draws are constants.
+    /// a⁰ = the end of the chain, back to the ε-network's weights). The noise draws are constants
+    /// (`rowNoise`: in a data-parallel update, the global batch's draws for this rank's rows).
     public func differentiableSample(_ network: DenoisingNetwork, observations: Tensor, actionDim: Int, rng: RandomGenerator) -> Tensor {
         let shape = [observations.shape[0], actionDim]
         let sch = scheduler, s = sch.noiseSchedule, ts = sch.timesteps()
-        var x = rng.normal(shape)
+        var x = rng.rowNoise(shape)
         for t in ts {
             let out = network(x, Tensor(repeating: Float(t), shape: [shape[0]]))
-            let noise = t > 0 ? rng.normal(shape) : nil
+            let noise = t > 0 ? rng.rowNoise(shape) : nil
             x = sch.step(out, timestep: t, sample: x, noise: noise, schedule: s, previous: DDPMScheduler.previous(t, in: ts)).previous
             if !clipsPrediction { x = x.clamped(min: -1, max: 1) }
         }

@@ -41,7 +41,7 @@ private func discreteSampling(_ network: DenoisingNetwork, shape: [Int], timeste
                               prediction: PredictionType, guidance: GuidanceConfig?, inpainting: Inpainting?, rng: RandomGenerator,
                               posteriorVariance: (Int) -> Float, step: (Tensor, Int, Tensor, PredictionType) -> Tensor) -> Tensor {
     noGrad {
-        var x = rng.normal(shape)
+        var x = rng.rowNoise(shape)
         if let inpainting { x = inpainting.apply(x) }
         for (i, t) in ts.enumerated() {
             let tt = Tensor(repeating: Float(t), shape: [shape[0]])
@@ -76,7 +76,7 @@ public struct DDPMSampler: Sampler {
                                 posteriorVariance: { s.posteriorVariance($0, previous: DDPMScheduler.previous($0, in: ts)) }) { out, t, x, kind in
             var stepper = scheduler
             stepper.prediction = kind
-            let noise = t > 0 ? rng.normal(shape) : nil
+            let noise = t > 0 ? rng.rowNoise(shape) : nil
             let next = stepper.step(out, timestep: t, sample: x, noise: noise, schedule: s, previous: DDPMScheduler.previous(t, in: ts)).previous
             guard let r = clipAfterStep else { return next }
             return next.clamped(min: r.lowerBound, max: r.upperBound)

@@ -7,7 +7,7 @@ import TensorCore
 /// A trained diffusion policy: per state, N candidates from the EMA actor by the shared T-step
 /// sampler (`DiffusionActorSampler`), then one chosen by the settings' selector over the target
 /// critics; actions mapped back to the environment's box.
-public final class DiffusionAgentPolicy: Policy {
+public final class DiffusionAgentPolicy: TensorPolicy {
     public let networks: DiffusionPolicyNetworks
     public let settings: DiffusionPolicySettings
     public let observationNormalizer: AffineNormalizer
@@ -81,13 +81,10 @@ public final class DiffusionAgentPolicy: Policy {
         return weights.count - 1
     }
 
-    public func actions(for observations: [[Double]], environments: [any Environment], rng: RandomGenerator) -> [[Double]] {
-        let d = observationDim
-        precondition(observations.allSatisfy { $0.count == d }, "policy expects \(d)-dimensional observations")
-        let x = observationNormalizer(Tensor(observations.flatMap { $0.map(Float.init) }, shape: [observations.count, d]))
-        let a = noGrad { actionMap.inverse(choose(x, candidates: candidates(x, rng: rng), rng: rng)) }.scalars
-        let k = actionDim
-        return (0..<observations.count).map { i in (0..<k).map { Double(a[i * k + $0]) } }
+    /// One chosen candidate per row of `observations` (environment units), in environment units.
+    public func actions(_ observations: Tensor, rng: RandomGenerator) -> Tensor {
+        let x = observationNormalizer(observations)
+        return noGrad { actionMap.inverse(choose(x, candidates: candidates(x, rng: rng), rng: rng)) }
     }
 
     /// Loads a checkpoint written by `diffuse train agent --algo diffusion-bc | idql | dql`.
@@ -109,20 +106,15 @@ public final class DiffusionAgentPolicy: Policy {
 }
 
 extension OfflineTrainer {
-    /// The standard setup for a diffusion policy: preprocessing fitted to `dataset`, the networks,
-    /// and shuffled epochs over the real transitions. IDQL and Diffusion-QL need rewards.
+    /// The standard setup for a diffusion policy (the settings are its recipe). IDQL and Diffusion-QL need rewards.
     public convenience init(dataset: OfflineDataset, diffusion s: DiffusionPolicySettings, actionBounds: Box, seed: UInt64) throws {
-        if let error = s.validationError() { throw DataFileError.unsupported(error) }
-        guard dataset.count >= s.batchSize else {
-            throw DataFileError.unsupported("the dataset has \(dataset.count) transitions, fewer than one batch of \(s.batchSize)")
-        }
-        let preprocessing = try TransitionPreprocessing(fitting: dataset, actionBounds: actionBounds, normalizeObservations: s.normalizeObservations,
-                                                        rewardScale: s.rewardScale, bootstrapping: s.bootstrapping)
-        // One stream, as the MLP agents: networks, then the sampler's seed, then the algorithm's draws.
-        let rng = RandomGenerator(seed: seed)
-        let networks = DiffusionPolicyNetworks(config: .init(observationDim: dataset.observationDim, actionDim: dataset.actionDim, settings: s),
-                                               rng: rng.fork())
-        let batches = TransitionSampler(try preprocessing(dataset), batchSize: s.batchSize, mode: .epochs, seed: rng.nextUInt64())
-        self.init(algorithm: s.algorithm.make(networks: networks, settings: s, rng: rng), batches: batches, preprocessing: preprocessing)
+        try self.init(dataset: dataset, recipe: s, actionBounds: actionBounds, seed: seed)
+    }
+}
+
+extension DiffusionPolicySettings: OfflineAlgorithmRecipe {
+    public func algorithmBuilder(observationDim: Int, actionDim: Int, networkRNG: RandomGenerator) -> (RandomGenerator) -> any OfflineAlgorithm {
+        let networks = DiffusionPolicyNetworks(config: .init(observationDim: observationDim, actionDim: actionDim, settings: self), rng: networkRNG)
+        return { [self] rng in algorithm.make(networks: networks, settings: self, rng: rng) }
     }
 }

@@ -37,6 +37,15 @@ func adam(_ networks: DiffusionPolicyNetworks, _ prefixes: [String], _ learningR
          config: .init(learningRate: learningRate))
 }
 
+/// A batch mean over the global batch: in a data-parallel update (equal shards, docs/distributed.md)
+/// the ranks' shard means averaged, so every rank uses the value one process computes; else `shardMean`.
+func globalMean(_ shardMean: Float) -> Float {
+    guard let group = ProcessGroup.parallel else { return shardMean }
+    var sum = [Double(shardMean)]
+    group.allReduceSum(&sum)
+    return Float(sum[0] / Double(group.size))
+}
+
 /// The EMA actor follows the actor: θ̄ ← (1 − rate)·θ̄ + rate·θ.
 func updateEMA(_ n: DiffusionPolicyNetworks, rate: Float) { interpolateParameters(into: n.actorEMA, from: n.actor, weight: rate) }
 
@@ -177,7 +186,7 @@ public final class DiffusionQL: DiffusionPolicyAlgorithm {
         let q1 = DiffusionPolicyNetworks.q(n.critics[0], observations, a0), q2 = DiffusionPolicyNetworks.q(n.critics[1], observations, a0)
         for c in n.critics { c.unfreeze() }
         // η / mean|Q| makes the Q term's scale independent of the reward scale (the reference code's form).
-        let lambda = s.eta / noGrad { q2.abs().mean().item + 1e-8 }
+        let lambda = s.eta / (globalMean(noGrad { q2.abs().mean().item }) + 1e-8)
         return (denoising - lambda * q1.mean(), denoising, q1)
     }
 

@@ -94,10 +94,10 @@ public struct DiffusionPolicySettings: Codable, Sendable, Equatable {
         }
     }
 
-    /// nil, or why these settings cannot train.
     /// The actor's sampler for these settings.
     public var sampler: DiffusionActorSampler { DiffusionActorSampler(steps: diffusionSteps, clipsPrediction: clipPrediction) }
 
+    /// nil, or why these settings cannot train.
     public func validationError() -> String? {
         if diffusionSteps < 1 { return "diffusion steps must be positive" }
         if candidates < 1 { return "candidates must be positive" }

@@ -65,14 +65,15 @@ public enum SyntheticPoolGenerator {
 
     /// A pool of `n` transitions (environment units). `actor` is nil for the first pool: diffusion
     /// then samples unguided; a world model has nothing to roll out, so its first pool is the real
-    /// data itself.
-    func pool(transitions n: Int, actor: AgentPolicy?, real: OfflineDataset, settings: PolicyGuidedTrainingSettings, seed: UInt64,
+    /// data itself. Guidance (λ ≠ 0) needs an actor with a log-likelihood (`DifferentiablePolicy`).
+    func pool(transitions n: Int, actor: (any TensorPolicy)?, real: OfflineDataset, settings: PolicyGuidedTrainingSettings, seed: UInt64,
               progress: ((Int) -> Void)?) throws -> OfflineDataset {
         switch self {
         case .diffusion(let model):
             var synthesis = settings.synthesis
             if actor == nil { synthesis.lambda = 0 }
-            return try model.synthesize(transitions: n, policy: synthesis.lambda == 0 ? nil : actor, settings: synthesis, seed: seed, progress: progress)
+            let target = synthesis.lambda == 0 ? nil : actor as? any DifferentiablePolicy
+            return try model.synthesize(transitions: n, policy: target, settings: synthesis, seed: seed, progress: progress)
         case .worldModel(let model, let rollout):
             guard let actor else { return real }
             let data = try model.rollout(transitions: n, from: real, policy: actor, settings: rollout, seed: seed).dataset
@@ -101,9 +102,13 @@ public final class PolicyGuidedAgentTrainer: Trainer {
     let real: OfflineDataset
     let seed: UInt64
 
-    public init(real dataset: OfflineDataset, generator: SyntheticPoolGenerator, algorithm kind: AgentAlgorithm, hyperparameters h: AgentHyperparameters,
+    /// Any offline algorithm's recipe (`AgentRecipe`, a diffusion policy's settings). Guided pools
+    /// (a trajectory model with λ ≠ 0) need an actor with a log-likelihood: TD3+BC, IQL or BC, not a
+    /// diffusion policy, which trains on unguided pools or world-model rollouts instead.
+    public init(real dataset: OfflineDataset, generator: SyntheticPoolGenerator, recipe: some OfflineAlgorithmRecipe,
                 actionBounds: Box, settings: PolicyGuidedTrainingSettings, seed: UInt64) throws {
-        precondition(settings.syntheticRows >= 1 && settings.syntheticRows < h.batchSize, "synthetic rows must leave room for real rows in a batch")
+        if let error = recipe.validationError() { throw DataFileError.unsupported(error) }
+        precondition(settings.syntheticRows >= 1 && settings.syntheticRows < recipe.batchSize, "synthetic rows must leave room for real rows in a batch")
         guard generator.dimensions == (dataset.observationDim, dataset.actionDim) else {
             throw DataFileError.unsupported("the generator's observations and actions do not fit the dataset's")
         }
@@ -112,23 +117,31 @@ public final class PolicyGuidedAgentTrainer: Trainer {
         self.seed = seed
         let realRows = (0..<dataset.count).filter { dataset.timeouts.scalars[$0] == 0 }
         let real = dataset.subset(realRows)
-        guard real.count >= h.batchSize else {
-            throw DataFileError.unsupported("the dataset has \(real.count) transitions besides timeouts, fewer than one batch of \(h.batchSize)")
+        guard real.count >= recipe.batchSize else {
+            throw DataFileError.unsupported("the dataset has \(real.count) transitions besides timeouts, fewer than one batch of \(recipe.batchSize)")
         }
         self.real = real
-        let preprocessing = try TransitionPreprocessing(fitting: real, actionBounds: actionBounds, normalizeObservations: h.normalizeObservations,
-                                                        rewardScale: h.rewardScale, bootstrapping: h.bootstrapping)
+        let preprocessing = try recipe.preprocessing(fitting: real, actionBounds: actionBounds)
         let rng = RandomGenerator(seed: seed)
-        let networks = AgentNetworks(config: .init(algorithm: kind, observationDim: dataset.observationDim, actionDim: dataset.actionDim), rng: rng.fork())
+        let build = recipe.algorithmBuilder(observationDim: dataset.observationDim, actionDim: dataset.actionDim, networkRNG: rng.fork())
         // The pool sampler holds the real rows until the first pool replaces them (first step or resume).
         let realRowsPreprocessed = try preprocessing(real)
         pool = TransitionSampler(realRowsPreprocessed, batchSize: settings.syntheticRows, mode: .distinctInBatch, seed: rng.nextUInt64())
         poolState = SyntheticPoolState(pool)
-        let realSampler = TransitionSampler(realRowsPreprocessed, batchSize: h.batchSize - settings.syntheticRows, mode: .distinctInBatch,
+        let realSampler = TransitionSampler(realRowsPreprocessed, batchSize: recipe.batchSize - settings.syntheticRows, mode: .distinctInBatch,
                                             seed: rng.nextUInt64())
-        trainer = OfflineTrainer(algorithm: kind.make(networks: networks, hyperparameters: h, rng: rng),
-                                 batches: MixedBatches([pool, realSampler]), preprocessing: preprocessing)
+        trainer = OfflineTrainer(algorithm: build(rng), batches: MixedBatches([pool, realSampler]), preprocessing: preprocessing)
         trainer.extraState = [("pool", poolState)]
+        if case .diffusion = generator, settings.synthesis.lambda != 0, !(trainer.policy() is any DifferentiablePolicy) {
+            throw SynthesisError.guidanceNeedsLikelihood
+        }
+    }
+
+    /// BC, TD3+BC or IQL with these hyperparameters.
+    public convenience init(real dataset: OfflineDataset, generator: SyntheticPoolGenerator, algorithm kind: AgentAlgorithm,
+                            hyperparameters h: AgentHyperparameters, actionBounds: Box, settings: PolicyGuidedTrainingSettings, seed: UInt64) throws {
+        try self.init(real: dataset, generator: generator, recipe: AgentRecipe(kind, hyperparameters: h), actionBounds: actionBounds,
+                      settings: settings, seed: seed)
     }
 
     /// Pool g's seed: independent of when the run was resumed.
@@ -159,7 +172,7 @@ public final class PolicyGuidedAgentTrainer: Trainer {
 
     /// Regenerates the whole pool for the current actor (diffusion: guided with the settings' λ).
     public func regenerate() throws {
-        guard let actor = trainer.policy() as? AgentPolicy else { preconditionFailure("offline agents act through AgentPolicy") }
+        guard let actor = trainer.policy() as? any TensorPolicy else { preconditionFailure("offline algorithms act through a TensorPolicy") }
         let generation = pool.generation + 1
         let data = try generator.pool(transitions: settings.poolSize, actor: actor, real: real, settings: settings,
                                       seed: Self.poolSeed(seed, generation: generation), progress: poolProgress)

@@ -32,6 +32,8 @@ public enum SynthesisError: Error, Equatable, CustomStringConvertible {
     case badLength(Int, multiple: Int)
     case fixedLength(Int, model: Int)
     case guidanceWithoutPolicy
+    /// A diffusion policy has no tractable log π(a | s) to guide toward (docs/pgd.md §3).
+    case guidanceNeedsLikelihood
     case nonFinite(batch: Int)
 
     public var description: String {
@@ -39,6 +41,8 @@ public enum SynthesisError: Error, Equatable, CustomStringConvertible {
         case let .badLength(l, m): return "window length \(l) must be a positive multiple of \(m) (the network halves the length at each level) and at least 2"
         case let .fixedLength(l, m): return "window length \(l) differs from the \(m) rows this model's MLP was trained on (it samples only that length)"
         case .guidanceWithoutPolicy: return "a guidance coefficient λ ≠ 0 needs a target policy"
+        case .guidanceNeedsLikelihood:
+            return "guidance (λ ≠ 0) needs an actor with a log-likelihood (td3bc, iql); a diffusion policy trains on unguided pools (λ = 0) or world-model rollouts"
         case let .nonFinite(b): return "sampling produced NaN or infinite values in batch \(b)"
         }
     }

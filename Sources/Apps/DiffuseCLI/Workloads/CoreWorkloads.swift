@@ -202,11 +202,8 @@ enum CoreWorkloads {
     /// HalfCheetah's shapes (observation 17, action 6), batch 256 of fixed random transitions; Polyak
     /// targets, the losses of TD3BC.swift / IQL.swift, one backward pass, Adam, the logged metrics.
     static func agentUpdate(_ kind: AgentAlgorithm, warmup: Int, repeats: Int) -> BenchResult {
-        let g = RandomGenerator(seed: 20)
-        let (o, a, n) = (17, 6, 256)
-        let batch = TransitionBatch(observations: g.normal([n, o]), actions: g.uniform([n, a], low: -1, high: 1), rewards: g.normal([n]),
-                                    nextObservations: g.normal([n, o]), dones: Tensor(zeros: [n]), timeouts: Tensor(zeros: [n]))
-        let networks = AgentNetworks(config: .init(algorithm: kind, observationDim: o, actionDim: a), rng: RandomGenerator(seed: 21))
+        let batch = agentBatch()
+        let networks = AgentNetworks(config: .init(algorithm: kind, observationDim: 17, actionDim: 6), rng: RandomGenerator(seed: 21))
         let algorithm = kind.make(networks: networks, hyperparameters: .defaults(for: kind), rng: RandomGenerator(seed: 22))
         return Bench.measure("\(kind.rawValue)_update", warmup: warmup, repeats: repeats) { _ = algorithm.update(batch) }
     }
@@ -227,5 +224,9 @@ enum CoreWorkloads {
          ("unet2d_train_step", { [unet2dTrainStep(warmup: w, repeats: r)] }), ("pgd_generate", { [pgdGenerate(warmup: w, repeats: r)] }),
          ("td3bc_update", { [agentUpdate(.td3bc, warmup: w, repeats: r)] }), ("iql_update", { [agentUpdate(.iql, warmup: w, repeats: r)] }),
          ("seppo_dpo_step", { [seppoDPOStep(warmup: w, repeats: r)] })]
+            + DiffusionAlgorithm.allCases.flatMap { algorithm in
+                [("\(workloadName(algorithm))_update", { [diffusionPolicyUpdate(algorithm, warmup: w, repeats: r)] }),
+                 ("\(workloadName(algorithm))_select_action_1", { [diffusionPolicySelect(algorithm, warmup: w, repeats: r)] })]
+            }
     }
 }

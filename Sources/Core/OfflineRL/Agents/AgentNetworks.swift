@@ -64,7 +64,7 @@ public final class AgentNetworks: Module, ConfigurableModule {
 
 /// A trained agent as a policy: observations are z-scored and actions mapped back from [−1, 1]
 /// to the environment's bounds with the maps stored in its checkpoint.
-public final class AgentPolicy: DifferentiablePolicy {
+public final class AgentPolicy: DifferentiablePolicy, TensorPolicy {
     public let networks: AgentNetworks
     public let observationNormalizer: AffineNormalizer
     public let actionMap: AffineNormalizer
@@ -75,14 +75,7 @@ public final class AgentPolicy: DifferentiablePolicy {
     }
 
     /// The mean action (deterministic evaluation), in environment units.
-    public func actions(for observations: [[Double]], environments: [any Environment], rng: RandomGenerator) -> [[Double]] {
-        let d = networks.config.observationDim
-        precondition(observations.allSatisfy { $0.count == d }, "policy expects \(d)-dimensional observations")
-        let x = Tensor(observations.flatMap { $0.map(Float.init) }, shape: [observations.count, d])
-        let a = noGrad { actionMap.inverse(networks.actor(observationNormalizer(x))) }.scalars
-        let k = networks.config.actionDim
-        return (0..<observations.count).map { i in (0..<k).map { Double(a[i * k + $0]) } }
-    }
+    public func actions(_ observations: Tensor, rng: RandomGenerator) -> Tensor { actionMap.inverse(mean(observations: observations)) }
 
     public var observationDim: Int { networks.config.observationDim }
     public var actionDim: Int { networks.config.actionDim }

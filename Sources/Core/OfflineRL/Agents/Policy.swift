@@ -7,6 +7,25 @@ public protocol Policy {
     func actions(for observations: [[Double]], environments: [any Environment], rng: RandomGenerator) -> [[Double]]
 }
 
+/// A policy that acts on a batch of observations as a tensor, [B, obs] → [B, act], both in
+/// environment units: what model rollouts call (`WorldModel.rollout`), and what its episode-batched
+/// `actions(for:…)` is made of. Agents act with their mean action, diffusion policies sample.
+public protocol TensorPolicy: Policy {
+    var observationDim: Int { get }
+    var actionDim: Int { get }
+    func actions(_ observations: Tensor, rng: RandomGenerator) -> Tensor
+}
+
+extension TensorPolicy {
+    public func actions(for observations: [[Double]], environments: [any Environment], rng: RandomGenerator) -> [[Double]] {
+        let d = observationDim, k = actionDim
+        precondition(observations.allSatisfy { $0.count == d }, "policy expects \(d)-dimensional observations")
+        let x = Tensor(observations.flatMap { $0.map(Float.init) }, shape: [observations.count, d])
+        let a = noGrad { actions(x, rng: rng) }.scalars
+        return (0..<observations.count).map { i in (0..<k).map { Double(a[i * k + $0]) } }
+    }
+}
+
 /// A policy whose log-likelihood is a differentiable function of tensors — what PGD's guidance
 /// steers toward (docs/pgd.md §3) and what likelihood-based diagnostics read.
 public protocol DifferentiablePolicy: Policy {

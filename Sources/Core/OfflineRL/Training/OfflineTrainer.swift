@@ -52,20 +52,24 @@ public final class OfflineTrainer: Trainer {
 }
 
 extension OfflineTrainer {
-    /// The standard setup for BC, TD3+BC and IQL: preprocessing fitted to `dataset`, the algorithm's
-    /// networks, and shuffled epochs over the real transitions.
+    /// The standard setup: preprocessing fitted to `dataset`, the recipe's networks and algorithm,
+    /// and shuffled epochs over the real transitions.
+    public convenience init(dataset: OfflineDataset, recipe: some OfflineAlgorithmRecipe, actionBounds: Box, seed: UInt64) throws {
+        if let error = recipe.validationError() { throw DataFileError.unsupported(error) }
+        guard dataset.count >= recipe.batchSize else {
+            throw DataFileError.unsupported("the dataset has \(dataset.count) transitions, fewer than one batch of \(recipe.batchSize)")
+        }
+        let preprocessing = try recipe.preprocessing(fitting: dataset, actionBounds: actionBounds)
+        // One stream: networks first, then the sampler's seed, then the algorithm's draws (target noise, diffusion noise).
+        let rng = RandomGenerator(seed: seed)
+        let build = recipe.algorithmBuilder(observationDim: dataset.observationDim, actionDim: dataset.actionDim, networkRNG: rng.fork())
+        let batches = TransitionSampler(try preprocessing(dataset), batchSize: recipe.batchSize, mode: .epochs, seed: rng.nextUInt64())
+        self.init(algorithm: build(rng), batches: batches, preprocessing: preprocessing)
+    }
+
+    /// BC, TD3+BC or IQL (`AgentRecipe`).
     public convenience init(dataset: OfflineDataset, algorithm kind: AgentAlgorithm, hyperparameters h: AgentHyperparameters,
                             actionBounds: Box, seed: UInt64) throws {
-        guard dataset.count >= h.batchSize else {
-            throw DataFileError.unsupported("the dataset has \(dataset.count) transitions, fewer than one batch of \(h.batchSize)")
-        }
-        let preprocessing = try TransitionPreprocessing(fitting: dataset, actionBounds: actionBounds, normalizeObservations: h.normalizeObservations,
-                                                        rewardScale: h.rewardScale, bootstrapping: h.bootstrapping)
-        // One stream: networks first, then the sampler's seed, then the algorithm's draws (target noise).
-        let rng = RandomGenerator(seed: seed)
-        let networks = AgentNetworks(config: .init(algorithm: kind, observationDim: dataset.observationDim, actionDim: dataset.actionDim),
-                                     rng: rng.fork())
-        let batches = TransitionSampler(try preprocessing(dataset), batchSize: h.batchSize, mode: .epochs, seed: rng.nextUInt64())
-        self.init(algorithm: kind.make(networks: networks, hyperparameters: h, rng: rng), batches: batches, preprocessing: preprocessing)
+        try self.init(dataset: dataset, recipe: AgentRecipe(kind, hyperparameters: h), actionBounds: actionBounds, seed: seed)
     }
 }

@@ -247,13 +247,16 @@ extension WorldModel {
         return WorldModelRollouts(dataset: data, rollouts: count, outOfBoundsFraction: fraction)
     }
 
-    /// Rollouts from `data`'s observations under an agent's deterministic mean action (`AgentPolicy.mean`).
-    public func rollout(transitions n: Int, from data: OfflineDataset, policy: AgentPolicy, settings: RolloutSettings = RolloutSettings(),
+    /// Rollouts from `data`'s observations under `policy` (an agent's deterministic mean action; a
+    /// diffusion policy's samples, drawn from a stream of their own so the rollout's draws are the same
+    /// for every policy).
+    public func rollout(transitions n: Int, from data: OfflineDataset, policy: any TensorPolicy, settings: RolloutSettings = RolloutSettings(),
                         observationSpace: Box? = nil, seed: UInt64) throws -> WorldModelRollouts {
         guard policy.observationDim == config.observationDim, policy.actionDim == config.actionDim else {
             throw WorldModelError.mismatch("the policy acts on \(policy.observationDim)-d observations with \(policy.actionDim)-d actions; the world model's are \(config.observationDim) and \(config.actionDim)")
         }
-        return try rollout(transitions: n, starts: data.observations, actor: { policy.actionMap.inverse(policy.mean(observations: $0)) },
+        let acting = RandomGenerator(seed: ~seed)
+        return try rollout(transitions: n, starts: data.observations, actor: { policy.actions($0, rng: acting) },
                            settings: settings, observationSpace: observationSpace, seed: seed)
     }
 

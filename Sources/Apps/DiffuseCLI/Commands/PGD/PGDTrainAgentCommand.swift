@@ -4,7 +4,7 @@ import PolicyDiffusion
 /// `diffuse pgd train-agent`: an offline agent trained mostly on policy-guided synthetic data.
 struct PGDTrainAgentCommand: Command {
     static let path = ["pgd", "train-agent"]
-    static let abstract = "train TD3+BC or IQL on synthetic data from a trajectory model, regenerated with guidance toward the current actor (PGD)"
+    static let abstract = "train TD3+BC, IQL or a diffusion policy on synthetic data from a trajectory model, regenerated with guidance toward the current actor (PGD)"
     static let discussion = """
     docs/pgd.md §4: batches of 256 mix --synthetic-rows synthetic (default 240) with real transitions \
     (the dataset without timeout rows), both drawn without replacement within a batch. The first pool \
@@ -13,13 +13,16 @@ struct PGDTrainAgentCommand: Command {
     hyperparameters (diffuse train agent --help); IQL's reward scale comes from the real data. The \
     checkpoint carries the current pool, so --resume continues exactly. With --world-model instead of \
     --model, the same loop trains the autoregressive baseline: each pool is world-model rollouts of \
-    --horizon steps under the current actor (MBPO/MOPO), the first pool the real data.
+    --horizon steps under the current actor (MBPO/MOPO), the first pool the real data. \
+    Diffusion policies (diffusion-bc | idql | dql, docs/offline-agents.md) train the same way with their \
+    default settings, but have no log-likelihood to guide toward: with --model they need --guidance 0 \
+    (unguided pools); world-model rollouts act with their sampled actions.
     """
     static let data = Option("--data", value: "FILE", help: "real dataset (.hdf5 / .npz)")
     static let model = Option("--model", "-m", value: "FILE", help: "trajectory model (diffuse train trajectory)")
     static let worldModel = Option("--world-model", value: "FILE", help: "world model (diffuse train world-model) instead of --model: the baseline")
     static let horizon = Option("--horizon", value: "H", default: "127", help: "world-model rollout steps (127 = PGD's 128-row windows)")
-    static let algo = Option("--algo", value: "A", default: "td3bc", help: "td3bc | iql")
+    static let algo = Option("--algo", value: "A", default: "td3bc", help: "td3bc | iql | diffusion-bc | idql | dql")
     static let output = Option("--output", "-o", value: "FILE", help: "agent checkpoint to write (.safetensors)")
     static let env = Option("--env", value: "NAME", help: "environment for bounds and evaluation (default: the dataset's 'env')")
     static let guidance = Option("--guidance", value: "λ", default: "1", help: "guidance coefficient for regenerated pools")
@@ -40,7 +43,14 @@ struct PGDTrainAgentCommand: Command {
             throw CLIError("give exactly one of --model (PGD) and --world-model (the baseline)", usage: true)
         }
         let url = URL(fileURLWithPath: try args.required(output))
-        let kind = try args.choice(algo, AgentAlgorithm.self, allowed: [.td3bc, .iql])!
+        let name = try args.choice(algo, among: ["td3bc", "iql"] + DiffusionAlgorithm.allCases.map(\.rawValue))!
+        let recipe: any OfflineAlgorithmRecipe
+        if let diffusion = DiffusionAlgorithm(rawValue: name) {
+            recipe = DiffusionPolicySettings(algorithm: diffusion)
+        } else {
+            let kind = AgentAlgorithm(rawValue: name)!
+            recipe = AgentRecipe(kind, hyperparameters: .defaults(for: kind))
+        }
         var settings = PolicyGuidedTrainingSettings()
         settings.synthesis.lambda = try args.float(guidance)!
         settings.poolSize = try args.int(pool, range: 256...100_000_000)!
@@ -60,8 +70,8 @@ struct PGDTrainAgentCommand: Command {
         }
         let episodes = try args.int(evalEpisodes, range: 1...10_000)!
 
-        let pgd = try PolicyGuidedAgentTrainer(real: input.dataset, generator: generator, algorithm: kind, hyperparameters: .defaults(for: kind),
-                                               actionBounds: input.actionBounds, settings: settings, seed: seed)
+        let pgd = try PolicyGuidedAgentTrainer(real: input.dataset, generator: generator, recipe: recipe, actionBounds: input.actionBounds,
+                                               settings: settings, seed: seed)
         // Each pool's generation shows as its own progress bar.
         var poolBar: Progress?
         pgd.poolProgress = { done in
@@ -69,18 +79,18 @@ struct PGDTrainAgentCommand: Command {
             poolBar!.update(done)
             if done >= settings.poolSize { poolBar!.finish(); poolBar = nil }
         }
-        var extra = ["algorithm": kind.rawValue, "guidance": String(lambda)]
+        var extra = ["algorithm": name, "guidance": String(lambda)]
         if let modelPath { extra["trajectory_model"] = modelPath }
         if let worldModelPath { extra["world_model"] = worldModelPath }
         let run = try ResumableRun(args, total: total, output: url, checkpointEvery: checkpointEvery, logEvery: logEvery)
-        let outcome = try run.train(pgd, label: "pgd \(kind.rawValue)", metadata: input.metadata(extra), console: console)
+        let outcome = try run.train(pgd, label: "pgd \(name)", metadata: input.metadata(extra), console: console)
         if outcome.stopped { return }
         let result = try input.evaluate(pgd.trainer.policy(), episodes: episodes, runSeed: seed)
-        var json: [String: Any] = ["checkpoint": url.path, "algorithm": kind.rawValue, "generator": modelPath != nil ? "diffusion" : "world-model",
+        var json: [String: Any] = ["checkpoint": url.path, "algorithm": name, "generator": modelPath != nil ? "diffusion" : "world-model",
                                    "guidance": lambda, "steps": total, "seconds": outcome.seconds, "final_losses": outcome.metrics]
         if let r = result { json["normalized_score"] = r.normalizedScoreMean; json["return_mean"] = r.returnMean }
         let source = modelPath != nil ? String(format: "PGD data (λ = %g)", Double(lambda)) : "world-model rollouts"
-        console.summary(args, json: json, text: String(format: "%@ on %@ trained %d steps in %.1f s → %@", kind.rawValue, source, total, outcome.seconds, url.path)
+        console.summary(args, json: json, text: String(format: "%@ on %@ trained %d steps in %.1f s → %@", name, source, total, outcome.seconds, url.path)
                             + (result?.summaryText ?? ""))
     }
 }
