@@ -8,7 +8,7 @@ struct DatasetCollectCommand: Command {
     static var discussion: String {
         var lines = ["Each episode's behavior is drawn from the quality's mixture (σ: Gaussian action noise before clipping):"]
         for env in ["pendulum", "pointmaze-umaze", "safe-circle", "safe-goal"] {
-            for q in DataQuality.allCases {
+            for q in DataQuality.scripted {
                 lines.append("  \(env.padding(toLength: 16, withPad: " ", startingAt: 0)) \(q.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0)) "
                              + DataCollection.mixture(environment: env, quality: q).map(\.description).joined(separator: ", "))
             }
