@@ -53,6 +53,47 @@ import Testing
         #expect(rows.count == 2 && rows[1].contains("\"step\":120"))
     }
 
+    /// The locomotion recipes end to end on a tiny run: its snapshot stands in for the medium and expert
+    /// agents and its replay buffer for medium-replay (docs/environments.md §7).
+    @Test func locomotionRecipesFromSnapshots() throws {
+        let dir = URL(fileURLWithPath: tempPath("behaviors"))
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let run = dir.appendingPathComponent("run.safetensors").path
+        let r = runCLI(["train", "online", "--env", "halfcheetah", "--steps", "120", "--learning-starts", "100", "--batch-size", "16",
+                        "--snapshot-every", "120", "-o", run])
+        #expect(r.status == 0, "\(r.err)")
+        let fm = FileManager.default
+        for level in ["medium", "expert"] {
+            try fm.copyItem(atPath: dir.appendingPathComponent("run.step120.safetensors").path,
+                            toPath: dir.appendingPathComponent(LocomotionRecipes.policyFile("halfcheetah", level)).path)
+        }
+        try fm.copyItem(atPath: dir.appendingPathComponent("run.step120.replay.hdf5").path,
+                        toPath: dir.appendingPathComponent(LocomotionRecipes.replayFile("halfcheetah")).path)
+        func collect(_ env: String, _ quality: String, _ steps: Int) throws -> OfflineDataset {
+            let out = tempPath("\(env)-\(quality).hdf5")
+            let r = runCLI(["dataset", "collect", "--env", env, "--quality", quality, "--steps", String(steps), "--behaviors", dir.path, "-o", out])
+            #expect(r.status == 0, "\(env) \(quality): \(r.err)")
+            return try OfflineDataset.load(URL(fileURLWithPath: out))
+        }
+        let medium = try collect("halfcheetah", "medium", 300)
+        #expect(medium.count == 300 && medium.attributes["quality"] == "medium" && medium.actions.scalars.allSatisfy { abs($0) <= 1 })
+        let both = try collect("halfcheetah", "medium-expert", 300)
+        #expect(both.count == 300 && (both.attributes["behaviors"] ?? "").hasPrefix("rows 0..<150: SAC medium"))
+        let replay = try collect("halfcheetah", "medium-replay", 100)
+        let buffer = try OfflineDataset.load(dir.appendingPathComponent(LocomotionRecipes.replayFile("halfcheetah")))
+        #expect(replay.count == 100 && replay.observations.scalars == buffer.subset(Array(0..<100)).observations.scalars)
+        #expect(replay.timeouts.scalars.last == 1 && replay.attributes["quality"] == "medium-replay")
+        let mixed = try collect("halfcheetah-velocity", "mixed", 2000)
+        #expect(mixed.costs != nil && mixed.count == 2000)
+
+        expectOneLineError(["dataset", "collect", "--env", "halfcheetah", "--quality", "mixed", "--behaviors", dir.path, "-o", tempPath("x.hdf5")], 1,
+                           "known: random, medium, medium-replay, expert, medium-expert")
+        expectOneLineError(["dataset", "collect", "--env", "hopper", "--quality", "expert", "--behaviors", dir.path, "-o", tempPath("x.hdf5")], 1,
+                           "hopper-sac-expert.safetensors")
+        expectOneLineError(["dataset", "collect", "--env", "pendulum", "--quality", "medium-replay", "-o", tempPath("x.hdf5")], 1,
+                           "known: random, medium, expert, mixed")
+    }
+
     @Test func badFlagsAreOneLineErrors() {
         expectOneLineError(["train", "online", "--env", "nope", "-o", tempPath("x.safetensors")], 1, "unknown environment 'nope'")
         expectOneLineError(["train", "online", "-o", tempPath("x.safetensors")], 2, "missing required option --env")
