@@ -106,7 +106,7 @@ bench-compare: bench-build
 	  --command "make bench-compare THREADS=$(THREADS)"
 
 # Regenerates the shipped checkpoints with the commands recorded in their metadata.
-# Regenerates Checkpoints/ and its manifest (about 15 minutes on 2 cores; needs python3).
+# Regenerates Checkpoints/ and its manifest (about 40 minutes on 2 cores, 25 of them SAC; needs python3).
 checkpoints: build
 	bash scripts/checkpoints.sh
 
