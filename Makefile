@@ -6,7 +6,7 @@ BENCH_DIR = .build-bench
 DIFFUSE = .build/release/diffuse
 THREADS ?= 2
 
-.PHONY: setup build demo test run-samples fuzz gemm-split-check bench-build bench bench-rounds bench-rounds-diffusion-policies bench-ab bench-twin-gemm bench-train-agent bench-distributed bench-compare checkpoints clean experiment-agents experiment-pgd experiment-seppo experiment-fisor experiment-diffusion-policies experiment-fidelity
+.PHONY: setup build demo test run-samples fuzz gemm-split-check bench-build bench bench-rounds bench-rounds-diffusion-policies bench-ab bench-twin-gemm bench-train-agent bench-distributed bench-compare checkpoints datasets clean experiment-agents experiment-pgd experiment-seppo experiment-fisor experiment-diffusion-policies experiment-fidelity
 
 setup:
 	@bash scripts/setup.sh
@@ -117,9 +117,14 @@ bench-compare: bench-build
 	  --command "make bench-compare THREADS=$(THREADS)"
 
 # Regenerates the shipped checkpoints with the commands recorded in their metadata.
-# Regenerates Checkpoints/ and its manifest (about 15 minutes on 2 cores; needs python3).
+# Regenerates Checkpoints/ and its manifest (about 40 minutes on 2 cores, 25 of them SAC; needs python3).
 checkpoints: build
 	bash scripts/checkpoints.sh
+
+# The D4RL-style locomotion datasets (docs/environments.md §7) from the SAC agents in Checkpoints/,
+# without training: data/locomotion/<env>-<quality>.hdf5. STEPS=1000000 (D4RL's size) by default.
+datasets: build
+	bash scripts/datasets.sh
 
 clean:
 	rm -rf .build $(BENCH_DIR) bench-results

@@ -3,7 +3,7 @@
 # each without its training state (diffuse checkpoint export), measures one reproducible metric per
 # model and writes Checkpoints/manifest.json: file, the commands that made it, the metric command,
 # its recorded value and the tolerance that Tests/DiffuseCLITests/CheckpointTests.swift checks it
-# with. About 15 minutes on 2 cores (THREADS=1 makes every result reproducible bit for bit on a
+# with. About 40 minutes on 2 cores (25 of them the SAC run) (THREADS=1 makes every result reproducible bit for bit on a
 # machine with the same BLAS kernels; the tolerances cover other CPUs' rounding).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,6 +45,21 @@ export_to "$W/fisor.safetensors" "$C/safe-circle-fisor.safetensors"
 made safe-circle-fisor.safetensors "diffuse dataset collect --env safe-circle --quality expert --steps 100000 --seed 0 -o circle.hdf5" \
   "diffuse fisor train --data circle.hdf5 --schedule joint --steps 2000 --eval-episodes 0 --seed 0 -o fisor.safetensors" "diffuse checkpoint export fisor.safetensors -o Checkpoints/safe-circle-fisor.safetensors"
 
+# SAC on halfcheetah (docs/environments.md §7): the behaviour agents of the locomotion recipes (make datasets).
+# The online run snapshots its actor and replay buffer every 5,000 steps; medium = step 25,000 (0.43 of the
+# expert's return, like D4RL's halfcheetah medium/expert), expert = step 75,000. About 25 minutes on one thread.
+# The shipped files came from the same command with --steps 200000 stopped after step 75,000 (--steps does not
+# enter the training: the snapshots are the same).
+run train online --env halfcheetah --steps 75000 --eval-every 5000 --eval-episodes 10 --snapshot-every 5000 --seed 0 \
+  -o "$W/sac.safetensors" "${T[@]}" > /dev/null
+cp "$W/sac.step25000.safetensors" "$C/halfcheetah-sac-medium.safetensors"
+cp "$W/sac.step25000.replay.hdf5" "$C/halfcheetah-sac-medium.replay.hdf5"
+cp "$W/sac.step75000.safetensors" "$C/halfcheetah-sac-expert.safetensors"
+SAC_MADE="diffuse train online --env halfcheetah --steps 75000 --eval-every 5000 --eval-episodes 10 --snapshot-every 5000 --seed 0 -o sac.safetensors"
+made halfcheetah-sac-medium.safetensors "$SAC_MADE" "cp sac.step25000.safetensors Checkpoints/halfcheetah-sac-medium.safetensors"
+made halfcheetah-sac-medium.replay.hdf5 "$SAC_MADE" "cp sac.step25000.replay.hdf5 Checkpoints/halfcheetah-sac-medium.replay.hdf5"
+made halfcheetah-sac-expert.safetensors "$SAC_MADE" "cp sac.step75000.safetensors Checkpoints/halfcheetah-sac-expert.safetensors"
+
 # SePPO on the 8×8 digits: held-out scorer, base model, SePPO-aligned model (docs/seppo.md §6).
 run seppo train-scorer --seed 0 -o "$C/digits-scorer.safetensors" "${T[@]}" > /dev/null
 made digits-scorer.safetensors "diffuse seppo train-scorer --seed 0 -o Checkpoints/digits-scorer.safetensors"
@@ -78,6 +93,8 @@ metric two-moons-edm.safetensors std 0.02 sample --model Checkpoints/two-moons-e
 metric pointmaze-trajectory.safetensors dynamicsError 0.02 pgd generate --model Checkpoints/pointmaze-trajectory.safetensors -n 2000 --steps 32 \
   --seed 0 --threads 1 -o "<tmp>" ";;" pgd evaluate --data "<tmp>" --env pointmaze-umaze --json
 metric pointmaze-td3bc.safetensors normalizedReturnMean 0.05 eval --policy Checkpoints/pointmaze-td3bc.safetensors --episodes 5 --seed 0 --threads 1 --json
+metric halfcheetah-sac-medium.safetensors normalizedScoreMean 3 eval --policy Checkpoints/halfcheetah-sac-medium.safetensors --episodes 5 --seed 0 --threads 1 --json
+metric halfcheetah-sac-expert.safetensors normalizedScoreMean 3 eval --policy Checkpoints/halfcheetah-sac-expert.safetensors --episodes 5 --seed 0 --threads 1 --json
 metric safe-circle-fisor.safetensors normalizedCostMean 0.05 eval --policy Checkpoints/safe-circle-fisor.safetensors --cost-limit 10 --episodes 2 \
   --seed 0 --threads 1 --json
 metric digits-base.safetensors mean_score 0.1 seppo score --model Checkpoints/digits-base.safetensors --scorer Checkpoints/digits-scorer.safetensors \

@@ -14,6 +14,7 @@ public enum Diffuse {
         DatasetInfoCommand.self,
         DatasetConvertCommand.self,
         TrainAgentCommand.self,
+        TrainOnlineCommand.self,
         EvalAgentCommand.self,
         TrainTrajectoryCommand.self,
         PGDGenerateCommand.self,

@@ -10,6 +10,11 @@ extension AgentAlgorithm {
         case .bc, .bcGaussian: return BehaviorCloning(networks: networks, hyperparameters: h)
         case .td3bc: return TD3BC(networks: networks, hyperparameters: h, rng: rng)
         case .iql: return IQL(networks: networks, hyperparameters: h)
+        case .sac:
+            // Offline SAC on a dataset: the shared settings carried over, SAC's own defaults otherwise.
+            var s = SACSettings()
+            s.hidden = networks.config.hidden; s.batchSize = h.batchSize; s.discount = h.discount; s.polyak = h.polyak
+            return SAC(networks: networks, settings: s, rng: rng)
         }
     }
 }

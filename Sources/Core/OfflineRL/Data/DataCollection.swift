@@ -4,6 +4,13 @@ import TensorCore
 /// Dataset quality levels of `diffuse dataset collect`.
 public enum DataQuality: String, CaseIterable, Sendable {
     case random, medium, expert, mixed
+    /// D4RL: the SAC replay buffer up to the medium policy (locomotion only).
+    case mediumReplay = "medium-replay"
+    /// D4RL: medium and expert data concatenated (locomotion only).
+    case mediumExpert = "medium-expert"
+
+    /// The qualities of the scripted environments (pendulum, pointmaze, safe-circle, safe-goal).
+    public static let scripted: [DataQuality] = [.random, .medium, .expert, .mixed]
 }
 
 /// One behavior in a quality's mixture: a scripted policy, Gaussian action noise σ added before
@@ -53,19 +60,35 @@ public enum DataCollection {
 
     /// Runs behavior episodes until `steps` transitions are recorded (the last episode is cut and
     /// marked as a timeout). Deterministic in `seed`. `progress` receives the rows done so far.
+    /// The locomotion tasks' recipes other than `random` need trained behaviour policies: see
+    /// `collect(environment:recipe:…)`.
     public static func collect(environment name: String, quality: DataQuality, steps: Int, seed: UInt64,
                                progress: ((Int) -> Void)? = nil) throws -> OfflineDataset {
         precondition(steps > 0, "collect: steps must be positive")
         let env = try Environments.make(name, forDataCollection: true)
         let spec = env.spec
         if env is Locomotion, quality != .random {
-            // D4RL's medium/expert recipes need a trained SAC agent (docs/environments.md §5), not a script.
-            throw EnvironmentError.unknownBehavior(quality.rawValue, environment: spec.name, known: ["random (medium and expert data need a trained agent, not available yet)"])
+            // D4RL's medium/expert recipes act with trained SAC agents (LocomotionRecipes), not a script.
+            throw EnvironmentError.unknownBehavior(quality.rawValue, environment: spec.name,
+                                                   known: ["random (the other recipes act with the SAC agents in Checkpoints/)"])
+        }
+        guard DataQuality.scripted.contains(quality) else {
+            throw EnvironmentError.unknownBehavior(quality.rawValue, environment: spec.name, known: DataQuality.scripted.map(\.rawValue))
         }
         let mix = mixture(environment: spec.name, quality: quality)
         for m in mix where !spec.behaviors.contains(m.behavior) {
             throw EnvironmentError.unknownBehavior(m.behavior, environment: spec.name, known: spec.behaviors)
         }
+        return try collect(in: env, behaviors: mix.map { (ScriptedPolicy($0.behavior, noise: $0.noise), $0.fraction, $0.description) },
+                           quality: quality.rawValue, steps: steps, seed: seed, progress: progress)
+    }
+
+    /// The episode loop of every recipe: each episode's policy is drawn by its fraction from
+    /// `behaviors` (policy, fraction, description). Deterministic in `seed`.
+    public static func collect(in env: any Environment, behaviors mix: [(policy: any Policy, fraction: Double, description: String)],
+                               quality: String, steps: Int, seed: UInt64, progress: ((Int) -> Void)? = nil) throws -> OfflineDataset {
+        precondition(steps > 0 && !mix.isEmpty, "collect: steps must be positive and there must be a behavior")
+        let spec = env.spec
         let o = spec.observationSpace.dimension, a = spec.actionSpace.dimension
         var obs = [Float](), next = [Float](), acts = [Float](), rewards = [Float](), costs = [Float]()
         var terminals = [Float](), timeouts = [Float]()
@@ -77,14 +100,13 @@ public enum DataCollection {
             let episodeSeed = master.nextUInt64()
             let rng = RandomGenerator(seed: master.nextUInt64())
             // The episode's behavior, drawn by its fraction.
-            var u = rng.nextDouble(), pick = mix[mix.count - 1]
-            for m in mix { if u < m.fraction { pick = m; break }; u -= m.fraction }
-            let policy = ScriptedPolicy(pick.behavior, noise: pick.noise)
+            var u = rng.nextDouble(), policy = mix[mix.count - 1].policy
+            for m in mix { if u < m.fraction { policy = m.policy; break }; u -= m.fraction }
             var s = env.reset(seed: episodeSeed)
             var done = false
             while !done && rows < steps {
                 for (k, v) in env.info { infos[k]! += v.map(Float.init) }
-                let action = policy.action(in: env, rng: rng)
+                let action = policy.actions(for: [s], environments: [env], rng: rng)[0]
                 let r = env.step(action)
                 if let failure = env.failure { throw EnvironmentError.simulationFailed("episode \(episode): \(failure)") }
                 obs += s.map(Float.init); acts += action.map(Float.init); next += r.observation.map(Float.init)
@@ -99,7 +121,7 @@ public enum DataCollection {
             episode += 1
         }
         progress?(rows)
-        var attributes = ["env": spec.name, "quality": quality.rawValue, "seed": String(seed), "episodes": String(episode),
+        var attributes = ["env": spec.name, "quality": quality, "seed": String(seed), "episodes": String(episode),
                           "behaviors": mix.map(\.description).joined(separator: "; "), "format": "D4RL/DSRL (PolicyDiffusion)"]
         if spec.name.hasPrefix("pointmaze") { attributes["note"] = "rewards use the fixed evaluation goal; infos/goal is the behavior's target" }
         return try OfflineDataset(observations: Tensor(obs, shape: [rows, o]), actions: Tensor(acts, shape: [rows, a]),

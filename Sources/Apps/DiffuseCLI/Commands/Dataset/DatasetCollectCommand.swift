@@ -8,7 +8,7 @@ struct DatasetCollectCommand: Command {
     static var discussion: String {
         var lines = ["Each episode's behavior is drawn from the quality's mixture (σ: Gaussian action noise before clipping):"]
         for env in ["pendulum", "pointmaze-umaze", "safe-circle", "safe-goal"] {
-            for q in DataQuality.allCases {
+            for q in DataQuality.scripted {
                 lines.append("  \(env.padding(toLength: 16, withPad: " ", startingAt: 0)) \(q.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0)) "
                              + DataCollection.mixture(environment: env, quality: q).map(\.description).joined(separator: ", "))
             }
@@ -16,14 +16,21 @@ struct DatasetCollectCommand: Command {
         lines.append("pointmaze-medium mixes as pointmaze-umaze. Pointmaze follows D4RL: the behavior chases a random target "
                      + "(infos/goal) redrawn when reached; rewards are those of the fixed evaluation goal. Hidden state "
                      + "(goals, hazards) is stored under infos/. The last episode is cut at --steps and marked as a timeout.")
+        lines.append("halfcheetah, hopper, walker2d follow D4RL's recipes with our SAC agents from --behaviors "
+                     + "(<robot>-sac-medium|expert.safetensors, sampled actions): random | medium | expert | medium-expert "
+                     + "(half of --steps each) | medium-replay (the SAC replay buffer up to the medium agent, "
+                     + "<robot>-sac-medium.replay.hdf5, at most --steps rows). The -velocity tasks: random | medium | expert | "
+                     + "mixed (10% random, 20% medium, 20% expert, 50% the expert under speed governors at 0.75, 1, 1.25 × the "
+                     + "cost threshold). docs/environments.md §7.")
         return lines.joined(separator: "\n")
     }
 
     static let env = Option("--env", value: "NAME", help: "environment (diffuse env list)")
-    static let quality = Option("--quality", value: "Q", default: "mixed", help: "random | medium | expert | mixed")
+    static let quality = Option("--quality", value: "Q", default: "mixed", help: "random | medium | expert | mixed; locomotion: medium-replay | medium-expert too")
+    static let behaviors = Option("--behaviors", value: "DIR", default: "Checkpoints", help: "where the locomotion recipes' SAC agents are")
     static let steps = Option("--steps", value: "N", default: "100000", help: "transitions to collect")
     static let output = Option("--output", "-o", value: "FILE", help: "dataset to write (.hdf5, or .npz)")
-    static let options = [env, quality, steps, output, Option.datasetFormat, .distributed, .seed, .threads, .json]
+    static let options = [env, quality, steps, output, behaviors, Option.datasetFormat, .distributed, .seed, .threads, .json]
 
     static func run(_ args: ParsedArguments, console: Console) throws {
         let name = try args.required(env)
@@ -34,12 +41,17 @@ struct DatasetCollectCommand: Command {
         let seed = try args.seed()
         let started = Date()
         var data: OfflineDataset
+        let locomotion = try Environments.make(name) is Locomotion
         if let group = ProcessGroup.parallel {
+            if locomotion && q != .random { throw CLIError("--distributed collects scripted behaviour only; run the \(q.rawValue) recipe without it") }
             guard let gathered = try collectSharded(name, quality: q, steps: n, seed: seed, group: group, console: console) else { return }
             data = gathered
         } else {
             let progress = Progress("collect \(name) \(q.rawValue)", total: n, console: console)
-            data = try DataCollection.collect(environment: name, quality: q, steps: n, seed: seed, progress: progress.update)
+            data = locomotion
+                ? try LocomotionRecipes.collect(environment: name, quality: q, steps: n, seed: seed,
+                                                behaviors: URL(fileURLWithPath: try args.required(behaviors)), progress: progress.update)
+                : try DataCollection.collect(environment: name, quality: q, steps: n, seed: seed, progress: progress.update)
             progress.finish()
         }
         data.attributes["command"] = args.invocation

@@ -43,8 +43,8 @@ struct TrainAgentCommand: Command {
         for o in [candidates, selection, eta, maxQBackup] where args.string(o) != nil || args.flag(o) {
             throw CLIError("\(o.key) applies to diffusion-bc | idql | dql only", usage: true)
         }
-        _ = try args.choice(algo, among: AgentAlgorithm.allCases.map(\.rawValue) + DiffusionAlgorithm.allCases.map(\.rawValue))
-        let algorithm = try args.choice(algo, AgentAlgorithm.self)!
+        _ = try args.choice(algo, among: AgentAlgorithm.offline.map(\.rawValue) + DiffusionAlgorithm.allCases.map(\.rawValue))
+        let algorithm = try args.choice(algo, AgentAlgorithm.self, allowed: AgentAlgorithm.offline)!
         var h = AgentHyperparameters.defaults(for: algorithm)
         h.batchSize = try args.int(batch, range: 1...1_000_000)!
         h.learningRate = try args.float(lr)!
