@@ -19,7 +19,7 @@ D=.build/release/diffuse
 # Workloads: Diffuser's temporal U-Net on H = 32 windows (PGD's generator) and IQL's MLPs.
 for workload in trajectory agent; do
   case $workload in
-    trajectory) steps=$STEPS; args=(train trajectory --data "$WORK/umaze.hdf5" --batch-size "$BATCH");;
+    trajectory) steps=$STEPS; args=(train trajectory --network temporal-unet --data "$WORK/umaze.hdf5" --batch-size "$BATCH");;
     agent) steps=$((STEPS * 10)); args=(train agent --algo iql --data "$WORK/umaze.hdf5" --batch-size 256 --eval-episodes 1);;
   esac
   for r in $RANKS; do

@@ -34,7 +34,7 @@ PY
 }
 run agent-td3bc      train agent --algo td3bc --data "$work/maze.hdf5" --steps 300 -o OUT --eval-episodes 2
 run agent-iql        train agent --algo iql --data "$work/maze.hdf5" --steps 300 -o OUT --eval-episodes 2
-run trajectory       train trajectory --data "$work/maze.hdf5" --steps 60 --horizon 16 --stride 8 -o OUT
+run trajectory       train trajectory --network temporal-unet --data "$work/maze.hdf5" --steps 60 --horizon 16 --stride 8 -o OUT
 run world-model      train world-model --data "$work/maze.hdf5" --steps 100 -o OUT
 run toy              train toy --dist two-moons --steps 200 -o OUT
 run regression       train regression --steps 300 -o OUT
@@ -42,5 +42,5 @@ run fisor            fisor train --data "$work/circle.hdf5" --steps 20 --eval-ep
 run seppo-base       seppo train-base --steps 20 -o OUT
 "$new" seppo train-base --steps 20 -o "$work/base.safetensors" "${common[@]}" --threads 1 >/dev/null
 run seppo-align      seppo align --base "$work/base.safetensors" --steps 6 --bank-every 3 --batch-size 8 --sampling-steps 4 -o OUT
-"$new" train trajectory --data "$work/maze.hdf5" --steps 60 --horizon 16 --stride 8 -o "$work/traj.safetensors" "${common[@]}" --threads 1 >/dev/null
+"$new" train trajectory --network temporal-unet --data "$work/maze.hdf5" --steps 60 --horizon 16 --stride 8 -o "$work/traj.safetensors" "${common[@]}" --threads 1 >/dev/null
 run pgd-agent        pgd train-agent --data "$work/maze.hdf5" --model "$work/traj.safetensors" --steps 200 --pool 2048 --regenerate-every 100 --sample-steps 4 --eval-episodes 2 -o OUT

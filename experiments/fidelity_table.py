@@ -4,7 +4,9 @@
 wall-clock minutes, EMA validation loss, relative dynamics error (mean / median / p90), marginal W1
 (max over observation and action dimensions, σ units) and roughness (synthetic ÷ real), then the
 knob → relative error at the first checkpoint past 10 and 30 minutes. Writes
-experiments/results/fidelity.md and prints it. Metrics: docs/pgd.md §6.1."""
+experiments/results/fidelity.md and prints it; with --svg DIR, also per environment the curves of
+median relative error and of the worst marginal W1 against training minutes
+(DIR/fidelity-ENV-{error,w1}.svg). Metrics: docs/pgd.md §6.1."""
 import json
 import math
 import sys
@@ -25,7 +27,42 @@ def ratio(r, a, b):
     return r[a] / r[b] if r.get(a) is not None and r.get(b) else None
 
 
-def main(path):
+def curve_svg(path, title, ylabel, series):
+    """series: {label: [(minutes, value), ...]} → an SVG line chart, linear x, log y."""
+    pts = [(x, y) for c in series.values() for x, y in c if y is not None and y > 0]
+    if not pts:
+        return
+    w, h, m = 560, 360, 64
+    x1 = max(x for x, _ in pts) or 1
+    lo, hi = math.log10(min(y for _, y in pts)), math.log10(max(y for _, y in pts))
+    lo, hi = math.floor(lo * 2) / 2, math.ceil(hi * 2) / 2 + (0.5 if hi == lo else 0)
+    px = lambda x: m + (w - 2 * m) * x / x1
+    py = lambda y: h - m - (h - 2 * m) * (math.log10(y) - lo) / (hi - lo)
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w + 150}" height="{h}" font-family="sans-serif" font-size="12">',
+           f'<rect width="100%" height="100%" fill="white"/>', f'<text x="{w / 2}" y="22" text-anchor="middle" font-size="14">{title}</text>',
+           f'<line x1="{m}" y1="{h - m}" x2="{w - m}" y2="{h - m}" stroke="black"/><line x1="{m}" y1="{m}" x2="{m}" y2="{h - m}" stroke="black"/>',
+           f'<text x="{w / 2}" y="{h - 18}" text-anchor="middle">training minutes</text>',
+           f'<text x="16" y="{h / 2}" transform="rotate(-90 16 {h / 2})" text-anchor="middle">{ylabel} (log scale)</text>']
+    for k in range(5):
+        x = x1 * k / 4
+        out.append(f'<text x="{px(x):.1f}" y="{h - m + 16}" text-anchor="middle">{x:.0f}</text>')
+    e = lo
+    while e <= hi + 1e-9:
+        y = 10 ** e
+        out.append(f'<line x1="{m}" y1="{py(y):.1f}" x2="{w - m}" y2="{py(y):.1f}" stroke="#ddd"/><text x="{m - 6}" y="{py(y) + 4:.1f}" text-anchor="end">{y:.3g}</text>')
+        e += 0.5
+    colours = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2"]
+    for i, (label, c) in enumerate(sorted(series.items())):
+        col = colours[i % len(colours)]
+        c = sorted((x, y) for x, y in c if y is not None and y > 0)
+        out.append(f'<polyline fill="none" stroke="{col}" stroke-width="2" points="{" ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in c)}"/>')
+        out += [f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="3" fill="{col}"/>' for x, y in c]
+        out.append(f'<text x="{w - m + 8}" y="{m + 16 * i}" fill="{col}">{label}</text>')
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text("\n".join(out + ["</svg>"]) + "\n")
+
+
+def main(path, svg_dir=None):
     rows = [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
     groups = defaultdict(list)
     for r in rows:
@@ -55,6 +92,18 @@ def main(path):
         c = sorted(curves[key])
         at = lambda t: next((e for m, e in c if m >= t), None)
         md.append(f"| {' | '.join(str(k) for k in key)} | {fmt(at(10))} | {fmt(at(30))} | {fmt(c[-1][1])} ({fmt(c[-1][0], 1)}) |")
+    if svg_dir:
+        for env in sorted({k[0] for k in curves}):
+            label = lambda k: f"{k[1]} d{k[2]} h{k[3]}" + (f" L{k[4]}" if k[4] != k[3] else "")
+            for metric, name, ylabel in (("relativeDynamicsErrorMedian", "error", "median relative dynamics error"),
+                                         ("w1", "w1", "worst marginal W1 (σ)")):
+                series = defaultdict(list)
+                for (e, network, dim, horizon, length, steps), g in groups.items():
+                    if e != env:
+                        continue
+                    y = mean([max(r.get("observationW1Max") or 0, r.get("actionW1Max") or 0) if metric == "w1" else r.get(metric) for r in g])
+                    series[label((e, network, dim, horizon, length))].append((mean([r["train_minutes"] for r in g]), y))
+                curve_svg(Path(svg_dir) / f"fidelity-{env}-{name}.svg", f"{env}: {ylabel} vs training time", ylabel, series)
     text = "\n".join(md) + "\n"
     out = Path(path).with_suffix(".md")
     out.write_text(text)
@@ -62,4 +111,10 @@ def main(path):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "experiments/results/fidelity.jsonl")
+    args = sys.argv[1:]
+    svg = None
+    if "--svg" in args:
+        i = args.index("--svg")
+        svg = args[i + 1]
+        del args[i:i + 2]
+    main(args[0] if args else "experiments/results/fidelity.jsonl", svg)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Experiment (issue E): Policy-Guided Diffusion on pointmaze-umaze and pendulum.
-#   make experiment-pgd [SEEDS="0 1 2" TRAJ_STEPS=8000 AGENT_STEPS=30000 LAMBDAS="0 0.1 0.3 1 3" DOWNSTREAM=1]
+#   make experiment-pgd [SEEDS="0 1 2" TRAJ_STEPS=8000 AGENT_STEPS=30000 LAMBDAS="0 0.1 0.3 1 3" DOWNSTREAM=1
+#                        TRAJ_ARGS="--network window-mlp" WM=1]
 # Per environment and seed: a mixed dataset (100k transitions), a target TD3+BC agent trained on it
 # (also the real-data-only baseline), a trajectory model (diffuse train trajectory), synthetic data
 # for every λ guided by the target agent, and an autoregressive world-model baseline rolled out under
@@ -14,6 +15,8 @@ SEEDS=${SEEDS:-"0 1 2"}
 ENVS=${ENVS:-"pointmaze-umaze pendulum"}
 DATA_STEPS=${DATA_STEPS:-100000}
 TRAJ_STEPS=${TRAJ_STEPS:-8000}
+TRAJ_ARGS=${TRAJ_ARGS:-}          # extra `train trajectory` options, e.g. "--network window-mlp"
+WM=${WM:-1}                       # 0: skip the autoregressive world-model baseline
 AGENT_STEPS=${AGENT_STEPS:-30000}
 LAMBDAS=${LAMBDAS:-"0 0.1 0.3 1 3"}
 LAMBDA_STAR=${LAMBDA_STAR:-1}
@@ -45,10 +48,18 @@ for env in $ENVS; do
     # Target policy (and the real-data-only baseline).
     [ -f "$tag-agent.safetensors" ] || "$D" train agent --algo td3bc --data "$WORK/$env.hdf5" --steps "$AGENT_STEPS" --seed "$seed" --threads "$THREADS" \
       --log-every "$AGENT_STEPS" --checkpoint-every "$AGENT_STEPS" -o "$tag-agent.safetensors" > /dev/null 2>&1
-    row real "$env" "$seed" 0 "$("$D" eval --policy "$tag-agent.safetensors" --episodes 50 --seed 1000 --json | python3 -c 'import json,sys; r=json.load(sys.stdin); print(json.dumps({"normalized_score": r["normalizedScoreMean"], "return_mean": r["returnMean"]}))')"
+    real_row() {  # real_row ALGO AGENT → the real-data-only baseline row for ALGO
+      row real "$env" "$seed" 0 "$("$D" eval --policy "$2" --episodes 50 --seed 1000 --json | python3 -c 'import json,sys; r=json.load(sys.stdin); print(json.dumps({"normalized_score": r["normalizedScoreMean"], "return_mean": r["returnMean"], "algo": sys.argv[1]}))' "$1")"
+    }
+    real_row td3bc "$tag-agent.safetensors"
+    if [ "$DOWNSTREAM" = 1 ] && [ "$ALGO" != td3bc ]; then  # the downstream algorithm on real data only
+      [ -f "$tag-$ALGO-real.safetensors" ] || "$D" train agent --algo "$ALGO" --data "$WORK/$env.hdf5" --steps "$AGENT_STEPS" --seed "$seed" --threads "$THREADS" \
+        --log-every "$AGENT_STEPS" --checkpoint-every "$AGENT_STEPS" -o "$tag-$ALGO-real.safetensors" > /dev/null 2>&1
+      real_row "$ALGO" "$tag-$ALGO-real.safetensors"
+    fi
     # Trajectory model.
     [ -f "$tag-traj.safetensors" ] || "$D" train trajectory --data "$WORK/$env.hdf5" --steps "$TRAJ_STEPS" --seed "$seed" --threads "$THREADS" \
-      --log-every "$TRAJ_STEPS" --checkpoint-every "$TRAJ_STEPS" -o "$tag-traj.safetensors" > /dev/null 2>&1
+      --log-every "$TRAJ_STEPS" --checkpoint-every "$TRAJ_STEPS" $TRAJ_ARGS -o "$tag-traj.safetensors" > /dev/null 2>&1
     # λ sweep: likelihood under the target policy and fidelity to the true dynamics.
     for lambda in $LAMBDAS; do
       [ -f "$tag-pgd-$lambda.hdf5" ] || "$D" pgd generate --model "$tag-traj.safetensors" --policy "$tag-agent.safetensors" --guidance "$lambda" -n "$N_EVAL" \
@@ -56,7 +67,7 @@ for env in $ENVS; do
       row pgd "$env" "$seed" "$lambda" "$("$D" pgd evaluate --data "$tag-pgd-$lambda.hdf5" --real "$WORK/$env.hdf5" --policy "$tag-agent.safetensors" --json)"
     done
     # Autoregressive world model under the same policy, same number of transitions and horizon.
-    if "$D" train world-model --help > /dev/null 2>&1; then
+    if [ "$WM" = 1 ] && "$D" train world-model --help > /dev/null 2>&1; then
       [ -f "$tag-wm.safetensors" ] || "$D" train world-model --data "$WORK/$env.hdf5" --steps "$WM_STEPS" --seed "$seed" --threads "$THREADS" \
         --checkpoint-every "$WM_STEPS" --log-every "$WM_STEPS" -o "$tag-wm.safetensors" > /dev/null 2>&1
       [ -f "$tag-wm.hdf5" ] || "$D" world-model rollout --model "$tag-wm.safetensors" --data "$WORK/$env.hdf5" --policy "$tag-agent.safetensors" -n "$N_EVAL" \
@@ -72,14 +83,14 @@ for env in $ENVS; do
         r=$("$D" pgd train-agent --data "$WORK/$env.hdf5" "$@" --algo "$ALGO" --guidance "$lambda" \
               --steps "$AGENT_STEPS" --pool "$POOL" --regenerate-every "$REGEN" --sample-steps "$POOL_SAMPLE_STEPS" --eval-episodes 50 --seed "$seed" --threads "$THREADS" \
               --log-every "$AGENT_STEPS" --checkpoint-every "$AGENT_STEPS" --json -o "$tag-$kind-agent-$lambda.safetensors" 2>/dev/null)
-        row "$kind" "$env" "$seed" "$lambda" "$(echo "$r" | python3 -c 'import json,sys; r=json.load(sys.stdin); print(json.dumps({"normalized_score": r["normalized_score"], "return_mean": r["return_mean"], "seconds": r["seconds"]}))')"
+        row "$kind" "$env" "$seed" "$lambda" "$(echo "$r" | python3 -c 'import json,sys; r=json.load(sys.stdin); print(json.dumps({"normalized_score": r["normalized_score"], "return_mean": r["return_mean"], "seconds": r["seconds"], "algo": sys.argv[1]}))' "$ALGO")"
       }
       for lambda in 0 "$LAMBDA_STAR"; do down downstream "$lambda" --model "$tag-traj.safetensors"; done
-      [ -f "$tag-wm.safetensors" ] && down downstream-wm 0 --world-model "$tag-wm.safetensors"
+      [ "$WM" = 1 ] && [ -f "$tag-wm.safetensors" ] && down downstream-wm 0 --world-model "$tag-wm.safetensors"
     fi
   done
 done
 [ "${TABLE:-1}" = 1 ] || exit 0
 python3 experiments/pgd_table.py "$ROWS" docs/pgd-results.md --work "$WORK" \
-  --command "make experiment-pgd SEEDS=\"$SEEDS\" ENVS=\"$ENVS\" TRAJ_STEPS=$TRAJ_STEPS AGENT_STEPS=$AGENT_STEPS LAMBDAS=\"$LAMBDAS\" N_EVAL=$N_EVAL SAMPLE_STEPS=$SAMPLE_STEPS DOWNSTREAM=$DOWNSTREAM POOL=$POOL REGEN=$REGEN POOL_SAMPLE_STEPS=$POOL_SAMPLE_STEPS ALGO=$ALGO WM_STEPS=$WM_STEPS THREADS=$THREADS"
+  --command "make experiment-pgd SEEDS=\"$SEEDS\" ENVS=\"$ENVS\" TRAJ_STEPS=$TRAJ_STEPS${TRAJ_ARGS:+ TRAJ_ARGS=\"$TRAJ_ARGS\"} WM=$WM AGENT_STEPS=$AGENT_STEPS LAMBDAS=\"$LAMBDAS\" N_EVAL=$N_EVAL SAMPLE_STEPS=$SAMPLE_STEPS DOWNSTREAM=$DOWNSTREAM POOL=$POOL REGEN=$REGEN POOL_SAMPLE_STEPS=$POOL_SAMPLE_STEPS ALGO=$ALGO WM_STEPS=$WM_STEPS THREADS=$THREADS"
 cat docs/pgd-results.md

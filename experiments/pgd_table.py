@@ -101,7 +101,8 @@ def main():
     envs = sorted({r["env"] for r in rows})
     for env in envs:
         er = [r for r in rows if r["env"] == env]
-        md += [f"## {env}", "", "| data | λ | log π(a\\|s) | dynamics error | reward error | out of bounds | terminals |", "|---|---|---|---|---|---|---|"]
+        md += [f"## {env}", "", "| data | λ | log π(a\\|s) | dynamics error | relative error mean / median | W1 obs / act max (σ) | reward error | out of bounds | terminals |",
+               "|---|---|---|---|---|---|---|---|---|"]
         by = collections.defaultdict(list)
         for r in er:
             if r["kind"] in ("pgd", "world-model"):
@@ -109,6 +110,8 @@ def main():
         for (kind, lam), rs in sorted(by.items(), key=lambda kv: (kv[0][0] != "pgd", kv[0][1])):
             name = "world model" if kind == "world-model" else ("unguided diffusion" if lam == 0 else "PGD")
             md.append(f"| {name} | {lam:g} | {mean_std([r.get('meanLogLikelihood') for r in rs])} | {mean_std([r['dynamicsError'] for r in rs])} | "
+                      f"{mean_std([r.get('relativeDynamicsError') for r in rs])} / {mean_std([r.get('relativeDynamicsErrorMedian') for r in rs])} | "
+                      f"{mean_std([r.get('observationW1Max') for r in rs])} / {mean_std([r.get('actionW1Max') for r in rs])} | "
                       f"{mean_std([r['rewardError'] for r in rs])} | {mean_std([r['outOfBoundsFraction'] for r in rs])} | {mean_std([r['terminalFraction'] for r in rs])} |")
         # Claims, per seed.
         seeds = sorted({r["seed"] for r in er if r["kind"] == "pgd"})
@@ -125,28 +128,31 @@ def main():
         wm = [r["dynamicsError"] for r in er if r["kind"] == "world-model"]
         if wm:
             md.append(f"- world model dynamics error {mean_std(wm)} vs PGD at λ = max {mean_std([r['dynamicsError'] for r in er if r['kind'] == 'pgd' and r['guidance'] == max(x['guidance'] for x in er if x['kind'] == 'pgd')])}.")
-        down = [r for r in er if r["kind"] in ("real", "downstream", "downstream-wm")]
-        if any(r["kind"] != "real" for r in down):
-            md += ["", "| agent (TD3+BC) trained on | normalized score | seeds |", "|---|---|---|"]
-            def arm(name, pick):
-                xs = {r["seed"]: r["normalized_score"] for r in down if pick(r)}
-                if xs:
-                    md.append(f"| {name} | {mean_std(list(xs.values()))} | {len(xs)} |")
-                return xs
-            real = arm("real data only", lambda r: r["kind"] == "real")
-            lams = sorted({r["guidance"] for r in down if r["kind"] == "downstream"})
-            arms = {lam: arm("unguided diffusion + real" if lam == 0 else f"PGD (λ = {lam:g}) + real",
-                             lambda r, lam=lam: r["kind"] == "downstream" and r["guidance"] == lam) for lam in lams}
-            wm = arm("world-model rollouts + real", lambda r: r["kind"] == "downstream-wm")
-            # Paired by seed (same target agent, trajectory model and world model per seed).
-            best = max(lams) if lams else None
-            if best and best > 0:
-                pgd = arms[best]
-                for name, other in (("unguided", arms.get(0, {})), ("real only", real), ("world model", wm)):
-                    common = sorted(set(pgd) & set(other))
-                    if common:
-                        wins = sum(pgd[s] > other[s] for s in common)
-                        md.append(f"- PGD − {name}, per seed: {', '.join(f'{pgd[s] - other[s]:+.1f}' for s in common)} (PGD higher in {wins}/{len(common)}).")
+        # Downstream agents, one table per algorithm (rows without "algo" predate the knob: TD3+BC).
+        names = {"td3bc": "TD3+BC", "iql": "IQL"}
+        for algo in sorted({r.get("algo", "td3bc") for r in er if r["kind"] in ("real", "downstream", "downstream-wm")}):
+            down = [r for r in er if r["kind"] in ("real", "downstream", "downstream-wm") and r.get("algo", "td3bc") == algo]
+            if any(r["kind"] != "real" for r in down):
+                md += ["", f"| agent ({names.get(algo, algo)}) trained on | normalized score | seeds |", "|---|---|---|"]
+                def arm(name, pick):
+                    xs = {r["seed"]: r["normalized_score"] for r in down if pick(r)}
+                    if xs:
+                        md.append(f"| {name} | {mean_std(list(xs.values()))} | {len(xs)} |")
+                    return xs
+                real = arm("real data only", lambda r: r["kind"] == "real")
+                lams = sorted({r["guidance"] for r in down if r["kind"] == "downstream"})
+                arms = {lam: arm("unguided diffusion + real" if lam == 0 else f"PGD (λ = {lam:g}) + real",
+                                 lambda r, lam=lam: r["kind"] == "downstream" and r["guidance"] == lam) for lam in lams}
+                wm = arm("world-model rollouts + real", lambda r: r["kind"] == "downstream-wm")
+                # Paired by seed (same target agent, trajectory model and world model per seed).
+                best = max(lams) if lams else None
+                if best and best > 0:
+                    pgd = arms[best]
+                    for name, other in (("unguided", arms.get(0, {})), ("real only", real), ("world model", wm)):
+                        common = sorted(set(pgd) & set(other))
+                        if common:
+                            wins = sum(pgd[s] > other[s] for s in common)
+                            md.append(f"- PGD − {name}, per seed: {', '.join(f'{pgd[s] - other[s]:+.1f}' for s in common)} (PGD higher in {wins}/{len(common)}).")
         series_ll = {f"seed {s}": [(r["guidance"], r.get("meanLogLikelihood")) for r in er if r["kind"] == "pgd" and r["seed"] == s] for s in seeds}
         series_de = {f"seed {s}": [(r["guidance"], r["dynamicsError"]) for r in er if r["kind"] == "pgd" and r["seed"] == s] for s in seeds}
         line_plot(os.path.join(figures, f"pgd-{env}-loglik.svg"), f"{env}: target-policy log-likelihood vs λ", "guidance λ", "mean log π(a|s)", series_ll)

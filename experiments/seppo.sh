@@ -61,7 +61,7 @@ run_seed() {
   : > "$ROWS.seed$seed"
   base="$WORK/base-$seed.safetensors"
   if [ "$SETUP" = trajectories ]; then
-    [ -f "$base" ] || "$D" train trajectory --data "$DATA" --steps "$BASE_STEPS" --seed "$seed" --threads "$THREADS" --log-every "$BASE_STEPS" \
+    [ -f "$base" ] || "$D" train trajectory --network temporal-unet --data "$DATA" --steps "$BASE_STEPS" --seed "$seed" --threads "$THREADS" --log-every "$BASE_STEPS" \
       --checkpoint-every "$BASE_STEPS" -o "$base" > /dev/null 2>&1
   else
     [ -f "$base" ] || "$D" seppo train-base --steps "$BASE_STEPS" --seed "$seed" --threads "$THREADS" --log-every "$BASE_STEPS" \

@@ -29,10 +29,10 @@ made two-moons-edm.safetensors "diffuse train toy --dist two-moons --objective e
 
 # PGD on pointmaze-umaze: the trajectory model and the target agent it is guided toward.
 run dataset collect --env pointmaze-umaze --quality mixed --steps 100000 --seed 0 -o "$W/umaze.hdf5" "${T[@]}" > /dev/null
-run train trajectory --data "$W/umaze.hdf5" --steps 6000 --seed 0 -o "$W/traj.safetensors" "${T[@]}" > /dev/null
+run train trajectory --data "$W/umaze.hdf5" --network window-mlp --steps 10000 --seed 0 -o "$W/traj.safetensors" "${T[@]}" > /dev/null
 export_to "$W/traj.safetensors" "$C/pointmaze-trajectory.safetensors"
 made pointmaze-trajectory.safetensors "diffuse dataset collect --env pointmaze-umaze --quality mixed --steps 100000 --seed 0 -o umaze.hdf5" \
-  "diffuse train trajectory --data umaze.hdf5 --steps 6000 --seed 0 -o traj.safetensors" "diffuse checkpoint export traj.safetensors -o Checkpoints/pointmaze-trajectory.safetensors"
+  "diffuse train trajectory --data umaze.hdf5 --network window-mlp --steps 10000 --seed 0 -o traj.safetensors" "diffuse checkpoint export traj.safetensors -o Checkpoints/pointmaze-trajectory.safetensors"
 run train agent --algo td3bc --data "$W/umaze.hdf5" --steps 10000 --seed 0 -o "$W/td3bc.safetensors" "${T[@]}" > /dev/null
 export_to "$W/td3bc.safetensors" "$C/pointmaze-td3bc.safetensors"
 made pointmaze-td3bc.safetensors "(umaze.hdf5 as above)" "diffuse train agent --algo td3bc --data umaze.hdf5 --steps 10000 --seed 0 -o td3bc.safetensors" \
@@ -90,7 +90,7 @@ PY
 }
 metric toy-regression.safetensors test_mse 0.001 eval regression --model Checkpoints/toy-regression.safetensors --threads 1 --json
 metric two-moons-edm.safetensors std 0.02 sample --model Checkpoints/two-moons-edm.safetensors -n 1000 --seed 0 --threads 1 --json
-metric pointmaze-trajectory.safetensors dynamicsError 0.02 pgd generate --model Checkpoints/pointmaze-trajectory.safetensors -n 2000 --steps 32 \
+metric pointmaze-trajectory.safetensors dynamicsError 0.02 pgd generate --model Checkpoints/pointmaze-trajectory.safetensors -n 1000 --steps 32 \
   --seed 0 --threads 1 -o "<tmp>" ";;" pgd evaluate --data "<tmp>" --env pointmaze-umaze --json
 metric pointmaze-td3bc.safetensors normalizedReturnMean 0.05 eval --policy Checkpoints/pointmaze-td3bc.safetensors --episodes 5 --seed 0 --threads 1 --json
 metric halfcheetah-sac-medium.safetensors normalizedScoreMean 3 eval --policy Checkpoints/halfcheetah-sac-medium.safetensors --episodes 5 --seed 0 --threads 1 --json

@@ -12,15 +12,15 @@ T=(--threads "$THREADS" --quiet)
 C=Checkpoints
 # get JSON KEY: a number from a flat one-line JSON object (no python needed on a fresh machine).
 get() { sed -n "s/.*\"$2\":\(-\{0,1\}[0-9.eE+-]*\).*/\1/p" <<< "$1" | head -1; }
-num() { LC_ALL=C printf "%.${2:-3}f" "$1"; }
+num() { if [ -z "$1" ]; then printf –; else LC_ALL=C printf "%.${2:-3}f" "$1"; fi; }
 
-echo "1/3  Policy-Guided Diffusion: 10,000 synthetic pointmaze-umaze transitions, guided toward the shipped TD3+BC agent (λ = 0.1)"
-"$D" pgd generate --model "$C/pointmaze-trajectory.safetensors" --policy "$C/pointmaze-td3bc.safetensors" --guidance 0.1 -n 10000 --steps 64 \
+echo "1/3  Policy-Guided Diffusion: 2,000 synthetic pointmaze-umaze transitions from the shipped transition generator, guided toward the shipped TD3+BC agent (λ = 1)"
+"$D" pgd generate --model "$C/pointmaze-trajectory.safetensors" --policy "$C/pointmaze-td3bc.safetensors" --guidance 1 -n 2000 --steps 32 \
   --seed 0 -o "$OUT/pgd-pointmaze.hdf5" "${T[@]}" > /dev/null
-"$D" pgd generate --model "$C/pointmaze-trajectory.safetensors" -n 10000 --steps 64 --seed 0 -o "$OUT/unguided-pointmaze.hdf5" "${T[@]}" > /dev/null
+"$D" pgd generate --model "$C/pointmaze-trajectory.safetensors" -n 2000 --steps 32 --seed 0 -o "$OUT/unguided-pointmaze.hdf5" "${T[@]}" > /dev/null
 "$D" dataset collect --env pointmaze-umaze --quality mixed --steps 20000 --seed 1 -o "$OUT/real-pointmaze.hdf5" "${T[@]}" > /dev/null
-"$D" plot trajectories "$OUT/pgd-pointmaze.hdf5" --compare "$OUT/real-pointmaze.hdf5" --episodes 40 --svg "$OUT/pgd-pointmaze.svg" \
-  --title "pointmaze-umaze: PGD synthetic windows (blue) vs real episodes (orange)" > /dev/null
+"$D" plot trajectories "$OUT/pgd-pointmaze.hdf5" --compare "$OUT/real-pointmaze.hdf5" --episodes 2000 --compare-episodes 20 --svg "$OUT/pgd-pointmaze.svg" \
+  --title "pointmaze-umaze: PGD synthetic steps s → s′ (blue) vs real episodes (orange)" > /dev/null
 # Measured in the real data's σ units against the real episodes (docs/pgd.md §6.1); the real data
 # against itself gives its own roughness and the floor of every error.
 E=(pgd evaluate --env pointmaze-umaze --real "$OUT/real-pointmaze.hdf5" --policy "$C/pointmaze-td3bc.safetensors" --json "${T[@]}")
@@ -49,12 +49,12 @@ echo "| SePPO (8×8 digits) | held-out score $(num "$(get "$base" mean_score)") 
 echo "| EDM toy (two moons) | 2,000 samples | two-moons.svg |"
 echo
 echo "PGD fidelity, in σ units of real-pointmaze.hdf5 (docs/pgd.md §6.1): relative dynamics error = error ÷ the real mean one-step change;"
-echo "roughness = mean squared second difference per window; W1 = per-dimension 1-D Wasserstein distance to the real data."
+echo "roughness = mean squared second difference per window (– : one-transition samples have none); W1 = per-dimension 1-D Wasserstein distance to the real data."
 echo
 echo "| data | relative dynamics error mean / median / p90 | roughness obs / actions | W1 obs max / actions max | out of bounds |"
 echo "|---|---|---|---|---|"
 pct() { awk -v x="$1" 'BEGIN { printf "%.1f", 100 * x }'; }
-for row in "guided (λ = 0.1):pgd" "unguided:unguided" "real:real"; do
+for row in "guided (λ = 1):pgd" "unguided:unguided" "real:real"; do
   var=${row##*:}
   j=${!var}
   echo "| ${row%%:*} | $(num "$(get "$j" relativeDynamicsError)") / $(num "$(get "$j" relativeDynamicsErrorMedian)") / $(num "$(get "$j" relativeDynamicsErrorP90)") |" \

@@ -65,7 +65,7 @@ struct DiffusionPolicyCLITests {
     @Test func trainsOnSyntheticData() throws {
         let data = pendulumData()
         let model = tempPath("dpol-traj.safetensors"), worldModel = tempPath("dpol-wm.safetensors")
-        var r = runCLI(["train", "trajectory", "--data", data, "--steps", "2", "--horizon", "8", "--dim", "8", "--batch-size", "8", "-o", model])
+        var r = runCLI(["train", "trajectory", "--network", "temporal-unet", "--data", data, "--steps", "2", "--horizon", "8", "--dim", "8", "--batch-size", "8", "-o", model])
         #expect(r.status == 0, "\(r.err)")
         r = runCLI(["train", "world-model", "--data", data, "--ensemble", "2", "--steps", "4", "--batch-size", "32", "-o", worldModel])
         #expect(r.status == 0, "\(r.err)")

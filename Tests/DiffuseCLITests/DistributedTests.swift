@@ -42,7 +42,7 @@ struct DistributedTests {
         // Width 16 (two channels per GroupNorm group): with one channel per group a conv bias before the
         // norm has an exactly zero gradient, Adam's first step turns its rounding noise into ±lr, and the
         // comparison would test noise.
-        ["train", "trajectory", "--steps", "4", "--batch-size", "8", "--horizon", "16", "--dim", "16", "--data", "DATA"],
+        ["train", "trajectory", "--network", "temporal-unet", "--steps", "4", "--batch-size", "8", "--horizon", "16", "--dim", "16", "--data", "DATA"],
         ["train", "agent", "--algo", "iql", "--steps", "6", "--batch-size", "32", "--eval-episodes", "1", "--data", "DATA"],
         // Diffusion policies: the denoising noise, dropout masks and (DQL) the reverse chain's and the
         // backup's draws follow the global batch; DQL's λ = η / mean|Q| uses the global mean.
@@ -98,7 +98,7 @@ struct DistributedTests {
         #expect(errors[errors.count / 2] < 1e-6 && errors.filter { $0 > 1e-4 }.count < data.count / 50)
 
         let model = tempPath("traj.safetensors")
-        #expect(runCLI(["train", "trajectory", "--data", collected, "--steps", "2", "--horizon", "8", "--dim", "8", "-o", model]).status == 0)
+        #expect(runCLI(["train", "trajectory", "--network", "temporal-unet", "--data", collected, "--steps", "2", "--horizon", "8", "--dim", "8", "-o", model]).status == 0)
         let one = tempPath("one.hdf5"), two = tempPath("two.hdf5")
         let generate = ["pgd", "generate", "--model", model, "-n", "300", "--steps", "3", "--batch", "4", "--threads", "1", "--seed", "9"]
         #expect(runCLI(generate + ["-o", one]).status == 0)

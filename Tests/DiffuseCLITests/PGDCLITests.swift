@@ -6,17 +6,37 @@ import TestSupport
 
 @Suite("diffuse PGD commands", .serialized)
 struct PGDCLITests {
+    /// `train trajectory` without --network trains the transition generator (window MLP, H = 2, stride 1,
+    /// batch 256; docs/pgd.md §2.1); `pgd generate` then samples its one length by default and refuses
+    /// another in one line.
+    @Test func theTransitionGeneratorIsTheDefault() throws {
+        let data = tempPath("pend-default.hdf5"), model = tempPath("traj-default.safetensors")
+        #expect(runCLI(["dataset", "collect", "--env", "pendulum", "--steps", "2000", "--seed", "5", "-o", data]).status == 0)
+        var r = runCLI(["train", "trajectory", "--data", data, "--steps", "4", "--dim", "16", "--blocks", "1", "-o", model])
+        #expect(r.status == 0, "\(r.err)")
+        let (trained, metadata, _) = try Checkpoint.load(TrajectoryModel.self, from: URL(fileURLWithPath: model))
+        guard case let .windowMLP(c) = trained.config.network else { Issue.record("default network is \(trained.config.network)"); return }
+        #expect(c.horizon == 2 && c.width == 16 && c.blocks == 1 && trained.layout.horizon == 2)
+        let settings = try JSONDecoder().decode(TrajectoryTrainingSettings.self, from: Data((metadata["trajectory_training"] ?? "").utf8))
+        #expect(settings == { var s = TrajectoryTrainingSettings.transitions; s.steps = 4; s.seed = settings.seed; return s }())
+        let synthetic = tempPath("syn-default.hdf5")
+        r = runCLI(["pgd", "generate", "--model", model, "-n", "40", "--steps", "4", "-o", synthetic])
+        #expect(r.status == 0, "\(r.err)")
+        #expect(try OfflineDataset.load(URL(fileURLWithPath: synthetic)).count == 40)
+        expectOneLineError(["pgd", "generate", "--model", model, "-n", "40", "--length", "16", "-o", synthetic], 2, "differs from the 2 rows")
+    }
+
     /// Dataset → trajectory model → guided generation (HDF5 with D4RL keys and provenance) →
     /// evaluation → agent on synthetic data, stopped and resumed (equal to a straight run).
     @Test func trainGenerateEvaluateAndTrainAnAgent() throws {
         let data = tempPath("pend.hdf5"), model = tempPath("traj.safetensors"), agent = tempPath("agent.safetensors")
         #expect(runCLI(["dataset", "collect", "--env", "pendulum", "--steps", "3000", "--seed", "2", "-o", data]).status == 0)
-        var r = runCLI(["train", "trajectory", "--data", data, "--steps", "30", "--horizon", "8", "--dim", "8", "--batch-size", "8", "--json", "-o", model])
+        var r = runCLI(["train", "trajectory", "--network", "temporal-unet", "--data", data, "--steps", "30", "--horizon", "8", "--dim", "8", "--batch-size", "8", "--json", "-o", model])
         #expect(r.status == 0, "\(r.err)")
         #expect(runCLI(["train", "agent", "--algo", "td3bc", "--data", data, "--steps", "20", "--batch-size", "32", "-o", agent]).status == 0)
         // train trajectory stopped and resumed ends bit-identical to the straight run.
         let sliced = tempPath("traj-sliced.safetensors")
-        let trajectory = ["train", "trajectory", "--data", data, "--steps", "30", "--horizon", "8", "--dim", "8", "--batch-size", "8", "--checkpoint-every", "10"]
+        let trajectory = ["train", "trajectory", "--network", "temporal-unet", "--data", data, "--steps", "30", "--horizon", "8", "--dim", "8", "--batch-size", "8", "--checkpoint-every", "10"]
         #expect(runCLI(trajectory + ["-o", sliced, "--stop-after", "20"]).status == 0)
         r = runCLI(trajectory + ["-o", sliced, "--resume"])
         #expect(r.status == 0, "\(r.err)")
@@ -76,7 +96,7 @@ struct PGDCLITests {
 
     @Test(arguments: [
         (["train", "trajectory", "--data", "/nonexistent.hdf5", "-o", "/tmp/x.safetensors"], 1, "no such file"),
-        (["train", "trajectory", "--data", "x.hdf5", "--horizon", "30", "-o", "/tmp/x.safetensors"], 2, "multiple of 4"),
+        (["train", "trajectory", "--network", "temporal-unet", "--data", "x.hdf5", "--horizon", "30", "-o", "/tmp/x.safetensors"], 2, "multiple of 4"),
         (["pgd", "generate", "--model", "/nonexistent.safetensors", "-o", "/tmp/x.hdf5"], 1, "cannot read"),
         (["pgd", "train-agent", "--data", "x.hdf5", "--model", "m", "--algo", "bc", "-o", "/tmp/x.safetensors"], 2, "--algo must be one of td3bc | iql | diffusion-bc | idql | dql"),
         (["pgd", "evaluate", "--data", "/nonexistent.hdf5"], 1, "no such file"),

@@ -46,7 +46,7 @@ struct SePPOCLITests {
     @Test func alignAndScoreATrajectoryModel() throws {
         let data = tempPath("umaze.hdf5"), base = tempPath("traj.safetensors")
         #expect(runCLI(["dataset", "collect", "--env", "pointmaze-umaze", "--steps", "1500", "--seed", "4", "-o", data]).status == 0)
-        var r = runCLI(["train", "trajectory", "--data", data, "--steps", "2", "--horizon", "8", "--dim", "8", "-o", base])
+        var r = runCLI(["train", "trajectory", "--network", "temporal-unet", "--data", data, "--steps", "2", "--horizon", "8", "--dim", "8", "-o", base])
         #expect(r.status == 0, "\(r.err)")
         let straight = tempPath("straight.safetensors"), resumed = tempPath("resumed.safetensors")
         let common = ["seppo", "align", "--base", base, "--preferred", data, "--top", "0.3", "--steps", "4", "--bank-every", "2", "--batch-size", "4",

@@ -30,6 +30,18 @@ public struct TrajectoryTrainingSettings: Codable, Sendable, Equatable {
 
     public init() {}
 
+    /// The transition generator's settings (docs/pgd.md §2.1): one transition per sample (H = 2, every
+    /// start, stride 1) and SynthER's batch 256; the rest as above. With `TrajectoryNetwork.windowMLP`
+    /// this is what `diffuse train trajectory` trains by default, the most fidelity per CPU-minute
+    /// measured on two cores (docs/fidelity-results.md).
+    public static var transitions: TrajectoryTrainingSettings {
+        var s = TrajectoryTrainingSettings()
+        s.horizon = 2
+        s.stride = 1
+        s.batchSize = 256
+        return s
+    }
+
     public var learningRate: LRSchedule {
         let warm = Int((Double(steps) * warmupFraction).rounded())
         return .warmup(start: warmupLearningRate, steps: warm, then: .cosine(base: peakLearningRate, final: 0, steps: Swift.max(steps - warm, 1)))

@@ -7,8 +7,8 @@ struct PlotTrajectoriesCommand: Command {
     static let path = ["plot", "trajectories"]
     static let abstract = "draw a dataset's paths over the environment (maze walls, safe band, start and goal) as SVG"
     static let discussion = """
-    Each episode (or synthetic window: rows up to a terminal or timeout) is a polyline of its positions, \
-    its start a dot. pointmaze: walls grey, the goal a star. safe-circle: the target circle dashed, the \
+    Each episode (or synthetic window: rows up to a terminal or timeout) is a polyline of its positions \
+    ending at its last next-observation (so a one-transition window is the segment s → s′), its start a dot. pointmaze: walls grey, the goal a star. safe-circle: the target circle dashed, the \
     unsafe region |x| > 6 shaded. Other environments: the first two observation coordinates. --compare \
     draws a second file in another colour (e.g. synthetic vs real).
     """
@@ -16,9 +16,10 @@ struct PlotTrajectoriesCommand: Command {
     static let compare = Option("--compare", value: "FILE", help: "a second dataset drawn in orange (e.g. the real data beside synthetic)")
     static let env = Option("--env", value: "NAME", help: "environment (default: the file's 'env' attribute)")
     static let episodes = Option("--episodes", value: "N", default: "40", help: "episodes drawn per file (the first N)")
+    static let compareEpisodes = Option("--compare-episodes", value: "N", help: "episodes drawn of the --compare file (default: --episodes)")
     static let svg = Option("--svg", value: "FILE", help: "SVG file to write")
     static let title = Option("--title", value: "TEXT", help: "title (default: the file names)")
-    static let options = [compare, env, episodes, svg, title]
+    static let options = [compare, env, episodes, compareEpisodes, svg, title]
 
     /// How positions are read from observations, and what is drawn beneath them.
     struct Scene {
@@ -64,8 +65,10 @@ struct PlotTrajectoriesCommand: Command {
         let name = args.string(env) ?? data[0].attributes["env"]
         let environment = try name.map { try Environments.make($0) }
         let n = try args.int(episodes, range: 1...100_000)!
+        let counts = [n, try args.int(compareEpisodes, range: 1...100_000) ?? n]
         // `scalars` copies the tensor: once per file, for the scene's bounds and the paths alike.
         let columns = data.map { d in (obs: d.observations.scalars, dim: d.observationDim) }
+        let nextColumns = data.map { $0.nextObservations.scalars }
         let scene = scene(for: environment, columns: columns)
         // Equal scale on both axes, 520 px for the longer one.
         let (bx, by) = scene.bounds
@@ -78,17 +81,23 @@ struct PlotTrajectoriesCommand: Command {
         var drawn: [Int] = []
         for (k, d) in data.enumerated() {
             let (obs, od) = columns[k]
-            let episodes = Array(d.episodes.prefix(n))
+            let next = nextColumns[k]
+            let episodes = Array(d.episodes.prefix(counts[k]))
             drawn.append(episodes.count)
             for e in episodes {
-                let points = e.map { i -> (Double, Double) in
-                    let (x, y) = scene.position((0..<od).map { Double(obs[i * od + $0]) })
+                guard let last = e.last else { continue }
+                func point(_ row: [Float], _ i: Int) -> (Double, Double) {
+                    let (x, y) = scene.position((0..<od).map { Double(row[i * od + $0]) })
                     return map(x, y)
                 }
+                let points = e.map { point(obs, $0) } + [point(next, last)]
                 guard let first = points.first, points.allSatisfy({ $0.0.isFinite && $0.1.isFinite }) else { continue }
-                body += "<polyline fill=\"none\" stroke=\"\(colours[k])\" stroke-opacity=\"0.55\" stroke-width=\"1.2\" points=\""
+                // A one-transition window is drawn as its step s → s′ with a small dot at s in its own colour
+                // (start dots would hide thousands of short steps).
+                let single = e.count == 1
+                body += "<polyline fill=\"none\" stroke=\"\(colours[k])\" stroke-opacity=\"\(single ? "0.8" : "0.55")\" stroke-width=\"\(single ? "1.5" : "1.2")\" points=\""
                     + points.map { String(format: "%.1f,%.1f", $0.0, $0.1) }.joined(separator: " ") + "\"/>"
-                body += String(format: "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\" fill=\"#2ca02c\"/>", first.0, first.1)
+                body += String(format: "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"%@\" fill=\"%@\"/>", first.0, first.1, single ? "1" : "2.5", single ? colours[k] : "#2ca02c")
             }
         }
         let files = paths.map { SVGPlot.escaped(URL(fileURLWithPath: $0).lastPathComponent) }

@@ -11,24 +11,26 @@ struct TrainTrajectoryCommand: Command {
     objective by default (σ_data 1, ln σ ~ N(−1.2, 1.2²)); --objective ddpm trains a discrete ε-model \
     (squaredcos_cap_v2, T = 100) sampled with DDPM or DDIM instead. Adam with a linear warm-up from \
     2e-4 to --lr over 10 % of the steps, then cosine to 0; batch 32; EMA (0.995) every 10 steps — the \
-    checkpoint holds the EMA weights, which sampling uses. Resumable with --resume. --network window-mlp \
-    models whole windows with a residual MLP; its defaults (--horizon 2 --stride 1) make each sample one \
-    transition, as SynthER's generator, and it samples only the length it was trained on.
+    checkpoint holds the EMA weights, which sampling uses. Resumable with --resume. The default network, \
+    window-mlp, models whole windows with a residual MLP; its defaults (--horizon 2 --stride 1, batch 256) \
+    make each sample one transition, as SynthER's generator, and it samples only the length it was trained \
+    on. It is the default because it gave the most fidelity per CPU-minute on two cores (docs/fidelity-results.md); \
+    --network temporal-unet (Diffuser's) or pgd-unet (the PGD paper's) model long windows instead.
     """
 
     static let data = Option("--data", value: "FILE", help: "dataset (.hdf5 / .npz, D4RL keys)")
     static let output = Option("--output", "-o", value: "FILE", help: "trajectory model checkpoint to write (.safetensors)")
     static let env = Option("--env", value: "NAME", help: "environment for the action box (default: the dataset's 'env' attribute)")
-    static let horizon = Option("--horizon", value: "H", help: "window length (default 32, a multiple of 4 for the U-Nets; window-mlp: 2, one transition per sample)")
-    static let stride = Option("--stride", value: "N", help: "window start stride (default 8; window-mlp: 1, every transition)")
+    static let horizon = Option("--horizon", value: "H", help: "window length (window-mlp: default 2, one transition per sample; U-Nets: default 32, a multiple of 4)")
+    static let stride = Option("--stride", value: "N", help: "window start stride (window-mlp: default 1, every transition; U-Nets: default 8)")
     static let objective = Option("--objective", value: "KIND", default: "edm", help: "edm (PGD) | ddpm (discrete, T = 100)")
     static let actions = Option("--action-transform", value: "T", default: "atanh", help: "atanh (PGD) | identity: how normalized actions are modeled")
     static let steps = Option("--steps", value: "N", default: "10000", help: "optimizer steps")
-    static let batch = Option("--batch-size", value: "N", help: "windows per batch (default 32, PGD's; window-mlp: 256, SynthER's)")
+    static let batch = Option("--batch-size", value: "N", help: "windows per batch (window-mlp: default 256, SynthER's; U-Nets: 32, PGD's)")
     static let lr = Option("--lr", value: "RATE", default: "0.002", range: Option.learningRates, help: "peak learning rate (after warm-up from 2e-4)")
-    static let network = Option("--network", value: "NET", default: "temporal-unet",
-                                help: "temporal-unet (Diffuser's, the default on a few cores) | pgd-unet (the PGD paper's: k3, max-pool, ReLU, per-timestep GroupNorm; --dim 1024 is the paper's 178 M-parameter model) | window-mlp (a residual MLP over the flattened window; at horizon 2 SynthER's transition generator, docs/pgd.md §2.1)")
-    static let dim = Option("--dim", value: "C", help: "U-Nets: base width, channels C, 2C, 4C over the three levels (default 32); window-mlp: residual width (default 256, blocks 4× wider)")
+    static let network = Option("--network", value: "NET", default: "window-mlp",
+                                help: "window-mlp (default: a residual MLP over the flattened window; at horizon 2 SynthER's transition generator, docs/pgd.md §2.1) | temporal-unet (Diffuser's) | pgd-unet (the PGD paper's: k3, max-pool, ReLU, per-timestep GroupNorm; --dim 1024 is the paper's 178 M-parameter model)")
+    static let dim = Option("--dim", value: "C", help: "window-mlp: residual width (default 256, blocks 4× wider); U-Nets: base width, channels C, 2C, 4C over the three levels (default 32)")
     static let blocks = Option("--blocks", value: "N", default: "4", help: "window-mlp: residual blocks")
     static let checkpointEvery = Option.checkpointEvery(default: 1000)
     static let logEvery = Option.logEvery(default: 500)
@@ -39,12 +41,12 @@ struct TrainTrajectoryCommand: Command {
         let url = URL(fileURLWithPath: try args.required(output))
         let kind = try args.choice(network, among: ["temporal-unet", "pgd-unet", "window-mlp"])!
         let isMLP = kind == "window-mlp"
-        var settings = TrajectoryTrainingSettings()
-        settings.horizon = try args.int(horizon, range: 2...4096) ?? (isMLP ? 2 : settings.horizon)
+        var settings = isMLP ? TrajectoryTrainingSettings.transitions : TrajectoryTrainingSettings()
+        settings.horizon = try args.int(horizon, range: 2...4096) ?? settings.horizon
         guard isMLP || settings.horizon % 4 == 0 else { throw CLIError("--horizon must be a multiple of 4 (the U-Net halves it twice)", usage: true) }
-        settings.stride = try args.int(stride, range: 1...1_000_000) ?? (isMLP ? 1 : settings.stride)
+        settings.stride = try args.int(stride, range: 1...1_000_000) ?? settings.stride
         settings.steps = try args.int(steps, range: 1...100_000_000)!
-        settings.batchSize = try args.int(batch, range: 1...65_536) ?? (isMLP ? 256 : settings.batchSize)
+        settings.batchSize = try args.int(batch, range: 1...65_536) ?? settings.batchSize
         settings.peakLearningRate = try args.float(lr)!
         settings.seed = try args.seed()
         settings.actionTransform = try args.choice(actions, TrajectoryLayout.ActionTransform.self)!
