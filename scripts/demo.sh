@@ -15,9 +15,9 @@ get() { sed -n "s/.*\"$2\":\(-\{0,1\}[0-9.eE+-]*\).*/\1/p" <<< "$1" | head -1; }
 num() { if [ -z "$1" ]; then printf –; else LC_ALL=C printf "%.${2:-3}f" "$1"; fi; }
 
 echo "1/3  Policy-Guided Diffusion: 2,000 synthetic pointmaze-umaze transitions from the shipped transition generator, guided toward the shipped TD3+BC agent (λ = 1)"
-"$D" pgd generate --model "$C/pointmaze-trajectory.safetensors" --policy "$C/pointmaze-td3bc.safetensors" --guidance 1 -n 2000 --steps 32 \
+"$D" pgd generate --model "$C/pointmaze-trajectory.safetensors" --policy "$C/pointmaze-td3bc.safetensors" --guidance 1 -n 2000 \
   --seed 0 -o "$OUT/pgd-pointmaze.hdf5" "${T[@]}" > /dev/null
-"$D" pgd generate --model "$C/pointmaze-trajectory.safetensors" -n 2000 --steps 32 --seed 0 -o "$OUT/unguided-pointmaze.hdf5" "${T[@]}" > /dev/null
+"$D" pgd generate --model "$C/pointmaze-trajectory.safetensors" -n 2000 --seed 0 -o "$OUT/unguided-pointmaze.hdf5" "${T[@]}" > /dev/null
 "$D" dataset collect --env pointmaze-umaze --quality mixed --steps 20000 --seed 1 -o "$OUT/real-pointmaze.hdf5" "${T[@]}" > /dev/null
 "$D" plot trajectories "$OUT/pgd-pointmaze.hdf5" --compare "$OUT/real-pointmaze.hdf5" --episodes 2000 --compare-episodes 20 --svg "$OUT/pgd-pointmaze.svg" \
   --title "pointmaze-umaze: PGD synthetic steps s → s′ (blue) vs real episodes (orange)" > /dev/null

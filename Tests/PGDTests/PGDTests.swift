@@ -111,6 +111,11 @@ struct PGDTests {
             try mlp.ema.average.sampleWindows(count: 1, policy: nil, settings: SynthesisSettings(length: 16), seed: 0)
         }
         #expect(model.defaultLength == 128)
+        // Without --steps the MLP samples with 64 EDM steps and the U-Nets with PGD's 256.
+        let byDefault = try mlp.ema.average.sampleWindows(count: 3, policy: nil, settings: SynthesisSettings(), seed: 4)
+        let steps = { (n: Int) in try mlp.ema.average.sampleWindows(count: 3, policy: nil, settings: SynthesisSettings(sampling: TrajectorySampling(steps: n)), seed: 4) }
+        #expect(try byDefault.scalars == steps(64).scalars && byDefault.scalars != steps(256).scalars)
+        #expect(mlp.ema.average.config.network.defaultEDMSteps == 64 && model.config.network.defaultEDMSteps == 256)
 
         // A horizon the network cannot halve is an error, not a trap.
         var odd = settings

@@ -77,7 +77,7 @@ extension TrajectoryModel {
             PolicyGuidance(layout: layout, policy: $0, target: settings.target)
                 .config(lambda: settings.lambda, bump: settings.bump, normalizeGradient: settings.normalizeGradient)
         }
-        let sampler = settings.sampling.sampler(for: config.objective)
+        let sampler = settings.sampling.sampler(for: config.objective, defaultEDMSteps: config.network.defaultEDMSteps)
         eval()
         let network = denoisingNetwork()
         var parts: [Tensor] = []

@@ -28,6 +28,11 @@ public enum TrajectoryNetwork: Codable, Sendable, Equatable {
         return nil
     }
 
+    /// EDM sampler steps when none are asked for: PGD's 256 for the U-Nets (docs/pgd.md §3); 64 for the
+    /// window MLP, whose fidelity is flat from 64 to 256 steps at a quarter of the cost
+    /// (docs/fidelity-results.md, sampler knobs).
+    public var defaultEDMSteps: Int { fixedLength == nil ? 256 : 64 }
+
     func build(rng: RandomGenerator) -> any Denoiser {
         switch self {
         case let .temporalUNet(c): return TemporalUNet(config: c, rng: rng)
@@ -76,7 +81,8 @@ public final class TrajectoryModel: Module, ConfigurableModule {
 /// How windows are sampled: the sampler follows the model's objective (EDM: the stochastic Heun
 /// sampler with PGD's settings; discrete: DDPM or DDIM over the training schedule).
 public struct TrajectorySampling: Codable, Sendable, Equatable {
-    /// EDM steps N (docs/pgd.md §3: 256), or discrete inference steps (nil: all training steps).
+    /// EDM steps N (nil: the network's default, docs/pgd.md §3: 256 for the U-Nets, 64 for the window
+    /// MLP), or discrete inference steps (nil: all training steps).
     public var steps: Int?
     /// Discrete objectives only: deterministic DDIM instead of ancestral DDPM.
     public var ddim = false
@@ -89,13 +95,13 @@ public struct TrajectorySampling: Codable, Sendable, Equatable {
         self.steps = steps; self.ddim = ddim; self.eulerFromPreNoise = eulerFromPreNoise; self.churn = churn
     }
 
-    /// The sampler for `objective`.
-    public func sampler(for objective: DiffusionObjective) -> Sampler {
+    /// The sampler for `objective`; `defaultEDMSteps` when `steps` is nil (`TrajectoryNetwork.defaultEDMSteps`).
+    public func sampler(for objective: DiffusionObjective, defaultEDMSteps: Int = 256) -> Sampler {
         switch objective {
         case var .edm(edm):
             edm.eulerFromPreNoise = eulerFromPreNoise
             if let churn { edm.sChurn = churn }
-            return EDMSampler(edm: edm, steps: steps ?? 256)
+            return EDMSampler(edm: edm, steps: steps ?? defaultEDMSteps)
         case let .discrete(schedule, trainSteps, prediction):
             if ddim {
                 return DDIMSampler(scheduler: DDIMScheduler(trainSteps: trainSteps, schedule: schedule, prediction: prediction, clipSample: false),

@@ -20,7 +20,7 @@ struct PGDGenerateCommand: Command {
     static let count = Option("-n", "--transitions", value: "N", default: "100000", help: "transitions to generate")
     static let output = Option("--output", "-o", value: "FILE", help: "dataset to write (.hdf5, or .npz)")
     static let length = Option("--length", value: "L", help: "rows per sampled window, L − 1 transitions each (default 128; a window-mlp model: its training horizon, the only length it takes)")
-    static let steps = Option("--steps", value: "N", help: "sampler steps (default: 256 for EDM, all training steps for DDPM, 50 for DDIM)")
+    static let steps = Option("--steps", value: "N", help: "sampler steps (default: EDM 256 for the U-Nets, 64 for window-mlp; all training steps for DDPM; 50 for DDIM)")
     static let churn = Option("--churn", value: "S", range: 0...1000, help: "EDM models: S_churn, noise re-injected per step (default 80, PGD's; 0: deterministic Heun)")
     static let ddim = Option("--ddim", help: "discrete models: deterministic DDIM instead of DDPM")
     static let batch = Option("--batch", value: "N", help: "windows per sampler call (default: 8192 rows' worth, 64 windows of 128)")

@@ -30,7 +30,7 @@ struct PGDTrainAgentCommand: Command {
     static let pool = Option("--pool", value: "N", default: "50000", help: "synthetic transitions per pool")
     static let every = Option("--regenerate-every", value: "K", default: "10000", help: "regenerate the pool every K steps")
     static let syntheticRows = Option("--synthetic-rows", value: "N", default: "240", help: "synthetic rows per batch of 256")
-    static let sampleSteps = Option("--sample-steps", value: "N", help: "sampler steps per pool (default: 256 for EDM)")
+    static let sampleSteps = Option("--sample-steps", value: "N", help: "sampler steps per pool (default: EDM 256 for the U-Nets, 64 for window-mlp)")
     static let evalEpisodes = Option("--eval-episodes", value: "N", default: "20", help: "episodes of the final evaluation")
     static let checkpointEvery = Option.checkpointEvery(default: 10_000)
     static let logEvery = Option.logEvery(default: 5000)
