@@ -70,15 +70,17 @@ def maze_plot(path, files, windows=12):
                 fill = "#444" if ch == "#" else ("#cfc" if ch == "G" else "#f7f7f7")
                 out.append(f'<rect x="{ox + j*s}" y="{30 + i*s}" width="{s}" height="{s}" fill="{fill}" stroke="#ccc"/>')
         with h5py.File(f, "r") as h:
-            obs, timeouts, terms = h["observations"][:], h["timeouts"][:], h["terminals"][:]
+            obs, nobs, timeouts, terms = h["observations"][:], h["next_observations"][:], h["timeouts"][:], h["terminals"][:]
+        # One-transition windows (the window MLP) are drawn as their steps s → s′, many of them.
+        limit = windows if not (timeouts[0] or terms[0]) else 40 * windows
         start, drawn = 0, 0
         for i in range(len(obs)):
             if timeouts[i] or terms[i] or i == len(obs) - 1:
-                seg = obs[start:i + 1]
+                seg = list(obs[start:i + 1]) + [nobs[i]]
                 pts = " ".join(f"{ox + (p[1] + 0.5) * s:.1f},{30 + (p[0] + 0.5) * s:.1f}" for p in seg)
                 out.append(f'<polyline fill="none" stroke="hsl({drawn*30 % 360},70%,45%)" stroke-width="1.5" points="{pts}"/>')
                 start, drawn = i + 1, drawn + 1
-                if drawn >= windows:
+                if drawn >= limit:
                     break
     out.append("</svg>")
     with open(path, "w") as fh:
@@ -94,7 +96,7 @@ def main():
     a = p.parse_args()
     rows = [json.loads(l) for l in open(a.rows) if l.strip()]
     figures = os.path.join(os.path.dirname(a.markdown), "figures")
-    md = ["# PGD experiment results", "", f"Command: `{a.command}` (raw rows: `experiments/results/pgd.jsonl`).", "",
+    md = ["# PGD experiment results", "", f"Command: `{a.command}` (raw rows: `{a.rows}`).", "",
           "Synthetic transitions measured by `diffuse pgd evaluate` against the exact environment: dynamics error",
           "‖(s′ − f(s, a))/σ_s‖ in state-std units of the real data, reward error |r − r(s, a, f(s, a))|, and the",
           "target policy's mean log π(a|s). Mean ± std over seeds.", ""]
@@ -163,7 +165,7 @@ def main():
             files = {f"λ = {l:g}": os.path.join(a.work, f"{env}-{seeds[0]}-pgd-{l:g}.hdf5") for l in (lams[0], lams[-1])}
             files = {k: v for k, v in files.items() if os.path.exists(v)}
             if files and maze_plot(os.path.join(figures, "pgd-maze.svg"), files):
-                md += ["Sampled windows in the maze (first 12 of seed %d; unguided left, most guided right):" % seeds[0], "",
+                md += ["Sampled windows in the maze (first 12 of seed %d, or 480 one-transition windows; unguided left, most guided right):" % seeds[0], "",
                        "![PGD windows in the maze](figures/pgd-maze.svg)", ""]
     with open(a.markdown, "w") as f:
         f.write("\n".join(md) + "\n")
