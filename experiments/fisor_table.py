@@ -16,21 +16,28 @@ KINDS = [("fisor:joint", "FISOR (joint)"), ("fisor:critic-first", "FISOR (critic
 CONV_STEPS = [1000, 2000, 5000, 10000, 20000, 30000, 40000, 60000, 80000]
 
 def kind_of(r):
-    """A column: the kind, FISOR's schedule and, for critic-first runs, its actor budget when it is not the
-    earlier runs' 2,000 iterations (so runs of two budgets sit side by side)."""
+    """A column: the kind, FISOR's schedule and, for critic-first runs of another budget than the earlier
+    runs' 40,000 critic steps and 2,000 actor iterations, that budget (so runs of two budgets sit side by side)."""
     if not r["kind"].startswith("fisor"):
         return r["kind"]
     k = f'{r["kind"]}:{r.get("schedule", "joint")}'
-    if r.get("schedule") == "critic-first" and r.get("actor_steps", 2000) != 2000:
-        k += f':{r["actor_steps"]}'
+    budget = (r.get("critic_steps", 40000), r.get("actor_steps", 2000))
+    if r.get("schedule") == "critic-first" and budget != (40000, 2000):
+        k += f":{budget[0]}:{budget[1]}"
     return k
+
+def budget_of(k):
+    """(critic steps, actor iterations) of a critic-first column."""
+    parts = k.split(":")
+    return (int(parts[2]), int(parts[3])) if len(parts) == 4 else (40000, 2000)
 
 def kind_name(k):
     names = dict(KINDS)
     if k in names:
         return names[k]
-    base, n = k.rsplit(":", 1)
-    return names[base][:-1] + f", {int(n):,} actor it.)"
+    c, n = budget_of(k)
+    base = names[":".join(k.split(":")[:2])][:-1]
+    return base + (f", {c:,} critic steps" if c != 40000 else "") + f", {n:,} actor it.)"
 
 def mean_std(xs):
     if not xs:
@@ -101,6 +108,33 @@ def convergence_section(rows, logs, diffuse, figures):
             out += [f"![convergence on {ds}](figures/{name})", ""]
     return out
 
+def curve_section(rows):
+    """Return and cost against the actor budget (experiments/fisor_actor_curve.sh): per dataset, one row per
+    snapshot, one column per candidate rule, mean over seeds (the seeds listed)."""
+    out = ["## Return and cost against the actor budget", "",
+           "`experiments/fisor_actor_curve.sh`: per seed, one actor phase on that seed's finished critic phase",
+           "(`--critics-from` the critic-first run above), snapshots of one cosine schedule over the largest budget",
+           "(`--stop-after`, `--resume`), each evaluated over 20 seeded episodes at κ = 10 with three candidate rules:",
+           "min-qh (the reference's: the smallest max_k Q̄_h of 16), feasible-sample (the first of 16 with Q_h ≤ 0) and",
+           "raw (one candidate: the actor's own sample). Cells: normalized return / normalized cost, mean over seeds.", ""]
+    rules = [x for x in ["min-qh", "feasible-sample", "raw"] if any(r["rule"] == x for r in rows)]
+    for ds in sorted({r["dataset"] for r in rows}):
+        rs = [r for r in rows if r["dataset"] == ds]
+        seeds = sorted({r["seed"] for r in rs})
+        out += [f"### {ds} (seeds {', '.join(map(str, seeds))})", "",
+                "| actor iterations | " + " | ".join(rules) + " | actor-phase time |", "|---|" + "---|" * (len(rules) + 1)]
+        for n in sorted({r["actor_iterations"] for r in rs}):
+            line = [f"{n:,}"]
+            for rule in rules:
+                c = [r for r in rs if r["actor_iterations"] == n and r["rule"] == rule]
+                line.append(f'{mean_std([r["normalized_return"] for r in c])} / {mean_std([r["normalized_cost"] for r in c])}' if c else "—")
+            t = [r["train_seconds"] for r in rs if r["actor_iterations"] == n and r["rule"] == rules[0]]
+            line.append(f"{statistics.mean(t):.0f} s" if t else "—")
+            out.append("| " + " | ".join(line) + " |")
+        out.append("")
+    out += ["The actor-phase time is cumulative at each snapshot and includes the earlier snapshots' evaluations.", ""]
+    return out
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("rows", nargs="+", help="JSONL files of evaluation rows")
@@ -111,6 +145,7 @@ def main():
     p.add_argument("--diffuse", default="", help="the diffuse binary that draws the curves (none: no curves)")
     p.add_argument("--trajectories", nargs="*", default=[], help="LABEL=ROLLOUT.json (diffuse fisor rollout on safe-circle)")
     p.add_argument("--figure", default="docs/figures/fisor-trajectories.svg")
+    p.add_argument("--curve", nargs="*", default=[], help="JSONL files of experiments/fisor_actor_curve.sh")
     a = p.parse_args()
     rows, seen = [], set()
     for path in a.rows:
@@ -133,7 +168,7 @@ def main():
     present = {kind_of(r) for r in rows}
     order = [k for k, _ in KINDS]
     # Critic-first columns of other actor budgets follow the 2,000-iteration one, by budget.
-    extra = sorted((k for k in present if k not in order), key=lambda k: (order.index(k.rsplit(":", 1)[0]), int(k.rsplit(":", 1)[1])))
+    extra = sorted((k for k in present if k not in order), key=lambda k: (order.index(":".join(k.split(":")[:2])), budget_of(k)))
     order = order[:2] + [k for k in extra if k.startswith("fisor:")] + order[2:] + [k for k in extra if not k.startswith("fisor:")]
     kinds = [(k, kind_name(k)) for k in order if k in present]
     critic_first = [k for k, _ in kinds if k.startswith("fisor:critic-first")]
@@ -174,9 +209,10 @@ def main():
         times = [f"{name} {statistics.mean(train[(ds, kind)]):.0f} s" for kind, name in kinds if train.get((ds, kind))]
         if times:
             out += ["Mean training time per run: " + ", ".join(times) + ".", ""]
-        # The targets are judged on the largest actor budget present.
+        # The targets are judged on the critic-first column with the most seeds, then the largest budget.
         target = max((k for k in critic_first if any(r["dataset"] == ds and kind_of(r) == k for r in rows)),
-                     key=lambda k: int(k.rsplit(":", 1)[1]) if k.count(":") == 2 else 2000, default="fisor:critic-first")
+                     key=lambda k: (len({r["seed"] for r in rows if r["dataset"] == ds and kind_of(r) == k}), budget_of(k)),
+                     default="fisor:critic-first")
         new = [r for r in rows if r["dataset"] == ds and kind_of(r) == target]
         base = [r["normalized_return"] for r in cells.get((ds, 10, "bc-safe"), [])]
         if new:
@@ -188,6 +224,10 @@ def main():
                     f"mean normalized return ≥ BC-Safe's at κ = 10: **{'met' if ret_ok else 'not met'}** "
                     f"({statistics.mean(at10) if at10 else float('nan'):.2f} vs {statistics.mean(base) if base else float('nan'):.2f}; "
                     f"{len({r['seed'] for r in new})} seeds).", ""]
+    if a.curve:
+        curve = [json.loads(l) for path in a.curve for l in open(path) if l.strip()]
+        if curve:
+            out += curve_section(curve)
     if a.trajectories:
         rollouts = [(t.split("=", 1)[0], json.load(open(t.split("=", 1)[1]))) for t in a.trajectories]
         circle_plot(a.figure, rollouts)
