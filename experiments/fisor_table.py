@@ -96,6 +96,12 @@ def convergence_section(rows, logs, diffuse, figures):
             gap = [r["vh_cost"] - r["vh_no_cost"] for r in rs if "vh_cost" in r and "vh_no_cost" in r]
             out.append(f"| {k:,} | {len(rs)} | {m('feasible_fraction')} | {m('vh_no_cost')} | {m('vh_cost')} | "
                        f"{mean_std(gap)} | {m('vh_change')} | {m('reward_expectile_loss', '{:.4f}')} |")
+        later = [r for r in rows if r["dataset"] == ds and "continued_from" in r]
+        if later:
+            f = [r["feasible_fraction"] for r in later]
+            out += ["", f"Past {min(r['continued_from'] for r in later):,.0f} steps: seed {', '.join(str(x) for x in sorted({r['seed'] for r in later}))} only, "
+                    f"its critic phase continued (docs/fisor.md, \"Probe 4\"); over its {len(later)} records (one per 1,000 steps) the "
+                    f"feasible fraction moved between {min(f):.2f} and {max(f):.2f}."]
         out.append("")
         first = sorted(glob.glob(os.path.join(logs, ds.replace(":", "-") + "-critic-first-*.log")))
         if first and diffuse:
@@ -181,11 +187,12 @@ def main():
            "critic never uses κ); the qc ablation and BC-Safe are trained per κ. FISOR (joint): the reference loop,",
            "2,000 iterations (the earlier run, `experiments/results/fisor-joint.jsonl`); FISOR (critic-first): "
            + (", ".join(f"{c:,} critic steps, then {n:,} actor iterations" for c, n in budgets) or "—") + "."
-           + (" Runs marked shared took their critic phase from the 2,000-iteration runs of the same seed (`--critics-from`;"
-              " the critic phase is deterministic per seed and never reads the actor), so their training time is the actor phase's."
+           + (" Rows with `critics_from` (the columns of another budget) took their critic phase from an earlier run of the"
+              " same seed (`--critics-from`: the critics never read the actor, so they are the critics that seed trains;"
+              " docs/fisor.md, \"Sharing a critic phase\"), so their training time is the actor phase's alone."
               if any(r.get("critics_from") for r in rows) else ""),
            "A row (kind, dataset, seed, κ) present in several files is taken from the first one listed, so a",
-           "column can mix runs: here the BC columns' seed 2 is the earlier run's. See docs/fisor.md.", ""]
+           "column can mix runs. See docs/fisor.md.", ""]
     if a.convergence:
         conv = [json.loads(l) for path in a.convergence for l in open(path) if l.strip()]
         if conv:
