@@ -17,6 +17,10 @@
 # docs/figures/fisor-*.svg.
 # Continuing an interrupted run: the same command with APPEND=1 and the same WORK resumes each
 # checkpoint (--resume) and skips evaluations whose rows exist.
+# Sharing a critic phase: CRITICS_FROM=DIR trains each FISOR run's actor on the critics of
+# DIR/$env-$quality-$seed-fisor.safetensors (a finished critic-first run of the same seed and critic
+# settings, e.g. an earlier WORK; --critics-from), so only the actor phase is run and timed; the
+# rows record critics_from. BC_SAFE=0 skips BC-Safe.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SEEDS=${SEEDS:-"0 1 2"}
@@ -29,6 +33,8 @@ BC_STEPS=${BC_STEPS:-$STEPS}
 KAPPAS=${KAPPAS:-"10 20 40"}
 QC_KAPPAS=${QC_KAPPAS-"10"}     # QC_KAPPAS="" skips the ablation (unset: κ = 10)
 BC_ALL=${BC_ALL:-1}             # BC_ALL=0 skips BC-All
+BC_SAFE=${BC_SAFE:-1}           # BC_SAFE=0 skips BC-Safe
+CRITICS_FROM=${CRITICS_FROM:-}  # a directory of finished critic-first runs whose critic phase is reused
 EPISODES=${EPISODES:-20}
 THREADS=${THREADS:-1}
 LOG_EVERY=${LOG_EVERY:-1000}
@@ -64,7 +70,9 @@ r = dict(kind=sys.argv[1], dataset=sys.argv[2], seed=int(sys.argv[3]), train_sec
          safe=e["safe"], return_mean=e["returnMean"], cost_mean=e["costMean"], episodes=e["episodes"])
 if sys.argv[1].startswith("fisor"):
     r.update(schedule=sys.argv[6], critic_steps=int(sys.argv[7]), actor_steps=int(sys.argv[8]))
-print(json.dumps(r))' "$@" "$SCHEDULE" "$CRITIC_STEPS" "$STEPS" >> "$ROWS"
+    if sys.argv[9]:
+        r.update(critics_from=sys.argv[9])
+print(json.dumps(r))' "$@" "$SCHEDULE" "$CRITIC_STEPS" "$STEPS" "${SHARED:-}" >> "$ROWS"
 }
 train() {  # train OUTPUT LOG ARGS… → prints the training seconds (an existing checkpoint is resumed)
   local out=$1 log=$2; shift 2
@@ -101,13 +109,16 @@ for ds in $DATASETS; do
     tag="$WORK/$env-$quality-$seed"
     log="$LOGS/$env-$quality-$SCHEDULE-$seed.log"
     [ "${APPEND:-0}" = 1 ] || rm -f "$log"
-    s=$(train "$tag-fisor.safetensors" "$log" --data "$data" "${FISOR_ARGS[@]}" --actor-steps "$STEPS" --seed "$seed" --log-every "$LOG_EVERY" --checkpoint-every 5000)
+    SHARED=; shared=()
+    if [ -n "$CRITICS_FROM" ]; then SHARED="$CRITICS_FROM/$env-$quality-$seed-fisor.safetensors"; shared=(--critics-from "$SHARED"); fi
+    s=$(train "$tag-fisor.safetensors" "$log" --data "$data" "${FISOR_ARGS[@]}" ${shared[@]+"${shared[@]}"} --actor-steps "$STEPS" --seed "$seed" --log-every "$LOG_EVERY" --checkpoint-every 5000)
     python3 - "$CONV" "$ds" "$seed" <<'PY' || convergence "$ds" "$seed" "$log"   # once per run
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 sys.exit(0 if any(r["dataset"] == sys.argv[2] and r["seed"] == int(sys.argv[3]) for r in rows) else 1)
 PY
     evaluate fisor "$ds" "$seed" "$s" "$tag-fisor.safetensors" $KAPPAS
+    SHARED=
     for k in $QC_KAPPAS; do
       s=$(train "$tag-qc-$k.safetensors" "$WORK/qc.log" --data "$data" --critic qc --cost-limit "$k" "${FISOR_ARGS[@]}" --actor-steps "$STEPS" --seed "$seed" --log-every "$LOG_EVERY" --checkpoint-every 5000)
       evaluate fisor-qc "$ds" "$seed" "$s" "$tag-qc-$k.safetensors" "$k"
@@ -123,6 +134,7 @@ PY
       done
     fi
     for k in $KAPPAS; do
+      [ "$BC_SAFE" = 1 ] || continue
       s=$(train "$tag-bc-safe-$k.safetensors" "$WORK/bc.log" --algo bc-safe --cost-limit "$k" --data "$data" --actor-steps "$BC_STEPS" --seed "$seed" --log-every "$BC_STEPS" --checkpoint-every "$BC_STEPS")
       evaluate bc-safe "$ds" "$seed" "$s" "$tag-bc-safe-$k.safetensors" "$k"
     done

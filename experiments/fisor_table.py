@@ -16,7 +16,28 @@ KINDS = [("fisor:joint", "FISOR (joint)"), ("fisor:critic-first", "FISOR (critic
 CONV_STEPS = [1000, 2000, 5000, 10000, 20000, 30000, 40000, 60000, 80000]
 
 def kind_of(r):
-    return f'{r["kind"]}:{r.get("schedule", "joint")}' if r["kind"].startswith("fisor") else r["kind"]
+    """A column: the kind, FISOR's schedule and, for critic-first runs of another budget than the earlier
+    runs' 40,000 critic steps and 2,000 actor iterations, that budget (so runs of two budgets sit side by side)."""
+    if not r["kind"].startswith("fisor"):
+        return r["kind"]
+    k = f'{r["kind"]}:{r.get("schedule", "joint")}'
+    budget = (r.get("critic_steps", 40000), r.get("actor_steps", 2000))
+    if r.get("schedule") == "critic-first" and budget != (40000, 2000):
+        k += f":{budget[0]}:{budget[1]}"
+    return k
+
+def budget_of(k):
+    """(critic steps, actor iterations) of a critic-first column."""
+    parts = k.split(":")
+    return (int(parts[2]), int(parts[3])) if len(parts) == 4 else (40000, 2000)
+
+def kind_name(k):
+    names = dict(KINDS)
+    if k in names:
+        return names[k]
+    c, n = budget_of(k)
+    base = names[":".join(k.split(":")[:2])][:-1]
+    return base + (f", {c:,} critic steps" if c != 40000 else "") + f", {n:,} actor it.)"
 
 def mean_std(xs):
     if not xs:
@@ -75,6 +96,12 @@ def convergence_section(rows, logs, diffuse, figures):
             gap = [r["vh_cost"] - r["vh_no_cost"] for r in rs if "vh_cost" in r and "vh_no_cost" in r]
             out.append(f"| {k:,} | {len(rs)} | {m('feasible_fraction')} | {m('vh_no_cost')} | {m('vh_cost')} | "
                        f"{mean_std(gap)} | {m('vh_change')} | {m('reward_expectile_loss', '{:.4f}')} |")
+        later = [r for r in rows if r["dataset"] == ds and "continued_from" in r]
+        if later:
+            f = [r["feasible_fraction"] for r in later]
+            out += ["", f"Past {min(r['continued_from'] for r in later):,.0f} steps: seed {', '.join(str(x) for x in sorted({r['seed'] for r in later}))} only, "
+                    f"its critic phase continued (docs/fisor.md, \"Probe 4\"); over its {len(later)} records (one per 1,000 steps) the "
+                    f"feasible fraction moved between {min(f):.2f} and {max(f):.2f}."]
         out.append("")
         first = sorted(glob.glob(os.path.join(logs, ds.replace(":", "-") + "-critic-first-*.log")))
         if first and diffuse:
@@ -87,6 +114,34 @@ def convergence_section(rows, logs, diffuse, figures):
             out += [f"![convergence on {ds}](figures/{name})", ""]
     return out
 
+def curve_section(rows):
+    """Return and cost against the actor budget (experiments/fisor_actor_curve.sh): per dataset, one row per
+    snapshot, one column per candidate rule, mean over seeds (the seeds listed)."""
+    out = ["## Return and cost against the actor budget", "",
+           "`experiments/fisor_actor_curve.sh`: per seed, one actor phase on that seed's finished critic phase",
+           "(`--critics-from` the critic-first run above), snapshots of one cosine schedule over the largest budget",
+           "(`--stop-after`, `--resume`), each evaluated over 20 seeded episodes at κ = 10 with three candidate rules:",
+           "min-qh (the reference's: the smallest max_k Q̄_h of 16), feasible-sample (the first of 16 with Q_h ≤ 0) and",
+           "raw (one candidate: the actor's own sample). Cells: normalized return / normalized cost, mean over the n seeds",
+           "(later seeds were snapshotted at 2,000 and 12,000 iterations only).", ""]
+    rules = [x for x in ["min-qh", "feasible-sample", "raw"] if any(r["rule"] == x for r in rows)]
+    for ds in sorted({r["dataset"] for r in rows}):
+        rs = [r for r in rows if r["dataset"] == ds]
+        seeds = sorted({r["seed"] for r in rs})
+        out += [f"### {ds} (seeds {', '.join(map(str, seeds))})", "",
+                "| actor iterations | n | " + " | ".join(rules) + " | actor-phase time |", "|---|---|" + "---|" * (len(rules) + 1)]
+        for n in sorted({r["actor_iterations"] for r in rs}):
+            line = [f"{n:,}", str(len({r["seed"] for r in rs if r["actor_iterations"] == n}))]
+            for rule in rules:
+                c = [r for r in rs if r["actor_iterations"] == n and r["rule"] == rule]
+                line.append(f'{mean_std([r["normalized_return"] for r in c])} / {mean_std([r["normalized_cost"] for r in c])}' if c else "—")
+            t = [r["train_seconds"] for r in rs if r["actor_iterations"] == n and r["rule"] == rules[0]]
+            line.append(f"{statistics.mean(t):.0f} s" if t else "—")
+            out.append("| " + " | ".join(line) + " |")
+        out.append("")
+    out += ["The actor-phase time is cumulative at each snapshot and includes the earlier snapshots' evaluations.", ""]
+    return out
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("rows", nargs="+", help="JSONL files of evaluation rows")
@@ -97,6 +152,7 @@ def main():
     p.add_argument("--diffuse", default="", help="the diffuse binary that draws the curves (none: no curves)")
     p.add_argument("--trajectories", nargs="*", default=[], help="LABEL=ROLLOUT.json (diffuse fisor rollout on safe-circle)")
     p.add_argument("--figure", default="docs/figures/fisor-trajectories.svg")
+    p.add_argument("--curve", nargs="*", default=[], help="JSONL files of experiments/fisor_actor_curve.sh")
     a = p.parse_args()
     rows, seen = [], set()
     for path in a.rows:
@@ -116,8 +172,14 @@ def main():
             train[(r["dataset"], kind_of(r))].append(r["train_seconds"])
     datasets = sorted({r["dataset"] for r in rows})
     kappas = sorted({r["kappa"] for r in rows})
-    kinds = [(k, name) for k, name in KINDS if any(kind_of(r) == k for r in rows)]
-    budgets = sorted({(r["critic_steps"], r["actor_steps"]) for r in rows if kind_of(r) == "fisor:critic-first"})
+    present = {kind_of(r) for r in rows}
+    order = [k for k, _ in KINDS]
+    # Critic-first columns of other actor budgets follow the 2,000-iteration one, by budget.
+    extra = sorted((k for k in present if k not in order), key=lambda k: (order.index(":".join(k.split(":")[:2])), budget_of(k)))
+    order = order[:2] + [k for k in extra if k.startswith("fisor:")] + order[2:] + [k for k in extra if not k.startswith("fisor:")]
+    kinds = [(k, kind_name(k)) for k in order if k in present]
+    critic_first = [k for k, _ in kinds if k.startswith("fisor:critic-first")]
+    budgets = sorted({(r["critic_steps"], r["actor_steps"]) for r in rows if kind_of(r) in critic_first})
     out = ["# FISOR results", "",
            f"Generated by `experiments/fisor_table.py` from {', '.join(f'`{x}`' for x in a.rows)}; the run:", "",
            f"    {a.command}", "",
@@ -125,9 +187,13 @@ def main():
            "number of seeds whose policy is safe (normalized cost ≤ 1). FISOR is trained once per seed (the HJ",
            "critic never uses κ); the qc ablation and BC-Safe are trained per κ. FISOR (joint): the reference loop,",
            "2,000 iterations (the earlier run, `experiments/results/fisor-joint.jsonl`); FISOR (critic-first): "
-           + (", ".join(f"{c:,} critic steps, then {n:,} actor iterations" for c, n in budgets) or "—") + ".",
+           + (", ".join(f"{c:,} critic steps, then {n:,} actor iterations" for c, n in budgets) or "—") + "."
+           + (" Rows with `critics_from` (the columns of another budget) took their critic phase from an earlier run of the"
+              " same seed (`--critics-from`: the critics never read the actor, so they are the critics that seed trains;"
+              " docs/fisor.md, \"Sharing a critic phase\"), so their training time is the actor phase's alone."
+              if any(r.get("critics_from") for r in rows) else ""),
            "A row (kind, dataset, seed, κ) present in several files is taken from the first one listed, so a",
-           "column can mix runs: here the BC columns' seed 2 is the earlier run's. See docs/fisor.md.", ""]
+           "column can mix runs. See docs/fisor.md.", ""]
     if a.convergence:
         conv = [json.loads(l) for path in a.convergence for l in open(path) if l.strip()]
         if conv:
@@ -151,17 +217,25 @@ def main():
         times = [f"{name} {statistics.mean(train[(ds, kind)]):.0f} s" for kind, name in kinds if train.get((ds, kind))]
         if times:
             out += ["Mean training time per run: " + ", ".join(times) + ".", ""]
-        new = [r for r in rows if r["dataset"] == ds and kind_of(r) == "fisor:critic-first"]
+        # The targets are judged on the critic-first column with the most seeds, then the largest budget.
+        target = max((k for k in critic_first if any(r["dataset"] == ds and kind_of(r) == k for r in rows)),
+                     key=lambda k: (len({r["seed"] for r in rows if r["dataset"] == ds and kind_of(r) == k}), budget_of(k)),
+                     default="fisor:critic-first")
+        new = [r for r in rows if r["dataset"] == ds and kind_of(r) == target]
         base = [r["normalized_return"] for r in cells.get((ds, 10, "bc-safe"), [])]
         if new:
             safe_all = all(r["safe"] for r in new)
             at10 = [r["normalized_return"] for r in new if r["kappa"] == 10]
             ret_ok = bool(at10 and base) and statistics.mean(at10) >= statistics.mean(base)
-            out += [f"Issue #34's targets for FISOR (critic-first) on {ds}: normalized cost ≤ 1 on every seed at every κ: "
+            out += [f"Issue #34's targets for {kind_name(target)} on {ds}: normalized cost ≤ 1 on every seed at every κ: "
                     f"**{'met' if safe_all else 'not met'}** ({sum(r['safe'] for r in new)}/{len(new)} seed×κ safe); "
                     f"mean normalized return ≥ BC-Safe's at κ = 10: **{'met' if ret_ok else 'not met'}** "
                     f"({statistics.mean(at10) if at10 else float('nan'):.2f} vs {statistics.mean(base) if base else float('nan'):.2f}; "
                     f"{len({r['seed'] for r in new})} seeds).", ""]
+    if a.curve:
+        curve = [json.loads(l) for path in a.curve for l in open(path) if l.strip()]
+        if curve:
+            out += curve_section(curve)
     if a.trajectories:
         rollouts = [(t.split("=", 1)[0], json.load(open(t.split("=", 1)[1]))) for t in a.trajectories]
         circle_plot(a.figure, rollouts)

@@ -134,6 +134,53 @@ struct FISORTests {
         #expect(FISORPolicy.select(feasibilityQ: [0.5, -0.1, -0.3, 0.2], rewardQ: [9, 4, 3, 10], rule: .minQh) == 2)
     }
 
+    /// "feasible-sample" keeps the actor's own draw unless the critic calls it infeasible: the first
+    /// candidate with Q_h ≤ 0 (not the safest one, and 0 counts as feasible), else the safest; it
+    /// reads no reward values.
+    @Test func feasibleSampleTakesTheFirstFeasibleCandidate() {
+        #expect(FISORPolicy.select(feasibilityQ: [0.5, -0.1, -0.3, 0.2], rewardQ: nil, rule: .feasibleSample) == 1)
+        #expect(FISORPolicy.select(feasibilityQ: [-0.01, -5, -0.3], rewardQ: nil, rule: .feasibleSample) == 0)
+        #expect(FISORPolicy.select(feasibilityQ: [0.5, 0, -0.3], rewardQ: nil, rule: .feasibleSample) == 1)
+        #expect(FISORPolicy.select(feasibilityQ: [0.5, 0.2, 0.3, 0.9], rewardQ: nil, rule: .feasibleSample) == 1)
+        #expect(FISORPolicy.select(feasibilityQ: [0.5, 0.2, -0.3, 0.9], rewardQ: [100, 100, 0, 100], rule: .feasibleSample) == 2)
+        #expect(CandidateSelection(rawValue: "feasible-sample") == .feasibleSample)
+    }
+
+    /// A run that adopts another run's finished critic phase starts at its actor phase with exactly
+    /// those critics (online, target and V networks), its own initial actor, and the critic-step count
+    /// of a finished phase; its actor phase then leaves the adopted critics alone. Runs whose critic
+    /// settings differ do not share a phase.
+    @Test func adoptedCriticsStartTheActorPhase() throws {
+        let s = Self.tinyCriticFirst, bounds = Box(repeating: 1, count: 2)
+        let source = try FISOR.trainer(dataset: Self.data, settings: s, actionBounds: bounds, seed: 5)
+        for _ in 0..<s.criticSteps { _ = source.trainStep() }
+        let donor = source.algorithm as! FISOR
+        let fresh = try FISOR.trainer(dataset: Self.data, settings: s, actionBounds: bounds, seed: 5)
+        let target = try FISOR.trainer(dataset: Self.data, settings: s, actionBounds: bounds, seed: 5)
+        let f = target.algorithm as! FISOR
+        f.adoptCritics(from: donor.networks)
+        let critics = Self.snapshot(f, parameters: Self.criticPrefixes, parts: [])
+        #expect(critics == Self.snapshot(donor, parameters: Self.criticPrefixes, parts: []))
+        #expect(critics != Self.snapshot(fresh.algorithm as! FISOR, parameters: Self.criticPrefixes, parts: []))
+        #expect(Self.snapshot(f, parameters: Self.actorPrefixes, parts: []) == Self.snapshot(fresh.algorithm as! FISOR, parameters: Self.actorPrefixes, parts: []))
+        #expect(f.criticSteps.value == s.criticSteps && f.actorSteps.value == 0)
+        for _ in 0..<s.iterations {
+            let m = target.trainStep()
+            #expect(m["actor_loss"] != nil && m["feasibility_critic_loss"] == nil, "\(m)")
+        }
+        #expect(Self.snapshot(f, parameters: Self.criticPrefixes, parts: []) == critics)
+        #expect(f.actorSteps.value == s.iterations * s.actorStepsPerIteration)
+
+        #expect(FISOR.sameCriticPhase(s, s))
+        var other = s
+        other.rewardTemperature = 1; other.selection = .feasibleSample; other.iterations = 99
+        #expect(FISOR.sameCriticPhase(s, other))  // actor and selection settings do not matter
+        other.discount = 0.98
+        #expect(!FISOR.sameCriticPhase(s, other))
+        other = s; other.criticSteps = 5
+        #expect(!FISOR.sameCriticPhase(s, other))
+    }
+
     // MARK: Training
 
     /// 2N steps straight equal N steps, a checkpoint, a resume and N more — every weight (actor,

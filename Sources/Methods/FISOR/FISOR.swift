@@ -165,6 +165,32 @@ public final class FISOR: OfflineAlgorithm, ResumableParts {
         }
     }
 
+    /// Starts the critic-first schedule at its actor phase on critics another critic-first run
+    /// trained (docs/fisor.md, "Sharing a critic phase"): copies every Q_r, V_r, Q_h, V_h network and
+    /// the Polyak targets from `source` and counts the critic phase as done. The critics read only
+    /// dataset tuples and never the actor, so the run continues as if it had trained them itself
+    /// (up to the random draws of its actor phase). Call before the first update.
+    public func adoptCritics(from source: FISORNetworks) {
+        precondition(settings.schedule == .criticFirst, "only the critic-first schedule has a critic phase to share")
+        precondition(criticSteps.value == 0 && actorSteps.value == 0, "adoptCritics: the run has started")
+        let n = networks
+        for (mine, theirs) in zip(n.rewardCritics + n.rewardTargets + [n.rewardValue] + n.feasibilityCritics + n.feasibilityTargets + [n.feasibilityValue],
+                                  source.rewardCritics + source.rewardTargets + [source.rewardValue] + source.feasibilityCritics
+                                    + source.feasibilityTargets + [source.feasibilityValue]) {
+            mine.copyParameters(from: theirs)
+        }
+        criticSteps.value = settings.criticSteps
+    }
+
+    /// Whether `other` trains the same critics as `settings` (every setting the critic phase reads).
+    public static func sameCriticPhase(_ a: FISORSettings, _ b: FISORSettings) -> Bool {
+        a.costScale == b.costScale && a.actionClip == b.actionClip && a.rescaleRewards == b.rescaleRewards && a.episodeLength == b.episodeLength
+            && a.critic == b.critic && (a.critic == .hj || a.costLimit == b.costLimit) && a.discount == b.discount && a.polyak == b.polyak
+            && a.rewardExpectile == b.rewardExpectile && a.feasibilityExpectile == b.feasibilityExpectile && a.criticHidden == b.criticHidden
+            && a.criticLearningRate == b.criticLearningRate && a.criticBatchSize == b.criticBatchSize && a.criticSteps == b.criticSteps
+            && a.schedule == .criticFirst && b.schedule == .criticFirst
+    }
+
     /// The latest convergence record since the last call (then nil until the next one), with the
     /// critic step it was taken at under "critic_steps".
     public func takeConvergence() -> [String: Float]? {

@@ -55,11 +55,13 @@ public final class FISORPolicy: Policy {
         return candidates.indexSelect(axis: 0, picks)
     }
 
-    /// The index of the chosen candidate among one state's N: argmin Q_h ("minqc"), or argmax Q_r
-    /// over those with Q_h ≤ 0 ("maxq"; argmin Q_h if none is feasible). Ties go to the first.
+    /// The index of the chosen candidate among one state's N: argmin Q_h ("minqc"), argmax Q_r
+    /// over those with Q_h ≤ 0 ("maxq"; argmin Q_h if none is feasible), or the first with Q_h ≤ 0
+    /// ("feasible-sample"; argmin Q_h if none is feasible). Ties go to the first.
     public static func select(feasibilityQ qh: [Float], rewardQ qr: [Float]?, rule: CandidateSelection) -> Int {
         precondition(!qh.isEmpty, "select needs at least one candidate")
         let safest = qh.indices.min { qh[$0] < qh[$1] }!
+        if rule == .feasibleSample { return qh.firstIndex { $0 <= 0 } ?? safest }
         guard rule == .maxQr, let qr else { return safest }
         precondition(qr.count == qh.count, "select: reward and feasibility values differ in length")
         return qh.indices.filter { qh[$0] <= 0 }.max { qr[$0] < qr[$1] || (qr[$0] == qr[$1] && $0 > $1) } ?? safest

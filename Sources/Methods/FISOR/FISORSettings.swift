@@ -17,6 +17,11 @@ public enum CandidateSelection: String, Codable, Sendable, CaseIterable {
     /// The reference's "maxq" option: the largest min_k Q̄_r,k among feasible candidates
     /// (Q_h ≤ 0); the safest candidate when none is feasible.
     case maxQr = "max-qr"
+    /// The first candidate with Q_h ≤ 0, the safest when none is: the candidates are i.i.d. draws of
+    /// the actor, so this samples the actor restricted to the actions the feasibility critic calls
+    /// feasible (a filter, not a ranking: no value differences between feasible candidates are read;
+    /// docs/fisor.md, "Why FISOR earned no return").
+    case feasibleSample = "feasible-sample"
 }
 
 /// The order of critic and actor training (docs/fisor.md §7 and "Critic-first schedule").

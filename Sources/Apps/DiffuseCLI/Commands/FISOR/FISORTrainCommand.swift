@@ -35,11 +35,12 @@ struct FISORTrainCommand: Command {
     static let criticSteps = Option("--critic-steps", value: "N", help: "critic-first: critic steps before the actor's (default: 40000)")
     static let actorSteps = Option("--actor-steps", value: "N", help: "actor iterations, 2 actor steps each (BC: its steps; default: the preset's)")
     static let steps = Option("--steps", value: "N", help: "the same as --actor-steps (kept for older scripts)")
-    static let selection = Option("--selection", value: "S", default: "min-qh", help: "min-qh (safest candidate) | max-qr (best feasible candidate)")
+    static let selection = Option("--selection", value: "S", default: "min-qh", help: "min-qh (safest candidate) | max-qr (best feasible candidate) | feasible-sample (first feasible candidate)")
+    static let criticsFrom = Option("--critics-from", value: "FILE", help: "critic-first: skip the critic phase, starting the actor on the critics of FILE (a FISOR run past the same critic phase)")
     static let evalEpisodes = Option("--eval-episodes", value: "N", default: "20", help: "episodes of the final evaluation (0: none)")
     static let checkpointEvery = Option.checkpointEvery(default: 5000)
     static let logEvery = Option.logEvery(default: 1000)
-    static let options = [algo, data, output, env, critic, costLimit, preset, schedule, criticSteps, actorSteps, steps, selection, evalEpisodes,
+    static let options = [algo, data, output, env, critic, costLimit, preset, schedule, criticSteps, actorSteps, steps, selection, criticsFrom, evalEpisodes,
                           checkpointEvery, .resume, .stopAfter, logEvery, .distributed, .seed, .threads, .json]
 
     static func run(_ args: ParsedArguments, console: Console) throws {
@@ -74,13 +75,26 @@ struct FISORTrainCommand: Command {
         settings.episodeLength = context.environment?.spec.episodeLength ?? dataset.episodeSummaries().map(\.length).max() ?? 1
         settings.iterations = actors ?? settings.iterations
         settings.criticSteps = critics ?? settings.criticSteps
-        let total = method == .fisor ? settings.totalSteps : settings.iterations
+        // A shared critic phase (docs/fisor.md, "Sharing a critic phase"): the run is its actor phase.
+        var sharedCritics: FISORNetworks?
+        if let path = args.string(criticsFrom) {
+            guard method == .fisor && order == .criticFirst else { throw CLIError("--critics-from applies to --algo fisor with --schedule critic-first", usage: true) }
+            let source = try FISORPolicy.load(URL(fileURLWithPath: path))
+            let done = Int(source.metadata["training.algorithm.critic_steps"] ?? "") ?? 0
+            guard done >= settings.criticSteps, FISOR.sameCriticPhase(source.settings, settings) else {
+                throw CLIError("--critics-from \(path): its critic phase (\(done) of \(source.settings.criticSteps) steps) is not this run's (\(settings.criticSteps) steps with the same critic settings)")
+            }
+            sharedCritics = source.networks
+        }
+        let total = method == .fisor ? (sharedCritics == nil ? settings.totalSteps : settings.iterations) : settings.iterations
 
         if let group = ProcessGroup.active, settings.actorBatchSize % group.size != 0 || settings.criticBatchSize % group.size != 0 {
             throw CLIError("--distributed: FISOR's actor and critic blocks (\(settings.actorBatchSize), \(settings.criticBatchSize) rows) must split evenly over the \(group.size) ranks", usage: true)
         }
         let trainer: OfflineTrainer
-        let metadata = input.metadata(["algorithm": method.rawValue, "cost_limit": String(kappa)])
+        var extra = ["algorithm": method.rawValue, "cost_limit": String(kappa)]
+        if let path = args.string(criticsFrom) { extra["critics_from"] = path }
+        let metadata = input.metadata(extra)
         switch method {
         case .fisor:
             trainer = try FISOR.trainer(dataset: dataset, settings: settings, actionBounds: context.actionBounds, seed: seed,
@@ -91,6 +105,7 @@ struct FISORTrainCommand: Command {
             trainer = try OfflineTrainer(dataset: subset, algorithm: .bc, hyperparameters: .defaults(for: .bc), actionBounds: context.actionBounds, seed: seed)
         }
         let fisor = trainer.algorithm as? FISOR
+        if let sharedCritics { fisor?.adoptCritics(from: sharedCritics) }  // (--resume then restores the checkpoint over it)
         // The feasibility critic's convergence (docs/fisor.md, "Convergence log"), in the training
         // log's `step N/M  name value …` form so that diffuse plot curves draws it.
         var convergence: [String: Float] = [:]
