@@ -2,7 +2,8 @@
 # Experiment (issue #26, deliverable 2, first knobs): what buys trajectory-model fidelity per CPU-minute.
 #   make experiment-fidelity [ENVS="pointmaze-umaze pendulum" SEEDS="0 1 2" STEPS=20000 EVERY=2000
 #                             LENGTHS="32 128" DIMS=32 HORIZONS=32 N_EVAL=4064 SAMPLE_STEPS=64 THREADS=2
-#                             NETWORKS="temporal-unet window-mlp" MLP_DIMS=256 MLP_HORIZONS=2 MLP_STEPS=20000]
+#                             NETWORKS="temporal-unet window-mlp" MLP_DIMS=256 MLP_HORIZONS=2 MLP_STEPS=20000
+#                             KNOB=base TRAJ_ARGS="" TRAIN_DATA_STEPS= APPEND=0]
 # Per environment, seed, network, width (DIMS) and training horizon (HORIZONS): one trajectory model trained for
 # STEPS optimizer steps in legs of EVERY steps (--stop-after / --resume, bit-identical to a straight run;
 # the schedule is the STEPS-step one, so a point at k·EVERY is that run's state, not a k·EVERY-step run).
@@ -12,7 +13,9 @@
 # training wall-clock minutes so far (sampling and evaluation excluded). Rows: experiments/results/
 # fidelity.jsonl (ROWS=…); table: experiments/fidelity_table.py. The window-mlp network (SynthER-style
 # transitions at horizon 2, docs/pgd.md §2.1) trains at its own defaults (stride 1, batch 256) for MLP_STEPS
-# with widths MLP_DIMS and horizons MLP_HORIZONS, and samples only its horizon. Smoke run (a few minutes):
+# with widths MLP_DIMS and horizons MLP_HORIZONS, and samples only its horizon. KNOB names a variant whose extra `train trajectory` flags are TRAJ_ARGS (e.g.
+# KNOB=lr1e-3 TRAJ_ARGS="--lr 1e-3"); it is recorded in every row and model name (experiments/fidelity_knobs.sh
+# runs the knob sweep this way, APPEND=1 adds to ROWS instead of starting it afresh). Smoke run (a few minutes):
 #   ENVS=pendulum SEEDS=0 STEPS=200 EVERY=100 LENGTHS="32 64" N_EVAL=500 SAMPLE_STEPS=16 DATA_STEPS=5000 bash experiments/fidelity.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,13 +34,15 @@ MLP_STEPS=${MLP_STEPS:-$STEPS}
 N_EVAL=${N_EVAL:-4064}            # 32 windows of 128 rows
 SAMPLE_STEPS=${SAMPLE_STEPS:-64}  # EDM steps, as the demo
 THREADS=${THREADS:-2}
+KNOB=${KNOB:-base}
+read -r -a TRAJ_EXTRA <<< "${TRAJ_ARGS:-}"
 OUT=experiments/results
 WORK=${WORK:-$(mktemp -d)}
 mkdir -p "$OUT" "$WORK"
 . experiments/lib.sh
 experiment_binary   # D: a private copy of the release binary
 ROWS=${ROWS:-$OUT/fidelity.jsonl}
-: > "$ROWS"
+[ "${APPEND:-0}" = 1 ] || : > "$ROWS"
 for n in $STEPS $MLP_STEPS; do (( n % EVERY == 0 )) || { echo "steps ($n) must be a multiple of EVERY ($EVERY)" >&2; exit 2; }; done
 now() { date +%s.%N; }
 row() {  # row JSON-METRICS KEY=VALUE… → one JSON line (values that parse as numbers stay numbers)
@@ -56,6 +61,12 @@ PY
 for env in $ENVS; do
   real="$WORK/$env.hdf5"
   [ -f "$real" ] || "$D" dataset collect --env "$env" --quality mixed --steps "$DATA_STEPS" --seed 0 -o "$real" --threads "$THREADS" --quiet > /dev/null
+  # TRAIN_DATA_STEPS (the dataset-size knob): train on a smaller collection, still judged against the full one.
+  train_data=$real
+  if [ -n "${TRAIN_DATA_STEPS:-}" ]; then
+    train_data="$WORK/$env-n$TRAIN_DATA_STEPS.hdf5"
+    [ -f "$train_data" ] || "$D" dataset collect --env "$env" --quality mixed --steps "$TRAIN_DATA_STEPS" --seed 0 -o "$train_data" --threads "$THREADS" --quiet > /dev/null
+  fi
   # One configuration per line: network, width, horizon, steps, sampling lengths.
   configs=()
   for net in $NETWORKS; do
@@ -66,9 +77,9 @@ for env in $ENVS; do
   done
   for seed in $SEEDS; do for config in "${configs[@]}"; do
     read -r net dim horizon steps lengths <<< "$config"
-    model="$WORK/$env-s$seed-$net-d$dim-h$horizon.safetensors"
-    train=("$D" train trajectory --data "$real" --network "$net" --steps "$steps" --horizon "$horizon" --dim "$dim" --seed "$seed" --threads "$THREADS"
-           --checkpoint-every "$EVERY" --log-every "$EVERY" -o "$model")
+    model="$WORK/$env-s$seed-$net-d$dim-h$horizon-$KNOB.safetensors"
+    train=("$D" train trajectory --data "$train_data" --network "$net" --steps "$steps" --horizon "$horizon" --dim "$dim" --seed "$seed" --threads "$THREADS"
+           --checkpoint-every "$EVERY" --log-every "$EVERY" -o "$model" ${TRAJ_EXTRA[@]+"${TRAJ_EXTRA[@]}"})
     rm -f "$model"
     minutes=0
     for ((done = EVERY; done <= steps; done += EVERY)); do
@@ -79,14 +90,14 @@ for env in $ENVS; do
       minutes=$(python3 -c "import sys; print(float(sys.argv[1]) + (float(sys.argv[3]) - float(sys.argv[2])) / 60)" "$minutes" "$t0" "$(now)")
       val=$(sed -n "s/.*step $done: validation loss (EMA) \([0-9.eE+-]*\).*/\1/p" <<< "$log" | tail -1)
       for length in $lengths; do
-        syn="$WORK/$env-s$seed-$net-d$dim-h$horizon-$done-L$length.hdf5"
+        syn="$WORK/$env-s$seed-$net-d$dim-h$horizon-$KNOB-$done-L$length.hdf5"
         "$D" pgd generate --model "$model" -n "$N_EVAL" --length "$length" --steps "$SAMPLE_STEPS" --seed "$seed" --threads "$THREADS" --quiet -o "$syn" > /dev/null
         m=$("$D" pgd evaluate --data "$syn" --real "$real" --threads "$THREADS" --json --quiet)
-        row "$m" env="$env" seed="$seed" network="$net" dim="$dim" horizon="$horizon" length="$length" steps="$done" total_steps="$steps" \
+        row "$m" env="$env" seed="$seed" knob="$KNOB" network="$net" dim="$dim" horizon="$horizon" length="$length" steps="$done" total_steps="$steps" \
             train_minutes="$minutes" sample_steps="$SAMPLE_STEPS" "${val:+validation_loss=$val}"
         rm -f "$syn"
       done
-      echo "$env seed $seed $net dim $dim horizon $horizon: step $done, $(printf %.1f "$minutes") min, validation loss ${val:-?}" >&2
+      echo "$env seed $seed $net dim $dim horizon $horizon $KNOB: step $done, $(printf %.1f "$minutes") min, validation loss ${val:-?}" >&2
     done
   done; done
 done

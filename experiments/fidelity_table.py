@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Learning-curve table of experiments/fidelity.sh (issue #26): per environment, configuration
-(width, training horizon, sampling length) and checkpoint, the mean over seeds of the training
+(knob variant, width, training horizon, sampling length) and checkpoint, the mean over seeds of the training
 wall-clock minutes, EMA validation loss, relative dynamics error (mean / median / p90), marginal W1
 (max over observation and action dimensions, σ units) and roughness (synthetic ÷ real), then the
 knob → relative error at the first checkpoint past 10 and 30 minutes. Writes
@@ -66,16 +66,16 @@ def main(path, svg_dir=None):
     rows = [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
     groups = defaultdict(list)
     for r in rows:
-        groups[(r["env"], r.get("network", "temporal-unet"), r["dim"], r["horizon"], r["length"], r["steps"])].append(r)
+        groups[(r["env"], r.get("network", "temporal-unet"), r.get("knob", "base"), r["dim"], r["horizon"], r["length"], r["steps"])].append(r)
     md = ["# Trajectory-model fidelity against CPU time (issue #26)", "",
           f"From `{path}` ({len(rows)} rows; `make experiment-fidelity`, metrics in docs/pgd.md §6.1). "
           "Means over seeds; minutes are training wall-clock on the machine that ran it; roughness is synthetic ÷ real.", "",
-          "| env | network | dim | horizon | length | steps | seeds | train min | val. loss | rel. dyn. error mean / median / p90 | W1 obs max | W1 act max | roughness obs / act ×real |",
-          "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+          "| env | network | knob | dim | horizon | length | steps | seeds | train min | val. loss | rel. dyn. error mean / median / p90 | W1 obs max | W1 act max | roughness obs / act ×real |",
+          "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for key in sorted(groups):
         g = groups[key]
-        env, network, dim, horizon, length, steps = key
-        md.append(f"| {env} | {network} | {dim} | {horizon} | {length} | {steps} | {len(g)} | {fmt(mean([r['train_minutes'] for r in g]), 1)} | "
+        env, network, knob, dim, horizon, length, steps = key
+        md.append(f"| {env} | {network} | {knob} | {dim} | {horizon} | {length} | {steps} | {len(g)} | {fmt(mean([r['train_minutes'] for r in g]), 1)} | "
                   f"{fmt(mean([r.get('validation_loss') for r in g]), 4)} | "
                   f"{fmt(mean([r.get('relativeDynamicsError') for r in g]))} / {fmt(mean([r.get('relativeDynamicsErrorMedian') for r in g]))} / "
                   f"{fmt(mean([r.get('relativeDynamicsErrorP90') for r in g]))} | {fmt(mean([r.get('observationW1Max') for r in g]))} | "
@@ -84,25 +84,25 @@ def main(path, svg_dir=None):
                   f"{fmt(mean([ratio(r, 'roughnessActions', 'realRoughnessActions') for r in g]), 2)} |")
     # Knob → relative error (median) at the first checkpoint whose mean training time reaches 10 / 30 min.
     md += ["", "Median relative dynamics error at the first checkpoint past 10 and 30 training minutes (– : not reached):", "",
-           "| env | network | dim | horizon | length | @10 min | @30 min | at the end (min) |", "|---|---|---|---|---|---|---|---|"]
+           "| env | network | knob | dim | horizon | length | @10 min | @30 min | at the end (min) |", "|---|---|---|---|---|---|---|---|---|"]
     curves = defaultdict(list)
-    for (env, network, dim, horizon, length, steps), g in groups.items():
-        curves[(env, network, dim, horizon, length)].append((mean([r["train_minutes"] for r in g]), mean([r.get("relativeDynamicsErrorMedian") for r in g])))
+    for (env, network, knob, dim, horizon, length, steps), g in groups.items():
+        curves[(env, network, knob, dim, horizon, length)].append((mean([r["train_minutes"] for r in g]), mean([r.get("relativeDynamicsErrorMedian") for r in g])))
     for key in sorted(curves):
         c = sorted(curves[key])
         at = lambda t: next((e for m, e in c if m >= t), None)
         md.append(f"| {' | '.join(str(k) for k in key)} | {fmt(at(10))} | {fmt(at(30))} | {fmt(c[-1][1])} ({fmt(c[-1][0], 1)}) |")
     if svg_dir:
         for env in sorted({k[0] for k in curves}):
-            label = lambda k: f"{k[1]} d{k[2]} h{k[3]}" + (f" L{k[4]}" if k[4] != k[3] else "")
+            label = lambda k: (f"{k[1]} d{k[3]} h{k[4]}" + (f" L{k[5]}" if k[5] != k[4] else "")) if k[2] == "base" else k[2]
             for metric, name, ylabel in (("relativeDynamicsErrorMedian", "error", "median relative dynamics error"),
                                          ("w1", "w1", "worst marginal W1 (σ)")):
                 series = defaultdict(list)
-                for (e, network, dim, horizon, length, steps), g in groups.items():
+                for (e, network, knob, dim, horizon, length, steps), g in groups.items():
                     if e != env:
                         continue
                     y = mean([max(r.get("observationW1Max") or 0, r.get("actionW1Max") or 0) if metric == "w1" else r.get(metric) for r in g])
-                    series[label((e, network, dim, horizon, length))].append((mean([r["train_minutes"] for r in g]), y))
+                    series[label((e, network, knob, dim, horizon, length))].append((mean([r["train_minutes"] for r in g]), y))
                 curve_svg(Path(svg_dir) / f"fidelity-{env}-{name}.svg", f"{env}: {ylabel} vs training time", ylabel, series)
     text = "\n".join(md) + "\n"
     out = Path(path).with_suffix(".md")

@@ -35,7 +35,7 @@ struct DistributedTests {
         return worst
     }
 
-    /// Diffusion training (toy MLP, trajectory U-Net) and an offline agent: 2 ranks on a global batch
+    /// Diffusion training (toy MLP, trajectory U-Net and window MLP) and offline agents: 2 ranks on a global batch
     /// take the steps one process takes on it, up to float summation order.
     @Test(arguments: [
         ["train", "toy", "--steps", "12", "--batch-size", "64", "--hidden", "32,32"],
@@ -43,6 +43,8 @@ struct DistributedTests {
         // norm has an exactly zero gradient, Adam's first step turns its rounding noise into ±lr, and the
         // comparison would test noise.
         ["train", "trajectory", "--network", "temporal-unet", "--steps", "4", "--batch-size", "8", "--horizon", "16", "--dim", "16", "--data", "DATA"],
+        // The default transition generator (window MLP, H = 2): its rows split over the ranks.
+        ["train", "trajectory", "--steps", "4", "--batch-size", "32", "--dim", "16", "--blocks", "2", "--data", "DATA"],
         ["train", "agent", "--algo", "iql", "--steps", "6", "--batch-size", "32", "--eval-episodes", "1", "--data", "DATA"],
         // Diffusion policies: the denoising noise, dropout masks and (DQL) the reverse chain's and the
         // backup's draws follow the global batch; DQL's λ = η / mean|Q| uses the global mean.

@@ -26,6 +26,25 @@ struct PGDCLITests {
         expectOneLineError(["pgd", "generate", "--model", model, "-n", "40", "--length", "16", "-o", synthetic], 2, "differs from the 2 rows")
     }
 
+    /// The knob flags of the fidelity sweep reach the model and its settings: the EMA decay, EDM's σ_data
+    /// and training noise distribution (stored in the checkpoint's objective, so sampling uses them too);
+    /// the EDM-only ones are refused with the discrete objective, out-of-range values in one line.
+    @Test func edmAndEMAKnobsReachTheCheckpoint() throws {
+        let data = tempPath("pend-knobs.hdf5"), model = tempPath("traj-knobs.safetensors")
+        #expect(runCLI(["dataset", "collect", "--env", "pendulum", "--steps", "2000", "--seed", "5", "-o", data]).status == 0)
+        let train = ["train", "trajectory", "--data", data, "--steps", "3", "--dim", "16", "--blocks", "1", "-o", model]
+        let r = runCLI(train + ["--ema-decay", "0.9", "--sigma-data", "0.5", "--noise-mean", "-0.6", "--noise-std", "0.8"])
+        #expect(r.status == 0, "\(r.err)")
+        let (trained, metadata, _) = try Checkpoint.load(TrajectoryModel.self, from: URL(fileURLWithPath: model))
+        guard case let .edm(edm) = trained.config.objective else { Issue.record("objective is \(trained.config.objective)"); return }
+        #expect(edm == EDM(sigmaData: 0.5, pMean: -0.6, pStd: 0.8))
+        let settings = try JSONDecoder().decode(TrajectoryTrainingSettings.self, from: Data((metadata["trajectory_training"] ?? "").utf8))
+        #expect(settings.emaDecay == 0.9)
+        expectOneLineError(train + ["--objective", "ddpm", "--noise-std", "0.8"], 2, "--noise-std applies to --objective edm")
+        expectOneLineError(train + ["--ema-decay", "1.5"], 2, "--ema-decay must be in")
+        expectOneLineError(train + ["--sigma-data", "0"], 2, "--sigma-data must be in")
+    }
+
     /// Dataset → trajectory model → guided generation (HDF5 with D4RL keys and provenance) →
     /// evaluation → agent on synthetic data, stopped and resumed (equal to a straight run).
     @Test func trainGenerateEvaluateAndTrainAnAgent() throws {

@@ -31,7 +31,9 @@ public enum TrajectoryNetwork: Codable, Sendable, Equatable {
     /// EDM sampler steps when none are asked for: PGD's 256 for the U-Nets (docs/pgd.md §3); 64 for the
     /// window MLP, whose fidelity is flat from 64 to 256 steps at a quarter of the cost
     /// (docs/fidelity-results.md, sampler knobs).
-    public var defaultEDMSteps: Int { fixedLength == nil ? 256 : 64 }
+    public var defaultEDMSteps: Int { fixedLength == nil ? Self.pgdEDMSteps : 64 }
+    /// PGD's EDM sampler steps (docs/pgd.md §3).
+    public static let pgdEDMSteps = 256
 
     func build(rng: RandomGenerator) -> any Denoiser {
         switch self {
@@ -96,7 +98,7 @@ public struct TrajectorySampling: Codable, Sendable, Equatable {
     }
 
     /// The sampler for `objective`; `defaultEDMSteps` when `steps` is nil (`TrajectoryNetwork.defaultEDMSteps`).
-    public func sampler(for objective: DiffusionObjective, defaultEDMSteps: Int = 256) -> Sampler {
+    public func sampler(for objective: DiffusionObjective, defaultEDMSteps: Int = TrajectoryNetwork.pgdEDMSteps) -> Sampler {
         switch objective {
         case var .edm(edm):
             edm.eulerFromPreNoise = eulerFromPreNoise

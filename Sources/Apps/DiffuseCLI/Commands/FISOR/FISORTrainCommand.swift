@@ -77,7 +77,8 @@ struct FISORTrainCommand: Command {
         settings.criticSteps = critics ?? settings.criticSteps
         // A shared critic phase (docs/fisor.md, "Sharing a critic phase"): the run is its actor phase.
         var sharedCritics: FISORNetworks?
-        if let path = args.string(criticsFrom) {
+        let criticsPath = args.string(criticsFrom)
+        if let path = criticsPath {
             guard method == .fisor && order == .criticFirst else { throw CLIError("--critics-from applies to --algo fisor with --schedule critic-first", usage: true) }
             let source = try FISORPolicy.load(URL(fileURLWithPath: path))
             let done = Int(source.metadata["training.algorithm.critic_steps"] ?? "") ?? 0
@@ -93,7 +94,7 @@ struct FISORTrainCommand: Command {
         }
         let trainer: OfflineTrainer
         var extra = ["algorithm": method.rawValue, "cost_limit": String(kappa)]
-        if let path = args.string(criticsFrom) { extra["critics_from"] = path }
+        if let path = criticsPath { extra["critics_from"] = path }
         let metadata = input.metadata(extra)
         switch method {
         case .fisor:

@@ -8,9 +8,9 @@ struct TrainTrajectoryCommand: Command {
     static let discussion = """
     Rows [s | atanh(a) | r | done] over windows of --horizon steps started every --stride rows \
     (docs/pgd.md §1), each channel z-scored; 5 % of episodes are held out for a validation loss. EDM \
-    objective by default (σ_data 1, ln σ ~ N(−1.2, 1.2²)); --objective ddpm trains a discrete ε-model \
+    objective by default (σ_data 1, ln σ ~ N(−1.2, 1.2²); --sigma-data, --noise-mean, --noise-std); --objective ddpm trains a discrete ε-model \
     (squaredcos_cap_v2, T = 100) sampled with DDPM or DDIM instead. Adam with a linear warm-up from \
-    2e-4 to --lr over 10 % of the steps, then cosine to 0; batch 32; EMA (0.995) every 10 steps — the \
+    2e-4 to --lr over 10 % of the steps, then cosine to 0; batch 256 (window MLP) or 32 (U-Nets); EMA (0.995, --ema-decay) every 10 steps — the \
     checkpoint holds the EMA weights, which sampling uses. Resumable with --resume. The default network, \
     window-mlp, models whole windows with a residual MLP; its defaults (--horizon 2 --stride 1, batch 256) \
     make each sample one transition, as SynthER's generator, and it samples only the length it was trained \
@@ -32,9 +32,14 @@ struct TrainTrajectoryCommand: Command {
                                 help: "window-mlp (default: a residual MLP over the flattened window; at horizon 2 SynthER's transition generator, docs/pgd.md §2.1) | temporal-unet (Diffuser's) | pgd-unet (the PGD paper's: k3, max-pool, ReLU, per-timestep GroupNorm; --dim 1024 is the paper's 178 M-parameter model)")
     static let dim = Option("--dim", value: "C", help: "window-mlp: residual width (default 256, blocks 4× wider); U-Nets: base width, channels C, 2C, 4C over the three levels (default 32)")
     static let blocks = Option("--blocks", value: "N", default: "4", help: "window-mlp: residual blocks")
+    static let emaDecay = Option("--ema-decay", value: "D", default: "0.995", range: 0...0.999999, help: "decay of the EMA weights (updated every 10 steps) that the checkpoint holds and sampling uses")
+    static let sigmaData = Option("--sigma-data", value: "S", default: "1", range: 1e-3...100, help: "EDM: σ_data of the preconditioning (the data are z-scored, so 1)")
+    static let noiseMean = Option("--noise-mean", value: "P", default: "-1.2", range: -10...10, help: "EDM: mean of ln σ for the training noise levels (P_mean)")
+    static let noiseStd = Option("--noise-std", value: "P", default: "1.2", range: 1e-3...10, help: "EDM: standard deviation of ln σ for the training noise levels (P_std)")
     static let checkpointEvery = Option.checkpointEvery(default: 1000)
     static let logEvery = Option.logEvery(default: 500)
-    static let options = [data, output, env, horizon, stride, objective, actions, steps, batch, lr, network, dim, blocks, checkpointEvery, .resume,
+    static let options = [data, output, env, horizon, stride, objective, actions, steps, batch, lr, network, dim, blocks, emaDecay, sigmaData, noiseMean,
+                          noiseStd, checkpointEvery, .resume,
                           .stopAfter, logEvery, .distributed, .seed, .threads, .json]
 
     static func run(_ args: ParsedArguments, console: Console) throws {
@@ -50,8 +55,13 @@ struct TrainTrajectoryCommand: Command {
         settings.peakLearningRate = try args.float(lr)!
         settings.seed = try args.seed()
         settings.actionTransform = try args.choice(actions, TrajectoryLayout.ActionTransform.self)!
-        let obj: DiffusionObjective = try args.choice(objective, among: ["edm", "ddpm"]) == "edm"
-            ? .edm(EDM()) : .discrete(schedule: .squaredCosCapV2, steps: 100, prediction: .epsilon)
+        settings.emaDecay = try args.float(emaDecay)!
+        let edm = EDM(sigmaData: try args.float(sigmaData)!, pMean: try args.float(noiseMean)!, pStd: try args.float(noiseStd)!)
+        let isEDM = try args.choice(objective, among: ["edm", "ddpm"]) == "edm"
+        if !isEDM, let flag = [sigmaData, noiseMean, noiseStd].first(where: { args.values[$0.key] != nil }) {
+            throw CLIError("\(flag.key) applies to --objective edm", usage: true)
+        }
+        let obj: DiffusionObjective = isEDM ? .edm(edm) : .discrete(schedule: .squaredCosCapV2, steps: 100, prediction: .epsilon)
         let width = try args.int(dim, range: 8...4096) ?? (isMLP ? 256 : 32)
         guard isMLP || width % 8 == 0 else { throw CLIError("--dim must be a multiple of 8 (GroupNorm's 8 groups)", usage: true) }
         let blockCount = try args.int(blocks, range: 1...64)!
