@@ -6,7 +6,7 @@ BENCH_DIR = .build-bench
 DIFFUSE = .build/release/diffuse
 THREADS ?= 2
 
-.PHONY: setup build demo test run-samples fuzz gemm-split-check bench-build bench bench-rounds bench-rounds-diffusion-policies bench-ab bench-twin-gemm bench-train-agent bench-distributed bench-compare checkpoints datasets clean experiment-agents experiment-pgd experiment-seppo experiment-fisor experiment-diffusion-policies experiment-fidelity
+.PHONY: setup build demo test run-samples fuzz gemm-split-check bench-build bench bench-rounds bench-rounds-diffusion-policies bench-ab bench-twin-gemm bench-train-agent bench-distributed bench-compare checkpoints datasets clean experiment-agents experiment-pgd experiment-seppo experiment-fisor experiment-diffusion-policies experiment-fidelity experiment-fidelity-knobs
 
 setup:
 	@bash scripts/setup.sh
@@ -161,3 +161,6 @@ experiment-fisor: setup
 # experiments/results/fidelity.jsonl, table in experiments/results/fidelity.md. Knobs: see experiments/fidelity.sh.
 experiment-fidelity: setup
 	bash experiments/fidelity.sh
+
+experiment-fidelity-knobs: setup
+	bash experiments/fidelity_knobs.sh

@@ -18,12 +18,13 @@ JOBS=${JOBS:-2}
 ROWS=${ROWS:-experiments/results/fidelity-knobs.jsonl}
 WORK=${WORK:-$(mktemp -d)}
 # name → extra `train trajectory` flags (dimN: width N; data25k: a quarter of the data, judged against the full
-# file; steps2x: twice the steps).
+# file; steps2x: twice the steps; hN: windows of N rows, which makes roughness measurable).
 declare -A ARGS=(
   [base]="" [dim128]="" [dim512]="" [blocks2]="--blocks 2" [blocks6]="--blocks 6"
   [batch128]="--batch-size 128" [batch512]="--batch-size 512" [lr1e-3]="--lr 1e-3" [lr4e-3]="--lr 4e-3"
   [ema0.999]="--ema-decay 0.999" [ema0.99]="--ema-decay 0.99" [sigma0.5]="--sigma-data 0.5"
   [noise-0.6]="--noise-mean -0.6" [noise-std0.8]="--noise-std 0.8" [data25k]="" [steps2x]="" [ddpm]="--objective ddpm"
+  [h4]="" [h8]=""
 )
 KNOBS=${KNOBS:-"base dim128 dim512 blocks2 blocks6 batch128 batch512 lr1e-3 lr4e-3 ema0.999 ema0.99 sigma0.5 noise-0.6 noise-std0.8 data25k steps2x"}
 for k in $KNOBS; do [ "${ARGS[$k]+set}" = set ] || { echo "unknown knob '$k' (known: ${!ARGS[*]})" >&2; exit 2; }; done
@@ -40,6 +41,7 @@ run() {
     steps2x) steps=$((2 * STEPS)) ;;
     data25k) extra=(TRAIN_DATA_STEPS=25000) ;;
     dim*) extra=(MLP_DIMS="${k#dim}") ;;
+    h*) extra=(MLP_HORIZONS="${k#h}") ;;
   esac
   env "${extra[@]}" KNOB="$k" TRAJ_ARGS="${ARGS[$k]}" MLP_STEPS="$steps" STEPS="$steps" bash experiments/fidelity.sh > /dev/null
 }

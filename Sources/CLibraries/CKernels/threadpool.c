@@ -18,6 +18,12 @@ static pthread_cond_t sleep_cond = PTHREAD_COND_INITIALIZER;
 
 static _Atomic int configured_threads = 0; // 0: not yet configured (defaults to the CPU count)
 static int started_workers = 0;
+// A region's announcement: its sequence number (high bits) and how many workers take part (low
+// GEN_ACTIVE_BITS bits), published together so that a worker waking late decides from the region it saw,
+// never from job.active, which the next region may already have overwritten (a left-out worker once
+// joined the next region twice and let it return before its chunks finished: issue #32).
+#define GEN_ACTIVE_BITS 16
+#define GEN_ACTIVE_MASK ((1ull << GEN_ACTIVE_BITS) - 1)
 static _Atomic uint64_t generation = 0;
 static _Atomic int remaining = 0;
 // Chunks are claimed, not assigned: a thread whose core is busy elsewhere (a shared VM's vCPU)
@@ -30,7 +36,6 @@ static struct {
     void *ctx;
     int64_t n;
     int64_t chunks;
-    int active;  // workers taking part (ids 1...active)
     int threads; // the caller's thread count: nested regions inside a chunk partition with it
 } job;
 
@@ -77,7 +82,7 @@ static void *worker_main(void *arg) {
             pthread_mutex_unlock(&sleep_lock);
         }
         seen = gen;
-        if (id > job.active) continue;
+        if (id > (int64_t)(gen & GEN_ACTIVE_MASK)) continue; // left out: touch nothing of the job
         scoped_threads = job.threads;
         run_claimed_chunks();
         scoped_threads = 0;
@@ -161,7 +166,6 @@ void pd_parallel_for(int64_t n, int64_t grain, pd_task_fn fn, void *ctx) {
     }
     in_region = 1;
     int active = (threads < started_workers + 1 ? threads : started_workers + 1) - 1;
-    job.active = active;
     job.fn = fn;
     job.ctx = ctx;
     job.n = n;
@@ -169,7 +173,9 @@ void pd_parallel_for(int64_t n, int64_t grain, pd_task_fn fn, void *ctx) {
     job.threads = threads;
     atomic_store_explicit(&next_chunk, 0, memory_order_relaxed);
     atomic_store_explicit(&remaining, active, memory_order_release);
-    atomic_fetch_add_explicit(&generation, 1, memory_order_acq_rel);
+    // One writer at a time (pool_lock): the next sequence number with this region's worker count.
+    uint64_t previous = atomic_load_explicit(&generation, memory_order_relaxed);
+    atomic_store_explicit(&generation, (((previous >> GEN_ACTIVE_BITS) + 1) << GEN_ACTIVE_BITS) | (uint64_t)active, memory_order_release);
     pthread_mutex_lock(&sleep_lock);
     pthread_cond_broadcast(&sleep_cond);
     pthread_mutex_unlock(&sleep_lock);

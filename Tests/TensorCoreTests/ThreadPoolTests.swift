@@ -1,0 +1,27 @@
+import Foundation
+import Testing
+import TensorCore
+
+/// The thread pool (Sources/CLibraries/CKernels/threadpool.c) when regions of different thread
+/// counts follow each other: a region with fewer threads than the pool has workers leaves some
+/// workers out, and a left-out worker that wakes late must neither join the next region twice nor
+/// let it return before its chunks finish (issue #32: it once read the next region's worker count).
+@Suite("Thread pool")
+struct ThreadPoolTests {
+    @Test func mixedThreadCountsRunEveryChunkOnceBeforeReturning() {
+        let n = 96, rounds = 2_000
+        let counts = UnsafeMutableBufferPointer<Int32>.allocate(capacity: n)
+        counts.initialize(repeating: 0)
+        defer { counts.deallocate() }
+        Threads.withCount(4) { parallelFor(4) { _, _ in } }  // three workers, more than the cores here
+        var firstBad: (round: Int, index: Int, count: Int32)?
+        for round in 0..<rounds where firstBad == nil {
+            Threads.withCount([2, 4, 3, 2][round % 4]) {
+                parallelFor(n) { b, e in for i in b..<e { counts[i] += 1 } }
+            }
+            // Every chunk ran exactly once and had finished when parallelFor returned.
+            if let i = (0..<n).first(where: { counts[$0] != Int32(round + 1) }) { firstBad = (round, i, counts[i]) }
+        }
+        #expect(firstBad == nil, "round \(firstBad?.round ?? -1): element \(firstBad?.index ?? -1) ran \(firstBad?.count ?? -1) times")
+    }
+}
