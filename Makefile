@@ -6,7 +6,7 @@ BENCH_DIR = .build-bench
 DIFFUSE = .build/release/diffuse
 THREADS ?= 2
 
-.PHONY: setup build demo test run-samples fuzz gemm-split-check bench-build bench bench-rounds bench-rounds-diffusion-policies bench-ab bench-twin-gemm bench-train-agent bench-distributed bench-compare checkpoints datasets clean experiment-agents experiment-pgd experiment-seppo experiment-fisor experiment-diffusion-policies experiment-fidelity experiment-fidelity-knobs
+.PHONY: setup build demo test run-samples fuzz gemm-split-check bench-build bench bench-rounds bench-rounds-diffusion-policies bench-ab bench-twin-gemm bench-train-agent bench-distributed bench-compare checkpoints datasets clean experiment-agents experiment-pgd experiment-seppo experiment-fisor experiment-diffusion-policies experiment-fidelity experiment-fidelity-knobs stress-fisor
 
 setup:
 	@bash scripts/setup.sh
@@ -27,6 +27,10 @@ test:
 	$(SWIFT) build --build-tests $(TEST_FLAGS)
 	PD_REQUIRE_MPI=1 $(SWIFT) test --skip-build $(TEST_FLAGS)
 	@$(MAKE) --no-print-directory run-samples
+
+# Issue #32: the in-process FISOR resume suite beside other suites, RUNS times under LOAD spinning processes.
+stress-fisor: setup
+	RUNS=$(or $(RUNS),50) LOAD=$(or $(LOAD),2) bash scripts/stress_fisor.sh
 
 # Every program in Samples/ (built with the package), at short settings: each is a user's story
 # through the library API (Samples/README.md).

@@ -31,7 +31,9 @@ final class BufferPool: Sendable {
 
     /// PD_POISON_BUFFERS=1: every buffer handed out is filled with NaN first, so a kernel that reads
     /// memory it did not write (whose result would depend on what the buffer held before — e.g. on
-    /// other work in the same process) produces NaN instead of a silent, irreproducible value.
+    /// other work in the same process) produces NaN instead of a silent, irreproducible value; and
+    /// every buffer given back is filled with NaN too, so a read through a pointer that outlived its
+    /// tensor (the LayerNorm backward of issue #32 did that) also turns into NaN.
     static let poison = ProcessInfo.processInfo.environment["PD_POISON_BUFFERS"] == "1"
 
     func take(_ capacity: Int) -> UnsafeMutablePointer<Float> {
@@ -56,6 +58,7 @@ final class BufferPool: Sendable {
     }
 
     func give(_ pointer: UnsafeMutablePointer<Float>, capacity: Int) {
+        if Self.poison { pointer.update(repeating: .nan, count: Swift.max(capacity, 1)) }
         let buffer = Buffer(pointer: pointer)
         let kept: Bool = state.withLock { s in
             guard s.cachedBytes + capacity * 4 <= maxCachedBytes,
