@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Experiment (issue E): Policy-Guided Diffusion on pointmaze-umaze and pendulum.
 #   make experiment-pgd [SEEDS="0 1 2" TRAJ_STEPS=8000 AGENT_STEPS=30000 LAMBDAS="0 0.1 0.3 1 3" DOWNSTREAM=1
-#                        TRAJ_ARGS="--network window-mlp" WM=1]
+#                        TRAJ_ARGS="--network window-mlp" WM=1 ALGO=td3bc|iql DOWN_LAMBDAS="0 1"]
 # Per environment and seed: a mixed dataset (100k transitions), a target TD3+BC agent trained on it
 # (also the real-data-only baseline), a trajectory model (diffuse train trajectory), synthetic data
 # for every λ guided by the target agent, and an autoregressive world-model baseline rolled out under
@@ -28,6 +28,7 @@ POOL=${POOL:-20000}
 REGEN=${REGEN:-$((AGENT_STEPS / 4))}   # pool regenerations within a run (PGD regenerates every 10k of 1M steps)
 POOL_SAMPLE_STEPS=${POOL_SAMPLE_STEPS:-$SAMPLE_STEPS}  # EDM steps per regenerated pool
 ALGO=${ALGO:-td3bc}   # downstream agents: td3bc | iql
+DOWN_LAMBDAS=${DOWN_LAMBDAS:-"0 $LAMBDA_STAR"}   # guidance of the downstream pools (0: unguided)
 THREADS=${THREADS:-2}
 OUT=experiments/results
 WORK=${WORK:-$(mktemp -d)}
@@ -85,7 +86,7 @@ for env in $ENVS; do
               --log-every "$AGENT_STEPS" --checkpoint-every "$AGENT_STEPS" --json -o "$tag-$kind-agent-$lambda.safetensors" 2>/dev/null)
         row "$kind" "$env" "$seed" "$lambda" "$(echo "$r" | python3 -c 'import json,sys; r=json.load(sys.stdin); print(json.dumps({"normalized_score": r["normalized_score"], "return_mean": r["return_mean"], "seconds": r["seconds"], "algo": sys.argv[1]}))' "$ALGO")"
       }
-      for lambda in 0 "$LAMBDA_STAR"; do down downstream "$lambda" --model "$tag-traj.safetensors"; done
+      for lambda in $DOWN_LAMBDAS; do down downstream "$lambda" --model "$tag-traj.safetensors"; done
       [ "$WM" = 1 ] && [ -f "$tag-wm.safetensors" ] && down downstream-wm 0 --world-model "$tag-wm.safetensors"
     fi
   done
