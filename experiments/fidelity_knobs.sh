@@ -27,7 +27,8 @@ declare -A ARGS=(
   [h4]="" [h8]=""
 )
 KNOBS=${KNOBS:-"base dim128 dim512 blocks2 blocks6 batch128 batch512 lr1e-3 lr4e-3 ema0.999 ema0.99 sigma0.5 noise-0.6 noise-std0.8 data25k steps2x"}
-for k in $KNOBS; do [ "${ARGS[$k]+set}" = set ] || { echo "unknown knob '$k' (known: ${!ARGS[*]})" >&2; exit 2; }; done
+# KNOB@N: that knob trained for N steps instead of STEPS (e.g. dim128@16000: a narrower model for the minutes of the base).
+for k in $KNOBS; do [ "${ARGS[${k%@*}]+set}" = set ] || { echo "unknown knob '${k%@*}' (known: ${!ARGS[*]})" >&2; exit 2; }; done
 . experiments/lib.sh
 experiment_binary
 export DIFFUSE=$D WORK ROWS APPEND=1 NETWORKS=window-mlp THREADS=1 EVERY ENVS SEEDS
@@ -37,13 +38,14 @@ for env in $ENVS; do
 done
 run() {
   local k=$1 steps=$STEPS extra=()
-  case $k in
+  [[ $k == *@* ]] && steps=${k#*@}
+  case ${k%@*} in
     steps2x) steps=$((2 * STEPS)) ;;
     data25k) extra=(TRAIN_DATA_STEPS=25000) ;;
     dim*) extra=(MLP_DIMS="${k#dim}") ;;
     h*) extra=(MLP_HORIZONS="${k#h}") ;;
   esac
-  env "${extra[@]}" KNOB="$k" TRAJ_ARGS="${ARGS[$k]}" MLP_STEPS="$steps" STEPS="$steps" bash experiments/fidelity.sh > /dev/null
+  env "${extra[@]}" KNOB="$k" TRAJ_ARGS="${ARGS[${k%@*}]}" MLP_STEPS="$steps" STEPS="$steps" bash experiments/fidelity.sh > /dev/null
 }
 # JOBS lanes, the knobs dealt round-robin; a failed variant is reported and the lane goes on.
 read -r -a knobs <<< "$KNOBS"
