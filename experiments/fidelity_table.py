@@ -6,7 +6,7 @@ wall-clock minutes, EMA validation loss, relative dynamics error (mean / median 
 knob → relative error at the first checkpoint past 10 and 30 minutes. Writes
 experiments/results/fidelity.md and prints it; with --svg DIR, also per environment the curves of
 median relative error and of the worst marginal W1 against training minutes
-(DIR/fidelity-ENV-{error,w1}.svg). Metrics: docs/pgd.md §6.1."""
+(DIR/NAME-ENV-{error,w1}.svg, --name NAME, default fidelity). Metrics: docs/pgd.md §6.1."""
 import json
 import math
 import sys
@@ -62,7 +62,7 @@ def curve_svg(path, title, ylabel, series):
     Path(path).write_text("\n".join(out + ["</svg>"]) + "\n")
 
 
-def main(path, svg_dir=None):
+def main(path, svg_dir=None, name="fidelity"):
     rows = [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
     groups = defaultdict(list)
     for r in rows:
@@ -95,7 +95,7 @@ def main(path, svg_dir=None):
     if svg_dir:
         for env in sorted({k[0] for k in curves}):
             label = lambda k: (f"{k[1]} d{k[3]} h{k[4]}" + (f" L{k[5]}" if k[5] != k[4] else "")) if k[2] == "base" else k[2]
-            for metric, name, ylabel in (("relativeDynamicsErrorMedian", "error", "median relative dynamics error"),
+            for metric, kind, ylabel in (("relativeDynamicsErrorMedian", "error", "median relative dynamics error"),
                                          ("w1", "w1", "worst marginal W1 (σ)")):
                 series = defaultdict(list)
                 for (e, network, knob, dim, horizon, length, steps), g in groups.items():
@@ -103,7 +103,7 @@ def main(path, svg_dir=None):
                         continue
                     y = mean([max(r.get("observationW1Max") or 0, r.get("actionW1Max") or 0) if metric == "w1" else r.get(metric) for r in g])
                     series[label((e, network, knob, dim, horizon, length))].append((mean([r["train_minutes"] for r in g]), y))
-                curve_svg(Path(svg_dir) / f"fidelity-{env}-{name}.svg", f"{env}: {ylabel} vs training time", ylabel, series)
+                curve_svg(Path(svg_dir) / f"{name}-{env}-{kind}.svg", f"{env}: {ylabel} vs training time", ylabel, series)
     text = "\n".join(md) + "\n"
     out = Path(path).with_suffix(".md")
     out.write_text(text)
@@ -117,4 +117,9 @@ if __name__ == "__main__":
         i = args.index("--svg")
         svg = args[i + 1]
         del args[i:i + 2]
-    main(args[0] if args else "experiments/results/fidelity.jsonl", svg)
+    name = "fidelity"
+    if "--name" in args:
+        i = args.index("--name")
+        name = args[i + 1]
+        del args[i:i + 2]
+    main(args[0] if args else "experiments/results/fidelity.jsonl", svg, name)

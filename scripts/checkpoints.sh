@@ -45,6 +45,11 @@ run fisor train --data "$W/circle.hdf5" --schedule joint --steps 2000 --eval-epi
 export_to "$W/fisor.safetensors" "$C/safe-circle-fisor.safetensors"
 made safe-circle-fisor.safetensors "diffuse dataset collect --env safe-circle --quality expert --steps 100000 --seed 0 -o circle.hdf5" \
   "diffuse fisor train --data circle.hdf5 --schedule joint --steps 2000 --eval-episodes 0 --seed 0 -o fisor.safetensors" "diffuse checkpoint export fisor.safetensors -o Checkpoints/safe-circle-fisor.safetensors"
+# BC-Safe on the same data (the episodes with cost ≤ κ = 10): the baseline the demo shows beside FISOR.
+run fisor train --algo bc-safe --cost-limit 10 --data "$W/circle.hdf5" --actor-steps 2000 --eval-episodes 0 --seed 0 -o "$W/bc-safe.safetensors" "${T[@]}" > /dev/null
+export_to "$W/bc-safe.safetensors" "$C/safe-circle-bc-safe.safetensors"
+made safe-circle-bc-safe.safetensors "(circle.hdf5 as above)" "diffuse fisor train --algo bc-safe --cost-limit 10 --data circle.hdf5 --actor-steps 2000 --eval-episodes 0 --seed 0 -o bc-safe.safetensors" \
+  "diffuse checkpoint export bc-safe.safetensors -o Checkpoints/safe-circle-bc-safe.safetensors"
 
 # SAC on halfcheetah (docs/environments.md §7): the behaviour agents of the locomotion recipes (make datasets).
 # The online run snapshots its actor and replay buffer every 5,000 steps; medium = step 25,000 (0.43 of the
@@ -97,6 +102,8 @@ metric pointmaze-td3bc.safetensors normalizedReturnMean 0.05 eval --policy Check
 metric halfcheetah-sac-medium.safetensors normalizedScoreMean 3 eval --policy Checkpoints/halfcheetah-sac-medium.safetensors --episodes 5 --seed 0 --threads 1 --json
 metric halfcheetah-sac-expert.safetensors normalizedScoreMean 3 eval --policy Checkpoints/halfcheetah-sac-expert.safetensors --episodes 5 --seed 0 --threads 1 --json
 metric safe-circle-fisor.safetensors normalizedCostMean 0.05 eval --policy Checkpoints/safe-circle-fisor.safetensors --cost-limit 10 --episodes 2 \
+  --seed 0 --threads 1 --json
+metric safe-circle-bc-safe.safetensors normalizedReturnMean 0.05 eval --policy Checkpoints/safe-circle-bc-safe.safetensors --cost-limit 10 --episodes 5 \
   --seed 0 --threads 1 --json
 metric digits-base.safetensors mean_score 0.1 seppo score --model Checkpoints/digits-base.safetensors --scorer Checkpoints/digits-scorer.safetensors \
   --per-class 10 --steps 20 --seed 0 --threads 1 --json

@@ -28,8 +28,9 @@ pgd=$("$D" "${E[@]}" --data "$OUT/pgd-pointmaze.hdf5")
 unguided=$("$D" "${E[@]}" --data "$OUT/unguided-pointmaze.hdf5")
 real=$("$D" "${E[@]}" --data "$OUT/real-pointmaze.hdf5")
 
-echo "2/3  FISOR: the shipped safe-circle policy, 10 episodes, cost limit κ = 10"
+echo "2/3  FISOR: the shipped safe-circle policy and BC-Safe on the same data, 10 episodes (same seeds), cost limit κ = 10"
 fisor=$("$D" eval --policy "$C/safe-circle-fisor.safetensors" --cost-limit 10 --episodes 10 --seed 0 --json "${T[@]}")
+bcsafe=$("$D" eval --policy "$C/safe-circle-bc-safe.safetensors" --cost-limit 10 --episodes 10 --seed 0 --json "${T[@]}")
 
 echo "3/3  SePPO: digits from the base model and from its SePPO-aligned version (same noise), judged by the held-out scorer"
 for m in base seppo; do
@@ -39,12 +40,12 @@ base=$("$D" seppo score --model "$C/digits-base.safetensors" --scorer "$C/digits
 seppo=$("$D" seppo score --model "$C/digits-seppo.safetensors" --scorer "$C/digits-scorer.safetensors" --per-class 20 --seed 0 --json "${T[@]}")
 "$D" sample --model "$C/two-moons-edm.safetensors" -n 2000 --seed 0 --svg "$OUT/two-moons.svg" "${T[@]}" > /dev/null
 
-safe=$(grep -q '"safe":true' <<< "$fisor" && echo yes || echo no)
+safe() { grep -q '"safe":true' <<< "$1" && echo yes || echo no; }
 echo
 echo "| method | result | files in $OUT/ |"
 echo "|---|---|---|"
 echo "| PGD (pointmaze-umaze) | relative dynamics error $(num "$(get "$pgd" relativeDynamicsError)") (unguided $(num "$(get "$unguided" relativeDynamicsError)"); below 1 beats \"nothing moves\"); mean log π(a|s) $(num "$(get "$pgd" meanLogLikelihood)") (unguided $(num "$(get "$unguided" meanLogLikelihood)")) | pgd-pointmaze.hdf5, unguided-pointmaze.hdf5, real-pointmaze.hdf5, pgd-pointmaze.svg |"
-echo "| FISOR (safe-circle) | normalized return $(num "$(get "$fisor" normalizedReturnMean)"), normalized cost $(num "$(get "$fisor" normalizedCostMean)"), safe: $safe | – |"
+echo "| FISOR (safe-circle) | normalized return $(num "$(get "$fisor" normalizedReturnMean)"), normalized cost $(num "$(get "$fisor" normalizedCostMean)"), safe: $(safe "$fisor") (BC-Safe: $(num "$(get "$bcsafe" normalizedReturnMean)"), $(num "$(get "$bcsafe" normalizedCostMean)"), safe: $(safe "$bcsafe"); docs/fisor.md on why FISOR earns less here) | – |"
 echo "| SePPO (8×8 digits) | held-out score $(num "$(get "$base" mean_score)") → $(num "$(get "$seppo" mean_score)"), accuracy $(num "$(get "$base" accuracy)") → $(num "$(get "$seppo" accuracy)") | digits-base.png, digits-seppo.png |"
 echo "| EDM toy (two moons) | 2,000 samples | two-moons.svg |"
 echo
