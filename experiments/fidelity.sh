@@ -10,7 +10,7 @@
 # After every leg: the EMA validation loss, and for every sampling length in LENGTHS (rows per window;
 # the horizon is the length trained on) N_EVAL unguided transitions measured by `diffuse pgd evaluate
 # --real` (relative dynamics error, marginal W1, roughness, docs/pgd.md §6.1). Each row records the
-# training wall-clock minutes so far (sampling and evaluation excluded). Rows: experiments/results/
+# training wall-clock and CPU minutes so far (sampling and evaluation excluded; CPU time does not grow when other jobs share the cores). Rows: experiments/results/
 # fidelity.jsonl (ROWS=…); table: experiments/fidelity_table.py. The window-mlp network (SynthER-style
 # transitions at horizon 2, docs/pgd.md §2.1) trains at its own defaults (stride 1, batch 256) for MLP_STEPS
 # with widths MLP_DIMS and horizons MLP_HORIZONS, and samples only its horizon. KNOB names a variant whose extra `train trajectory` flags are TRAJ_ARGS (e.g.
@@ -45,6 +45,9 @@ ROWS=${ROWS:-$OUT/fidelity.jsonl}
 [ "${APPEND:-0}" = 1 ] || : > "$ROWS"
 for n in $STEPS $MLP_STEPS; do (( n % EVERY == 0 )) || { echo "steps ($n) must be a multiple of EVERY ($EVERY)" >&2; exit 2; }; done
 now() { date +%s.%N; }
+# CPU=seconds (user + system) of this shell's finished children: unlike wall time, it does not grow when
+# other jobs share the cores. `times` must run in this shell, not in $(…) (a subshell's children start at zero).
+cpu_now() { times > "$WORK/times.$$"; CPU=$(tail -1 "$WORK/times.$$" | awk '{ split($1, u, "m"); split($2, s, "m"); print u[1] * 60 + u[2] + s[1] * 60 + s[2] }'); }
 row() {  # row JSON-METRICS KEY=VALUE… → one JSON line (values that parse as numbers stay numbers)
   python3 - "$@" >> "$ROWS" <<'PY'
 import json, sys
@@ -81,20 +84,22 @@ for env in $ENVS; do
     train=("$D" train trajectory --data "$train_data" --network "$net" --steps "$steps" --horizon "$horizon" --dim "$dim" --seed "$seed" --threads "$THREADS"
            --checkpoint-every "$EVERY" --log-every "$EVERY" -o "$model" ${TRAJ_EXTRA[@]+"${TRAJ_EXTRA[@]}"})
     rm -f "$model"
-    minutes=0
+    minutes=0 cpu_minutes=0
     for ((done = EVERY; done <= steps; done += EVERY)); do
-      t0=$(now)
+      t0=$(now); cpu_now; c0=$CPU
       if (( done == EVERY )); then extra=(); else extra=(--resume); fi
       if (( done < steps )); then extra+=(--stop-after "$done"); fi
       log=$("${train[@]}" "${extra[@]}" --json 2>&1 >/dev/null) || { echo "$log" >&2; exit 1; }
       minutes=$(python3 -c "import sys; print(float(sys.argv[1]) + (float(sys.argv[3]) - float(sys.argv[2])) / 60)" "$minutes" "$t0" "$(now)")
+      cpu_now
+      cpu_minutes=$(python3 -c "import sys; print(float(sys.argv[1]) + (float(sys.argv[3]) - float(sys.argv[2])) / 60)" "$cpu_minutes" "$c0" "$CPU")
       val=$(sed -n "s/.*step $done: validation loss (EMA) \([0-9.eE+-]*\).*/\1/p" <<< "$log" | tail -1)
       for length in $lengths; do
         syn="$WORK/$env-s$seed-$net-d$dim-h$horizon-$KNOB-$done-L$length.hdf5"
         "$D" pgd generate --model "$model" -n "$N_EVAL" --length "$length" --steps "$SAMPLE_STEPS" --seed "$seed" --threads "$THREADS" --quiet -o "$syn" > /dev/null
         m=$("$D" pgd evaluate --data "$syn" --real "$real" --threads "$THREADS" --json --quiet)
         row "$m" env="$env" seed="$seed" knob="$KNOB" network="$net" dim="$dim" horizon="$horizon" length="$length" steps="$done" total_steps="$steps" \
-            train_minutes="$minutes" sample_steps="$SAMPLE_STEPS" "${val:+validation_loss=$val}"
+            train_minutes="$minutes" train_cpu_minutes="$cpu_minutes" sample_steps="$SAMPLE_STEPS" "${val:+validation_loss=$val}"
         rm -f "$syn"
       done
       echo "$env seed $seed $net dim $dim horizon $horizon $KNOB: step $done, $(printf %.1f "$minutes") min, validation loss ${val:-?}" >&2

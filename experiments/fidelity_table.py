@@ -6,7 +6,8 @@ wall-clock minutes, EMA validation loss, relative dynamics error (mean / median 
 knob → relative error at the first checkpoint past 10 and 30 minutes. Writes
 experiments/results/fidelity.md and prints it; with --svg DIR, also per environment the curves of
 median relative error and of the worst marginal W1 against training minutes
-(DIR/NAME-ENV-{error,w1}.svg, --name NAME, default fidelity). Metrics: docs/pgd.md §6.1."""
+(DIR/NAME-ENV-{error,w1}.svg, --name NAME, default fidelity); with --cost FILE (fidelity_knobs.sh COST=1
+rows), rows without measured CPU minutes get steps × their knob's CPU cost, and the curves use CPU minutes. Metrics: docs/pgd.md §6.1."""
 import json
 import math
 import sys
@@ -27,7 +28,7 @@ def ratio(r, a, b):
     return r[a] / r[b] if r.get(a) is not None and r.get(b) else None
 
 
-def curve_svg(path, title, ylabel, series):
+def curve_svg(path, title, ylabel, series, xlabel="training minutes"):
     """series: {label: [(minutes, value), ...]} → an SVG line chart, linear x, log y."""
     pts = [(x, y) for c in series.values() for x, y in c if y is not None and y > 0]
     if not pts:
@@ -41,7 +42,7 @@ def curve_svg(path, title, ylabel, series):
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w + 150}" height="{h}" font-family="sans-serif" font-size="12">',
            f'<rect width="100%" height="100%" fill="white"/>', f'<text x="{w / 2}" y="22" text-anchor="middle" font-size="14">{title}</text>',
            f'<line x1="{m}" y1="{h - m}" x2="{w - m}" y2="{h - m}" stroke="black"/><line x1="{m}" y1="{m}" x2="{m}" y2="{h - m}" stroke="black"/>',
-           f'<text x="{w / 2}" y="{h - 18}" text-anchor="middle">training minutes</text>',
+           f'<text x="{w / 2}" y="{h - 18}" text-anchor="middle">{xlabel}</text>',
            f'<text x="16" y="{h / 2}" transform="rotate(-90 16 {h / 2})" text-anchor="middle">{ylabel} (log scale)</text>']
     for k in range(5):
         x = x1 * k / 4
@@ -62,32 +63,46 @@ def curve_svg(path, title, ylabel, series):
     Path(path).write_text("\n".join(out + ["</svg>"]) + "\n")
 
 
-def main(path, svg_dir=None, name="fidelity"):
+def main(path, svg_dir=None, name="fidelity", cost_path=None):
     rows = [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+    # CPU minutes of training: measured (train_cpu_minutes), else estimated from the knob's measured cost per
+    # 1,000 steps (fidelity_knobs.sh COST=1) when --cost is given; wall-clock minutes depend on the load.
+    cost = {}
+    if cost_path:
+        for line in Path(cost_path).read_text().splitlines():
+            if line.strip():
+                c = json.loads(line)
+                cost[(c["knob"].split("@")[0], c["env"])] = c["cpu_seconds_per_1k_steps"]
+    for r in rows:
+        c = cost.get((r.get("knob", "base").split("@")[0], r["env"]))
+        r["cpu_min"] = r.get("train_cpu_minutes") or (c * r["steps"] / 60000 if c else None)
+    use_cpu = all(r["cpu_min"] is not None for r in rows)
+    clock, unit = ("cpu_min", "CPU min") if use_cpu else ("train_minutes", "train min")
     groups = defaultdict(list)
     for r in rows:
         groups[(r["env"], r.get("network", "temporal-unet"), r.get("knob", "base"), r["dim"], r["horizon"], r["length"], r["steps"])].append(r)
     md = ["# Trajectory-model fidelity against CPU time (issue #26)", "",
           f"From `{path}` ({len(rows)} rows; `make experiment-fidelity`, metrics in docs/pgd.md §6.1). "
-          "Means over seeds; minutes are training wall-clock on the machine that ran it; roughness is synthetic ÷ real.", "",
-          "| env | network | knob | dim | horizon | length | steps | seeds | train min | val. loss | rel. dyn. error mean / median / p90 | W1 obs max | W1 act max | roughness obs / act ×real |",
-          "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+          "Means over seeds; train min is wall-clock on the machine that ran it, CPU min the training's CPU time "
+          "(measured, or steps × the knob's measured cost per step from " + (f"`{cost_path}`" if cost_path else "–") + "); roughness is synthetic ÷ real.", "",
+          "| env | network | knob | dim | horizon | length | steps | seeds | train min | CPU min | val. loss | rel. dyn. error mean / median / p90 | W1 obs max | W1 act max | roughness obs / act ×real |",
+          "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for key in sorted(groups):
         g = groups[key]
         env, network, knob, dim, horizon, length, steps = key
         md.append(f"| {env} | {network} | {knob} | {dim} | {horizon} | {length} | {steps} | {len(g)} | {fmt(mean([r['train_minutes'] for r in g]), 1)} | "
-                  f"{fmt(mean([r.get('validation_loss') for r in g]), 4)} | "
+                  f"{fmt(mean([r['cpu_min'] for r in g]), 1)} | {fmt(mean([r.get('validation_loss') for r in g]), 4)} | "
                   f"{fmt(mean([r.get('relativeDynamicsError') for r in g]))} / {fmt(mean([r.get('relativeDynamicsErrorMedian') for r in g]))} / "
                   f"{fmt(mean([r.get('relativeDynamicsErrorP90') for r in g]))} | {fmt(mean([r.get('observationW1Max') for r in g]))} | "
                   f"{fmt(mean([r.get('actionW1Max') for r in g]))} | "
                   f"{fmt(mean([ratio(r, 'roughnessObservations', 'realRoughnessObservations') for r in g]), 2)} / "
                   f"{fmt(mean([ratio(r, 'roughnessActions', 'realRoughnessActions') for r in g]), 2)} |")
     # Knob → relative error (median) at the first checkpoint whose mean training time reaches 10 / 30 min.
-    md += ["", "Median relative dynamics error at the first checkpoint past 10 and 30 training minutes (– : not reached):", "",
-           "| env | network | knob | dim | horizon | length | @10 min | @30 min | at the end (min) |", "|---|---|---|---|---|---|---|---|---|"]
+    md += ["", f"Median relative dynamics error at the first checkpoint past 10 and 30 minutes ({unit}; – : not reached):", "",
+           f"| env | network | knob | dim | horizon | length | @10 min | @30 min | at the end ({unit}) |", "|---|---|---|---|---|---|---|---|---|"]
     curves = defaultdict(list)
     for (env, network, knob, dim, horizon, length, steps), g in groups.items():
-        curves[(env, network, knob, dim, horizon, length)].append((mean([r["train_minutes"] for r in g]), mean([r.get("relativeDynamicsErrorMedian") for r in g])))
+        curves[(env, network, knob, dim, horizon, length)].append((mean([r[clock] for r in g]), mean([r.get("relativeDynamicsErrorMedian") for r in g])))
     for key in sorted(curves):
         c = sorted(curves[key])
         at = lambda t: next((e for m, e in c if m >= t), None)
@@ -102,8 +117,8 @@ def main(path, svg_dir=None, name="fidelity"):
                     if e != env:
                         continue
                     y = mean([max(r.get("observationW1Max") or 0, r.get("actionW1Max") or 0) if metric == "w1" else r.get(metric) for r in g])
-                    series[label((e, network, knob, dim, horizon, length))].append((mean([r["train_minutes"] for r in g]), y))
-                curve_svg(Path(svg_dir) / f"{name}-{env}-{kind}.svg", f"{env}: {ylabel} vs training time", ylabel, series)
+                    series[label((e, network, knob, dim, horizon, length))].append((mean([r[clock] for r in g]), y))
+                curve_svg(Path(svg_dir) / f"{name}-{env}-{kind}.svg", f"{env}: {ylabel} vs training time", ylabel, series, xlabel=f"training {unit}")
     text = "\n".join(md) + "\n"
     out = Path(path).with_suffix(".md")
     out.write_text(text)
@@ -122,4 +137,9 @@ if __name__ == "__main__":
         i = args.index("--name")
         name = args[i + 1]
         del args[i:i + 2]
-    main(args[0] if args else "experiments/results/fidelity.jsonl", svg, name)
+    cost = None
+    if "--cost" in args:
+        i = args.index("--cost")
+        cost = args[i + 1]
+        del args[i:i + 2]
+    main(args[0] if args else "experiments/results/fidelity.jsonl", svg, name, cost)
