@@ -6,7 +6,7 @@ BENCH_DIR = .build-bench
 DIFFUSE = .build/release/diffuse
 THREADS ?= 2
 
-.PHONY: setup build demo test run-samples fuzz gemm-split-check bench-build bench bench-rounds bench-rounds-diffusion-policies bench-ab bench-twin-gemm bench-train-agent bench-distributed bench-compare checkpoints datasets clean experiment-agents experiment-pgd experiment-seppo experiment-fisor experiment-diffusion-policies experiment-fidelity experiment-fidelity-knobs stress-fisor
+.PHONY: setup build demo test run-samples fuzz gemm-split-check bench-build bench bench-rounds bench-rounds-diffusion-policies bench-ab bench-twin-gemm bench-train-agent bench-distributed bench-compare checkpoints datasets clean experiment-agents experiment-pgd experiment-seppo experiment-fisor experiment-diffusion-policies experiment-fidelity experiment-fidelity-knobs stress-fisor kill-soak
 
 setup:
 	@bash scripts/setup.sh
@@ -27,10 +27,16 @@ test:
 	$(SWIFT) build --build-tests $(TEST_FLAGS)
 	PD_REQUIRE_MPI=1 $(SWIFT) test --skip-build $(TEST_FLAGS)
 	@$(MAKE) --no-print-directory run-samples
+	@$(MAKE) --no-print-directory kill-soak
 
 # Issue #32: the in-process FISOR resume suite beside other suites, RUNS times under LOAD spinning processes.
 stress-fisor: setup
 	RUNS=$(or $(RUNS),50) LOAD=$(or $(LOAD),2) bash scripts/stress_fisor.sh
+
+# Issue #32: every resumable trainer killed with SIGKILL at KILLS random moments and requeued with --resume
+# ends bit-identical to a straight run, never leaving half a file (scripts/kill_soak.sh; short size in make test).
+kill-soak:
+	KILLS=$(or $(KILLS),10) SIZE=$(or $(SIZE),short) bash scripts/kill_soak.sh
 
 # Every program in Samples/ (built with the package), at short settings: each is a user's story
 # through the library API (Samples/README.md).

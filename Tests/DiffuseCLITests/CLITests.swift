@@ -63,7 +63,7 @@ struct CLITests {
         (["train", "regression", "-o", "/tmp/x.safetensors", "--lr", "nan"], 2, "finite number"),
         (["train", "regression", "-o", "/tmp/x.safetensors", "--threads"], 2, "needs a value"),
         (["train", "regression", "-o", "/nonexistent/dir/x.safetensors", "--steps", "2", "--checkpoint-every", "1"], 1, "cannot write"),
-        (["train", "regression", "-o", "/nonexistent/x.safetensors", "--resume"], 1, "does not exist"),
+        (["train", "regression", "-o", "/nonexistent/x.safetensors", "--resume", "--steps", "2", "--checkpoint-every", "1"], 1, "cannot write"),
         (["eval", "regression", "--model", "/nonexistent.safetensors"], 1, "cannot read"),
         (["checkpoint", "info"], 2, "missing <file>"),
         (["checkpoint", "info", "a", "b"], 2, "unexpected argument"),
@@ -235,6 +235,18 @@ struct CLITests {
 
         let mismatch = runCLI(["train", "regression", "-o", path, "--hidden", "32", "--steps", "100", "--resume"])
         #expect(mismatch.status == 1 && mismatch.err[0].contains("different settings"))
+
+        // Killed before its first checkpoint and requeued with --resume: a notice, then the straight run's result.
+        let requeued = tempPath("requeued.safetensors")
+        defer { try? FileManager.default.removeItem(atPath: requeued) }
+        try? FileManager.default.removeItem(atPath: requeued)
+        let fresh = runCLI(["train", "regression", "-o", requeued, "--hidden", "16", "--batch-size", "64", "--seed", "3",
+                            "--checkpoint-every", "50", "--log-every", "1000", "--json", "--steps", "100", "--resume"])
+        #expect(fresh.status == 0 && fresh.err.contains { $0.contains("no checkpoint at") && $0.contains("starting from scratch") }, "\(fresh.err)")
+        let c = try SafeTensorsFile(contentsOf: URL(fileURLWithPath: requeued))
+        for name in a.tensors.keys where !name.hasPrefix("optimizer.") {
+            #expect(a.tensors[name] == c.tensors[name], "\(name) differs from the straight run")
+        }
     }
 
     @Test func scheduleJSONHasTheArrays() throws {

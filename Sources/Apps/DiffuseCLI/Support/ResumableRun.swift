@@ -3,7 +3,7 @@ import PolicyDiffusion
 
 extension Option {
     // Options of every resumable training command.
-    static let resume = Option("--resume", help: "continue from the training state in --output")
+    static let resume = Option("--resume", help: "continue from the training state in --output (none yet: start from scratch, with a notice)")
     static let stopAfter = Option("--stop-after", value: "N", help: "stop (with a checkpoint) after step N of --steps; continue later with --resume")
     static func checkpointEvery(default value: Int) -> Option {
         Option("--checkpoint-every", value: "N", default: String(value), help: "save a resumable checkpoint every N steps (atomic write)")
@@ -32,10 +32,15 @@ struct ResumableRun {
         resume = args.flag(.resume)
     }
 
-    /// Calls `restore` when `--resume` was given (the output must exist); returns the step to start from.
+    /// Calls `restore` when `--resume` was given and --output exists; returns the step to start from.
+    /// A job killed before its first checkpoint and requeued with the same command plus --resume (what
+    /// schedulers do) has nothing to restore: it starts from scratch, with a notice, instead of failing.
     private func start(console: Console, restore: (URL) throws -> Int) throws -> Int {
         guard resume else { return 0 }
-        guard FileManager.default.fileExists(atPath: output.path) else { throw CLIError("--resume: \(output.path) does not exist") }
+        guard FileManager.default.fileExists(atPath: output.path) else {
+            console.err("--resume: no checkpoint at \(output.path) yet; starting from scratch")
+            return 0
+        }
         let step = try restore(output)
         console.err("resuming at step \(step)")
         return step
