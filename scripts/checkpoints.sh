@@ -29,11 +29,11 @@ made two-moons-edm.safetensors "diffuse train toy --dist two-moons --objective e
 
 # PGD on pointmaze-umaze: the trajectory model and the target agent it is guided toward.
 run dataset collect --env pointmaze-umaze --quality mixed --steps 100000 --seed 0 -o "$W/umaze.hdf5" "${T[@]}" > /dev/null
-# Two threads: the seed-0 run measured in docs/fidelity-results.md, shipped as it was trained.
-run train trajectory --data "$W/umaze.hdf5" --network window-mlp --steps 10000 --seed 0 --threads 2 --quiet -o "$W/traj.safetensors" > /dev/null
+# The defaults (window MLP 128 × 4, 20k steps, EMA 0.99): the seed-0 run of docs/fidelity-results.md, "Defaults".
+run train trajectory --data "$W/umaze.hdf5" --seed 0 -o "$W/traj.safetensors" "${T[@]}" > /dev/null
 export_to "$W/traj.safetensors" "$C/pointmaze-trajectory.safetensors"
 made pointmaze-trajectory.safetensors "diffuse dataset collect --env pointmaze-umaze --quality mixed --steps 100000 --seed 0 -o umaze.hdf5" \
-  "diffuse train trajectory --data umaze.hdf5 --network window-mlp --steps 10000 --seed 0 --threads 2 -o traj.safetensors" "diffuse checkpoint export traj.safetensors -o Checkpoints/pointmaze-trajectory.safetensors"
+  "diffuse train trajectory --data umaze.hdf5 --seed 0 --threads 1 -o traj.safetensors" "diffuse checkpoint export traj.safetensors -o Checkpoints/pointmaze-trajectory.safetensors"
 run train agent --algo td3bc --data "$W/umaze.hdf5" --steps 10000 --seed 0 -o "$W/td3bc.safetensors" "${T[@]}" > /dev/null
 export_to "$W/td3bc.safetensors" "$C/pointmaze-td3bc.safetensors"
 made pointmaze-td3bc.safetensors "(umaze.hdf5 as above)" "diffuse train agent --algo td3bc --data umaze.hdf5 --steps 10000 --seed 0 -o td3bc.safetensors" \

@@ -19,6 +19,7 @@ struct PGDCLITests {
         #expect(c.horizon == 2 && c.width == 16 && c.blocks == 1 && trained.layout.horizon == 2)
         let settings = try JSONDecoder().decode(TrajectoryTrainingSettings.self, from: Data((metadata["trajectory_training"] ?? "").utf8))
         #expect(settings == { var s = TrajectoryTrainingSettings.transitions; s.steps = 4; s.seed = settings.seed; return s }())
+        #expect(settings.emaDecay == 0.99 && settings.batchSize == 256, "the fidelity sweep's defaults (docs/fidelity-results.md)")
         let synthetic = tempPath("syn-default.hdf5")
         r = runCLI(["pgd", "generate", "--model", model, "-n", "40", "--steps", "4", "-o", synthetic])
         #expect(r.status == 0, "\(r.err)")

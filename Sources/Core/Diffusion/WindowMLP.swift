@@ -13,12 +13,13 @@ public final class WindowMLP: Module, Denoiser, ConfigurableModule {
         public var horizon: Int
         public var transition: Int
         /// Residual stream width, block hidden width and block count (SynthER: 1024 wide, 6 layers — a
-        /// GPU budget; 256 × 4 blocks is what two cores train in minutes, docs/pgd.md §2.1).
-        public var width = 256
-        public var hidden = 1024
+        /// GPU budget). 128 × 4 blocks trained 20k steps beat 256 × 4 at equal CPU-minutes on two cores
+        /// (docs/fidelity-results.md, "Knob sweep" and "Defaults").
+        public var width = 128
+        public var hidden = 512
         public var blocks = 4
 
-        public init(horizon: Int, transition: Int, width: Int = 256, hidden: Int = 1024, blocks: Int = 4) {
+        public init(horizon: Int, transition: Int, width: Int = 128, hidden: Int = 512, blocks: Int = 4) {
             self.horizon = horizon; self.transition = transition; self.width = width; self.hidden = hidden; self.blocks = blocks
         }
 

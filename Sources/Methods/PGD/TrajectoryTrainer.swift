@@ -31,14 +31,17 @@ public struct TrajectoryTrainingSettings: Codable, Sendable, Equatable {
     public init() {}
 
     /// The transition generator's settings (docs/pgd.md §2.1): one transition per sample (H = 2, every
-    /// start, stride 1) and SynthER's batch 256; the rest as above. With `TrajectoryNetwork.windowMLP`
-    /// this is what `diffuse train trajectory` trains by default, the most fidelity per CPU-minute
-    /// measured on two cores (docs/fidelity-results.md).
+    /// start, stride 1) and SynthER's batch 256; 20k steps with EMA decay 0.99, which (with the window
+    /// MLP at width 128) gave the most fidelity per CPU-minute on two cores (docs/fidelity-results.md,
+    /// "Defaults"); the rest as above. With `TrajectoryNetwork.windowMLP` this is what
+    /// `diffuse train trajectory` trains by default.
     public static var transitions: TrajectoryTrainingSettings {
         var s = TrajectoryTrainingSettings()
         s.horizon = 2
         s.stride = 1
         s.batchSize = 256
+        s.steps = 20_000
+        s.emaDecay = 0.99
         return s
     }
 
