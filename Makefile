@@ -6,7 +6,7 @@ BENCH_DIR = .build-bench
 DIFFUSE = .build/release/diffuse
 THREADS ?= 2
 
-.PHONY: setup build demo test run-samples fuzz gemm-split-check bench-build bench bench-rounds bench-rounds-diffusion-policies bench-ab bench-twin-gemm bench-train-agent bench-distributed bench-compare checkpoints datasets clean experiment-agents experiment-pgd experiment-seppo experiment-fisor experiment-diffusion-policies experiment-fidelity experiment-fidelity-knobs stress-fisor kill-soak
+.PHONY: setup build demo test run-samples fuzz gemm-split-check bench-build bench bench-rounds bench-rounds-diffusion-policies bench-ab bench-twin-gemm bench-train-agent bench-distributed bench-compare checkpoints datasets clean experiment-agents experiment-pgd experiment-seppo experiment-fisor experiment-diffusion-policies experiment-fidelity experiment-fidelity-knobs stress-fisor kill-soak test-tsan test-asan
 
 setup:
 	@bash scripts/setup.sh
@@ -32,6 +32,18 @@ test:
 # Issue #32: the in-process FISOR resume suite beside other suites, RUNS times under LOAD spinning processes.
 stress-fisor: setup
 	RUNS=$(or $(RUNS),50) LOAD=$(or $(LOAD),2) bash scripts/stress_fisor.sh
+
+# Issue #32: the suite under ThreadSanitizer / AddressSanitizer (debug builds, our C targets instrumented too;
+# any report fails the run). FILTER narrows it, e.g. make test-tsan FILTER='TensorCoreTests|NNTests|FISORTests'.
+# Suppressions, each with its reason: scripts/sanitizers/*.supp.
+SANITIZER_FILTER = $(if $(FILTER),--filter '$(FILTER)')
+test-tsan: setup
+	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan
+	TSAN_OPTIONS="suppressions=$(CURDIR)/scripts/sanitizers/tsan.supp halt_on_error=0 exitcode=66" \
+	  $(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan $(SANITIZER_FILTER)
+test-asan: setup
+	$(SWIFT) build --build-tests --sanitize=address --scratch-path .build-asan
+	ASAN_OPTIONS="detect_leaks=0" $(SWIFT) test --skip-build --sanitize=address --scratch-path .build-asan $(SANITIZER_FILTER)
 
 # Issue #32: every resumable trainer killed with SIGKILL at KILLS random moments and requeued with --resume
 # ends bit-identical to a straight run, never leaving half a file (scripts/kill_soak.sh; short size in make test).

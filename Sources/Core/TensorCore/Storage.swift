@@ -1,19 +1,27 @@
 import Foundation
-import Synchronization
 
 /// A recycling allocator for tensor buffers. Training loops allocate the same sizes every step;
 /// reusing them avoids malloc/mmap and page faults on the hot path (docs/architecture.md, Performance notes).
-final class BufferPool: Sendable {
+final class BufferPool: @unchecked Sendable {
     static let shared = BufferPool()
 
     /// A cached buffer; only ever touched under the lock, so it may cross threads.
-    private struct Buffer: @unchecked Sendable { let pointer: UnsafeMutablePointer<Float> }
+    private struct Buffer { let pointer: UnsafeMutablePointer<Float> }
 
     private struct State {
         var free: [Int: [Buffer]] = [:]
         var cachedBytes = 0
     }
-    private let state = Mutex(State())
+    /// `state` is only touched under `lock` (hence @unchecked Sendable). A pthread mutex (NSLock), not
+    /// Synchronization.Mutex: ThreadSanitizer sees pthread locks, while Mutex's futex on Linux is
+    /// invisible to it, so every pool access was reported as a race (`make test-tsan`, issue #32).
+    private let lock = NSLock()
+    private var state = State()
+    private func withLock<R>(_ body: (inout State) -> R) -> R {
+        lock.lock()
+        defer { lock.unlock() }
+        return body(&state)
+    }
     private let maxCachedBytes = 1 << 30
     private let maxPerBucket = 64
 
@@ -43,7 +51,7 @@ final class BufferPool: Sendable {
     }
 
     private func takeRaw(_ capacity: Int) -> UnsafeMutablePointer<Float> {
-        let reused: Buffer? = state.withLock { s in
+        let reused: Buffer? = withLock { s in
             guard var list = s.free[capacity], let b = list.popLast() else { return nil }
             s.free[capacity] = list
             s.cachedBytes -= capacity * 4
@@ -60,7 +68,7 @@ final class BufferPool: Sendable {
     func give(_ pointer: UnsafeMutablePointer<Float>, capacity: Int) {
         if Self.poison { pointer.update(repeating: .nan, count: Swift.max(capacity, 1)) }
         let buffer = Buffer(pointer: pointer)
-        let kept: Bool = state.withLock { s in
+        let kept: Bool = withLock { s in
             guard s.cachedBytes + capacity * 4 <= maxCachedBytes,
                   s.free[capacity, default: []].count < maxPerBucket else { return false }
             s.free[capacity, default: []].append(buffer)
@@ -72,7 +80,7 @@ final class BufferPool: Sendable {
 
     /// Returns every cached buffer to the system (tests of memory growth call this).
     func drain() {
-        let all: [Buffer] = state.withLock { s in
+        let all: [Buffer] = withLock { s in
             let all = s.free.values.flatMap { $0 }
             s.free = [:]
             s.cachedBytes = 0
