@@ -18,19 +18,12 @@ run() {  # name, then the command's arguments after `diffuse`, with OUT where th
     local bin=$old threads=$threads_old; [ $side = new ] && bin=$new threads=$threads_new
     "$bin" "${@//OUT/$work/$name-$side.safetensors}" "${common[@]}" --threads "$threads" >/dev/null
   done
-  python3 - "$work/$name-old.safetensors" "$work/$name-new.safetensors" "$name" <<'PY'
-import json, struct, sys
-def tensors(path):
-    raw = open(path, 'rb').read()
-    n = struct.unpack('<Q', raw[:8])[0]
-    header = json.loads(raw[8:8 + n]); header.pop('__metadata__', None)
-    body = raw[8 + n:]
-    return {k: body[v['data_offsets'][0]:v['data_offsets'][1]] for k, v in header.items()}
-a, b = tensors(sys.argv[1]), tensors(sys.argv[2])
-same = a.keys() == b.keys() and all(a[k] == b[k] for k in a)
-print(f"{sys.argv[3]:<18} {len(a):4d} tensors  {'identical' if same else 'DIFFER'}")
-sys.exit(0 if same else 1)
-PY
+  local differing
+  if differing=$(python3 "$(dirname "$0")/../scripts/tensors_differ.py" "$work/$name-old.safetensors" "$work/$name-new.safetensors"); then
+    printf '%-18s identical\n' "$name"
+  else
+    printf '%-18s DIFFER: %s\n' "$name" "${differing:0:200}"; return 1
+  fi
 }
 run agent-td3bc      train agent --algo td3bc --data "$work/maze.hdf5" --steps 300 -o OUT --eval-episodes 2
 run agent-iql        train agent --algo iql --data "$work/maze.hdf5" --steps 300 -o OUT --eval-episodes 2

@@ -44,26 +44,11 @@ checkpoint_step() {
   "$D" checkpoint info "$1" --json | python3 -c 'import json, sys; m = json.load(sys.stdin).get("metadata", {}); print(m.get("training.step", "-"))'
 }
 
-# same_tensors A B → the names of tensors that differ (empty when every tensor is byte-identical).
-same_tensors() {
-  python3 - "$1" "$2" <<'PY'
-import json, struct, sys
-def tensors(path):
-    with open(path, "rb") as f:
-        n = struct.unpack("<Q", f.read(8))[0]
-        header = json.loads(f.read(n)); body = f.read()
-    header.pop("__metadata__", None)
-    return {k: (v["dtype"], v["shape"], body[v["data_offsets"][0]:v["data_offsets"][1]]) for k, v in header.items()}
-a, b = tensors(sys.argv[1]), tensors(sys.argv[2])
-print(" ".join(sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k))))
-PY
-}
-
+elapsed() { python3 -c "import sys, time; print(time.time() - float(sys.argv[1]))" "$1"; }  # elapsed T0 → seconds since
 failures=0
 for job in $JOBS; do
   job_args "$job"
   straight="$W/$job-straight.safetensors" killed="$W/$job-killed.safetensors"
-  elapsed() { python3 -c "import sys, time; print(time.time() - float(sys.argv[1]))" "$1"; }
   t0=$(date +%s.%N); "$D" "${args[@]}" "${common[@]}" -o "$straight" > /dev/null; seconds=$(elapsed "$t0")
   # Start-up (loading, the first step and its checkpoint), so the kills can be spread over the steps.
   t0=$(date +%s.%N); "$D" "${args[@]}" "${common[@]}" -o "$W/$job-startup.safetensors" --stop-after 1 > /dev/null; startup=$(elapsed "$t0")
@@ -90,7 +75,7 @@ for job in $JOBS; do
     steps+=("$step")
   done
   "$D" "${args[@]}" "${common[@]}" -o "$killed" --resume > /dev/null
-  differing=$(same_tensors "$straight" "$killed")
+  differing=$(python3 scripts/tensors_differ.py "$straight" "$killed") || true
   [ -z "$differing" ] || problems+=("final tensors differ from the straight run: ${differing:0:200}")
   leftovers=$(find "$W" -name ".$job-killed.safetensors.tmp-*" | wc -l)
   [ "$leftovers" = 0 ] || problems+=("$leftovers temporary files left")

@@ -12,14 +12,15 @@ public final class WindowMLP: Module, Denoiser, ConfigurableModule {
         /// Rows H per window and channels D per row.
         public var horizon: Int
         public var transition: Int
-        /// Residual stream width, block hidden width and block count (SynthER: 1024 wide, 6 layers — a
-        /// GPU budget). 128 × 4 blocks trained 20k steps beat 256 × 4 at equal CPU-minutes on two cores
-        /// (docs/fidelity-results.md, "Knob sweep" and "Defaults").
-        public var width = 128
-        public var hidden = 512
+        /// Residual stream width, block hidden width (4× the width) and block count (SynthER: 1024 wide,
+        /// 6 layers — a GPU budget). 128 × 4 blocks trained 20k steps beat 256 × 4 at equal CPU-minutes
+        /// on two cores (docs/fidelity-results.md, "Knob sweep" and "Defaults").
+        public static let defaultWidth = 128
+        public var width = defaultWidth
+        public var hidden = 4 * defaultWidth
         public var blocks = 4
 
-        public init(horizon: Int, transition: Int, width: Int = 128, hidden: Int = 512, blocks: Int = 4) {
+        public init(horizon: Int, transition: Int, width: Int = defaultWidth, hidden: Int = 4 * defaultWidth, blocks: Int = 4) {
             self.horizon = horizon; self.transition = transition; self.width = width; self.hidden = hidden; self.blocks = blocks
         }
 

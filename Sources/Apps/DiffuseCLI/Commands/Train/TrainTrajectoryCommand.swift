@@ -63,7 +63,7 @@ struct TrainTrajectoryCommand: Command {
             throw CLIError("\(flag.key) applies to --objective edm", usage: true)
         }
         let obj: DiffusionObjective = isEDM ? .edm(edm) : .discrete(schedule: .squaredCosCapV2, steps: 100, prediction: .epsilon)
-        let width = try args.int(dim, range: 8...4096) ?? (isMLP ? WindowMLP.Config(horizon: 1, transition: 1).width : 32)
+        let width = try args.int(dim, range: 8...4096) ?? (isMLP ? WindowMLP.Config.defaultWidth : 32)
         guard isMLP || width % 8 == 0 else { throw CLIError("--dim must be a multiple of 8 (GroupNorm's 8 groups)", usage: true) }
         let blockCount = try args.int(blocks, range: 1...64)!
 
