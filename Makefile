@@ -6,7 +6,7 @@ BENCH_DIR = .build-bench
 DIFFUSE = .build/release/diffuse
 THREADS ?= 2
 
-.PHONY: setup build demo test run-samples fuzz gemm-split-check bench-build bench bench-rounds bench-rounds-diffusion-policies bench-ab bench-twin-gemm bench-train-agent bench-distributed bench-compare checkpoints datasets clean experiment-agents experiment-pgd experiment-seppo experiment-fisor experiment-diffusion-policies experiment-fidelity experiment-fidelity-knobs stress-fisor kill-soak test-tsan test-asan
+.PHONY: setup build demo test run-samples fuzz fuzz-build fuzz-minimize fuzz-replay gemm-split-check bench-build bench bench-rounds bench-rounds-diffusion-policies bench-ab bench-twin-gemm bench-train-agent bench-distributed bench-compare checkpoints datasets clean experiment-agents experiment-pgd experiment-seppo experiment-fisor experiment-diffusion-policies experiment-fidelity experiment-fidelity-knobs stress-fisor kill-soak test-tsan test-asan
 
 setup:
 	@bash scripts/setup.sh
@@ -27,6 +27,7 @@ test:
 	$(SWIFT) build --build-tests $(TEST_FLAGS)
 	PD_REQUIRE_MPI=1 $(SWIFT) test --skip-build $(TEST_FLAGS)
 	@$(MAKE) --no-print-directory run-samples
+	@$(MAKE) --no-print-directory fuzz-replay
 	@$(MAKE) --no-print-directory kill-soak
 
 # Issue #32: the in-process FISOR resume suite beside other suites, RUNS times under LOAD spinning processes.
@@ -110,16 +111,29 @@ gemm-split-check: setup
 	clang -O2 bench/gemm_split_check.c -o $(BENCH_DIR)/gemm_split_check -lopenblas
 	$(BENCH_DIR)/gemm_split_check 16; $(BENCH_DIR)/gemm_split_check 48
 
-# libFuzzer on one parser (Sources/Apps/FuzzParsers): TARGET = safetensors | npy | npz | hdf5 | checkpoint |
-# digits | arguments. Coverage-instrumented build in .build-fuzz (lld: gold fails on the instrumented objects);
-# crashing inputs land in fuzz-crashes/.
+# Issue #32: libFuzzer on one parser (Sources/Apps/FuzzParsers; TARGET: safetensors npy npz hdf5 checkpoint
+# digits arguments) for SECONDS, in a coverage-instrumented build in .build-fuzz (lld: gold fails on the
+# instrumented objects), from the committed corpus fuzz/corpus/TARGET (valid files made by dev/make_fuzz_seeds.sh plus what
+# earlier runs found); new inputs go to fuzz-corpus/TARGET, crashes to fuzz-crashes/. fuzz-minimize merges both
+# into the smallest set with the same coverage and replaces fuzz/corpus/TARGET with it (commit the result).
 TARGET ?= safetensors
 SECONDS ?= 60
-fuzz: setup
+FUZZ_BIN = .build-fuzz/release/FuzzParsers
+FUZZ_TARGETS = safetensors npy npz hdf5 checkpoint digits arguments
+fuzz-build: setup
 	$(SWIFT) build -c release --build-path .build-fuzz --product FuzzParsers -Xswiftc -sanitize=fuzzer -Xswiftc -DFUZZING -Xswiftc -use-ld=lld
-	mkdir -p fuzz-corpus/$(TARGET) fuzz-crashes
-	PD_FUZZ_TARGET=$(TARGET) .build-fuzz/release/FuzzParsers -max_total_time=$(SECONDS) -rss_limit_mb=4096 \
-	  -artifact_prefix=fuzz-crashes/$(TARGET)- fuzz-corpus/$(TARGET)
+fuzz: fuzz-build
+	mkdir -p fuzz-corpus/$(TARGET) fuzz-crashes fuzz/corpus/$(TARGET)
+	PD_FUZZ_TARGET=$(TARGET) $(FUZZ_BIN) -max_total_time=$(SECONDS) -rss_limit_mb=4096 -timeout=20 \
+	  -artifact_prefix=fuzz-crashes/$(TARGET)- fuzz-corpus/$(TARGET) fuzz/corpus/$(TARGET)
+fuzz-minimize: fuzz-build
+	rm -rf fuzz-corpus/$(TARGET).min && mkdir -p fuzz-corpus/$(TARGET).min fuzz-corpus/$(TARGET)
+	PD_FUZZ_TARGET=$(TARGET) $(FUZZ_BIN) -merge=1 -rss_limit_mb=4096 fuzz-corpus/$(TARGET).min fuzz/corpus/$(TARGET) fuzz-corpus/$(TARGET)
+	rm -rf fuzz/corpus/$(TARGET) && mv fuzz-corpus/$(TARGET).min fuzz/corpus/$(TARGET)
+# Every committed corpus file through its parser with the plain release build (part of make test: a parser
+# change that makes a known input crash, trap or hang fails the suite without a fuzzer build).
+fuzz-replay:
+	@for t in $(FUZZ_TARGETS); do .build/release/FuzzParsers $$t fuzz/corpus/$$t/* || exit 1; done
 
 # Data-parallel scaling, 1 vs 2 ranks under mpirun (docs/distributed.md); needs Open MPI.
 bench-distributed:

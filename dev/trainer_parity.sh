@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Same commands, two builds of `diffuse`: every trained tensor must be bit-identical (what a
 # refactor of the trainers promises). Usage: dev/trainer_parity.sh OLD_DIFFUSE NEW_DIFFUSE [WORKDIR]
-# With OLD_THREADS=1 NEW_THREADS=2 and the same binary twice, it checks that results do not depend
-# on the thread count.
+# With OLD_THREADS=1 NEW_THREADS=2 and the same binary twice, it checks thread-count independence, which
+# holds for the MLP trainers only: convolutions split per thread count (docs/conventions.md, Determinism),
+# so the temporal U-Net's line differs there by design.
 # Compares the tensors of each checkpoint (weights and training state), not the metadata (which
 # records the command line, hence the binary's path).
 set -euo pipefail
@@ -31,7 +32,10 @@ run trajectory       train trajectory --network temporal-unet --data "$work/maze
 run world-model      train world-model --data "$work/maze.hdf5" --steps 100 -o OUT
 run toy              train toy --dist two-moons --steps 200 -o OUT
 run regression       train regression --steps 300 -o OUT
-run fisor            fisor train --data "$work/circle.hdf5" --steps 20 --eval-episodes 1 -o OUT
+run agent-idql       train agent --algo idql --data "$work/maze.hdf5" --steps 100 --candidates 4 -o OUT --eval-episodes 1
+run agent-dql        train agent --algo dql --data "$work/maze.hdf5" --steps 100 --candidates 4 -o OUT --eval-episodes 1
+run fisor            fisor train --data "$work/circle.hdf5" --critic-steps 40 --actor-steps 20 --eval-episodes 1 -o OUT
+run fisor-joint      fisor train --data "$work/circle.hdf5" --schedule joint --actor-steps 20 --eval-episodes 1 -o OUT
 run seppo-base       seppo train-base --steps 20 -o OUT
 "$new" seppo train-base --steps 20 -o "$work/base.safetensors" "${common[@]}" --threads 1 >/dev/null
 run seppo-align      seppo align --base "$work/base.safetensors" --steps 6 --bank-every 3 --batch-size 8 --sampling-steps 4 -o OUT
