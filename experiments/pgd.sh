@@ -2,7 +2,8 @@
 # Experiment (issue E): Policy-Guided Diffusion on pointmaze-umaze and pendulum.
 #   make experiment-pgd [SEEDS="0 1 2" TRAJ_STEPS=8000 AGENT_STEPS=30000 LAMBDAS="0 0.1 0.3 1 3" DOWNSTREAM=1
 #                        TRAJ_ARGS="--network window-mlp" WM=1 ALGO=td3bc|iql DOWN_LAMBDAS="0 1"]
-# Per environment and seed: a mixed dataset (100k transitions), a target TD3+BC agent trained on it
+# Per environment and seed: a mixed dataset (100k transitions; the MuJoCo robots: D4RL's medium-replay
+# recipe, every row of the shipped replay buffer — docs/environments.md §7), a target TD3+BC agent trained on it
 # (also the real-data-only baseline), a trajectory model (diffuse train trajectory), synthetic data
 # for every λ guided by the target agent, and an autoregressive world-model baseline rolled out under
 # the same agent; each synthetic set is measured by `diffuse pgd evaluate` (dynamics and reward error
@@ -14,6 +15,8 @@ cd "$(dirname "$0")/.."
 SEEDS=${SEEDS:-"0 1 2"}
 ENVS=${ENVS:-"pointmaze-umaze pendulum"}
 DATA_STEPS=${DATA_STEPS:-100000}
+LOCO_QUALITY=${LOCO_QUALITY:-medium-replay}   # halfcheetah / hopper / walker2d
+LOCO_DATA_STEPS=${LOCO_DATA_STEPS:-1000000}    # medium-replay: at most this many rows of the replay buffer
 TRAJ_STEPS=${TRAJ_STEPS:-8000}
 TRAJ_ARGS=${TRAJ_ARGS:-}          # extra `train trajectory` options, e.g. "--network window-mlp"
 WM=${WM:-1}                       # 0: skip the autoregressive world-model baseline
@@ -43,7 +46,11 @@ row() {  # row KIND ENV SEED LAMBDA JSON-METRICS → one JSON line
 for env in $ENVS; do
   # Artifacts already in WORK are reused (runs are deterministic for a seed and thread count, so a
   # rerun with the same knobs would produce the same files).
-  [ -f "$WORK/$env.hdf5" ] || "$D" dataset collect --env "$env" --quality mixed --steps "$DATA_STEPS" --seed 0 -o "$WORK/$env.hdf5" > /dev/null
+  case $env in
+    halfcheetah|hopper|walker2d) quality=$LOCO_QUALITY; data_steps=$LOCO_DATA_STEPS ;;
+    *) quality=mixed; data_steps=$DATA_STEPS ;;
+  esac
+  [ -f "$WORK/$env.hdf5" ] || "$D" dataset collect --env "$env" --quality "$quality" --steps "$data_steps" --seed 0 -o "$WORK/$env.hdf5" > /dev/null
   for seed in $SEEDS; do
     tag="$WORK/$env-$seed"
     # Target policy (and the real-data-only baseline).
