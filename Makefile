@@ -28,6 +28,7 @@ test:
 	PD_REQUIRE_MPI=1 $(SWIFT) test --skip-build $(TEST_FLAGS)
 	@$(MAKE) --no-print-directory run-samples
 	@$(MAKE) --no-print-directory fuzz-replay
+	python3 experiments/seppo_pick.py --self-test
 	@$(MAKE) --no-print-directory kill-soak
 
 # Issue #32: the in-process FISOR resume suite beside other suites, RUNS times under LOAD spinning processes.
@@ -183,9 +184,10 @@ experiment-pgd: setup
 
 # Experiment of issue G: SePPO vs Diffusion-DPO, SFT and SPIN on 8×8 digits (5 seeds; held-out score,
 # paired win rates with bootstrap CIs, flip rate); writes docs/seppo-results.md and docs/figures/seppo-*.png.
-# Knobs: see experiments/seppo.sh.
+# Knobs: see experiments/seppo.sh. SWEEP=1 (issue #29): every method at its best setting of a β × lr ×
+# updates grid, picked on a validation judge, then 5 seeds on the test judge (experiments/seppo_sweep.sh).
 experiment-seppo: setup
-	bash experiments/seppo.sh
+	bash experiments/$(if $(filter 1,$(SWEEP)),seppo_sweep.sh,seppo.sh)
 
 # FISOR vs BC-All / BC-Safe on safe-circle and safe-goal, κ ∈ {10, 20, 40} (issue F): writes
 # docs/fisor-results.md. Knobs: see experiments/fisor.sh.

@@ -16,6 +16,11 @@
 # scored (diffuse seppo score); during alignment the held-out scorer also logs a score-vs-step curve
 # and the flipper's precision (diagnostics only; the scorer never enters a loss). Rows go to experiments/results/seppo.jsonl; experiments/seppo_table.py
 # writes docs/seppo-results.md; base-vs-aligned grids go to docs/figures/seppo-*.png.
+# A METHODS entry may carry its own setting, METHOD[:REF[:FLIP]]@BETA,LR,STEPS (what the sweep's picks
+# look like); the row records beta, lr and steps either way.
+# JUDGE=validation (the sweep's selection phase, experiments/seppo_sweep.sh): digits are judged by the
+# validation judge (seppo train-scorer --split evaluation), never by the test judge, which is not even
+# trained; every score (both setups) uses sampling seeds 2000 + seed instead of 1000 + seed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SETUP=${SETUP:-digits}            # digits | trajectories
@@ -33,7 +38,9 @@ SCORE_STEPS=${SCORE_STEPS:-50}
 EVAL_EVERY=${EVAL_EVERY:-30}      # score-vs-step curve and flip precision (held-out diagnostics, not training signal)
 THREADS=${THREADS:-1}
 JOBS=${JOBS:-1}                   # seeds run in parallel (each with THREADS threads); 2 on a 2-core machine
-METHODS=${METHODS:-"sft dpo spin seppo:random:sign seppo:random:indicator seppo:random:off seppo:initial:sign seppo:latest:sign"}
+METHODS=${METHODS-"sft dpo spin seppo:random:sign seppo:random:indicator seppo:random:off seppo:initial:sign seppo:latest:sign"}
+JUDGE=${JUDGE:-test}              # test | validation
+PNGS=${PNGS:-1}                   # digits: seed 0's base / SFT / SePPO grids (the test judge's runs only)
 OUT=experiments/results
 if [ "$SETUP" = trajectories ]; then TAG=seppo-trajectories; else TAG=seppo; fi
 RESULTS=${RESULTS:-docs/$TAG-results.md}   # the table (a smoke run can write elsewhere)
@@ -45,7 +52,7 @@ experiment_binary   # D: a private copy of the release binary
 ROWS=${ROWS:-$OUT/$TAG.jsonl}
 : > "$ROWS"
 row() {  # row METHOD SEED ALIGN-JSON SCORE-JSON → one JSON line in the seed's own file (seeds may run in parallel)
-  python3 -c "import json,sys; a=json.loads(sys.argv[3]); s=json.loads(sys.argv[4]); s.update(method=sys.argv[1], seed=int(sys.argv[2]), align=a); print(json.dumps(s))" "$@" >> "$ROWS.seed$2"
+  python3 -c "import json,sys; a=json.loads(sys.argv[3]); s=json.loads(sys.argv[4]); s.update(method=sys.argv[1], seed=int(sys.argv[2]), align=a, judge=sys.argv[5]); print(json.dumps(s))" "$@" "$JUDGE" >> "$ROWS.seed$2"
 }
 # Artifacts already in WORK are reused (runs are deterministic for a seed and thread count).
 if [ "$SETUP" = trajectories ]; then
@@ -53,9 +60,12 @@ if [ "$SETUP" = trajectories ]; then
   [ -f "$DATA" ] || "$D" dataset collect --env pointmaze-umaze --quality mixed --steps "$DATA_STEPS" --seed 0 -o "$DATA" > /dev/null 2>&1
   SETUP_ARGS=(--preferred "$DATA" --top "$TOP" --scorer exact)
 else
-  [ -f "$WORK/scorer.safetensors" ] || "$D" seppo train-scorer --seed 0 --threads "$THREADS" -o "$WORK/scorer.safetensors" 2> /dev/null
-  SETUP_ARGS=(--scorer "$WORK/scorer.safetensors")
+  if [ "$JUDGE" = validation ]; then SCORER="$WORK/validation-scorer.safetensors"; SPLIT=evaluation
+  else SCORER="$WORK/scorer.safetensors"; SPLIT=scorer; fi
+  [ -f "$SCORER" ] || "$D" seppo train-scorer --split "$SPLIT" --seed 0 --threads "$THREADS" -o "$SCORER" 2> /dev/null
+  SETUP_ARGS=(--scorer "$SCORER")
 fi
+if [ "$JUDGE" = validation ]; then SCORE_SEED_BASE=2000; else SCORE_SEED_BASE=1000; fi
 run_seed() {
   local seed=$1
   : > "$ROWS.seed$seed"
@@ -69,27 +79,30 @@ run_seed() {
   fi
   score() {  # score MODEL [PNG] → JSON; the sampling seed is shared by all methods of this seed (paired samples)
     if [ "$SETUP" = trajectories ]; then
-      "$D" seppo score --model "$1" --samples "$SAMPLES" --steps "$SCORE_STEPS" --seed $((1000 + seed)) --threads "$THREADS" --json
+      "$D" seppo score --model "$1" --samples "$SAMPLES" --steps "$SCORE_STEPS" --seed $((SCORE_SEED_BASE + seed)) --threads "$THREADS" --json
     else
-      "$D" seppo score --model "$1" --scorer "$WORK/scorer.safetensors" --per-class "$PER_CLASS" --steps "$SCORE_STEPS" \
-        --seed $((1000 + seed)) --threads "$THREADS" --json ${2:+--png "$2"}
+      "$D" seppo score --model "$1" --scorer "$SCORER" --per-class "$PER_CLASS" --steps "$SCORE_STEPS" \
+        --seed $((SCORE_SEED_BASE + seed)) --threads "$THREADS" --json ${2:+--png "$2"}
     fi
   }
-  row base "$seed" '{}' "$(score "$base" "$([ "$seed" = 0 ] && [ "$SETUP" = digits ] && echo "$FIGURES/seppo-base.png")")"
+  row base "$seed" '{}' "$(score "$base" "$([ "$seed" = 0 ] && [ "$SETUP" = digits ] && [ "$JUDGE$PNGS" = test1 ] && echo "$FIGURES/seppo-base.png")")"
   for spec in $METHODS; do
+    local setting="" beta=$BETA lr=$LR steps=$STEPS
+    if [[ $spec == *@* ]]; then setting=${spec#*@}; spec=${spec%@*}; IFS=, read -r beta lr steps <<< "$setting"; fi
     IFS=: read -r method ref flip <<< "$spec"
     name=${spec//:/-}
     extra=()
     [ -n "${ref:-}" ] && extra+=(--ref "$ref")
     [ -n "${flip:-}" ] && extra+=(--flip "$flip")
-    out="$WORK/$name-$seed.safetensors"
+    out="$WORK/$name${setting:+-${setting//,/-}}-$seed.safetensors"
     start=$(date +%s.%N)
-    align=$("$D" seppo align --base "$base" --method "$method" "${extra[@]}" --steps "$STEPS" --bank-every "$BANK_EVERY" --beta "$BETA" \
-      --lr "$LR" --seed "$seed" --threads "$THREADS" --log-every "$STEPS" --checkpoint-every "$STEPS" "${SETUP_ARGS[@]}" \
+    align=$("$D" seppo align --base "$base" --method "$method" "${extra[@]}" --steps "$steps" --bank-every "$BANK_EVERY" --beta "$beta" \
+      --lr "$lr" --seed "$seed" --threads "$THREADS" --log-every "$steps" --checkpoint-every "$steps" "${SETUP_ARGS[@]}" \
       --eval-every "$EVAL_EVERY" --json -o "$out" 2> /dev/null)
-    echo "seed $seed $name: $(python3 -c "print(f'{$(date +%s.%N) - $start:.0f}')") s" >&2
+    align=$(python3 -c "import json,sys; a=json.loads(sys.argv[1]); a.update(beta=float(sys.argv[2]), lr=float(sys.argv[3])); print(json.dumps(a))" "$align" "$beta" "$lr")
+    echo "seed $seed $name${setting:+ @ $setting}: $(python3 -c "print(f'{$(date +%s.%N) - $start:.0f}')") s" >&2
     png=""
-    if [ "$seed" = 0 ] && [ "$SETUP" = digits ]; then
+    if [ "$seed" = 0 ] && [ "$SETUP" = digits ] && [ "$JUDGE$PNGS" = test1 ]; then
       [ "$name" = "seppo-random-sign" ] && png="$FIGURES/seppo-aligned.png"
       [ "$name" = "sft" ] && png="$FIGURES/seppo-sft.png"
     fi
@@ -104,6 +117,7 @@ for seed in $SEEDS; do
 done
 for pid in "${pids[@]}"; do wait "$pid"; done   # set -e: a failed seed stops here
 for seed in $SEEDS; do cat "$ROWS.seed$seed"; rm -f "$ROWS.seed$seed"; done >> "$ROWS"
+[ "${TABLE:-1}" = 1 ] || exit 0
 if [ "$SETUP" = trajectories ]; then SIZE="SAMPLES=$SAMPLES TOP=$TOP DATA_STEPS=$DATA_STEPS"; else SIZE="PER_CLASS=$PER_CLASS"; fi
-python3 experiments/seppo_table.py "$ROWS" "$RESULTS" --setup "$SETUP" --svg "$FIGURES/$TAG-curves.svg" \
-  --command "make experiment-seppo SETUP=$SETUP SEEDS=\"$SEEDS\" BASE_STEPS=$BASE_STEPS STEPS=$STEPS BANK_EVERY=$BANK_EVERY BETA=$BETA LR=$LR $SIZE SCORE_STEPS=$SCORE_STEPS EVAL_EVERY=$EVAL_EVERY THREADS=$THREADS JOBS=$JOBS"
+python3 experiments/seppo_table.py "$ROWS" "$RESULTS" --setup "$SETUP" --svg "${CURVES:-$FIGURES/$TAG-curves.svg}" \
+  --command "${COMMAND:-make experiment-seppo SETUP=$SETUP SEEDS=\"$SEEDS\" BASE_STEPS=$BASE_STEPS STEPS=$STEPS BANK_EVERY=$BANK_EVERY BETA=$BETA LR=$LR $SIZE SCORE_STEPS=$SCORE_STEPS EVAL_EVERY=$EVAL_EVERY THREADS=$THREADS JOBS=$JOBS}"

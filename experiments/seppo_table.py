@@ -122,10 +122,17 @@ def main():
            "Mean ± std over seeds of each seed's mean over its samples.", "",
            f"| method | {st['score']} | " + " | ".join(h for h, _ in st["columns"]) + " | flip rate | implicit acc. | align s (incl. diagnostics) |",
            "|---|---|" + "---|" * len(st["columns"]) + "---|---|---|"]
+    # Rows of a sweep's test phase carry each method's picked setting: the label shows it.
+    settings = any(isinstance(r.get("align"), dict) and "beta" in r["align"] for r in rows)
     for m in methods:
         rs = [r for r in rows if r["method"] == m]
         al = [r["align"] for r in rs if r.get("align")]
-        out.append("| " + " | ".join([LABELS.get(m, m), mean_std([r["mean_score"] for r in rs])]
+        if settings:
+            ss = sorted({(x["beta"], x["lr"], x["steps"]) for x in al if "beta" in x})
+            label = LABELS.get(m, m) + "".join(f" (β {b:g}, lr {lr:g}, {n} updates)" if m != "sft" else f" (lr {lr:g}, {n} updates)" for b, lr, n in ss)
+        else:
+            label = LABELS.get(m, m)
+        out.append("| " + " | ".join([label, mean_std([r["mean_score"] for r in rs])]
                                      + [mean_std([r[k] for r in rs]) for _, k in st["columns"]] + [
             mean_std([x["mean_flip_rate"] for x in al]) if al else "–", mean_std([x["mean_implicit_accuracy"] for x in al]) if al and m != "sft" else "–",
             mean_std([x["seconds"] for x in al]) if al else "–"]) + " |")
@@ -159,7 +166,7 @@ def main():
         write_curves(rows, methods, a.svg, st["score"])
         curve = "10 samples per class" if a.setup == "digits" else "64 windows"
         out += ["", f"S against update (mean over seeds; {curve}, fixed noise): ![curves](figures/{a.svg.split('/')[-1]})"]
-    if a.setup == "digits":
+    if a.setup == "digits" and not settings:
         out += ["", "Grids (seed 0, one column per class, same sampling noise): base "
                 "![base](figures/seppo-base.png) SFT ![sft](figures/seppo-sft.png) SePPO (random, sign) ![seppo](figures/seppo-aligned.png)"]
     out.append("")

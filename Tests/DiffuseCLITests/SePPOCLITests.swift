@@ -41,6 +41,21 @@ struct SePPOCLITests {
         #expect(Array(bytes.prefix(8)) == PNG.signature)
     }
 
+    /// A sweep's validation judge (issue #29) learns from the evaluation split, not the test judge's: same
+    /// seed and steps give different weights, the split is recorded, and the generator split is refused.
+    @Test func validationJudgeTrainsOnItsOwnSplit() throws {
+        let test = tempPath("test-judge.safetensors"), validation = tempPath("validation-judge.safetensors")
+        var r = runCLI(["seppo", "train-scorer", "--data", digitsCSV, "--steps", "20", "-o", test])
+        #expect(r.status == 0, "\(r.err)")
+        r = runCLI(["seppo", "train-scorer", "--data", digitsCSV, "--steps", "20", "--split", "evaluation", "-o", validation, "--json"])
+        #expect(r.status == 0, "\(r.err)")
+        let a = try SafeTensorsFile(contentsOf: URL(fileURLWithPath: test)), b = try SafeTensorsFile(contentsOf: URL(fileURLWithPath: validation))
+        #expect(a.metadata["split"] == "scorer" && b.metadata["split"] == "evaluation")
+        #expect(a.tensors.keys == b.tensors.keys && a.tensors != b.tensors)
+        r = runCLI(["seppo", "train-scorer", "--data", digitsCSV, "--steps", "2", "--split", "generator", "-o", tempPath("no.safetensors")])
+        #expect(r.status != 0 && r.err.count == 1 && r.err[0].contains("--split"), "\(r.err)")
+    }
+
     /// The trajectory setup end to end: a window model on pointmaze data, aligned toward the best
     /// windows by path score (resumable, with the exact score's diagnostics), then scored.
     @Test func alignAndScoreATrajectoryModel() throws {

@@ -85,7 +85,8 @@ public struct DigitsData {
     /// The three disjoint splits every SePPO experiment uses (docs/seppo.md, "Implementation in this
     /// repo"): a fixed permutation (seed 0x5E990) cut 50 / 30 / 20 %. `generator` trains the base model
     /// and is the preferred set; `scorer` trains the held-out scorer only; `evaluation` is the clean
-    /// reference for the Fréchet distance. The split depends only on the row count.
+    /// reference for the Fréchet distance and trains a sweep's validation judge (`seppo train-scorer
+    /// --split evaluation`), which the test judge never sees. The split depends only on the row count.
     public enum Split: String, CaseIterable, Sendable {
         case generator, scorer, evaluation
     }
