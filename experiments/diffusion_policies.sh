@@ -42,25 +42,6 @@ run_one() {
 export -f run_one
 export WORK STEPS EPISODES D
 xargs -P "$JOBS" -L 1 bash -c 'run_one "$@"' _ < "$jobs_file" > "$OUT/diffusion_policies.jsonl"
-python3 - "$OUT/diffusion_policies.jsonl" "$OUT/diffusion_policies.md" "$ALGOS" \
-  "make experiment-diffusion-policies STEPS=$STEPS SEEDS=\"$SEEDS\" JOBS=$JOBS DATA_STEPS=$DATA_STEPS EPISODES=$EPISODES" "$STEPS" <<'PY'
-import json, statistics, sys, collections
-results, markdown, algos, command, steps = sys.argv[1], sys.argv[2], sys.argv[3].split(), sys.argv[4], int(sys.argv[5])
-rows = [json.loads(l) for l in open(results) if l.strip()]
-by = collections.defaultdict(list)
-for r in rows: by[(r["environment"], r["algo"])].append(r)
-def cell(xs, fmt):
-    if not xs: return "–"
-    return f"{statistics.mean(xs):{fmt}} ± {statistics.stdev(xs) if len(xs) > 1 else 0:{fmt}}"
-lines = ["# Diffusion policies next to the MLP agents on mixed data", "", f"Produced by `{command}` (one thread per run). "
-         "Normalized score (mean ± std over seeds of the per-seed episode mean); training seconds per run below. "
-         + (f"**Reduced budget: {steps} updates per run** (the script's default is 30000; the papers train 1–3 M)." if steps < 30000 else ""), "",
-         "| environment | " + " | ".join(algos) + " |", "|---|" + "---|" * len(algos)]
-for env in sorted({r["environment"] for r in rows}):
-    lines.append(f"| {env} | " + " | ".join(cell([r["normalizedScoreMean"] for r in by[(env, a)]], ".1f") for a in algos) + " |")
-lines += ["", "| environment (train s) | " + " | ".join(algos) + " |", "|---|" + "---|" * len(algos)]
-for env in sorted({r["environment"] for r in rows}):
-    lines.append(f"| {env} | " + " | ".join(cell([r["train_seconds"] for r in by[(env, a)]], ".0f") for a in algos) + " |")
-open(markdown, "w").write("\n".join(lines) + "\n")
-PY
+python3 experiments/diffusion_policies_table.py "$OUT/diffusion_policies.jsonl" "$OUT/diffusion_policies.md" --algos "$ALGOS" --steps "$STEPS" \
+  --command "make experiment-diffusion-policies STEPS=$STEPS SEEDS=\"$SEEDS\" JOBS=$JOBS DATA_STEPS=$DATA_STEPS EPISODES=$EPISODES" > /dev/null
 cat "$OUT/diffusion_policies.md"
