@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Experiment (issues F, #34): FISOR against BC-All and BC-Safe on the built-in safe tasks (docs/fisor.md).
 #   make experiment-fisor [SEEDS="0 1 2" DATASETS="safe-circle:expert safe-goal:mixed" SCHEDULE=critic-first
-#                          CRITIC_STEPS=40000 STEPS=2000 KAPPAS="10 20 40"]
+#                          CRITIC_STEPS=40000 STEPS=2000 KAPPAS="10 20 40" MARGIN=0]
 # Per dataset (ENV:QUALITY, 100k transitions from diffuse dataset collect, containing unsafe episodes)
 # and seed: FISOR (HJ feasibility; trained once, it never uses κ) with SCHEDULE critic-first (CRITIC_STEPS
 # critic steps, then STEPS actor iterations on the frozen critics) or joint (STEPS iterations of the
@@ -35,6 +35,7 @@ QC_KAPPAS=${QC_KAPPAS-"10"}     # QC_KAPPAS="" skips the ablation (unset: κ = 1
 BC_ALL=${BC_ALL:-1}             # BC_ALL=0 skips BC-All
 BC_SAFE=${BC_SAFE:-1}           # BC_SAFE=0 skips BC-Safe
 CRITICS_FROM=${CRITICS_FROM:-}  # a directory of finished critic-first runs whose critic phase is reused
+MARGIN=${MARGIN:-0}             # FISOR's feasibility margin δ (--feasible-margin; 0: the paper's weights)
 EPISODES=${EPISODES:-20}
 THREADS=${THREADS:-1}
 LOG_EVERY=${LOG_EVERY:-1000}
@@ -54,6 +55,7 @@ if [ "${APPEND:-0}" != 1 ]; then
 fi
 FISOR_ARGS=(--schedule "$SCHEDULE")
 [ "$SCHEDULE" = joint ] || FISOR_ARGS+=(--critic-steps "$CRITIC_STEPS")
+FISOR_ARGS+=(--feasible-margin "$MARGIN")
 has_row() {  # has_row KIND DATASET SEED KAPPA → status 0 if ROWS already holds it
   python3 -c '
 import json, sys
@@ -72,7 +74,9 @@ if sys.argv[1].startswith("fisor"):
     r.update(schedule=sys.argv[6], critic_steps=int(sys.argv[7]), actor_steps=int(sys.argv[8]))
     if sys.argv[9]:
         r.update(critics_from=sys.argv[9])
-print(json.dumps(r))' "$@" "$SCHEDULE" "$CRITIC_STEPS" "$STEPS" "${SHARED:-}" >> "$ROWS"
+    if float(sys.argv[10]) > 0:
+        r.update(feasible_margin=float(sys.argv[10]))
+print(json.dumps(r))' "$@" "$SCHEDULE" "$CRITIC_STEPS" "$STEPS" "${SHARED:-}" "$MARGIN" >> "$ROWS"
 }
 train() {  # train OUTPUT LOG ARGS… → prints the training seconds (an existing checkpoint is resumed)
   local out=$1 log=$2; shift 2

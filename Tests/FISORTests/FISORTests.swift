@@ -104,6 +104,24 @@ struct FISORTests {
         #expect(edge == [1])
     }
 
+    /// The feasibility margin δ moves feasible actions with −δ < Q_h ≤ 0 into the zero band, and only them:
+    /// infeasible states keep their weights, Q_h = −δ still earns its reward weight; the diagnostics agree.
+    @Test func feasibilityMarginWidensTheZeroBand() {
+        var s = FISORSettings()
+        s.feasibleMargin = 0.5
+        let vh: [Float] = [-1, -1, -1, -1, 1]
+        let qh: [Float] = [-1, -0.5, -0.49, 0, 0.8]
+        let ar: [Float] = [0.1, 0.1, 0.1, 0.1, 0]
+        let w = FISOR.actorWeights(rewardAdvantage: ar, feasibilityQ: qh, feasibilityValue: vh, settings: s)
+        let r = Foundation.exp(Float(0.3))   // exp(3·0.1)
+        #expect(abs(w[0] - r) < 1e-5 && abs(w[1] - r) < 1e-5 && w[2] == 0 && w[3] == 0)
+        #expect(abs(w[4] - Foundation.exp(1)) < 1e-5)   // exp(−5·(0.8 − 1)), as without a margin
+        let d = FISOR.weightDiagnostics(weights: w, feasibilityQ: qh, feasibilityValue: vh, margin: 0.5)
+        #expect(d["region_feasible"] == 0.4 && d["region_zero"] == 0.4 && d["region_infeasible"] == 0.2)
+        s.feasibleMargin = -0.1
+        #expect(s.validationError() != nil)
+    }
+
     // MARK: docs/fisor.md §6
 
     /// Linear critics by hand: feasibility members Q_h,1 = a₀ and Q_h,2 = a₁ (so Q_h = max(a₀, a₁)),

@@ -88,7 +88,8 @@ public final class FISOR: OfflineAlgorithm, ResumableParts {
 
     /// The actor's per-sample weights (docs/fisor.md §4, the code's form):
     /// infeasible states (V_h > 0): min(exp(−α₂·A_h), cost cap); feasible states (V_h ≤ 0) whose
-    /// action is feasible (Q_h ≤ 0): min(exp(α₁·A_r), reward cap); 0 otherwise. Each weight is
+    /// action is feasible (Q_h ≤ −δ, δ = `feasibleMargin`, 0 in the reference): min(exp(α₁·A_r), reward
+    /// cap); 0 otherwise. Each weight is
     /// exp(min(x, log cap)), so no input makes it inf or NaN (±∞ advantages give the cap or 0).
     public static func actorWeights(rewardAdvantage: [Float], feasibilityQ: [Float], feasibilityValue: [Float],
                                     settings s: FISORSettings) -> [Float] {
@@ -101,7 +102,7 @@ public final class FISOR: OfflineAlgorithm, ResumableParts {
         return (0..<feasibilityQ.count).map { i in
             let vh = feasibilityValue[i], qh = feasibilityQ[i]
             if vh > 0 { return capped(-s.costTemperature * (qh - vh), logCostCap, s.costWeightCap) }
-            if qh <= 0 { return capped(s.rewardTemperature * rewardAdvantage[i], logRewardCap, s.rewardWeightCap) }
+            if qh <= -s.feasibleMargin { return capped(s.rewardTemperature * rewardAdvantage[i], logRewardCap, s.rewardWeightCap) }
             return 0
         }
     }
@@ -116,21 +117,21 @@ public final class FISOR: OfflineAlgorithm, ResumableParts {
             let qh = (FISORNetworks.feasibilityQ(n.feasibilityTargets, s, a) - shift).scalars
             let vh = (FISORNetworks.v(n.feasibilityValue, s) - shift).scalars
             let w = Self.actorWeights(rewardAdvantage: (qr - vr).scalars, feasibilityQ: qh, feasibilityValue: vh, settings: settings)
-            return (Tensor(w, shape: [w.count]), Self.weightDiagnostics(weights: w, feasibilityQ: qh, feasibilityValue: vh))
+            return (Tensor(w, shape: [w.count]), Self.weightDiagnostics(weights: w, feasibilityQ: qh, feasibilityValue: vh, margin: settings.feasibleMargin))
         }
     }
 
     /// What the actor's weights do with a block (docs/fisor.md, "Weight diagnostics"): the fractions
-    /// of rows in each region of §4 — `region_feasible` (V_h ≤ 0 and Q_h ≤ 0: reward weights),
-    /// `region_infeasible` (V_h > 0: feasibility weights), `region_zero` (V_h ≤ 0 < Q_h: weight 0) —
+    /// of rows in each region of §4 — `region_feasible` (V_h ≤ 0 and Q_h ≤ −δ: reward weights),
+    /// `region_infeasible` (V_h > 0: feasibility weights), `region_zero` (V_h ≤ 0, Q_h > −δ: weight 0) —
     /// `feasible` (V_h ≤ 0, either action), and the effective sample size (Σw)²/Σw² in rows
     /// (`weight_ess`; 0 when every weight is 0), with the mean weight (`weight`).
-    public static func weightDiagnostics(weights w: [Float], feasibilityQ qh: [Float], feasibilityValue vh: [Float]) -> [String: Float] {
+    public static func weightDiagnostics(weights w: [Float], feasibilityQ qh: [Float], feasibilityValue vh: [Float], margin: Float = 0) -> [String: Float] {
         precondition(w.count == qh.count && qh.count == vh.count, "weightDiagnostics: lengths differ")
         let n = Float(Swift.max(w.count, 1))
         var feasible = 0, infeasible = 0, zero = 0
         for i in w.indices {
-            if vh[i] > 0 { infeasible += 1 } else if qh[i] <= 0 { feasible += 1 } else { zero += 1 }
+            if vh[i] > 0 { infeasible += 1 } else if qh[i] <= -margin { feasible += 1 } else { zero += 1 }
         }
         let sum = w.reduce(0, +), squares = w.reduce(0) { $0 + $1 * $1 }
         return ["region_feasible": Float(feasible) / n, "region_infeasible": Float(infeasible) / n, "region_zero": Float(zero) / n,

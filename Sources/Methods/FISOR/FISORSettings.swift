@@ -83,6 +83,12 @@ public struct FISORSettings: Codable, Sendable, Equatable {
     public var rewardWeightCap: Float = 100
     /// Cap of the infeasible-region weights (reference `cost_ub = 150`).
     public var costWeightCap: Float = 150
+    /// δ ≥ 0: in a feasible state an action earns its reward weight only if Q_h ≤ −δ; actions with
+    /// −δ < Q_h ≤ 0 join the zero-weight band (V_h ≤ 0 < Q_h). Not in the paper or the reference
+    /// (δ = 0 there): a margin against a smooth actor crossing the one-step boundary the band marks,
+    /// which on safe-circle lets the reward weights pick up the first steps of the unsafe behaviour
+    /// (docs/fisor.md, "Why FISOR earned no return" and "A feasibility margin").
+    public var feasibleMargin: Float = 0
 
     // MARK: Diffusion actor (docs/fisor.md §5)
 
@@ -180,6 +186,7 @@ public struct FISORSettings: Codable, Sendable, Equatable {
         if diffusionSteps < 1 { return "diffusion steps must be positive" }
         if episodeLength < 1 { return "the episode length must be positive" }
         if rewardWeightCap <= 0 || costWeightCap <= 0 { return "weight caps must be positive" }
+        if !(feasibleMargin >= 0 && feasibleMargin.isFinite) { return "the feasibility margin must be a finite number ≥ 0" }
         if iterations < 1 { return "iterations must be positive" }
         if criticSteps < 0 { return "critic steps must be ≥ 0" }
         return nil

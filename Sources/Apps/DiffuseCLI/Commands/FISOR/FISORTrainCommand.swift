@@ -36,11 +36,13 @@ struct FISORTrainCommand: Command {
     static let actorSteps = Option("--actor-steps", value: "N", help: "actor iterations, 2 actor steps each (BC: its steps; default: the preset's)")
     static let steps = Option("--steps", value: "N", help: "the same as --actor-steps (kept for older scripts)")
     static let selection = Option("--selection", value: "S", default: "min-qh", help: "min-qh (safest candidate) | max-qr (best feasible candidate) | feasible-sample (first feasible candidate)")
+    static let feasibleMargin = Option("--feasible-margin", value: "δ", default: "0",
+                                       help: "reward weights only for actions with Q_h ≤ −δ (0: the paper's rule; docs/fisor.md, \"A feasibility margin\")")
     static let criticsFrom = Option("--critics-from", value: "FILE", help: "critic-first: skip the critic phase, starting the actor on the critics of FILE (a FISOR run past the same critic phase)")
     static let evalEpisodes = Option("--eval-episodes", value: "N", default: "20", help: "episodes of the final evaluation (0: none)")
     static let checkpointEvery = Option.checkpointEvery(default: 5000)
     static let logEvery = Option.logEvery(default: 1000)
-    static let options = [algo, data, output, env, critic, costLimit, preset, schedule, criticSteps, actorSteps, steps, selection, criticsFrom, evalEpisodes,
+    static let options = [algo, data, output, env, critic, costLimit, preset, schedule, criticSteps, actorSteps, steps, selection, feasibleMargin, criticsFrom, evalEpisodes,
                           checkpointEvery, .resume, .stopAfter, logEvery, .distributed, .seed, .threads, .json]
 
     static func run(_ args: ParsedArguments, console: Console) throws {
@@ -50,6 +52,8 @@ struct FISORTrainCommand: Command {
         let order = try args.choice(schedule, FISORSchedule.self)!
         let kappa = try args.float(costLimit)!
         guard kappa >= 0 && kappa.isFinite else { throw CLIError("--cost-limit must be a finite number ≥ 0", usage: true) }
+        let margin = try args.float(feasibleMargin)!
+        guard margin >= 0 && margin.isFinite else { throw CLIError("--feasible-margin must be a finite number ≥ 0", usage: true) }
         let url = URL(fileURLWithPath: try args.required(output))
         let episodes = try args.int(evalEpisodes, range: 0...10_000)!
         let seed = try args.seed()
@@ -71,6 +75,7 @@ struct FISORTrainCommand: Command {
         settings.critic = criticKind
         settings.costLimit = kappa
         settings.selection = rule
+        settings.feasibleMargin = margin
         settings.schedule = order
         settings.episodeLength = context.environment?.spec.episodeLength ?? dataset.episodeSummaries().map(\.length).max() ?? 1
         settings.iterations = actors ?? settings.iterations
