@@ -236,14 +236,43 @@ int64_t pd_h5_list_attrs(int64_t file, char *buffer, size_t cap) {
     return finish_list(&list);
 }
 
+// Attributes hold short metadata strings (env names, commands, JSON settings).
+#define PD_H5_MAX_ATTR_BYTES (16 << 20)
+
+// A variable-length string's characters must be 1 byte. HDF5 1.10 trusts the size its datatype message
+// gives them and converts a string of n characters through an n × size buffer: libFuzzer found a file
+// whose 'quality' attribute declared 4,294,705,153-byte characters, and reading it touched 9.6 GB over
+// four minutes. The public API does not expose that size, but H5Tencode writes the datatype message:
+// [H5O_DTYPE_ID, encode version 0] then the message — class/version byte (class 9: variable-length),
+// 3 bytes of class bits, 4-byte size — and, as its property, the base type's message with its own size
+// at bytes 4–7 (bytes 14–17 of the encoding). Anything else is refused.
+static int vlen_chars_are_bytes(hid_t t) {
+    unsigned char buf[64];
+    size_t n = sizeof buf;
+    if (H5Tencode(t, NULL, &n) < 0 || n > sizeof buf || n < 18) return 0;
+    if (H5Tencode(t, buf, &n) < 0) return 0;
+    uint32_t base_size = (uint32_t)buf[14] | (uint32_t)buf[15] << 8 | (uint32_t)buf[16] << 16 | (uint32_t)buf[17] << 24;
+    return buf[0] == 3 && buf[1] == 0 && (buf[2] & 0x0f) == 9 && base_size == 1;
+}
+
 int64_t pd_h5_read_attr(int64_t file, const char *key, char *buffer, size_t cap) {
     quiet();
     hid_t a = H5Aopen((hid_t)file, key, H5P_DEFAULT);
     if (a < 0) return fail();
-    hid_t t = H5Aget_type(a);
+    hid_t t = H5Aget_type(a), space = H5Aget_space(a);
+    // One string only: H5Aread writes one element per point of the attribute's dataspace, so a file
+    // declaring more would overrun `s` (libFuzzer found one declaring billions: a 28-s memset, then
+    // an overflow). A fixed-size string is read into a buffer of its declared size, so that is bounded too.
+    hssize_t points = space >= 0 ? H5Sget_simple_extent_npoints(space) : -1;
     int64_t needed = -1;
     if (H5Tget_class(t) != H5T_STRING) {
         snprintf(last_error, sizeof last_error, "attribute '%s' is not a string", key);
+    } else if (points != 1) {
+        snprintf(last_error, sizeof last_error, "attribute '%s' holds %lld strings, not one", key, (long long)points);
+    } else if (H5Tis_variable_str(t) <= 0 && H5Tget_size(t) > PD_H5_MAX_ATTR_BYTES) {
+        snprintf(last_error, sizeof last_error, "attribute '%s' declares a %zu-byte string (at most %d)", key, H5Tget_size(t), PD_H5_MAX_ATTR_BYTES);
+    } else if (H5Tis_variable_str(t) > 0 && !vlen_chars_are_bytes(t)) {
+        snprintf(last_error, sizeof last_error, "attribute '%s' is a variable-length string whose characters are not bytes", key);
     } else if (H5Tis_variable_str(t) > 0) {
         hid_t mt = vlen_string();
         char *s = NULL;
@@ -264,6 +293,7 @@ int64_t pd_h5_read_attr(int64_t file, const char *key, char *buffer, size_t cap)
         free(s);
         H5Tclose(mt);
     }
+    if (space >= 0) H5Sclose(space);
     H5Tclose(t); H5Aclose(a);
     return needed;
 }
