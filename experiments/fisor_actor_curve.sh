@@ -8,6 +8,8 @@
 # candidate rule of RULES (min-qh: the reference's safest of 16; feasible-sample: the first of 16 with
 # Q_h ≤ 0; raw: one candidate, the actor's own sample) over EPISODES seeded episodes at κ = KAPPA.
 # Rows (JSON lines) go to ROWS as each evaluation finishes. CRITIC_STEPS: the critic phase of the CRITICS runs.
+# MARGIN: the actor's feasibility margin δ (--feasible-margin; docs/fisor.md, "A feasibility margin"), recorded
+# in the rows when > 0: MARGIN=0.5 ITERS=2000 SNAPSHOTS=2000 compares margins on the same critics.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATASETS=${DATASETS:-"safe-circle:expert safe-goal:mixed"}
@@ -19,6 +21,7 @@ EPISODES=${EPISODES:-20}
 KAPPA=${KAPPA:-10}
 THREADS=${THREADS:-1}
 CRITIC_STEPS=${CRITIC_STEPS:-40000}   # the critic phase of the CRITICS runs
+MARGIN=${MARGIN:-0}
 CRITICS=${CRITICS:?the directory of finished critic-first checkpoints}
 WORK=${WORK:-$(mktemp -d)}
 mkdir -p "$WORK"
@@ -27,11 +30,11 @@ D=${D:-.build/release/diffuse}
 for ds in $DATASETS; do
   env=${ds%%:*} quality=${ds##*:}
   for seed in $SEEDS; do
-    src="$CRITICS/$env-$quality-$seed-fisor.safetensors" out="$WORK/$env-$quality-$seed-curve.safetensors"
+    src="$CRITICS/$env-$quality-$seed-fisor.safetensors" out="$WORK/$env-$quality-$seed-curve-$MARGIN.safetensors"
     rm -f "$out"; start=$(date +%s.%N)
     for snap in $SNAPSHOTS; do
       resume=(); [ -f "$out" ] && resume=(--resume)
-      "$D" fisor train --data "$CRITICS/$env-$quality.hdf5" --critics-from "$src" --critic-steps "$CRITIC_STEPS" --actor-steps "$ITERS" --stop-after "$snap" \
+      "$D" fisor train --data "$CRITICS/$env-$quality.hdf5" --critics-from "$src" --critic-steps "$CRITIC_STEPS" --actor-steps "$ITERS" --stop-after "$snap" --feasible-margin "$MARGIN" \
         --seed "$seed" --log-every 1000 --checkpoint-every "$ITERS" --eval-episodes 0 --threads "$THREADS" -o "$out" ${resume[@]+"${resume[@]}"} 2>> "$WORK/train.log" > /dev/null
       secs=$(python3 -c "import time,sys; print(round(time.time()-float(sys.argv[1]),1))" "$start")
       for rule in $RULES; do
@@ -45,7 +48,8 @@ import json, sys
 e = json.load(sys.stdin)
 print(json.dumps(dict(dataset=sys.argv[1], seed=int(sys.argv[2]), critic_steps=int(sys.argv[7]), actor_iterations=int(sys.argv[3]), total_iterations=int(sys.argv[4]), rule=sys.argv[5],
       train_seconds=float(sys.argv[6]), kappa=e["costLimit"], normalized_return=e["normalizedReturnMean"], normalized_cost=e["normalizedCostMean"],
-      return_mean=e["returnMean"], cost_mean=e["costMean"], episodes=e["episodes"])))' "$ds" "$seed" "$snap" "$ITERS" "$rule" "$secs" "$CRITIC_STEPS" >> "$ROWS"
+      return_mean=e["returnMean"], cost_mean=e["costMean"], episodes=e["episodes"], **({"feasible_margin": float(sys.argv[8])} if float(sys.argv[8]) > 0 else {}))))' \
+  "$ds" "$seed" "$snap" "$ITERS" "$rule" "$secs" "$CRITIC_STEPS" "$MARGIN" >> "$ROWS"
         tail -1 "$ROWS"
       done
     done

@@ -152,6 +152,32 @@ def curve_section(rows):
     out += ["The actor-phase time is cumulative at each snapshot and includes the earlier snapshots' evaluations.", ""]
     return out
 
+def margin_section(rows):
+    """The feasibility margin δ on shared critics (experiments/fisor_actor_curve.sh with MARGIN): per dataset, one
+    row per δ, one column per candidate rule; cells: return / cost mean ± std over seeds and the safe seeds."""
+    out = ["## Feasibility margin", "",
+           "`experiments/fisor_actor_curve.sh` with `MARGIN=δ ITERS=2000 SNAPSHOTS=2000`: per seed, one 2,000-iteration actor",
+           "phase per δ on the same finished critic phase (`--critics-from`) with the same seed, so for a seed the rows differ",
+           "only in δ; 20 seeded episodes at κ = 10 per rule. δ = 0 is the paper's weighting; δ > 0 gives actions with",
+           "−δ < Q_h ≤ 0 weight 0 (docs/fisor.md, \"A feasibility margin\"). Cells: normalized return / normalized cost,",
+           "mean ± std over seeds, and the seeds whose policy is safe (normalized cost ≤ 1).", ""]
+    rules = [x for x in ["min-qh", "feasible-sample", "raw"] if any(r["rule"] == x for r in rows)]
+    for ds in sorted({r["dataset"] for r in rows}):
+        rs = [r for r in rows if r["dataset"] == ds]
+        out += [f"### {ds} (seeds {', '.join(map(str, sorted({r['seed'] for r in rs})))})", "",
+                "| δ | " + " | ".join(rules) + " | actor-phase time |", "|---|" + "---|" * (len(rules) + 1)]
+        for m in sorted({r.get("feasible_margin", 0) for r in rs}):
+            line = [f"{m:g}"]
+            for rule in rules:
+                c = [r for r in rs if r.get("feasible_margin", 0) == m and r["rule"] == rule]
+                safe = sum(r["normalized_cost"] <= 1 for r in c)
+                line.append(f'{mean_std([r["normalized_return"] for r in c])} / {mean_std([r["normalized_cost"] for r in c])} ({safe}/{len(c)} safe)' if c else "—")
+            t = [r["train_seconds"] for r in rs if r.get("feasible_margin", 0) == m and r["rule"] == rules[0]]
+            line.append(f"{statistics.mean(t):.0f} s" if t else "—")
+            out.append("| " + " | ".join(line) + " |")
+        out.append("")
+    return out
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("rows", nargs="+", help="JSONL files of evaluation rows")
@@ -163,6 +189,7 @@ def main():
     p.add_argument("--trajectories", nargs="*", default=[], help="LABEL=ROLLOUT.json (diffuse fisor rollout on safe-circle)")
     p.add_argument("--figure", default="docs/figures/fisor-trajectories.svg")
     p.add_argument("--curve", nargs="*", default=[], help="JSONL files of experiments/fisor_actor_curve.sh")
+    p.add_argument("--margin", nargs="*", default=[], help="JSONL files of experiments/fisor_actor_curve.sh run with MARGIN")
     a = p.parse_args()
     rows, seen = [], set()
     for path in a.rows:
@@ -246,6 +273,10 @@ def main():
         curve = [json.loads(l) for path in a.curve for l in open(path) if l.strip()]
         if curve:
             out += curve_section(curve)
+    if a.margin:
+        margin = [json.loads(l) for path in a.margin for l in open(path) if l.strip()]
+        if margin:
+            out += margin_section(margin)
     if a.trajectories:
         rollouts = [(t.split("=", 1)[0], json.load(open(t.split("=", 1)[1]))) for t in a.trajectories]
         circle_plot(a.figure, rollouts)

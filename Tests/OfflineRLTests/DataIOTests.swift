@@ -91,6 +91,17 @@ func expectSameData(_ a: OfflineDataset, _ b: OfflineDataset) {
         #expect(d.count > 0 && d.observations.scalars.allSatisfy(\.isFinite))
     }
 
+    /// libFuzzer's second find: a 5 kB file whose `observations` declares 1,560,281,093 × 3 floats (18.7 GB, under
+    /// the memory budget) over 60 stored bytes. Refused in one line before anything is allocated: no compression
+    /// turns 60 bytes into that.
+    @Test func declaredShapeBeyondItsStorageIsRefused() throws {
+        #expect {
+            try OfflineDataset.load(Self.fixture("fuzz_declared_shape.hdf5"))
+        } throws: { error in
+            "\(error)".contains("observations: declares 18723373116 bytes but stores 60")
+        }
+    }
+
     @Test func loadsNumpyFixture() throws {
         checkFixture(try OfflineDataset.load(Self.fixture("numpy_tiny.npz")))
     }

@@ -106,6 +106,9 @@ static int kind_of(hid_t type, int *size) {
     }
 }
 
+#define PD_H5_MAX_EXPANSION 1100.0
+#define PD_H5_MAX_UNSTORED (64.0 * 1024 * 1024)
+
 int pd_h5_dataset_info(int64_t file, const char *name, int *rank, int64_t *dims, int *kind, int *size) {
     quiet();
     hid_t d = H5Dopen2((hid_t)file, name, H5P_DEFAULT);
@@ -122,6 +125,18 @@ int pd_h5_dataset_info(int64_t file, const char *name, int *rank, int64_t *dims,
         for (int i = 0; i < r; i++) dims[i] = (int64_t)h[i];
         *rank = r;
         *kind = kind_of(type, size);
+        // The declared size must be one the stored bytes can produce: DEFLATE expands at most 1,032-fold,
+        // so more than PD_H5_MAX_EXPANSION × the storage (or, for data never written, which reads as the
+        // fill value, more than PD_H5_MAX_UNSTORED bytes) is a corrupt header, refused before anything is
+        // allocated (libFuzzer: a 5 kB file declaring 1,560,281,093 × 3 floats over 60 stored bytes).
+        double declared = (double)H5Sget_simple_extent_npoints(space) * (double)H5Tget_size(type);
+        double stored = (double)H5Dget_storage_size(d);
+        double allowed = stored * PD_H5_MAX_EXPANSION;
+        if (allowed < PD_H5_MAX_UNSTORED) allowed = PD_H5_MAX_UNSTORED;
+        if (declared > allowed) {
+            snprintf(last_error, sizeof last_error, "declares %.0f bytes but stores %.0f, more than compression can expand to", declared, stored);
+            status = -1;
+        }
     }
     H5Tclose(type); H5Sclose(space); H5Dclose(d);
     return status;
