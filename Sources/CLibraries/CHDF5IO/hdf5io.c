@@ -51,7 +51,12 @@ int64_t pd_h5_open(const char *path, int write) {
         f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
         H5Pclose(fapl);
     } else {
-        f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+        // Closing the file closes every object still open in it, so a file that failed half-way through
+        // leaves no open state behind for the next file opened in this process.
+        hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+        H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG);
+        f = H5Fopen(path, H5F_ACC_RDONLY, fapl);
+        H5Pclose(fapl);
     }
     return f < 0 ? fail() : (int64_t)f;
 }
