@@ -124,59 +124,53 @@ def convergence_section(rows, logs, diffuse, figures):
             out += [f"![convergence on {ds}](figures/{name})", ""]
     return out
 
-def curve_section(rows):
-    """Return and cost against the actor budget (experiments/fisor_actor_curve.sh): per dataset, one row per
-    snapshot, one column per candidate rule, mean over seeds (the seeds listed)."""
-    out = ["## Return and cost against the actor budget", "",
-           "`experiments/fisor_actor_curve.sh`: per seed, one actor phase on that seed's finished critic phase",
-           "(`--critics-from` the critic-first run above), snapshots of one cosine schedule over the largest budget",
-           "(`--stop-after`, `--resume`), each evaluated over 20 seeded episodes at κ = 10 with three candidate rules:",
-           "min-qh (the reference's: the smallest max_k Q̄_h of 16), feasible-sample (the first of 16 with Q_h ≤ 0) and",
-           "raw (one candidate: the actor's own sample). Cells: normalized return / normalized cost, mean over the n seeds",
-           "(later seeds were snapshotted at 2,000 and 12,000 iterations only).", ""]
-    rules = [x for x in ["min-qh", "feasible-sample", "raw"] if any(r["rule"] == x for r in rows)]
+RULES = ["min-qh", "feasible-sample", "raw"]
+
+def rule_table(rows, group, label, fmt, show_n=False, show_safe=False):
+    """Per dataset, one line per value of group(row), one column per candidate rule; cells: return / cost over seeds
+    (with the safe seeds if show_safe), then the mean actor-phase time (experiments/fisor_actor_curve.sh rows)."""
+    out = []
+    rules = [x for x in RULES if any(r["rule"] == x for r in rows)]
     for ds in sorted({r["dataset"] for r in rows}):
         rs = [r for r in rows if r["dataset"] == ds]
-        seeds = sorted({r["seed"] for r in rs})
-        out += [f"### {ds} (seeds {', '.join(map(str, seeds))})", "",
-                "| actor iterations | n | " + " | ".join(rules) + " | actor-phase time |", "|---|---|" + "---|" * (len(rules) + 1)]
-        for n in sorted({r["actor_iterations"] for r in rs}):
-            line = [f"{n:,}", str(len({r["seed"] for r in rs if r["actor_iterations"] == n}))]
+        out += [f"### {ds} (seeds {', '.join(map(str, sorted({r['seed'] for r in rs})))})", "",
+                f"| {label} | " + ("n | " if show_n else "") + " | ".join(rules) + " | actor-phase time |",
+                "|---|" + ("---|" if show_n else "") + "---|" * (len(rules) + 1)]
+        for g in sorted({group(r) for r in rs}):
+            line = [fmt(g)] + ([str(len({r["seed"] for r in rs if group(r) == g}))] if show_n else [])
             for rule in rules:
-                c = [r for r in rs if r["actor_iterations"] == n and r["rule"] == rule]
-                line.append(f'{mean_std([r["normalized_return"] for r in c])} / {mean_std([r["normalized_cost"] for r in c])}' if c else "—")
-            t = [r["train_seconds"] for r in rs if r["actor_iterations"] == n and r["rule"] == rules[0]]
+                c = [r for r in rs if group(r) == g and r["rule"] == rule]
+                safe = f' ({sum(r["normalized_cost"] <= 1 for r in c)}/{len(c)} safe)' if show_safe else ""
+                line.append(f'{mean_std([r["normalized_return"] for r in c])} / {mean_std([r["normalized_cost"] for r in c])}{safe}' if c else "—")
+            t = [r["train_seconds"] for r in rs if group(r) == g and r["rule"] == rules[0]]
             line.append(f"{statistics.mean(t):.0f} s" if t else "—")
             out.append("| " + " | ".join(line) + " |")
         out.append("")
-    out += ["The actor-phase time is cumulative at each snapshot and includes the earlier snapshots' evaluations.", ""]
     return out
+
+def curve_section(rows):
+    """Return and cost against the actor budget (experiments/fisor_actor_curve.sh): per dataset, one row per
+    snapshot, one column per candidate rule, mean over seeds (the seeds listed)."""
+    return (["## Return and cost against the actor budget", "",
+             "`experiments/fisor_actor_curve.sh`: per seed, one actor phase on that seed's finished critic phase",
+             "(`--critics-from` the critic-first run above), snapshots of one cosine schedule over the largest budget",
+             "(`--stop-after`, `--resume`), each evaluated over 20 seeded episodes at κ = 10 with three candidate rules:",
+             "min-qh (the reference's: the smallest max_k Q̄_h of 16), feasible-sample (the first of 16 with Q_h ≤ 0) and",
+             "raw (one candidate: the actor's own sample). Cells: normalized return / normalized cost, mean over the n seeds",
+             "(later seeds were snapshotted at 2,000 and 12,000 iterations only).", ""]
+            + rule_table(rows, lambda r: r["actor_iterations"], "actor iterations", lambda n: f"{n:,}", show_n=True)
+            + ["The actor-phase time is cumulative at each snapshot and includes the earlier snapshots' evaluations.", ""])
 
 def margin_section(rows):
     """The feasibility margin δ on shared critics (experiments/fisor_actor_curve.sh with MARGIN): per dataset, one
     row per δ, one column per candidate rule; cells: return / cost mean ± std over seeds and the safe seeds."""
-    out = ["## Feasibility margin", "",
-           "`experiments/fisor_actor_curve.sh` with `MARGIN=δ ITERS=2000 SNAPSHOTS=2000`: per seed, one 2,000-iteration actor",
-           "phase per δ on the same finished critic phase (`--critics-from`) with the same seed, so for a seed the rows differ",
-           "only in δ; 20 seeded episodes at κ = 10 per rule. δ = 0 is the paper's weighting; δ > 0 gives actions with",
-           "−δ < Q_h ≤ 0 weight 0 (docs/fisor.md, \"A feasibility margin\"). Cells: normalized return / normalized cost,",
-           "mean ± std over seeds, and the seeds whose policy is safe (normalized cost ≤ 1).", ""]
-    rules = [x for x in ["min-qh", "feasible-sample", "raw"] if any(r["rule"] == x for r in rows)]
-    for ds in sorted({r["dataset"] for r in rows}):
-        rs = [r for r in rows if r["dataset"] == ds]
-        out += [f"### {ds} (seeds {', '.join(map(str, sorted({r['seed'] for r in rs})))})", "",
-                "| δ | " + " | ".join(rules) + " | actor-phase time |", "|---|" + "---|" * (len(rules) + 1)]
-        for m in sorted({r.get("feasible_margin", 0) for r in rs}):
-            line = [f"{m:g}"]
-            for rule in rules:
-                c = [r for r in rs if r.get("feasible_margin", 0) == m and r["rule"] == rule]
-                safe = sum(r["normalized_cost"] <= 1 for r in c)
-                line.append(f'{mean_std([r["normalized_return"] for r in c])} / {mean_std([r["normalized_cost"] for r in c])} ({safe}/{len(c)} safe)' if c else "—")
-            t = [r["train_seconds"] for r in rs if r.get("feasible_margin", 0) == m and r["rule"] == rules[0]]
-            line.append(f"{statistics.mean(t):.0f} s" if t else "—")
-            out.append("| " + " | ".join(line) + " |")
-        out.append("")
-    return out
+    return (["## Feasibility margin", "",
+             "`experiments/fisor_actor_curve.sh` with `MARGIN=δ ITERS=2000 SNAPSHOTS=2000`: per seed, one 2,000-iteration actor",
+             "phase per δ on the same finished critic phase (`--critics-from`) with the same seed, so for a seed the rows differ",
+             "only in δ; 20 seeded episodes at κ = 10 per rule. δ = 0 is the paper's weighting; δ > 0 gives actions with",
+             "−δ < Q_h ≤ 0 weight 0 (docs/fisor.md, \"A feasibility margin\"). Cells: normalized return / normalized cost,",
+             "mean ± std over seeds, and the seeds whose policy is safe (normalized cost ≤ 1).", ""]
+            + rule_table(rows, lambda r: r.get("feasible_margin", 0), "δ", lambda m: f"{m:g}", show_safe=True))
 
 def main():
     p = argparse.ArgumentParser()
