@@ -111,6 +111,9 @@ gemm-split-check: setup
 	@mkdir -p $(BENCH_DIR)
 	clang -O2 bench/gemm_split_check.c -o $(BENCH_DIR)/gemm_split_check -lopenblas
 	$(BENCH_DIR)/gemm_split_check 16; $(BENCH_DIR)/gemm_split_check 48
+	@# The kernels the library may run (scripts' OpenBLAS alone can fall back to Prescott on a masked CPU).
+	OPENBLAS_CORETYPE=Haswell $(BENCH_DIR)/gemm_split_check 48
+	@if grep -qw avx512bw /proc/cpuinfo; then echo OPENBLAS_CORETYPE=SkylakeX; OPENBLAS_CORETYPE=SkylakeX $(BENCH_DIR)/gemm_split_check 48; fi
 
 # Issue #32: libFuzzer on one parser (Sources/Apps/FuzzParsers; TARGET: safetensors npy npz hdf5 checkpoint
 # digits arguments) for SECONDS, in a coverage-instrumented build in .build-fuzz (lld: gold fails on the

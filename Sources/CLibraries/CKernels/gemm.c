@@ -6,6 +6,8 @@
 
 // Below this many flops a split costs more than it saves.
 #define PD_GEMM_SPLIT_FLOPS 400000.0
+// OpenBLAS's small-matrix path on SkylakeX kernels: taken when M·N·K ≤ this (see pd_sgemm).
+#define PD_GEMM_SMALL_PATH_MNK 1000000.0
 // Row blocks of a split GEMM: a multiple of every x86 OpenBLAS sgemm kernel's row tile (see pd_sgemm).
 #define PD_GEMM_ROW_ALIGN 48
 
@@ -104,11 +106,20 @@ void pd_sgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float a
     // splits at 16 do not on Zen, nor do column splits at any width.
     gemm_job j = {trans_a, trans_b, m, n, k, lda, ldb, ldc, PD_GEMM_ROW_ALIGN, alpha, beta, a, b, c};
     int64_t blocks = (m + j.align - 1) / j.align;
-    if (threads <= 1 || flops < PD_GEMM_SPLIT_FLOPS || blocks < 2) {
+    // OpenBLAS's SkylakeX kernels (0.3.21, SMALL_MATRIX_OPT) take another code path, which rounds
+    // differently, when M·N·K ≤ 100³. A row block small enough to take it while the whole call does not
+    // would make the result depend on the thread count (found on a Sapphire Rapids VM: 129 of 2,304
+    // splits of make gemm-split-check differed). So every part keeps M·N·K above that: at least
+    // min_blocks blocks (one block of margin for a short last block), and at most `parts` parts.
+    int64_t min_rows = (int64_t)(PD_GEMM_SMALL_PATH_MNK / ((double)n * (double)k)) + 1;
+    int64_t min_blocks = (min_rows + j.align - 1) / j.align + 1;
+    int64_t parts = blocks / min_blocks;
+    if (threads <= 1 || flops < PD_GEMM_SPLIT_FLOPS || blocks < 2 || parts < 2) {
         gemm_part(&j, 0, blocks);
         return;
     }
-    pd_parallel_for(blocks, 1, gemm_part, &j);
+    // pd_parallel_for makes min(⌈blocks / grain⌉, threads) even chunks; this grain keeps them ≤ parts.
+    pd_parallel_for(blocks, (blocks + parts - 1) / parts, gemm_part, &j);
 }
 
 typedef struct {
