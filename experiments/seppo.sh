@@ -119,5 +119,6 @@ for pid in "${pids[@]}"; do wait "$pid"; done   # set -e: a failed seed stops he
 for seed in $SEEDS; do cat "$ROWS.seed$seed"; rm -f "$ROWS.seed$seed"; done >> "$ROWS"
 [ "${TABLE:-1}" = 1 ] || exit 0
 if [ "$SETUP" = trajectories ]; then SIZE="SAMPLES=$SAMPLES TOP=$TOP DATA_STEPS=$DATA_STEPS"; else SIZE="PER_CLASS=$PER_CLASS"; fi
-python3 experiments/seppo_table.py "$ROWS" "$RESULTS" --setup "$SETUP" --svg "${CURVES:-$FIGURES/$TAG-curves.svg}" \
+SETTINGS=(); [[ $METHODS == *@* ]] && SETTINGS=(--settings)   # per-method settings (a sweep's picks)
+python3 experiments/seppo_table.py "$ROWS" "$RESULTS" --setup "$SETUP" --svg "${CURVES:-$FIGURES/$TAG-curves.svg}" ${SETTINGS[@]+"${SETTINGS[@]}"} \
   --command "${COMMAND:-make experiment-seppo SETUP=$SETUP SEEDS=\"$SEEDS\" BASE_STEPS=$BASE_STEPS STEPS=$STEPS BANK_EVERY=$BANK_EVERY BETA=$BETA LR=$LR $SIZE SCORE_STEPS=$SCORE_STEPS EVAL_EVERY=$EVAL_EVERY THREADS=$THREADS JOBS=$JOBS}"

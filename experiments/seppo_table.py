@@ -109,6 +109,7 @@ def main():
     p.add_argument("--command", default="make experiment-seppo")
     p.add_argument("--setup", choices=sorted(SETUPS), default="digits")
     p.add_argument("--svg", help="write the score-vs-step curves (mean over seeds) here")
+    p.add_argument("--settings", action="store_true", help="label each method with its setting (a sweep's picks) and link no grids")
     a = p.parse_args()
     rows = [json.loads(line) for line in open(a.rows) if line.strip()]
     methods = [m for m in ORDER if any(r["method"] == m for r in rows)] + sorted({r["method"] for r in rows} - set(ORDER))
@@ -122,12 +123,10 @@ def main():
            "Mean ± std over seeds of each seed's mean over its samples.", "",
            f"| method | {st['score']} | " + " | ".join(h for h, _ in st["columns"]) + " | flip rate | implicit acc. | align s (incl. diagnostics) |",
            "|---|---|" + "---|" * len(st["columns"]) + "---|---|---|"]
-    # Rows of a sweep's test phase carry each method's picked setting: the label shows it.
-    settings = any(isinstance(r.get("align"), dict) and "beta" in r["align"] for r in rows)
     for m in methods:
         rs = [r for r in rows if r["method"] == m]
         al = [r["align"] for r in rs if r.get("align")]
-        if settings:
+        if a.settings:  # a sweep's test phase: each method at its own picked setting
             ss = sorted({(x["beta"], x["lr"], x["steps"]) for x in al if "beta" in x})
             label = LABELS.get(m, m) + "".join(f" (β {b:g}, lr {lr:g}, {n} updates)" if m != "sft" else f" (lr {lr:g}, {n} updates)" for b, lr, n in ss)
         else:
@@ -166,7 +165,7 @@ def main():
         write_curves(rows, methods, a.svg, st["score"])
         curve = "10 samples per class" if a.setup == "digits" else "64 windows"
         out += ["", f"S against update (mean over seeds; {curve}, fixed noise): ![curves](figures/{a.svg.split('/')[-1]})"]
-    if a.setup == "digits" and not settings:
+    if a.setup == "digits" and not a.settings:
         out += ["", "Grids (seed 0, one column per class, same sampling noise): base "
                 "![base](figures/seppo-base.png) SFT ![sft](figures/seppo-sft.png) SePPO (random, sign) ![seppo](figures/seppo-aligned.png)"]
     out.append("")

@@ -281,19 +281,20 @@ int64_t pd_h5_read_attr(int64_t file, const char *key, char *buffer, size_t cap)
     if (a < 0) return fail();
     hid_t t = H5Aget_type(a), space = H5Aget_space(a);
     // One string only: H5Aread writes one element per point of the attribute's dataspace, so a file
-    // declaring more would overrun `s` (libFuzzer found one declaring billions: a 28-s memset, then
-    // an overflow). A fixed-size string is read into a buffer of its declared size, so that is bounded too.
+    // declaring more would overrun `s` (seen while fixing the character-size find below, not by the
+    // fuzzer itself). A fixed-size string is read into a buffer of its declared size, so that is bounded too.
     hssize_t points = space >= 0 ? H5Sget_simple_extent_npoints(space) : -1;
+    int is_string = H5Tget_class(t) == H5T_STRING, vlen = is_string && H5Tis_variable_str(t) > 0;
     int64_t needed = -1;
-    if (H5Tget_class(t) != H5T_STRING) {
+    if (!is_string) {
         snprintf(last_error, sizeof last_error, "attribute '%s' is not a string", key);
     } else if (points != 1) {
         snprintf(last_error, sizeof last_error, "attribute '%s' holds %lld strings, not one", key, (long long)points);
-    } else if (H5Tis_variable_str(t) <= 0 && H5Tget_size(t) > PD_H5_MAX_ATTR_BYTES) {
+    } else if (!vlen && H5Tget_size(t) > PD_H5_MAX_ATTR_BYTES) {
         snprintf(last_error, sizeof last_error, "attribute '%s' declares a %zu-byte string (at most %d)", key, H5Tget_size(t), PD_H5_MAX_ATTR_BYTES);
-    } else if (H5Tis_variable_str(t) > 0 && !vlen_chars_are_bytes(t)) {
+    } else if (vlen && !vlen_chars_are_bytes(t)) {
         snprintf(last_error, sizeof last_error, "attribute '%s' is a variable-length string whose characters are not bytes", key);
-    } else if (H5Tis_variable_str(t) > 0) {
+    } else if (vlen) {
         hid_t mt = vlen_string();
         char *s = NULL;
         if (H5Aread(a, mt, &s) >= 0 && s) {

@@ -86,6 +86,21 @@ public final class FISOR: OfflineAlgorithm, ResumableParts {
         costs + nextValue * mask * discount
     }
 
+    /// The region of §4 a row (V_h, Q_h) falls in, which decides its weight: one rule for the weights and
+    /// their diagnostics. `margin` is δ = `feasibleMargin` (0 in the reference).
+    enum WeightRegion {
+        /// V_h > 0: feasibility-advantage weights.
+        case infeasible
+        /// V_h ≤ 0 and Q_h ≤ −δ: reward-advantage weights.
+        case feasible
+        /// V_h ≤ 0 and Q_h > −δ: weight 0.
+        case zero
+
+        init(feasibilityValue vh: Float, feasibilityQ qh: Float, margin: Float) {
+            self = vh > 0 ? .infeasible : qh <= -margin ? .feasible : .zero
+        }
+    }
+
     /// The actor's per-sample weights (docs/fisor.md §4, the code's form):
     /// infeasible states (V_h > 0): min(exp(−α₂·A_h), cost cap); feasible states (V_h ≤ 0) whose
     /// action is feasible (Q_h ≤ −δ, δ = `feasibleMargin`, 0 in the reference): min(exp(α₁·A_r), reward
@@ -101,9 +116,11 @@ public final class FISOR: OfflineAlgorithm, ResumableParts {
         }
         return (0..<feasibilityQ.count).map { i in
             let vh = feasibilityValue[i], qh = feasibilityQ[i]
-            if vh > 0 { return capped(-s.costTemperature * (qh - vh), logCostCap, s.costWeightCap) }
-            if qh <= -s.feasibleMargin { return capped(s.rewardTemperature * rewardAdvantage[i], logRewardCap, s.rewardWeightCap) }
-            return 0
+            switch WeightRegion(feasibilityValue: vh, feasibilityQ: qh, margin: s.feasibleMargin) {
+            case .infeasible: return capped(-s.costTemperature * (qh - vh), logCostCap, s.costWeightCap)
+            case .feasible: return capped(s.rewardTemperature * rewardAdvantage[i], logRewardCap, s.rewardWeightCap)
+            case .zero: return 0
+            }
         }
     }
 
@@ -131,7 +148,11 @@ public final class FISOR: OfflineAlgorithm, ResumableParts {
         let n = Float(Swift.max(w.count, 1))
         var feasible = 0, infeasible = 0, zero = 0
         for i in w.indices {
-            if vh[i] > 0 { infeasible += 1 } else if qh[i] <= -margin { feasible += 1 } else { zero += 1 }
+            switch WeightRegion(feasibilityValue: vh[i], feasibilityQ: qh[i], margin: margin) {
+            case .infeasible: infeasible += 1
+            case .feasible: feasible += 1
+            case .zero: zero += 1
+            }
         }
         let sum = w.reduce(0, +), squares = w.reduce(0) { $0 + $1 * $1 }
         return ["region_feasible": Float(feasible) / n, "region_infeasible": Float(infeasible) / n, "region_zero": Float(zero) / n,
