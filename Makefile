@@ -138,6 +138,7 @@ fuzz-minimize: fuzz-build
 # change that makes a known input crash, trap or hang fails the suite without a fuzzer build).
 fuzz-replay:
 	@for t in $(FUZZ_TARGETS); do .build/release/FuzzParsers $$t fuzz/corpus/$$t/* || exit 1; done
+	@.build/release/FuzzParsers hdf5 Tests/OfflineRLTests/Fixtures/libhdf5-crashes/*
 
 # Data-parallel scaling, 1 vs 2 ranks under mpirun (docs/distributed.md); needs Open MPI.
 bench-distributed:
@@ -175,7 +176,8 @@ experiment-agents: setup
 	STEPS=$(or $(STEPS),30000) bash experiments/offline_agents.sh
 
 # Experiment of issue #27: diffusion-bc / IDQL / DQL next to BC / TD3+BC / IQL on pendulum and
-# pointmaze-umaze mixed data, 3 seeds; writes experiments/results/diffusion_policies.{jsonl,md}.
+# pointmaze-umaze mixed data (ENVS= adds hopper / halfcheetah / walker2d medium-replay), 3 seeds;
+# writes experiments/results/diffusion_policies.{jsonl,md} (ROWS=, TABLE= elsewhere).
 experiment-diffusion-policies: setup
 	STEPS=$(or $(STEPS),30000) bash experiments/diffusion_policies.sh
 

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Experiment (issue #27): diffusion BC, IDQL and Diffusion-QL next to BC, TD3+BC and IQL on mixed data.
-#   make experiment-diffusion-policies [STEPS=30000 SEEDS="0 1 2" JOBS=2 DATA_STEPS=100000 EPISODES=50]
-# Collects pendulum and pointmaze-umaze "mixed" datasets (seed 0, as experiment-agents), trains every
+#   make experiment-diffusion-policies [STEPS=30000 SEEDS="0 1 2" JOBS=2 DATA_STEPS=100000 EPISODES=50
+#                                       ENVS="pendulum pointmaze-umaze hopper" ROWS=experiments/results/x.jsonl]
+# Collects pendulum and pointmaze-umaze "mixed" datasets (seed 0, as experiment-agents; the MuJoCo robots:
+# D4RL's medium-replay recipe, every row of the shipped replay buffer — docs/environments.md §7), trains every
 # algorithm with one thread per run (JOBS runs in parallel), evaluates each on EPISODES seeded episodes,
-# and writes raw results (experiments/results/diffusion_policies.jsonl, with training seconds per run)
-# and a table of normalized scores, mean ± std over seeds (experiments/results/diffusion_policies.md).
+# and writes raw results (ROWS, default experiments/results/diffusion_policies.jsonl, with training seconds
+# per run) and a table of normalized scores, mean ± std over seeds (TABLE, default ROWS with .md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 STEPS=${STEPS:-30000}
@@ -14,7 +16,11 @@ DATA_STEPS=${DATA_STEPS:-100000}
 EPISODES=${EPISODES:-50}
 ALGOS=${ALGOS:-"bc td3bc iql diffusion-bc idql dql"}
 ENVS=${ENVS:-"pendulum pointmaze-umaze"}
+LOCO_QUALITY=${LOCO_QUALITY:-medium-replay}   # halfcheetah / hopper / walker2d
+LOCO_DATA_STEPS=${LOCO_DATA_STEPS:-1000000}    # medium-replay: at most this many rows of the replay buffer
 OUT=${OUT:-experiments/results}
+ROWS=${ROWS:-$OUT/diffusion_policies.jsonl}
+TABLE=${TABLE:-${ROWS%.jsonl}.md}
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 # DIFFUSE=path uses an already built binary (e.g. a smoke run from a -enable-testing build tree).
@@ -22,7 +28,11 @@ trap 'rm -rf "$WORK"' EXIT
 experiment_binary   # D: a private copy of the binary
 mkdir -p "$OUT"
 for env in $ENVS; do
-  "$D" dataset collect --env "$env" --quality mixed --steps "$DATA_STEPS" --seed 0 -o "$WORK/$env.hdf5" >/dev/null
+  case $env in
+    halfcheetah|hopper|walker2d) quality=$LOCO_QUALITY; data_steps=$LOCO_DATA_STEPS ;;
+    *) quality=mixed; data_steps=$DATA_STEPS ;;
+  esac
+  "$D" dataset collect --env "$env" --quality "$quality" --steps "$data_steps" --seed 0 -o "$WORK/$env.hdf5" >/dev/null
 done
 jobs_file="$WORK/jobs"
 : > "$jobs_file"
@@ -41,7 +51,7 @@ run_one() {
 }
 export -f run_one
 export WORK STEPS EPISODES D
-xargs -P "$JOBS" -L 1 bash -c 'run_one "$@"' _ < "$jobs_file" > "$OUT/diffusion_policies.jsonl"
-python3 experiments/diffusion_policies_table.py "$OUT/diffusion_policies.jsonl" "$OUT/diffusion_policies.md" --algos "$ALGOS" --steps "$STEPS" \
-  --command "make experiment-diffusion-policies STEPS=$STEPS SEEDS=\"$SEEDS\" JOBS=$JOBS DATA_STEPS=$DATA_STEPS EPISODES=$EPISODES" > /dev/null
-cat "$OUT/diffusion_policies.md"
+xargs -P "$JOBS" -L 1 bash -c 'run_one "$@"' _ < "$jobs_file" > "$ROWS"
+python3 experiments/diffusion_policies_table.py "$ROWS" "$TABLE" --algos "$ALGOS" --steps "$STEPS" \
+  --command "make experiment-diffusion-policies STEPS=$STEPS SEEDS=\"$SEEDS\" JOBS=$JOBS DATA_STEPS=$DATA_STEPS EPISODES=$EPISODES ENVS=\"$ENVS\"" > /dev/null
+cat "$TABLE"

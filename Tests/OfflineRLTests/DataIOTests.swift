@@ -102,6 +102,21 @@ func expectSameData(_ a: OfflineDataset, _ b: OfflineDataset) {
         }
     }
 
+    /// Six files from libFuzzer on which Debian's libhdf5 1.10.8 itself dereferences a bad pointer. The read
+    /// in a child process meets the crash first, so loading each is a one-line error, not a dead process.
+    @Test func filesThatCrashLibHDF5AreRefused() throws {
+        let folder = Self.fixture("libhdf5-crashes")
+        let files = try FileManager.default.contentsOfDirectory(at: folder, includingPropertiesForKeys: nil)
+        #expect(files.count == 6)
+        for file in files {
+            #expect {
+                try OfflineDataset.load(file)
+            } throws: { error in
+                "\(error)".contains("libhdf5 crashed reading it")
+            }
+        }
+    }
+
     @Test func loadsNumpyFixture() throws {
         checkFixture(try OfflineDataset.load(Self.fixture("numpy_tiny.npz")))
     }

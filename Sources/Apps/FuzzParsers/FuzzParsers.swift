@@ -51,6 +51,8 @@ func runFuzzerDriver(_ argc: UnsafeMutablePointer<Int32>, _ argv: UnsafeMutableP
 struct FuzzParsers {
     static func main() {
         #if FUZZING
+        // HDF5 files are read in this process, where libFuzzer sees the coverage (not first in a child).
+        setenv("PD_HDF5_IN_PROCESS", "1", 1)
         var argc = CommandLine.argc
         var argv = CommandLine.unsafeArgv
         exit(runFuzzerDriver(&argc, &argv) { bytes, count in

@@ -47,6 +47,13 @@ int64_t pd_h5_list_attrs(int64_t file, char *buffer, size_t cap);
 // Reads a string attribute of the root into buffer; returns the length needed (excluding NUL).
 int64_t pd_h5_read_attr(int64_t file, const char *key, char *buffer, size_t cap);
 
+// Debian's libhdf5 1.10.8 itself crashes on some malformed files (Tests/OfflineRLTests/Fixtures/libhdf5-crashes).
+// Before a file is read in this process, a forked child makes the same calls HDF5.read makes, in the same order
+// (datasets of at most max_bytes as float32), and exits. Returns 0 when the child finished (its result, error or
+// not, is what the read in this process will meet) or could not be started; 1 when it died, with how in `why`.
+// PD_HDF5_IN_PROCESS=1 skips the child (the libFuzzer build, whose coverage it would hide).
+int pd_h5_read_survives(const char *path, int64_t max_bytes, char *why, size_t cap);
+
 // The innermost message of the last HDF5 error on this thread ("" if none).
 const char *pd_h5_last_error(void);
 

@@ -30,6 +30,11 @@ public enum HDF5 {
         lock.lock(); defer { lock.unlock() }
         let path = url.path
         guard FileManager.default.fileExists(atPath: path) else { throw DataFileError.notFound(path) }
+        // A malformed file can crash libhdf5 1.10.8 itself: a child process reads it first (docs/conventions.md).
+        var why = [CChar](repeating: 0, count: 256)
+        guard pd_h5_read_survives(path, Int64(MemoryBudget.bytes), &why, why.count) == 0 else {
+            throw DataFileError.corrupt(path, cString(why))
+        }
         guard pd_h5_is_hdf5(path) == 1 else { throw DataFileError.corrupt(path, "no HDF5 signature") }
         let file = pd_h5_open(path, 0)
         guard file >= 0 else { throw DataFileError.corrupt(path, lastError()) }
