@@ -157,10 +157,10 @@ bench-compare: bench-build
 	python3 bench/compare.py bench-results/core.json bench-results/core-torch.json --markdown docs/bench-core.md \
 	  --command "make bench-compare THREADS=$(THREADS)"
 
-# Regenerates the shipped checkpoints with the commands recorded in their metadata.
-# Regenerates Checkpoints/ and its manifest (about 40 minutes on 2 cores, 25 of them SAC; needs python3).
+# Regenerates Checkpoints/ and its manifest with the commands recorded there (about 2.5 hours on 2 cores, most of
+# it SAC; needs python3). SECTIONS="locomotion" (or toys pointmaze safe-circle sac digits) remakes only those files.
 checkpoints: build
-	bash scripts/checkpoints.sh
+	$(if $(SECTIONS),SECTIONS="$(SECTIONS)") bash scripts/checkpoints.sh
 
 # The D4RL-style locomotion datasets (docs/environments.md §7) from the SAC agents in Checkpoints/,
 # without training: data/locomotion/<env>-<quality>.hdf5. STEPS=1000000 (D4RL's size) by default.

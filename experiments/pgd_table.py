@@ -87,20 +87,77 @@ def maze_plot(path, files, windows=12):
         fh.write("\n".join(out))
     return True
 
+# Observation coordinates drawn for the robots: forward velocity and two joint angles (Gymnasium's v4 layouts,
+# docs/environments.md).
+LAMBDA_FIG = 1  # the guidance drawn beside unguided and the largest
+ROBOT_DIMS = {"halfcheetah": [(8, "x-velocity"), (2, "back thigh angle"), (5, "front thigh angle")],
+              "hopper": [(5, "x-velocity"), (2, "thigh angle"), (4, "foot angle")],
+              "walker2d": [(8, "x-velocity"), (2, "right thigh angle"), (5, "left thigh angle")]}
+
+def robot_plot(path, env, files, bins=40):
+    """Histograms (density) of a robot's forward velocity and two joint angles in each file (label → path)."""
+    try:
+        import h5py
+    except ImportError:
+        return False
+    data = {}
+    for label, f in files.items():
+        with h5py.File(f, "r") as h:
+            obs = h["observations"][:]
+        data[label] = [[float(row[d]) for row in obs] for d, _ in ROBOT_DIMS[env]]
+    pw, ph, m = 300, 220, 40
+    colors = ["#7f7f7f", "#1f77b4", "#d62728", "#2ca02c"]
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{3 * pw}" height="{ph + 50}" font-family="sans-serif" font-size="12">',
+           f'<rect width="{3 * pw}" height="{ph + 50}" fill="white"/>']
+    for k, (_, name) in enumerate(ROBOT_DIMS[env]):
+        xs = [x for cols in data.values() for x in cols[k]]
+        xs.sort()
+        lo, hi = xs[int(0.005 * len(xs))], xs[int(0.995 * len(xs)) - 1]
+        hi = hi if hi > lo else lo + 1
+        hists = {}
+        for label, cols in data.items():
+            counts = [0] * bins
+            for x in cols[k]:
+                if lo <= x <= hi:
+                    counts[min(int((x - lo) / (hi - lo) * bins), bins - 1)] += 1
+            n = max(len(cols[k]), 1)
+            hists[label] = [c / n for c in counts]
+        top = max(max(h) for h in hists.values()) or 1
+        x0 = k * pw
+        out += [f'<text x="{x0 + pw / 2}" y="18" text-anchor="middle" font-size="13">{env}: {name}</text>',
+                f'<line x1="{x0 + m}" y1="{ph}" x2="{x0 + pw - 10}" y2="{ph}" stroke="black"/>',
+                f'<text x="{x0 + m}" y="{ph + 16}" text-anchor="middle">{lo:.2g}</text>',
+                f'<text x="{x0 + pw - 10}" y="{ph + 16}" text-anchor="middle">{hi:.2g}</text>']
+        for i, (label, h) in enumerate(hists.items()):
+            pts = " ".join(f"{x0 + m + (pw - m - 10) * (b + 0.5) / bins:.1f},{ph - (ph - 40) * v / top:.1f}" for b, v in enumerate(h))
+            out.append(f'<polyline fill="none" stroke="{colors[i % len(colors)]}" stroke-width="2" points="{pts}"/>')
+            if k == 0:
+                out.append(f'<text x="{10 + 170 * i}" y="{ph + 40}" fill="{colors[i % len(colors)]}">{label}</text>')
+    out.append("</svg>")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as fh:
+        fh.write("\n".join(out))
+    return True
+
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("rows")
+    p.add_argument("rows", nargs="+", help="JSONL rows of one or more runs (e.g. the robots' and the small tasks')")
     p.add_argument("markdown")
-    p.add_argument("--command", default="make experiment-pgd")
-    p.add_argument("--work", help="the run's work folder (synthetic files for the maze plot)")
+    p.add_argument("--command", action="append", help="the command of each rows file, in order (default: make experiment-pgd)")
+    p.add_argument("--work", action="append", help="a run's work folder (synthetic files for the maze and robot plots); repeatable")
     a = p.parse_args()
-    rows = [json.loads(l) for l in open(a.rows) if l.strip()]
+    rows = [json.loads(l) for f in a.rows for l in open(f) if l.strip()]
+    commands = a.command or ["make experiment-pgd"]
+    if len(commands) != len(a.rows):
+        p.error("give one --command per rows file")
+    works = a.work or []
     figures = os.path.join(os.path.dirname(a.markdown), "figures")
-    md = ["# PGD experiment results", "", f"Command: `{a.command}` (raw rows: `{a.rows}`).", "",
+    md = ["# PGD experiment results", ""] + [f"Command: `{c}` (raw rows: `{f}`)." for c, f in zip(commands, a.rows)] + ["",
           "Synthetic transitions measured by `diffuse pgd evaluate` against the exact environment: dynamics error",
           "‖(s′ − f(s, a))/σ_s‖ in state-std units of the real data, reward error |r − r(s, a, f(s, a))|, and the",
           "target policy's mean log π(a|s). Mean ± std over seeds.", ""]
-    envs = sorted({r["env"] for r in rows})
+    # The MuJoCo robots first, then the small tasks.
+    envs = sorted({r["env"] for r in rows}, key=lambda e: (e not in ROBOT_DIMS, e))
     for env in envs:
         er = [r for r in rows if r["env"] == env]
         md += [f"## {env}", "", "| data | λ | log π(a\\|s) | dynamics error | relative error mean / median | W1 obs / act max (σ) | reward error | out of bounds | terminals |",
@@ -159,9 +216,17 @@ def main():
         line_plot(os.path.join(figures, f"pgd-{env}-loglik.svg"), f"{env}: target-policy log-likelihood vs λ", "guidance λ", "mean log π(a|s)", series_ll)
         line_plot(os.path.join(figures, f"pgd-{env}-dynamics.svg"), f"{env}: dynamics error vs λ", "guidance λ", "dynamics error (state std)", series_de)
         md += ["", f"![log-likelihood vs λ](figures/pgd-{env}-loglik.svg) ![dynamics error vs λ](figures/pgd-{env}-dynamics.svg)", ""]
-        if env == "pointmaze-umaze" and a.work:
+        work = next((w for w in works if os.path.exists(os.path.join(w, f"{env}-{seeds[0]}-pgd-0.hdf5"))), None) if seeds else None
+        if env in ROBOT_DIMS and work:
             lams = sorted({r["guidance"] for r in er if r["kind"] == "pgd"})
-            files = {f"λ = {l:g}": os.path.join(a.work, f"{env}-{seeds[0]}-pgd-{l:g}.hdf5") for l in (lams[0], lams[-1])}
+            files = {"real (the dataset)": os.path.join(work, f"{env}.hdf5")}
+            files.update({("unguided" if l == 0 else f"PGD λ = {l:g}"): os.path.join(work, f"{env}-{seeds[0]}-pgd-{l:g}.hdf5") for l in (0, LAMBDA_FIG, lams[-1]) if l in lams})
+            if robot_plot(os.path.join(figures, f"pgd-{env}-states.svg"), env, files):
+                md += [f"Where the synthetic states lie (seed {seeds[0]}): densities of the forward velocity and two joint angles, real vs synthetic:", "",
+                       f"![{env} states, real vs synthetic](figures/pgd-{env}-states.svg)", ""]
+        if env == "pointmaze-umaze" and work:
+            lams = sorted({r["guidance"] for r in er if r["kind"] == "pgd"})
+            files = {f"λ = {l:g}": os.path.join(work, f"{env}-{seeds[0]}-pgd-{l:g}.hdf5") for l in (lams[0], lams[-1])}
             files = {k: v for k, v in files.items() if os.path.exists(v)}
             if files and maze_plot(os.path.join(figures, "pgd-maze.svg"), files):
                 md += ["Sampled windows in the maze (first 12 of seed %d, or 480 one-transition windows; unguided left, most guided right):" % seeds[0], "",
