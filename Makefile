@@ -6,7 +6,7 @@ BENCH_DIR = .build-bench
 DIFFUSE = .build/release/diffuse
 THREADS ?= 2
 
-.PHONY: setup build demo test run-samples fuzz fuzz-build fuzz-minimize fuzz-replay gemm-split-check bench-build bench bench-rounds bench-rounds-diffusion-policies bench-ab bench-twin-gemm bench-train-agent bench-distributed bench-compare checkpoints datasets clean experiment-agents experiment-pgd experiment-seppo experiment-fisor experiment-diffusion-policies experiment-fidelity experiment-fidelity-knobs stress-fisor kill-soak test-tsan test-asan
+.PHONY: setup build demo demo-locomotion test run-samples fuzz fuzz-build fuzz-minimize fuzz-replay gemm-split-check bench-build bench bench-rounds bench-rounds-diffusion-policies bench-ab bench-twin-gemm bench-train-agent bench-distributed bench-compare checkpoints datasets clean experiment-agents experiment-pgd experiment-seppo experiment-fisor experiment-diffusion-policies experiment-fidelity experiment-fidelity-knobs stress-fisor kill-soak test-tsan test-asan
 
 setup:
 	@bash scripts/setup.sh
@@ -19,6 +19,10 @@ build: setup
 # SePPO-aligned digits; files in ./out/, a summary table on stdout. Benchmarks: make bench.
 demo: build
 	bash scripts/demo.sh
+
+# PGD and FISOR on the MuJoCo halfcheetah from the shipped checkpoints (scripts/demo_locomotion.sh; issue #28).
+demo-locomotion: build
+	bash scripts/demo_locomotion.sh
 
 # The whole test suite, in release mode (what .ci/run calls).
 # Open MPI comes too: the data-parallel tests run two ranks with mpirun (PD_REQUIRE_MPI: no skipping).
