@@ -127,7 +127,7 @@ gemm-split-check: setup
 TARGET ?= safetensors
 SECONDS ?= 60
 FUZZ_BIN = .build-fuzz/release/FuzzParsers
-FUZZ_TARGETS = safetensors npy npz hdf5 checkpoint digits arguments
+FUZZ_TARGETS = safetensors npy npz hdf5 checkpoint digits arguments png images
 fuzz-build: setup
 	$(SWIFT) build -c release --build-path .build-fuzz --product FuzzParsers -Xswiftc -sanitize=fuzzer -Xswiftc -DFUZZING -Xswiftc -use-ld=lld
 fuzz: fuzz-build

@@ -92,7 +92,7 @@ let package = Package(
         .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "NN", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "OfflineRLTests", dependencies: ["OfflineRL", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "PGDTests", dependencies: ["PGD", "TestSupport"]),
-        .testTarget(name: "SePPOTests", dependencies: ["SePPO", "PGD", "OfflineRL", "Imaging", "CZlib", "TestSupport"]),
+        .testTarget(name: "SePPOTests", dependencies: ["SePPO", "PGD", "OfflineRL", "Imaging", "CZlib", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "FISORTests", dependencies: ["FISOR", "TestSupport"]),
         .testTarget(name: "DiffusionPoliciesTests", dependencies: ["DiffusionPolicies", "TestSupport"]),
         .testTarget(name: "DiffuseCLITests", dependencies: ["DiffuseCLI", "PolicyDiffusion", "TestSupport"]),

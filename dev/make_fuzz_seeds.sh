@@ -40,6 +40,13 @@ add checkpoint "$WORK/agent-export.safetensors"
 head -n 3 data/digits.csv > "$WORK/digits-head.csv"; add digits "$WORK/digits-head.csv"
 tail -n 2 data/digits.csv > "$WORK/digits-tail.csv"; add digits "$WORK/digits-tail.csv"
 
+# Images (issue #31): Pillow-written PNGs of every colour type we read (and two we refuse), our own writer's
+# grids, and image arrays in the layouts users hand over (dev/make_image_fixtures.py made them).
+for f in Tests/SePPOTests/Fixtures/images/*.png; do add png "$f"; done
+"$D" sample --model Checkpoints/digits-base.safetensors -n 4 --steps 2 --seed 0 --threads 1 --png "$WORK/grid.png" --quiet > /dev/null
+add png "$WORK/grid.png"
+for f in Tests/SePPOTests/Fixtures/images/*.np[yz]; do add images "$f"; done
+
 # Command lines users type, NUL-separated (the arguments target splits on NUL).
 while IFS= read -r line; do
   printf '%s' "$line" | tr ' ' '\0' > "$WORK/args"; add arguments "$WORK/args"

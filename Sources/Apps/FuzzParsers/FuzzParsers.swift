@@ -17,6 +17,12 @@ let targets: [String: @Sendable (Data) -> Void] = [
     "hdf5": { data in withScratchFile(data, suffix: ".hdf5") { _ = try? OfflineDataset.load($0) } },
     "checkpoint": { data in withScratchFile(data, suffix: ".safetensors") { _ = try? Checkpoint.load(AgentNetworks.self, from: $0) } },
     "digits": { data in _ = try? DigitsData.parse(String(decoding: data, as: UTF8.self)) },
+    "png": { data in _ = try? PNG.decode(data) },
+    // Image arrays (issue #31): the same bytes as a .npy and as a .npz, through the image-set loader.
+    "images": { data in
+        withScratchFile(data, suffix: ".npy") { _ = try? ImageSet.load($0) }
+        withScratchFile(data, suffix: ".npz") { _ = try? ImageSet.load($0) }
+    },
     "arguments": { data in
         // NUL-separated words against every command's options.
         let words = data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }

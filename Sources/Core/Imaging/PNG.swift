@@ -7,29 +7,16 @@ public struct PNGError: Error, CustomStringConvertible {
     public var description: String
 }
 
-/// A minimal PNG encoder (PNG specification, ISO/IEC 15948): 8-bit greyscale, no interlacing,
-/// filter type 0 on every scanline, one IDAT chunk compressed by the system zlib.
+/// A minimal PNG codec (PNG specification, ISO/IEC 15948). The encoder writes 8 bits per channel, no
+/// interlacing, filter type 0 on every scanline, one IDAT chunk compressed by the system zlib; the decoder
+/// (PNGDecoder.swift) reads 8-bit grey, grey + alpha, RGB and RGBA with any filters and IDAT split.
 public enum PNG {
     public static let signature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
 
     /// Encodes `pixels` (row-major, `width × height` grey values) as a PNG file.
     public static func encodeGray(_ pixels: [UInt8], width: Int, height: Int) throws -> Data {
         precondition(width > 0 && height > 0 && pixels.count == width * height, "PNG: \(pixels.count) pixels for \(width)×\(height)")
-        var out = Data(signature)
-        var header = Data()
-        header.appendBigEndian(UInt32(width))
-        header.appendBigEndian(UInt32(height))
-        header.append(contentsOf: [8, 0, 0, 0, 0])  // bit depth 8, colour type 0 (grey), deflate, filter 0, no interlace
-        out.appendChunk("IHDR", header)
-        var raw = [UInt8]()
-        raw.reserveCapacity((width + 1) * height)
-        for y in 0..<height {
-            raw.append(0)  // filter type None
-            raw += pixels[(y * width)..<((y + 1) * width)]
-        }
-        out.appendChunk("IDAT", try deflate(raw))
-        out.appendChunk("IEND", Data())
-        return out
+        return try encode(DecodedImage(width: width, height: height, channels: 1, pixels: pixels))
     }
 
     /// zlib stream (RFC 1950: header, deflate data, Adler-32) of `bytes` at the best compression.
