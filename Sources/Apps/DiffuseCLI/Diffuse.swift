@@ -30,6 +30,7 @@ public enum Diffuse {
         SePPOScoreCommand.self,
         TrainRegressionCommand.self,
         TrainToyCommand.self,
+        TrainImageCommand.self,
         SampleCommand.self,
         ScheduleCommand.self,
         EvalRegressionCommand.self,

@@ -54,41 +54,41 @@ public enum ImageGrid {
         [7, 4, 7, 1, 7], [7, 4, 7, 5, 7], [7, 1, 1, 1, 1], [7, 5, 7, 5, 7], [7, 5, 7, 1, 7],
     ]
 
-    /// Renders images [N, 1, S, S] with values in [−1, 1] (white strokes on black) into a grid of
-    /// `columns` columns, each image scaled ×`scale`, with `labels` (0…9, optional) drawn above it
-    /// (glyphs scaled ×max(1, scale/2)).
-    public static func render(_ images: Tensor, labels: [Int]?, columns: Int, scale: Int = 4) -> (pixels: [UInt8], width: Int, height: Int) {
-        precondition(images.rank == 4 && images.shape[1] == 1 && images.shape[2] == images.shape[3], "the grid draws [N, 1, S, S] images")
+    /// Renders images [N, C, S, S] (C = 1 grey or 3 RGB) with values in [−1, 1] into a grid of `columns`
+    /// columns, each image scaled ×`scale`, with `labels` (class indices, drawn mod 10; optional) above it
+    /// (glyphs scaled ×max(1, scale/2)). Pixels come back interleaved, C per pixel.
+    public static func render(_ images: Tensor, labels: [Int]?, columns: Int, scale: Int = 4) -> (pixels: [UInt8], width: Int, height: Int, channels: Int) {
+        precondition(images.rank == 4 && [1, 3].contains(images.shape[1]) && images.shape[2] == images.shape[3], "the grid draws [N, 1 or 3, S, S] images")
         precondition(columns > 0 && scale > 0, "columns and scale must be positive")
-        let n = images.shape[0], s = images.shape[2]
+        let n = images.shape[0], c = images.shape[1], s = images.shape[2]
         let glyphScale = Swift.max(1, scale / 2)
         let labelHeight = labels == nil ? 0 : 5 * glyphScale + 2
         let pad = 2
         let cellW = s * scale + pad, cellH = s * scale + labelHeight + pad
         let rows = (n + columns - 1) / columns
         let width = columns * cellW + pad, height = rows * cellH + pad
-        var px = [UInt8](repeating: 48, count: width * height)  // dark grey background between cells
+        var px = [UInt8](repeating: 48, count: width * height * c)  // dark grey background between cells
         let v = images.scalars
         for i in 0..<n {
             let x0 = pad + (i % columns) * cellW, y0 = pad + (i / columns) * cellH
             if let labels {
                 let glyph = glyphs[((labels[i] % 10) + 10) % 10]
                 for y in 0..<(5 * glyphScale) { for x in 0..<(3 * glyphScale) where glyph[y / glyphScale] & (4 >> (x / glyphScale)) != 0 {
-                    px[(y0 + y) * width + x0 + x] = 255
+                    for k in 0..<c { px[((y0 + y) * width + x0 + x) * c + k] = 255 }
                 } }
             }
             let top = y0 + labelHeight
-            for y in 0..<(s * scale) { for x in 0..<(s * scale) {
-                let value = v[i * s * s + (y / scale) * s + x / scale]
-                px[(top + y) * width + x0 + x] = UInt8((Swift.min(Swift.max((value + 1) / 2, 0), 1) * 255).rounded())
-            } }
+            for y in 0..<(s * scale) { for x in 0..<(s * scale) { for k in 0..<c {
+                let value = v[((i * c + k) * s + y / scale) * s + x / scale]
+                px[((top + y) * width + x0 + x) * c + k] = UInt8((Swift.min(Swift.max((value + 1) / 2, 0), 1) * 255).rounded())
+            } } }
         }
-        return (px, width, height)
+        return (px, width, height, c)
     }
 
     /// Writes the grid as a PNG, atomically (temporary file + rename).
     public static func writePNG(_ images: Tensor, labels: [Int]?, columns: Int, scale: Int = 4, to url: URL) throws {
         let g = render(images, labels: labels, columns: columns, scale: scale)
-        try AtomicFile.write(try PNG.encodeGray(g.pixels, width: g.width, height: g.height), to: url)
+        try AtomicFile.write(try PNG.encode(DecodedImage(width: g.width, height: g.height, channels: g.channels, pixels: g.pixels)), to: url)
     }
 }

@@ -36,6 +36,8 @@ public struct PixelRange: Codable, Equatable, Sendable {
 public struct ImageSet {
     public static let maxSide = 64
     public static let maxChannels = 3
+    /// Checkpoint metadata key of the `PixelRange` a model was trained with.
+    public static let rangeKey = "pixel_range"
 
     public var images: Tensor
     public var labels: [Int]?

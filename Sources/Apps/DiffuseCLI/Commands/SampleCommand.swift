@@ -54,8 +54,8 @@ struct SampleCommand: Command {
             try AtomicFile.write(Data(SVGPlot.scatter(x, title: "\(model.name): \(n) samples").utf8), to: URL(fileURLWithPath: path))
         }
         if let path = args.string(png) {
-            guard model.sampleShape.count == 3, model.sampleShape[0] == 1 else {
-                throw CLIError("--png draws 1-channel images; this model's samples are \(model.sampleShape)", usage: true)
+            guard model.sampleShape.count == 3, [1, 3].contains(model.sampleShape[0]) else {
+                throw CLIError("--png draws grey or RGB images; this model's samples are \(model.sampleShape)", usage: true)
             }
             try ImageGrid.writePNG(x, labels: labels, columns: model.classes ?? 8, to: URL(fileURLWithPath: path))
         }

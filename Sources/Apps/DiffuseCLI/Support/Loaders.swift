@@ -46,9 +46,12 @@ enum Loaders {
         r.register(UNet2D.self) { url, _ in
             let (net, objective) = try ImageModel.load(url)
             let c = net.config
-            return SampleableModel(name: "class-conditional \(c.size)×\(c.size) images", sampleShape: [c.channels, c.size, c.size], objective: objective,
-                                   network: net.network(), describe: { _ in ["rows cycle through the classes 0…\(c.classes - 1)"] }, classes: c.classes,
-                                   conditionalNetwork: { labels in net.network(condition: Tensor(labels.map(Float.init))) })
+            // classes 0: an unconditional model (`diffuse train image` on unlabelled images), sampled with the null class.
+            let conditional = c.classes > 0
+            return SampleableModel(name: "\(conditional ? "class-conditional" : "unconditional") \(c.size)×\(c.size)×\(c.channels) images",
+                                   sampleShape: [c.channels, c.size, c.size], objective: objective, network: net.network(),
+                                   describe: { _ in conditional ? ["rows cycle through the classes 0…\(c.classes - 1)"] : [] }, classes: conditional ? c.classes : nil,
+                                   conditionalNetwork: conditional ? { labels in net.network(condition: Tensor(labels.map(Float.init))) } : nil)
         }
         return r
     }
