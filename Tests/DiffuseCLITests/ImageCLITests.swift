@@ -44,6 +44,21 @@ struct ImageCLITests {
         let image = try PNG.decode(Data(contentsOf: URL(fileURLWithPath: png)))
         #expect(image.channels == 3 && image.width > 3 * 8 * 4)
 
+        // Aligned toward the user's preferred images (here: the class-0 images, red), SePPO with the bank.
+        let preferredSet = tempPath("preferred.npz")
+        let all = try ArrayArchive.read(URL(fileURLWithPath: data))
+        let keep = (0..<12).filter { $0 % 3 == 0 }
+        let img = all.arrays["images"]!
+        try ArrayArchive(arrays: ["images": StoredArray(shape: [keep.count, 8, 8, 3], values: keep.flatMap { Array(img.values[($0 * 192)..<(($0 + 1) * 192)]) }, type: .uint),
+                                  "labels": StoredArray(shape: [keep.count], values: keep.map { _ in 0 }, type: .int)])
+            .write(to: URL(fileURLWithPath: preferredSet), format: .npz)
+        let aligned = tempPath("img-aligned.safetensors")
+        r = runCLI(["seppo", "align", "--base", straight, "--preferred", preferredSet, "--steps", "4", "--bank-every", "2", "--batch-size", "2",
+                    "--sampling-steps", "2", "-o", aligned, "--json"])
+        #expect(r.status == 0 && r.err.contains { $0.contains("4 preferred images") }, "\(r.err)")
+        r = runCLI(["seppo", "align", "--base", straight, "--preferred", preferredSet, "--method", "dpo", "--steps", "2", "-o", tempPath("no.safetensors")])
+        #expect(r.status != 0 && r.err.count == 1 && r.err[0].contains("oracle losers"), "\(r.err)")
+
         // Without labels: unconditional (the null class only), sampled without a class.
         let plain = tempPath("plain.npy")
         try NPY.encode(StoredArray(shape: [4, 8, 8], values: (0..<256).map { Float($0 % 7) / 6 })).write(to: URL(fileURLWithPath: plain))

@@ -7,8 +7,10 @@ struct SePPOAlignCommand: Command {
     static let path = ["seppo", "align"]
     static let abstract = "align a digits or trajectory model to preferred samples: SePPO (bank reference + AAF), Diffusion-DPO, SFT or SPIN"
     static let discussion = """
-    The base decides the setup (docs/seppo.md §6–§7). A digits model (diffuse seppo train-base): the \
-    preferred set is the clean generator split of --preferred (a digits CSV). A trajectory model \
+    The base decides the setup (docs/seppo.md §6–§7). An image model (diffuse seppo train-base, diffuse \
+    train image): the preferred set is the clean generator split of --preferred when it is a digits CSV, \
+    or every image of --preferred when it is images (.npy / .npz / PNG folder, as diffuse train image \
+    reads them; labelled for a class-conditional model). A trajectory model \
     (diffuse train trajectory on pointmaze-umaze): --preferred is a dataset; its windows are ranked by \
     the exact path score (mean dense reward of the replayed actions minus 0.25 × mean squared action \
     change) and the best --top fraction is the preferred set. seppo: the reference comes from a bank of \
@@ -20,7 +22,7 @@ struct SePPOAlignCommand: Command {
     """
     static let defaults = AlignmentSettings()
     static let base = Option("--base", value: "FILE", help: "base model: digits (diffuse seppo train-base) or trajectory (diffuse train trajectory)")
-    static let preferred = Option("--preferred", value: "FILE", help: "digits: a digits CSV (default data/digits.csv); trajectories: the dataset to rank")
+    static let preferred = Option("--preferred", value: "FILE", help: "images: a digits CSV (default data/digits.csv) or images (.npy, .npz, PNG folder); trajectories: the dataset to rank")
     static let top = Option("--top", value: "F", default: "0.2", help: "trajectories: the preferred fraction of the dataset's windows (0 … 0.5)")
     static let env = Option("--env", value: "NAME", help: "trajectories: the environment (default: the base model's, from its training data)")
     static let output = Option("--output", "-o", value: "FILE", help: "aligned model checkpoint to write (.safetensors)")
@@ -47,7 +49,7 @@ struct SePPOAlignCommand: Command {
         if try SePPOInputs.isTrajectoryModel(basePath) {
             try alignTrajectories(args, basePath: basePath, settings: settings, output: url, console: console)
         } else {
-            try alignDigits(args, basePath: basePath, settings: settings, output: url, console: console)
+            try alignImages(args, basePath: basePath, settings: settings, output: url, console: console)
         }
     }
 
@@ -74,17 +76,29 @@ struct SePPOAlignCommand: Command {
         return settings
     }
 
-    static func alignDigits(_ args: ParsedArguments, basePath: String, settings: AlignmentSettings, output url: URL, console: Console) throws {
+    static func alignImages(_ args: ParsedArguments, basePath: String, settings: AlignmentSettings, output url: URL, console: Console) throws {
         let (model, objective) = try SePPOInputs.generator(basePath)
         guard case let .discrete(_, trainSteps, _) = objective, settings.samplingSteps <= trainSteps else {
             throw CLIError("--sampling-steps must be at most the model's training steps", usage: true)
         }
         let preferredPath = args.string(preferred) ?? "data/digits.csv"
-        let winners = try SePPOInputs.digits(preferredPath).split(.generator)
-        // Oracle pairs (Diffusion-DPO only): each preferred digit against a degraded copy, fixed by the seed.
-        let losers = settings.method == .dpo ? Degradation.degrade(winners.images, rng: RandomGenerator(seed: settings.seed &+ 0xD90)).images : nil
-        let trainer = try makeTrainer(base: model, objective: objective, winners: PreferenceSet(winners), losers: losers, settings: settings)
-        console.err("\(winners.count) preferred digits; \(describe(settings))")
+        let winners: PreferenceSet, losers: Tensor?
+        if preferredPath.lowercased().hasSuffix(".csv") {
+            let digits = try SePPOInputs.digits(preferredPath).split(.generator)
+            winners = PreferenceSet(digits)
+            // Oracle pairs (Diffusion-DPO only): each preferred digit against a degraded copy, fixed by the seed.
+            losers = settings.method == .dpo ? Degradation.degrade(digits.images, rng: RandomGenerator(seed: settings.seed &+ 0xD90)).images : nil
+        } else {
+            winners = try SePPOInputs.preferredImages(preferredPath, for: model)
+            guard settings.method != .dpo else { throw CLIError("--method dpo needs oracle losers, which only the digits setup has (use seppo, sft or spin)", usage: true) }
+            losers = nil
+        }
+        let trainer = try makeTrainer(base: model, objective: objective, winners: winners, losers: losers, settings: settings)
+        console.err("\(winners.count) preferred images; \(describe(settings))")
+        let c = model.config
+        guard args.string(scorer) == nil || (c.channels == 1 && c.size == DigitsData.side && c.classes == DigitsData.classes) else {
+            throw CLIError("--scorer judges 8×8 digits only (diffuse seppo train-scorer); this model makes \(c.size)×\(c.size)×\(c.channels) images", usage: true)
+        }
         let monitor = try args.string(scorer).map { AlignmentMonitor(scorer: try SePPOInputs.scorer($0), seed: settings.seed &+ 0xE7A1) }
         try train(trainer, monitor: monitor, args: args, metadata: ["base": basePath, "preferred": preferredPath], output: url, console: console)
     }
