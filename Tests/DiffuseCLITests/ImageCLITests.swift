@@ -56,6 +56,11 @@ struct ImageCLITests {
         r = runCLI(["seppo", "align", "--base", straight, "--preferred", preferredSet, "--steps", "4", "--bank-every", "2", "--batch-size", "2",
                     "--sampling-steps", "2", "-o", aligned, "--json"])
         #expect(r.status == 0 && r.err.contains { $0.contains("4 preferred images") }, "\(r.err)")
+        r = runCLI(["seppo", "score", "--model", aligned, "--preferred", preferredSet, "--images", data, "--per-class", "4", "--steps", "2", "--json"])
+        #expect(r.status == 0, "\(r.err)")
+        let score = try JSONSerialization.jsonObject(with: Data(r.out.joined().utf8)) as! [String: Any]
+        #expect((score["frechet_preferred"] as? Double)?.isFinite == true && (score["precision"] as? Double).map { (0...1).contains($0) } == true)
+        #expect(score["samples"] as? Int == 12)
         r = runCLI(["seppo", "align", "--base", straight, "--preferred", preferredSet, "--method", "dpo", "--steps", "2", "-o", tempPath("no.safetensors")])
         #expect(r.status != 0 && r.err.count == 1 && r.err[0].contains("oracle losers"), "\(r.err)")
 

@@ -154,3 +154,41 @@ struct ImageSetTests {
         #expect(refusal { try ImageSet.load(text) }.contains("images come as .npy, .npz, .png or a folder"))
     }
 }
+
+@Suite("feature-space metrics for user images")
+struct ImageFeatureTests {
+    /// Images whose pixels all move along one direction: one component keeps all the variance, and the
+    /// fitting data's mean encodes to 0.
+    @Test func pcaFindsTheOneDirection() throws {
+        let direction: [Float] = (0..<48).map { Float($0 % 5) - 2 }
+        let n = 20
+        let images = Tensor((0..<n).flatMap { i in direction.map { $0 * Float(i - 10) / 10 } }, shape: [n, 3, 4, 4])
+        let pca = try PCAFeatures(fitting: images, dimensions: 3)
+        #expect(abs(pca.explainedVariance - 1) < 1e-6 && pca.pool == 1)
+        let f = pca.encode(images).scalars
+        // Feature 0 is linear in i (up to sign), the others vanish.
+        let first = (0..<n).map { Double(f[$0 * 3]) }
+        #expect(zip(first, first.dropFirst()).allSatisfy { abs(($1 - $0) - (first[1] - first[0])) < 1e-4 })
+        #expect((0..<n).allSatisfy { abs(f[$0 * 3 + 1]) < 1e-3 && abs(f[$0 * 3 + 2]) < 1e-3 })
+    }
+
+    /// 32×32 images pool by 2 to 16×16 before the projection.
+    @Test func largeImagesArePooled() throws {
+        let rng = RandomGenerator(seed: 1)
+        let images = rng.normal([10, 1, 32, 32])
+        let pca = try PCAFeatures(fitting: images, dimensions: 4)
+        #expect(pca.pool == 2 && pca.mean.count == 256 && pca.encode(images).shape == [10, 4])
+    }
+
+    @Test func precisionAndRecallOnKnownSets() {
+        let rng = RandomGenerator(seed: 2)
+        let real = rng.normal([60, 2])
+        #expect(ManifoldPrecisionRecall.measure(real: real, generated: real) == (1, 1))
+        let far = real + Tensor([Float](repeating: 100, count: 120), shape: [60, 2])
+        #expect(ManifoldPrecisionRecall.measure(real: real, generated: far) == (0, 0))
+        // Samples collapsed onto one real point (mode collapse): precise, but they cover almost none of the real set.
+        let collapsed = real.indexSelect(axis: 0, [Int](repeating: 0, count: 8)) + rng.normal([8, 2]) * 0.001
+        let (p, r) = ManifoldPrecisionRecall.measure(real: real, generated: collapsed)
+        #expect(p == 1 && r < 0.1)
+    }
+}
