@@ -6,7 +6,7 @@ BENCH_DIR = .build-bench
 DIFFUSE = .build/release/diffuse
 THREADS ?= 2
 
-.PHONY: setup build demo demo-locomotion test run-samples fuzz fuzz-build fuzz-minimize fuzz-replay gemm-split-check bench-build bench bench-rounds bench-rounds-diffusion-policies bench-ab bench-twin-gemm bench-train-agent bench-distributed bench-compare checkpoints datasets clean experiment-agents experiment-pgd experiment-seppo experiment-fisor experiment-diffusion-policies experiment-fidelity experiment-fidelity-knobs stress-fisor kill-soak test-tsan test-asan
+.PHONY: setup build demo demo-locomotion test run-samples fuzz fuzz-build fuzz-minimize fuzz-replay gemm-split-check bench-build bench bench-rounds bench-rounds-diffusion-policies bench-ab bench-twin-gemm bench-train-agent bench-distributed bench-compare checkpoints datasets clean experiment-agents experiment-pgd experiment-seppo experiment-seppo-shapes experiment-fisor experiment-diffusion-policies experiment-fidelity experiment-fidelity-knobs stress-fisor kill-soak test-tsan test-asan
 
 setup:
 	@bash scripts/setup.sh
@@ -197,6 +197,11 @@ experiment-pgd: setup
 # updates grid, picked on a validation judge, then 5 seeds on the test judge (experiments/seppo_sweep.sh).
 experiment-seppo: setup
 	bash experiments/$(if $(filter 1,$(SWEEP)),seppo_sweep.sh,seppo.sh)
+
+# Issue #31: SFT and SePPO toward warm colours on the project's RGB shapes, judged exactly (no learned scorer);
+# writes docs/seppo-shapes-results.md. Knobs: see experiments/seppo_shapes.sh.
+experiment-seppo-shapes: setup
+	bash experiments/seppo_shapes.sh
 
 # FISOR vs BC-All / BC-Safe on safe-circle and safe-goal, κ ∈ {10, 20, 40} (issue F): writes
 # docs/fisor-results.md. Knobs: see experiments/fisor.sh.

@@ -15,7 +15,7 @@ struct ImageCLITests {
         for i in 0..<n { for y in 0..<s { for x in 0..<s { for k in 0..<3 {
             pixels.append(Float((i % 3 == k ? 200 : 30) + (x + y) % 4 * 10 + rng.nextInt(below: 5)))
         } } } }
-        let archive = ArrayArchive(arrays: ["images": StoredArray(shape: [n, s, s, 3], values: pixels, type: .uint),
+        let archive = ArrayArchive(arrays: ["images": StoredArray(shape: [n, s, s, 3], values: pixels, type: .uint8),
                                             "labels": StoredArray(shape: [n], values: (0..<n).map { Float($0 % 3) }, type: .int)])
         let path = tempPath("rgb.npz")
         try archive.write(to: URL(fileURLWithPath: path), format: .npz)
@@ -49,7 +49,7 @@ struct ImageCLITests {
         let all = try ArrayArchive.read(URL(fileURLWithPath: data))
         let keep = (0..<12).filter { $0 % 3 == 0 }
         let img = all.arrays["images"]!
-        try ArrayArchive(arrays: ["images": StoredArray(shape: [keep.count, 8, 8, 3], values: keep.flatMap { Array(img.values[($0 * 192)..<(($0 + 1) * 192)]) }, type: .uint),
+        try ArrayArchive(arrays: ["images": StoredArray(shape: [keep.count, 8, 8, 3], values: keep.flatMap { Array(img.values[($0 * 192)..<(($0 + 1) * 192)]) }, type: .uint8),
                                   "labels": StoredArray(shape: [keep.count], values: keep.map { _ in 0 }, type: .int)])
             .write(to: URL(fileURLWithPath: preferredSet), format: .npz)
         let aligned = tempPath("img-aligned.safetensors")
@@ -72,6 +72,24 @@ struct ImageCLITests {
         #expect(r.status == 0 && r.err.contains { $0.contains("unconditional") }, "\(r.err)")
         r = runCLI(["sample", "--model", uncond, "-n", "3", "--sampler", "ddim", "--steps", "2", "--png", tempPath("grey.png"), "--json"])
         #expect(r.status == 0, "\(r.err)")
+    }
+
+    /// The shapes task: uint8 [N, S, S, 3] images with classes and the warm attribute; the judge agrees with the
+    /// drawn attribute (all warm for --warm-only, the drawn fraction within a sample's rounding otherwise).
+    @Test func shapesDatasetAndItsJudge() throws {
+        let all = tempPath("shapes.npz"), warm = tempPath("warm.npz")
+        #expect(runCLI(["dataset", "shapes", "-n", "200", "--seed", "0", "-o", all]).status == 0)
+        #expect(runCLI(["dataset", "shapes", "-n", "30", "--seed", "1", "--warm-only", "-o", warm]).status == 0)
+        let archive = try ArrayArchive.read(URL(fileURLWithPath: all))
+        #expect(archive.arrays["images"]?.shape == [200, 16, 16, 3] && archive.arrays["images"]?.type == .uint8)
+        let drawn = archive.arrays["warm"]!.values.reduce(0, +) / 200
+        func judged(_ path: String) throws -> Double {
+            let r = runCLI(["dataset", "shapes", "--judge", path, "--json"])
+            let json = try JSONSerialization.jsonObject(with: Data(r.out.joined().utf8)) as! [String: Any]
+            return json["warm_fraction"] as! Double
+        }
+        #expect(try judged(warm) == 1)
+        #expect(abs(try judged(all) - Double(drawn)) <= 0.01 && drawn > 0.05)
     }
 
     @Test func badImagesAreOneLineErrors() throws {

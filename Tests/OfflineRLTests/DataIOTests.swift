@@ -102,8 +102,10 @@ func expectSameData(_ a: OfflineDataset, _ b: OfflineDataset) {
         }
     }
 
-    /// Six files from libFuzzer on which Debian's libhdf5 1.10.8 itself dereferences a bad pointer. The read
-    /// in a child process meets the crash first, so loading each is a one-line error, not a dead process.
+    /// Six files from libFuzzer on which Debian's libhdf5 1.10.8 itself dereferences a bad pointer — alone in a
+    /// fresh process; after other files, libhdf5's state can turn some crashes into plain errors. The read in a
+    /// child process (a copy of this one's state) meets any crash first, so loading each is a one-line error,
+    /// never a dead process.
     @Test func filesThatCrashLibHDF5AreRefused() throws {
         let folder = Self.fixture("libhdf5-crashes")
         let files = try FileManager.default.contentsOfDirectory(at: folder, includingPropertiesForKeys: nil)
@@ -112,7 +114,8 @@ func expectSameData(_ a: OfflineDataset, _ b: OfflineDataset) {
             #expect {
                 try OfflineDataset.load(file)
             } throws: { error in
-                "\(error)".contains("libhdf5 crashed reading it")
+                let message = "\(error)"
+                return !message.contains("\n") && (message.contains("libhdf5 crashed reading it") || message.contains(file.lastPathComponent))
             }
         }
     }

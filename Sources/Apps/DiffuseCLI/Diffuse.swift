@@ -13,6 +13,7 @@ public enum Diffuse {
         DatasetCollectCommand.self,
         DatasetInfoCommand.self,
         DatasetConvertCommand.self,
+        DatasetShapesCommand.self,
         TrainAgentCommand.self,
         TrainOnlineCommand.self,
         EvalAgentCommand.self,

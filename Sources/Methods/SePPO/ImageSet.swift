@@ -139,7 +139,7 @@ public struct ImageSet {
         guard lo.isFinite && hi.isFinite else { throw ImageSetError(path, "holds NaN or infinite pixel values") }
         switch array.type {
         case .bool: return .unit
-        case .int, .uint:
+        case .int, .uint, .uint8:
             guard lo >= 0 && hi <= 255 else { throw ImageSetError(path, "integer pixels span \(lo)…\(hi); 0…255 expected") }
             return .bytes
         case .float32, .float64:

@@ -2,7 +2,8 @@ import Foundation
 
 /// Element type of an array as a file stores it (kept so errors and `dataset info` can name it).
 public enum StoredType: String, Sendable, Codable {
-    case float32, float64, bool, int, uint
+    /// `uint8` is numpy's image dtype (written as `|u1`); `uint` the wider unsigned integers (written as `<u8`).
+    case float32, float64, bool, int, uint, uint8
 }
 
 /// One named numeric array read from (or written to) a data file, held as Float32 like every

@@ -55,7 +55,7 @@ public enum HDF5 {
             switch Int(kind) {
             case Int(PD_H5_FLOAT): type = size == 8 ? .float64 : .float32
             case Int(PD_H5_INT): type = .int
-            case Int(PD_H5_UINT): type = .uint
+            case Int(PD_H5_UINT): type = size == 1 ? .uint8 : .uint
             case Int(PD_H5_BOOL): type = .bool
             default: continue  // strings and compounds (e.g. metadata) are not arrays we use
             }
@@ -94,7 +94,7 @@ public enum HDF5 {
                 case .float64:
                     let doubles = a.values.map(Double.init)
                     status = pd_h5_write(file, name, Int32(dims.count), dims, Int32(PD_H5_WRITE_F64), doubles, Int32(gzip))
-                case .int, .uint:
+                case .int, .uint, .uint8:
                     let ints = a.values.map { Int64($0) }
                     status = pd_h5_write(file, name, Int32(dims.count), dims, Int32(PD_H5_WRITE_I64), ints, Int32(gzip))
                 case .float32:

@@ -11,6 +11,7 @@ public enum NPY {
         case .bool: return "|b1"
         case .int: return "<i8"
         case .uint: return "<u8"
+        case .uint8: return "|u1"
         }
     }
 
@@ -31,6 +32,7 @@ public enum NPY {
         case .bool: d.append(contentsOf: array.values.map { $0 != 0 ? UInt8(1) : 0 })
         case .int: array.values.map { Int64($0) }.withUnsafeBytes { d.append(contentsOf: $0) }
         case .uint: array.values.map { UInt64(Swift.max($0, 0)) }.withUnsafeBytes { d.append(contentsOf: $0) }
+        case .uint8: d.append(contentsOf: array.values.map { UInt8(Swift.min(Swift.max($0, 0), 255)) })
         }
         return d
     }
@@ -93,7 +95,7 @@ public enum NPY {
         case "i2": return try load(Int16.self, .int) { Float($0) }
         case "i4": return try load(Int32.self, .int) { Float($0) }
         case "i8": return try load(Int64.self, .int) { Float($0) }
-        case "u1": return try load(UInt8.self, .uint) { Float($0) }
+        case "u1": return try load(UInt8.self, .uint8) { Float($0) }
         case "u2": return try load(UInt16.self, .uint) { Float($0) }
         case "u4": return try load(UInt32.self, .uint) { Float($0) }
         case "u8": return try load(UInt64.self, .uint) { Float($0) }
