@@ -4,15 +4,7 @@
 # summary table.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-D=.build/release/diffuse
-OUT=${OUT:-out}
-THREADS=${THREADS:-2}
-mkdir -p "$OUT"
-T=(--threads "$THREADS" --quiet)
-C=Checkpoints
-# get JSON KEY: a number from a flat one-line JSON object (no python needed on a fresh machine).
-get() { sed -n "s/.*\"$2\":\(-\{0,1\}[0-9.eE+-]*\).*/\1/p" <<< "$1" | head -1; }
-num() { if [ -z "$1" ]; then printf –; else LC_ALL=C printf "%.${2:-3}f" "$1"; fi; }
+. scripts/demo_common.sh
 
 echo "1/3  Policy-Guided Diffusion: 2,000 synthetic pointmaze-umaze transitions from the shipped transition generator, guided toward the shipped TD3+BC agent (λ = 1)"
 "$D" pgd generate --model "$C/pointmaze-trajectory.safetensors" --policy "$C/pointmaze-td3bc.safetensors" --guidance 1 -n 2000 \
@@ -40,7 +32,6 @@ base=$("$D" seppo score --model "$C/digits-base.safetensors" --scorer "$C/digits
 seppo=$("$D" seppo score --model "$C/digits-seppo.safetensors" --scorer "$C/digits-scorer.safetensors" --per-class 20 --seed 0 --json "${T[@]}")
 "$D" sample --model "$C/two-moons-edm.safetensors" -n 2000 --seed 0 --svg "$OUT/two-moons.svg" "${T[@]}" > /dev/null
 
-safe() { grep -q '"safe":true' <<< "$1" && echo yes || echo no; }
 echo
 echo "| method | result | files in $OUT/ |"
 echo "|---|---|---|"

@@ -4,14 +4,7 @@
 # minute. Writes HDF5 files to ./out/ and prints a summary table.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-D=.build/release/diffuse
-OUT=${OUT:-out}
-THREADS=${THREADS:-2}
-mkdir -p "$OUT"
-T=(--threads "$THREADS" --quiet)
-C=Checkpoints
-get() { sed -n "s/.*\"$2\":\(-\{0,1\}[0-9.eE+-]*\).*/\1/p" <<< "$1" | head -1; }
-num() { if [ -z "$1" ]; then printf –; else LC_ALL=C printf "%.${2:-3}f" "$1"; fi; }
+. scripts/demo_common.sh
 
 echo "1/2  Policy-Guided Diffusion on halfcheetah: 4,000 synthetic transitions from the shipped generator (medium-replay data), guided toward the shipped TD3+BC agent (λ = 1) and unguided"
 "$D" pgd generate --model "$C/halfcheetah-trajectory.safetensors" --policy "$C/halfcheetah-td3bc.safetensors" --guidance 1 -n 4000 \
@@ -27,7 +20,6 @@ echo "2/2  FISOR on halfcheetah-velocity (cost 1 at each step above the speed li
 fisor=$("$D" eval --policy "$C/halfcheetah-velocity-fisor.safetensors" --cost-limit 10 --episodes 3 --seed 0 --json "${T[@]}")
 expert=$("$D" eval --policy "$C/halfcheetah-sac-expert.safetensors" --env halfcheetah-velocity --cost-limit 10 --episodes 3 --seed 0 --json "${T[@]}")
 
-safe() { grep -q '"safe":true' <<< "$1" && echo yes || echo no; }
 echo
 echo "| method | result | files in $OUT/ |"
 echo "|---|---|---|"
