@@ -132,7 +132,7 @@ def convergence_section(rows, logs, diffuse, figures):
             out += [f"![convergence on {ds}](figures/{name})", ""]
     return out
 
-RULES = ["min-qh", "feasible-sample", "raw"]
+RULES = ["min-qh", "max-qr", "feasible-sample", "raw"]
 
 def rule_table(rows, group, label, fmt, show_n=False, show_safe=False):
     """Per dataset, one line per value of group(row), one column per candidate rule; cells: return / cost over seeds
@@ -169,6 +169,18 @@ def curve_section(rows):
             + rule_table(rows, lambda r: r["actor_iterations"], "actor iterations", lambda n: f"{n:,}", show_n=True)
             + ["The actor-phase time is cumulative at each snapshot and includes the earlier snapshots' evaluations.", ""])
 
+def rules_section(rows):
+    """The candidate rule at action time on the fisor.sh policies themselves (experiments/fisor_rules.sh)."""
+    return (["## The candidate rule at action time", "",
+             "`experiments/fisor_rules.sh`: the FISOR policies of the runs above, nothing retrained, evaluated over 20 seeded",
+             "episodes at κ = 10 with each rule: min-qh (the reference's: the smallest max_k Q̄_h of 16 candidates), max-qr",
+             "(the feasible candidate, Q_h ≤ 0, with the largest Q_r; the safest if none is feasible), feasible-sample (the",
+             "first feasible candidate) and raw (one candidate: the actor's own sample). Cells: normalized return / normalized",
+             "cost, mean ± std over seeds, then the safe seeds.", ""]
+            + [line for line in rule_table(rows, lambda r: r["actor_iterations"], "actor iterations", lambda n: f"{n:,}", show_safe=True)
+               if not line.endswith("actor-phase time |")]
+            )
+
 def margin_section(rows):
     """The feasibility margin δ on shared critics (experiments/fisor_actor_curve.sh with MARGIN): per dataset, one
     row per δ, one column per candidate rule; cells: return / cost mean ± std over seeds and the safe seeds."""
@@ -191,6 +203,7 @@ def main():
     p.add_argument("--trajectories", nargs="*", default=[], help="LABEL=ROLLOUT.json (diffuse fisor rollout on safe-circle)")
     p.add_argument("--figure", default="docs/figures/fisor-trajectories.svg")
     p.add_argument("--curve", nargs="*", default=[], help="JSONL files of experiments/fisor_actor_curve.sh")
+    p.add_argument("--rules", nargs="*", help="JSONL files of experiments/fisor_rules.sh")
     p.add_argument("--margin", nargs="*", default=[], help="JSONL files of experiments/fisor_actor_curve.sh run with MARGIN")
     a = p.parse_args()
     rows, seen = [], set()
@@ -278,6 +291,10 @@ def main():
         curve = [json.loads(l) for path in a.curve for l in open(path) if l.strip()]
         if curve:
             out += curve_section(curve)
+    if a.rules:
+        rules = [json.loads(l) for path in a.rules for l in open(path) if l.strip()]
+        if rules:
+            out += rules_section(rules)
     if a.margin:
         margin = [json.loads(l) for path in a.margin for l in open(path) if l.strip()]
         if margin:
