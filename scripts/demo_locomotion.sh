@@ -16,7 +16,7 @@ pgd=$("$D" "${E[@]}" --data "$OUT/pgd-halfcheetah.hdf5")
 unguided=$("$D" "${E[@]}" --data "$OUT/unguided-halfcheetah.hdf5")
 agent=$("$D" eval --policy "$C/halfcheetah-td3bc.safetensors" --episodes 3 --seed 0 --json "${T[@]}")
 
-echo "2/2  FISOR on halfcheetah-velocity (cost 1 at each step above the speed limit): the shipped policy and the SAC expert, 3 episodes (same seeds), κ = 10"
+echo "2/2  FISOR on halfcheetah-velocity (cost 1 at each step above the speed limit): the shipped policy (best-Q_r feasible candidate) and the SAC expert, 3 episodes (same seeds), κ = 10"
 fisor=$("$D" eval --policy "$C/halfcheetah-velocity-fisor.safetensors" --cost-limit 10 --episodes 3 --seed 0 --json "${T[@]}")
 expert=$("$D" eval --policy "$C/halfcheetah-sac-expert.safetensors" --env halfcheetah-velocity --cost-limit 10 --episodes 3 --seed 0 --json "${T[@]}")
 
