@@ -152,7 +152,7 @@ section_locomotion() {
   made halfcheetah-trajectory.safetensors "(cheetah.hdf5 as above)" "diffuse train trajectory --data cheetah.hdf5 --seed 0 --threads 1 -o traj.safetensors" \
     "diffuse checkpoint export traj.safetensors -o Checkpoints/halfcheetah-trajectory.safetensors"
   run dataset collect --env halfcheetah-velocity --quality mixed --steps 100000 --seed 0 -o "$W/cheetah-vel.hdf5" "${T[@]}" > /dev/null
-  # max-qr: the best-Q_r feasible candidate (the reference's "maxq" option) — on this task 6× the return of the
+  # max-qr: the best-Q_r feasible candidate (the reference's "maxq" option) — on this task several times the return of the
   # default min-qh at zero cost (docs/fisor-results.md, "The candidate rule at action time").
   run fisor train --data "$W/cheetah-vel.hdf5" --selection max-qr --eval-episodes 0 --seed 0 -o "$W/cheetah-fisor.safetensors" "${T[@]}" > /dev/null
   export_to "$W/cheetah-fisor.safetensors" "$C/halfcheetah-velocity-fisor.safetensors"
