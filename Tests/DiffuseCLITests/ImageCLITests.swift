@@ -43,6 +43,14 @@ struct ImageCLITests {
         #expect(r.status == 0, "\(r.err)")
         let image = try PNG.decode(Data(contentsOf: URL(fileURLWithPath: png)))
         #expect(image.channels == 3 && image.width > 3 * 8 * 4)
+        // Classifier-free guidance changes the samples; w = 1 is the conditional model itself.
+        func samples(_ extra: [String]) throws -> [Float] {
+            let npy = tempPath("cfg.npy")
+            #expect(runCLI(["sample", "--model", straight, "-n", "3", "--sampler", "ddim", "--steps", "2", "-o", npy] + extra).status == 0)
+            return try NPY.decode(Data(contentsOf: URL(fileURLWithPath: npy)), name: npy).values
+        }
+        let plainSamples = try samples([])
+        #expect(try samples(["--cfg", "1"]) == plainSamples && (try samples(["--cfg", "3"])) != plainSamples)
 
         // Aligned toward the user's preferred images (here: the class-0 images, red), SePPO with the bank.
         let preferredSet = tempPath("preferred.npz")
@@ -72,6 +80,8 @@ struct ImageCLITests {
         #expect(r.status == 0 && r.err.contains { $0.contains("unconditional") }, "\(r.err)")
         r = runCLI(["sample", "--model", uncond, "-n", "3", "--sampler", "ddim", "--steps", "2", "--png", tempPath("grey.png"), "--json"])
         #expect(r.status == 0, "\(r.err)")
+        r = runCLI(["sample", "--model", uncond, "-n", "3", "--cfg", "2", "--png", tempPath("grey.png")])
+        #expect(r.status != 0 && r.err.count == 1 && r.err[0].contains("--cfg applies to class-conditional"), "\(r.err)")
     }
 
     /// The shapes task: uint8 [N, S, S, 3] images with classes and the warm attribute; the judge agrees with the

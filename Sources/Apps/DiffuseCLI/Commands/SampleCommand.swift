@@ -14,7 +14,8 @@ struct SampleCommand: Command {
     static let png = Option("--png", value: "FILE", help: "write image samples as a PNG grid (labelled with their class for conditional models)")
     static let sampler = Option("--sampler", value: "KIND", help: "ddpm | ddim | edm (default: ddpm for ddpm models, edm for edm models)")
     static let steps = Option("--steps", value: "N", help: "sampling steps (default: all 1000 for DDPM, 50 for DDIM, 64 for EDM)")
-    static let options = [model, count, output, svg, png, sampler, steps, .seed, .threads, .json]
+    static let cfg = Option("--cfg", value: "W", help: "class-conditional image models: classifier-free guidance weight w·f(x, c) + (1 − w)·f(x, ∅) (default 1: none; `train image` models learned f(x, ∅) with --uncond)")
+    static let options = [model, count, output, svg, png, sampler, steps, cfg, .seed, .threads, .json]
 
     static func run(_ args: ParsedArguments, console: Console) throws {
         let url = URL(fileURLWithPath: try args.required(model))
@@ -44,7 +45,11 @@ struct SampleCommand: Command {
         let started = Date()
         // Class-conditional models: row i gets class i mod classes (one grid column per class).
         let labels = model.classes.map { k in (0..<n).map { $0 % k } }
-        let network = labels.flatMap { l in model.conditionalNetwork.map { $0(l) } } ?? model.network
+        var network = labels.flatMap { l in model.conditionalNetwork.map { $0(l) } } ?? model.network
+        if let w = try args.float(cfg), w != 1 {
+            guard let labels, let guided = model.guidedNetwork else { throw CLIError("--cfg applies to class-conditional image models only", usage: true) }
+            network = guided(labels, w)
+        }
         let x = s.sample(network, shape: [n] + model.sampleShape, rng: RandomGenerator(seed: try args.seed()))
         let seconds = Date().timeIntervalSince(started)
         guard x.isFinite else { throw CLIError("sampling produced NaN or infinite values") }

@@ -14,6 +14,8 @@ struct SampleableModel {
     /// Class-conditional models: the number of classes, and the network conditioned on one label per row.
     var classes: Int? = nil
     var conditionalNetwork: (([Int]) -> DenoisingNetwork)? = nil
+    /// Class-conditional models: classifier-free guidance with weight w, w·f(x, c) + (1 − w)·f(x, ∅).
+    var guidedNetwork: (([Int], Float) -> DenoisingNetwork)? = nil
 }
 
 /// A policy checkpoint as `diffuse eval` uses it.
@@ -51,7 +53,10 @@ enum Loaders {
             return SampleableModel(name: "\(conditional ? "class-conditional" : "unconditional") \(c.size)×\(c.size)×\(c.channels) images",
                                    sampleShape: [c.channels, c.size, c.size], objective: objective, network: net.network(),
                                    describe: { _ in conditional ? ["rows cycle through the classes 0…\(c.classes - 1)"] : [] }, classes: conditional ? c.classes : nil,
-                                   conditionalNetwork: conditional ? { labels in net.network(condition: Tensor(labels.map(Float.init))) } : nil)
+                                   conditionalNetwork: conditional ? { labels in net.network(condition: Tensor(labels.map(Float.init))) } : nil,
+                                   guidedNetwork: conditional ? { labels, w in
+                                       classifierFree({ x, t, c in net.network(condition: c)(x, t) }, condition: Tensor(labels.map(Float.init)), weight: w)
+                                   } : nil)
         }
         return r
     }
