@@ -134,7 +134,7 @@ def convergence_section(rows, logs, diffuse, figures):
 
 RULES = ["min-qh", "max-qr", "feasible-sample", "raw"]
 
-def rule_table(rows, group, label, fmt, show_n=False, show_safe=False):
+def rule_table(rows, group, label, fmt, show_n=False, show_safe=False, show_time=True):
     """Per dataset, one line per value of group(row), one column per candidate rule; cells: return / cost over seeds
     (with the safe seeds if show_safe), then the mean actor-phase time (experiments/fisor_actor_curve.sh rows)."""
     out = []
@@ -142,8 +142,8 @@ def rule_table(rows, group, label, fmt, show_n=False, show_safe=False):
     for ds in sorted({r["dataset"] for r in rows}):
         rs = [r for r in rows if r["dataset"] == ds]
         out += [f"### {ds} (seeds {', '.join(map(str, sorted({r['seed'] for r in rs})))})", "",
-                f"| {label} | " + ("n | " if show_n else "") + " | ".join(rules) + " | actor-phase time |",
-                "|---|" + ("---|" if show_n else "") + "---|" * (len(rules) + 1)]
+                f"| {label} | " + ("n | " if show_n else "") + " | ".join(rules) + (" | actor-phase time |" if show_time else " |"),
+                "|---|" + ("---|" if show_n else "") + "---|" * (len(rules) + (1 if show_time else 0))]
         for g in sorted({group(r) for r in rs}):
             line = [fmt(g)] + ([str(len({r["seed"] for r in rs if group(r) == g}))] if show_n else [])
             for rule in rules:
@@ -151,7 +151,8 @@ def rule_table(rows, group, label, fmt, show_n=False, show_safe=False):
                 safe = f' ({sum(r["normalized_cost"] <= 1 for r in c)}/{len(c)} safe)' if show_safe else ""
                 line.append(f'{mean_std([r["normalized_return"] for r in c])} / {mean_std([r["normalized_cost"] for r in c])}{safe}' if c else "—")
             t = [r["train_seconds"] for r in rs if group(r) == g and r["rule"] == rules[0]]
-            line.append(f"{statistics.mean(t):.0f} s" if t else "—")
+            if show_time:
+                line.append(f"{statistics.mean(t):.0f} s" if t else "—")
             out.append("| " + " | ".join(line) + " |")
         out.append("")
     return out
@@ -177,9 +178,7 @@ def rules_section(rows):
              "(the feasible candidate, Q_h ≤ 0, with the largest Q_r; the safest if none is feasible), feasible-sample (the",
              "first feasible candidate) and raw (one candidate: the actor's own sample). Cells: normalized return / normalized",
              "cost, mean ± std over seeds, then the safe seeds.", ""]
-            + [line for line in rule_table(rows, lambda r: r["actor_iterations"], "actor iterations", lambda n: f"{n:,}", show_safe=True)
-               if not line.endswith("actor-phase time |")]
-            )
+            + rule_table(rows, lambda r: r["actor_iterations"], "actor iterations", lambda n: f"{n:,}", show_safe=True, show_time=False))
 
 def margin_section(rows):
     """The feasibility margin δ on shared critics (experiments/fisor_actor_curve.sh with MARGIN): per dataset, one
