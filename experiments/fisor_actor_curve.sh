@@ -27,6 +27,7 @@ WORK=${WORK:-$(mktemp -d)}
 mkdir -p "$WORK"
 ROWS=${ROWS:-experiments/results/fisor-actor-curve.jsonl}
 D=${D:-.build/release/diffuse}
+. experiments/lib.sh   # fisor_rule_row
 for ds in $DATASETS; do
   env=${ds%%:*} quality=${ds##*:}
   for seed in $SEEDS; do
@@ -38,18 +39,7 @@ for ds in $DATASETS; do
         --seed "$seed" --log-every 1000 --checkpoint-every "$ITERS" --eval-episodes 0 --threads "$THREADS" -o "$out" ${resume[@]+"${resume[@]}"} 2>> "$WORK/train.log" > /dev/null
       secs=$(python3 -c "import time,sys; print(round(time.time()-float(sys.argv[1]),1))" "$start")
       for rule in $RULES; do
-        p="$WORK/eval.safetensors"
-        case $rule in
-          raw) python3 dev/fisor_patch_checkpoint.py "$out" "$p" candidates=1 ;;
-          *) python3 dev/fisor_patch_checkpoint.py "$out" "$p" "selection=\"$rule\"" ;;
-        esac
-        "$D" eval --policy "$p" --episodes "$EPISODES" --seed 1000 --cost-limit "$KAPPA" --threads "$THREADS" --json 2>/dev/null | python3 -c '
-import json, sys
-e = json.load(sys.stdin)
-print(json.dumps(dict(dataset=sys.argv[1], seed=int(sys.argv[2]), critic_steps=int(sys.argv[7]), actor_iterations=int(sys.argv[3]), total_iterations=int(sys.argv[4]), rule=sys.argv[5],
-      train_seconds=float(sys.argv[6]), kappa=e["costLimit"], normalized_return=e["normalizedReturnMean"], normalized_cost=e["normalizedCostMean"],
-      return_mean=e["returnMean"], cost_mean=e["costMean"], episodes=e["episodes"], **({"feasible_margin": float(sys.argv[8])} if float(sys.argv[8]) > 0 else {}))))' \
-  "$ds" "$seed" "$snap" "$ITERS" "$rule" "$secs" "$CRITIC_STEPS" "$MARGIN" >> "$ROWS"
+        fisor_rule_row "$out" "$rule" "$ds" "$seed" "$CRITIC_STEPS" "$snap" "$ITERS" "$secs" "$MARGIN" >> "$ROWS"
         tail -1 "$ROWS"
       done
     done

@@ -19,24 +19,14 @@ CRITIC_STEPS=${CRITIC_STEPS:-40000}
 ACTOR_STEPS=${ACTOR_STEPS:-2000}
 ROWS=${ROWS:-experiments/results/fisor-rules.jsonl}
 D=${D:-$WORK/diffuse}
-scratch=$(mktemp -d)
-trap 'rm -rf "$scratch"' EXIT
+. experiments/lib.sh   # fisor_rule_row
 for ds in $DATASETS; do
   env=${ds%%:*}; quality=${ds#*:}
   for seed in $SEEDS; do
     policy="$WORK/$env-$quality-$seed-fisor.safetensors"
     [ -f "$policy" ] || { echo "skipping $policy (not trained)" >&2; continue; }
     for rule in $RULES; do
-      case $rule in
-        raw) python3 dev/fisor_patch_checkpoint.py "$policy" "$scratch/eval.safetensors" candidates=1 ;;
-        *) python3 dev/fisor_patch_checkpoint.py "$policy" "$scratch/eval.safetensors" "selection=\"$rule\"" ;;
-      esac
-      "$D" eval --policy "$scratch/eval.safetensors" --episodes "$EPISODES" --seed 1000 --cost-limit "$KAPPA" --threads "$THREADS" --json 2>/dev/null | python3 -c '
-import json, sys
-e = json.load(sys.stdin)
-print(json.dumps(dict(dataset=sys.argv[1], seed=int(sys.argv[2]), critic_steps=int(sys.argv[3]), actor_iterations=int(sys.argv[4]), total_iterations=int(sys.argv[4]),
-      rule=sys.argv[5], train_seconds=0.0, kappa=e["costLimit"], normalized_return=e["normalizedReturnMean"], normalized_cost=e["normalizedCostMean"],
-      return_mean=e["returnMean"], cost_mean=e["costMean"], episodes=e["episodes"])))' "$ds" "$seed" "$CRITIC_STEPS" "$ACTOR_STEPS" "$rule" >> "$ROWS"
+      fisor_rule_row "$policy" "$rule" "$ds" "$seed" "$CRITIC_STEPS" "$ACTOR_STEPS" "$ACTOR_STEPS" 0 0 >> "$ROWS"
       tail -1 "$ROWS"
     done
   done

@@ -17,15 +17,26 @@ enum SePPOInputs {
         do { return try ImageModel.load(URL(fileURLWithPath: path)) } catch let e as ImageModel.LoadError { throw CLIError(e.description) }
     }
 
+    /// The user's images (and labels) as `ImageSet.load` reads them, with its one-line errors.
+    static func images(_ path: String, labels: String? = nil) throws -> ImageSet {
+        do { return try ImageSet.load(URL(fileURLWithPath: path), labels: labels.map { URL(fileURLWithPath: $0) }) } catch let e as ImageSetError {
+            throw CLIError(e.description)
+        }
+    }
+
+    /// The user's images at `path`, which must have the channels and side that `model` makes.
+    static func images(_ path: String, for model: UNet2D) throws -> ImageSet {
+        let set = try images(path), c = model.config
+        guard set.channels == c.channels, set.side == (c.size, c.size) else {
+            throw CLIError("\(path): images of \(set.side.height)×\(set.side.width)×\(set.channels); the model makes \(c.size)×\(c.size)×\(c.channels)")
+        }
+        return set
+    }
+
     /// The user's preferred images as the preferred set of `model`: same channels and side; labelled for a
     /// class-conditional model (classes in range), the null class for an unconditional one.
     static func preferredImages(_ path: String, for model: UNet2D) throws -> PreferenceSet {
-        let set: ImageSet
-        do { set = try ImageSet.load(URL(fileURLWithPath: path)) } catch let e as ImageSetError { throw CLIError(e.description) }
-        let c = model.config
-        guard set.channels == c.channels, set.side == (c.size, c.size) else {
-            throw CLIError("\(path): images of \(set.side.height)×\(set.side.width)×\(set.channels); the base model makes \(c.size)×\(c.size)×\(c.channels)")
-        }
+        let set = try images(path, for: model), c = model.config
         if c.classes > 0 {
             guard let labels = set.labels else { throw CLIError("\(path): the base model is class-conditional, so the preferred images need labels (an npz 'labels' array or class folders)") }
             guard labels.allSatisfy({ $0 < c.classes }) else { throw CLIError("\(path): labels go up to \(labels.max()!), the base model has \(c.classes) classes") }

@@ -22,11 +22,13 @@ struct DatasetShapesCommand: Command {
     static func run(_ args: ParsedArguments, console: Console) throws {
         if let path = args.string(judge) {
             let images: Tensor
+            // `diffuse sample -o` writes model-space samples [N, 3, S, S], unclipped: values a little past ±1,
+            // which ImageSet's range detection would refuse, are taken as they are.
             if path.lowercased().hasSuffix(".npy"), let data = FileManager.default.contents(atPath: path),
                let array = try? NPY.decode(data, name: path), array.shape.count == 4, array.shape[1] == 3 {
-                images = Tensor(array.values, shape: array.shape)   // samples in model space ([−1, 1], [N, 3, S, S])
+                images = Tensor(array.values, shape: array.shape)
             } else {
-                do { images = try ImageSet.load(URL(fileURLWithPath: path)).images } catch let e as ImageSetError { throw CLIError(e.description) }
+                images = try SePPOInputs.images(path).images
             }
             guard images.shape[1] == 3 else { throw CLIError("\(path): warmth is judged on RGB images, these have \(images.shape[1]) channel(s)") }
             let fraction = Shapes.warmFraction(images)
@@ -41,7 +43,7 @@ struct DatasetShapesCommand: Command {
         let v = made.images.scalars
         var bytes = [Float](repeating: 0, count: v.count)
         for i in 0..<n { for k in 0..<3 { for p in 0..<(s * s) {
-            bytes[(i * s * s + p) * 3 + k] = ((v[(i * 3 + k) * s * s + p] + 1) / 2 * 255).rounded()
+            bytes[(i * s * s + p) * 3 + k] = PixelRange.bytes.fromModel(v[(i * 3 + k) * s * s + p]).rounded()
         } } }
         let archive = ArrayArchive(arrays: ["images": StoredArray(shape: [n, s, s, 3], values: bytes, type: .uint8),
                                             "labels": StoredArray(shape: [n], values: made.labels.map(Float.init), type: .int),

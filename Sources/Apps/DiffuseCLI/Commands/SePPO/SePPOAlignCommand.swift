@@ -93,12 +93,12 @@ struct SePPOAlignCommand: Command {
             guard settings.method != .dpo else { throw CLIError("--method dpo needs oracle losers, which only the digits setup has (use seppo, sft or spin)", usage: true) }
             losers = nil
         }
-        let trainer = try makeTrainer(base: model, objective: objective, winners: winners, losers: losers, settings: settings)
-        console.err("\(winners.count) preferred images; \(describe(settings))")
         let c = model.config
         guard args.string(scorer) == nil || (c.channels == 1 && c.size == DigitsData.side && c.classes == DigitsData.classes) else {
             throw CLIError("--scorer judges 8×8 digits only (diffuse seppo train-scorer); this model makes \(c.size)×\(c.size)×\(c.channels) images", usage: true)
         }
+        let trainer = try makeTrainer(base: model, objective: objective, winners: winners, losers: losers, settings: settings)
+        console.err("\(winners.count) preferred images; \(describe(settings))")
         let monitor = try args.string(scorer).map { AlignmentMonitor(scorer: try SePPOInputs.scorer($0), seed: settings.seed &+ 0xE7A1) }
         try train(trainer, monitor: monitor, args: args, metadata: ["base": basePath, "preferred": preferredPath], output: url, console: console)
     }

@@ -64,14 +64,8 @@ struct SePPOScoreCommand: Command {
     /// the training images, and improved precision / recall of the preferred set, in the features of a PCA
     /// encoder fitted on the training images (`PCAFeatures`), plus the per-class diversity in pixels.
     static func scoreImages(_ args: ParsedArguments, model net: UNet2D, objective: DiffusionObjective, console: Console) throws {
-        let load = { (path: String) throws -> ImageSet in
-            do { return try ImageSet.load(URL(fileURLWithPath: path)) } catch let e as ImageSetError { throw CLIError(e.description) }
-        }
-        let liked = try load(try args.required(preferred)), base = try load(try args.required(images))
+        let liked = try SePPOInputs.images(try args.required(preferred), for: net), base = try SePPOInputs.images(try args.required(images), for: net)
         let c = net.config
-        for (path, set) in [(args.string(preferred)!, liked), (args.string(images)!, base)] where set.channels != c.channels || set.side != (c.size, c.size) {
-            throw CLIError("\(path): images of \(set.side.height)×\(set.side.width)×\(set.channels); the model makes \(c.size)×\(c.size)×\(c.channels)")
-        }
         guard case let .discrete(_, trainSteps, _) = objective else { throw CLIError("the model's objective is not discrete") }
         let perClassCount = try args.int(perClass, range: 2...10_000)!, k = try args.int(steps, range: 1...trainSteps)!
         let classes = Swift.max(c.classes, 1)

@@ -30,10 +30,7 @@ struct TrainImageCommand: Command {
     static let options = [data, labels, output, steps, batch, lr, width, uncond, checkpointEvery, .resume, .stopAfter, logEvery, .distributed, .seed, .threads, .json]
 
     static func run(_ args: ParsedArguments, console: Console) throws {
-        let images: ImageSet
-        do {
-            images = try ImageSet.load(URL(fileURLWithPath: try args.required(data)), labels: args.string(labels).map { URL(fileURLWithPath: $0) })
-        } catch let e as ImageSetError { throw CLIError(e.description) }
+        let images = try SePPOInputs.images(try args.required(data), labels: args.string(labels))
         var settings = try self.settings(args, side: images.side.height)
         settings.degradedFraction = 0
         let p = try args.float(uncond)!
