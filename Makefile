@@ -6,7 +6,7 @@ BENCH_DIR = .build-bench
 DIFFUSE = .build/release/diffuse
 THREADS ?= 2
 
-.PHONY: setup build demo demo-locomotion test run-samples fuzz fuzz-build fuzz-minimize fuzz-replay gemm-split-check bench-build bench bench-rounds bench-rounds-diffusion-policies bench-ab bench-twin-gemm bench-train-agent bench-distributed bench-compare checkpoints datasets clean experiment-agents experiment-pgd experiment-seppo experiment-seppo-shapes experiment-fisor experiment-diffusion-policies experiment-fidelity experiment-fidelity-knobs stress-fisor kill-soak test-tsan test-asan
+.PHONY: setup build demo demo-locomotion test run-samples fuzz fuzz-build fuzz-minimize fuzz-replay gemm-split-check bench-build bench bench-contention bench-rounds bench-rounds-diffusion-policies bench-ab bench-twin-gemm bench-train-agent bench-distributed bench-compare checkpoints datasets clean experiment-agents experiment-pgd experiment-seppo experiment-seppo-shapes experiment-fisor experiment-diffusion-policies experiment-fidelity experiment-fidelity-knobs stress-fisor kill-soak test-tsan test-asan
 
 setup:
 	@bash scripts/setup.sh
@@ -72,6 +72,11 @@ bench: bench-build
 	$(BENCH_DIR)/release/diffuse bench core --threads $(THREADS) -o bench-results/core.json
 
 # End-to-end wall time of `diffuse train agent` (TD3+BC, 10k updates, 50k pendulum transitions).
+# Issue #30 item 4: 1 vs 2 threads, alone and beside BUSY spinning processes (bench/contention.py);
+# BASELINE=/path/to/old/diffuse puts another build in the same rounds.
+bench-contention: bench-build
+	python3 bench/contention.py --diffuse $(BENCH_DIR)/release/diffuse $(if $(BASELINE),--baseline $(BASELINE)) --rounds $(or $(ROUNDS),5)
+
 bench-train-agent: bench-build
 	bash bench/train_agent_wall.sh $(BENCH_DIR)/release/diffuse
 

@@ -24,4 +24,27 @@ struct ThreadPoolTests {
         }
         #expect(firstBad == nil, "round \(firstBad?.round ?? -1): element \(firstBad?.index ?? -1) ran \(firstBad?.count ?? -1) times")
     }
+
+    /// A region ends when its chunks are done, not when every worker has checked in (issue #30): workers
+    /// that are parked (a pause between rounds outlasts their spin), late, or busy with a slow chunk must
+    /// still leave every chunk run exactly once, and finished, when parallelFor returns.
+    @Test func parkedWorkersAndSlowChunksNeverEndARegionEarly() {
+        let n = 64, rounds = 300
+        let counts = UnsafeMutableBufferPointer<Int32>.allocate(capacity: n)
+        counts.initialize(repeating: 0)
+        defer { counts.deallocate() }
+        var firstBad: (round: Int, index: Int, count: Int32)?
+        for round in 0..<rounds where firstBad == nil {
+            if round % 3 == 0 { usleep(200) }  // longer than a worker's spin: it parks
+            Threads.withCount([4, 2, 3][round % 3]) {
+                parallelFor(n) { b, e in
+                    // Chunk b sleeps a little on some rounds, so the other threads finish first.
+                    if (b + round) % 5 == 0 { usleep(50) }
+                    for i in b..<e { counts[i] += 1 }
+                }
+            }
+            if let i = (0..<n).first(where: { counts[$0] != Int32(round + 1) }) { firstBad = (round, i, counts[i]) }
+        }
+        #expect(firstBad == nil, "round \(firstBad?.round ?? -1): element \(firstBad?.index ?? -1) ran \(firstBad?.count ?? -1) times")
+    }
 }

@@ -1,15 +1,24 @@
-// A tiny spinning thread pool: workers spin briefly on a generation counter (a region costs ~1 µs
-// to start) and then sleep on a condition variable. One region runs at a time; nested or concurrent
-// regions run their chunks serially, in the same partition, so results stay identical.
+// A tiny thread pool that yields its cores: workers spin for a few microseconds on a generation counter
+// (a region costs ~1 µs to start while they spin) and then park on a condition variable. A region ends
+// when its chunks are done, never when every worker has checked in: a worker that is asleep or whose core
+// runs another process simply finds nothing left to claim, so the caller never waits for it (issue #30:
+// 2 threads had been up to 2.7× slower than 1 beside a busy process). One region runs at a time; nested or
+// concurrent regions run their chunks serially, in the same partition, so results stay identical.
 #include "ckernels.h"
 #include <cblas.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sched.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #define PD_MAX_THREADS 256
-#define PD_SPIN_ITERATIONS 20000
+// How long a worker spins for the next region before it parks (PD_POOL_SPIN_US overrides it, for
+// measuring), and how many pauses the caller spins between yields while a claimed chunk finishes
+// elsewhere. bench/contention.py measures them beside a busy process, `make bench-ab` on a quiet one.
+#define PD_SPIN_NANOSECONDS 50000
+#define PD_WAIT_SPINS_PER_YIELD 256
 
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;   // one region at a time
 static pthread_mutex_t config_lock = PTHREAD_MUTEX_INITIALIZER; // thread-count changes
@@ -25,11 +34,17 @@ static int started_workers = 0;
 #define GEN_ACTIVE_BITS 16
 #define GEN_ACTIVE_MASK ((1ull << GEN_ACTIVE_BITS) - 1)
 static _Atomic uint64_t generation = 0;
-static _Atomic int remaining = 0;
+static uint64_t spin_nanoseconds = PD_SPIN_NANOSECONDS; // set before the first worker starts
 // Chunks are claimed, not assigned: a thread whose core is busy elsewhere (a shared VM's vCPU)
 // leaves its chunk to the others. Chunk boundaries depend only on the thread count, so results do
-// not depend on which thread runs which chunk.
-static _Atomic int64_t next_chunk = 0;
+// not depend on which thread runs which chunk. The claim word holds the region's sequence number
+// (low 32 bits of the generation's), its chunk count and the next unclaimed chunk, so a worker that wakes
+// after its region ended fails its claim instead of taking a chunk of the next region.
+#define CLAIM_SEQ_SHIFT 32
+#define CLAIM_CHUNKS_SHIFT 16
+#define CLAIM_FIELD_MASK 0xffffull
+static _Atomic uint64_t claim = 0;
+static _Atomic int64_t pending = 0; // chunks of the current region not yet finished
 
 static struct {
     pd_task_fn fn;
@@ -58,12 +73,31 @@ static inline void chunk_bounds(int64_t n, int64_t chunks, int64_t i, int64_t *b
     *e = n * (i + 1) / chunks;
 }
 
-static void run_claimed_chunks(void) {
-    int64_t c;
-    while ((c = atomic_fetch_add_explicit(&next_chunk, 1, memory_order_acq_rel)) < job.chunks) {
+static inline uint32_t region_sequence(uint64_t gen) { return (uint32_t)(gen >> GEN_ACTIVE_BITS); }
+
+static inline uint64_t now_nanoseconds(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
+
+// Runs chunks of region `seq` until none is left to claim. job is read only after a successful claim:
+// the region cannot end (and job cannot be rewritten) before that chunk's pending count is released.
+static void run_claimed_chunks(uint32_t seq) {
+    uint64_t c = atomic_load_explicit(&claim, memory_order_acquire);
+    for (;;) {
+        if ((uint32_t)(c >> CLAIM_SEQ_SHIFT) != seq) return;
+        uint64_t chunks = (c >> CLAIM_CHUNKS_SHIFT) & CLAIM_FIELD_MASK, i = c & CLAIM_FIELD_MASK;
+        if (i >= chunks) return;
+        if (!atomic_compare_exchange_weak_explicit(&claim, &c, c + 1, memory_order_acq_rel, memory_order_acquire)) continue;
         int64_t b, e;
-        chunk_bounds(job.n, job.chunks, c, &b, &e);
+        chunk_bounds(job.n, job.chunks, (int64_t)i, &b, &e);
+        int outer = scoped_threads;
+        scoped_threads = job.threads; // nested regions inside the chunk partition with the caller's count
         if (e > b) job.fn(job.ctx, b, e);
+        scoped_threads = outer;
+        atomic_fetch_sub_explicit(&pending, 1, memory_order_acq_rel);
+        c = atomic_load_explicit(&claim, memory_order_acquire);
     }
 }
 
@@ -72,10 +106,14 @@ static void *worker_main(void *arg) {
     in_region = 1;
     uint64_t seen = start_generation[id];
     for (;;) {
-        uint64_t gen;
-        int spins = 0;
+        uint64_t gen, spin_start = 0;
+        unsigned spins = 0;
         while ((gen = atomic_load_explicit(&generation, memory_order_acquire)) == seen) {
-            if (++spins < PD_SPIN_ITERATIONS) { cpu_relax(); continue; }
+            cpu_relax();
+            if (++spins % 64) continue; // the clock is read every 64 pauses
+            uint64_t t = now_nanoseconds();
+            if (spin_start == 0) { spin_start = t; continue; }
+            if (t - spin_start < spin_nanoseconds) continue;
             pthread_mutex_lock(&sleep_lock);
             while (atomic_load_explicit(&generation, memory_order_acquire) == seen)
                 pthread_cond_wait(&sleep_cond, &sleep_lock);
@@ -83,10 +121,7 @@ static void *worker_main(void *arg) {
         }
         seen = gen;
         if (id > (int64_t)(gen & GEN_ACTIVE_MASK)) continue; // left out: touch nothing of the job
-        scoped_threads = job.threads;
-        run_claimed_chunks();
-        scoped_threads = 0;
-        atomic_fetch_sub_explicit(&remaining, 1, memory_order_acq_rel);
+        run_claimed_chunks(region_sequence(gen));
     }
     return NULL;
 }
@@ -102,6 +137,8 @@ void pd_set_num_threads(int n) {
     pthread_mutex_lock(&config_lock);
     pthread_mutex_lock(&pool_lock); // never change the count while a region runs
     openblas_set_num_threads(1);    // BLAS runs inside our chunks
+    const char *spin = getenv("PD_POOL_SPIN_US");
+    if (started_workers == 0 && spin && atof(spin) >= 0) spin_nanoseconds = (uint64_t)(atof(spin) * 1000);
     while (started_workers < n - 1) {
         pthread_t t;
         pthread_attr_t attr;
@@ -171,16 +208,23 @@ void pd_parallel_for(int64_t n, int64_t grain, pd_task_fn fn, void *ctx) {
     job.n = n;
     job.chunks = chunks;
     job.threads = threads;
-    atomic_store_explicit(&next_chunk, 0, memory_order_relaxed);
-    atomic_store_explicit(&remaining, active, memory_order_release);
-    // One writer at a time (pool_lock): the next sequence number with this region's worker count.
+    // One writer at a time (pool_lock): the next sequence number with this region's worker count. pending
+    // is set before the claim word publishes the region (release), so every claimed chunk finds it.
     uint64_t previous = atomic_load_explicit(&generation, memory_order_relaxed);
-    atomic_store_explicit(&generation, (((previous >> GEN_ACTIVE_BITS) + 1) << GEN_ACTIVE_BITS) | (uint64_t)active, memory_order_release);
+    uint64_t gen = (((previous >> GEN_ACTIVE_BITS) + 1) << GEN_ACTIVE_BITS) | (uint64_t)active;
+    uint32_t seq = region_sequence(gen);
+    atomic_store_explicit(&pending, chunks, memory_order_relaxed);
+    atomic_store_explicit(&claim, ((uint64_t)seq << CLAIM_SEQ_SHIFT) | ((uint64_t)chunks << CLAIM_CHUNKS_SHIFT), memory_order_release);
+    atomic_store_explicit(&generation, gen, memory_order_release);
     pthread_mutex_lock(&sleep_lock);
     pthread_cond_broadcast(&sleep_cond);
     pthread_mutex_unlock(&sleep_lock);
-    run_claimed_chunks();
-    while (atomic_load_explicit(&remaining, memory_order_acquire) > 0) cpu_relax();
+    run_claimed_chunks(seq);
+    // Only chunks another thread has claimed are still running: spin, yielding now and then so a
+    // worker that shares this core with another process gets it back sooner.
+    for (unsigned spins = 1; atomic_load_explicit(&pending, memory_order_acquire) > 0; spins++) {
+        if (spins % PD_WAIT_SPINS_PER_YIELD) cpu_relax(); else sched_yield();
+    }
     in_region = 0;
     pthread_mutex_unlock(&pool_lock);
 }
