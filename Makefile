@@ -6,7 +6,7 @@ BENCH_DIR = .build-bench
 DIFFUSE = .build/release/diffuse
 THREADS ?= 2
 
-.PHONY: setup build demo demo-locomotion test run-samples fuzz fuzz-build fuzz-minimize fuzz-replay gemm-split-check bench-build bench bench-contention bench-rounds bench-rounds-diffusion-policies bench-ab bench-twin-gemm bench-train-agent bench-distributed bench-compare checkpoints datasets clean experiment-agents experiment-pgd experiment-seppo experiment-seppo-shapes experiment-fisor experiment-diffusion-policies experiment-fidelity experiment-fidelity-knobs stress-fisor kill-soak test-tsan test-asan
+.PHONY: setup build demo demo-locomotion test run-samples fuzz fuzz-build fuzz-minimize fuzz-replay gemm-split-check bench-build bench bench-contention bench-rounds bench-rounds-diffusion-policies bench-ab bench-twin-gemm bench-train-agent bench-distributed bench-compare checkpoints datasets clean experiment-agents experiment-pgd experiment-seppo experiment-seppo-shapes experiment-fisor experiment-diffusion-policies experiment-fidelity experiment-fidelity-knobs stress-fisor kill-soak test-tsan test-tsan-ci test-asan
 
 setup:
 	@bash scripts/setup.sh
@@ -34,6 +34,7 @@ test:
 	@$(MAKE) --no-print-directory fuzz-replay
 	python3 experiments/seppo_pick.py --self-test
 	@$(MAKE) --no-print-directory kill-soak
+	@$(MAKE) --no-print-directory test-tsan-ci
 
 # Issue #32: the in-process FISOR resume suite beside other suites, RUNS times under LOAD spinning processes.
 stress-fisor: setup
@@ -42,11 +43,15 @@ stress-fisor: setup
 # Issue #32: the suite under ThreadSanitizer / AddressSanitizer (debug builds, our C targets instrumented too;
 # any report fails the run). FILTER narrows it, e.g. make test-tsan FILTER='TensorCoreTests|NNTests|FISORTests'.
 # Suppressions, each with its reason: scripts/sanitizers/*.supp.
-SANITIZER_FILTER = $(if $(FILTER),--filter '$(FILTER)')
+SANITIZER_FILTER = $(if $(FILTER),--filter '$(FILTER)') $(if $(SKIP),--skip '$(SKIP)')
 test-tsan: setup
 	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan
 	TSAN_OPTIONS="suppressions=$(CURDIR)/scripts/sanitizers/tsan.supp halt_on_error=0 exitcode=66" \
 	  $(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan $(SANITIZER_FILTER)
+# CI's short TSan job (part of make test): the tensor, NN and FISOR suites, minus the two-state HJ chain —
+# 60,000 updates on a batch of 2 that never reaches the thread pool, 9 minutes under TSan (make test-tsan runs it).
+test-tsan-ci:
+	@$(MAKE) --no-print-directory test-tsan FILTER='TensorCoreTests|NNTests|FISORTests' SKIP='twoStateChainConvergesToItsClosedFormHJValue'
 test-asan: setup
 	$(SWIFT) build --build-tests --sanitize=address --scratch-path .build-asan
 	ASAN_OPTIONS="detect_leaks=0" $(SWIFT) test --skip-build --sanitize=address --scratch-path .build-asan $(SANITIZER_FILTER)

@@ -63,7 +63,10 @@ for seed in $SEEDS; do
 done
 mkdir -p "$FIGURES"
 first=$(echo $SEEDS | cut -d' ' -f1)
-for method in base $METHODS; do cp "$WORK/$method-$first.png" "$FIGURES/seppo-shapes-$method.png"; done
+for method in base $METHODS; do  # the figure: 12 samples per class of the first seed's models (same DDIM seed)
+  "$D" sample --model "$WORK/$method-$first.safetensors" -n 36 --sampler ddim --steps "$SCORE_STEPS" --seed "$((1000 + first))" -o "$WORK/figure.npy" \
+    --png "$FIGURES/seppo-shapes-$method.png" "${T[@]}" > /dev/null
+done
 python3 experiments/seppo_shapes_table.py "$ROWS" "$TABLE" --methods "base $METHODS" \
   --command "bash experiments/seppo_shapes.sh SEEDS=\"$SEEDS\" SIDE=$SIDE N_BASE=$N_BASE N_PREFERRED=$N_PREFERRED BASE_STEPS=$BASE_STEPS STEPS=$STEPS BETA=$BETA LR=$LR METHODS=\"$METHODS\" PER_CLASS=$PER_CLASS THREADS=$THREADS"
 cat "$TABLE"

@@ -49,8 +49,9 @@ def main():
         d = [by[("seppo", s)]["warm_fraction"] - by[("sft", s)]["warm_fraction"] for s in seeds if ("seppo", s) in by and ("sft", s) in by]
         if d:
             out.append(f"- SePPO − SFT, per seed: " + ", ".join(f"{x:+.3f}" for x in d) + f" (SePPO at least as warm on {sum(x >= 0 for x in d)}/{len(d)} seeds)")
-    out += ["", "Samples of the first seed (rows cycle through circle, square, triangle):", ""]
-    out += [f"![{m}](figures/seppo-shapes-{m}.png)" for m in methods]
+    out += ["", f"Samples of seed {seeds[0]}'s models, the same DDIM noise for each (columns: circle, square, triangle):", "",
+            "| " + " | ".join(methods) + " |", "|" + "---|" * len(methods),
+            "| " + " | ".join(f"![{m}](figures/seppo-shapes-{m}.png)" for m in methods) + " |"]
     with open(a.out, "w") as f:
         f.write("\n".join(out) + "\n")
 
