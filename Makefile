@@ -76,12 +76,12 @@ bench-build: setup
 bench: bench-build
 	$(BENCH_DIR)/release/diffuse bench core --threads $(THREADS) -o bench-results/core.json
 
-# End-to-end wall time of `diffuse train agent` (TD3+BC, 10k updates, 50k pendulum transitions).
-# Issue #30 item 4: 1 vs 2 threads, alone and beside BUSY spinning processes (bench/contention.py);
+# Issue #30 item 4: 1 vs 2 threads, alone and beside a busy process (bench/contention.py);
 # BASELINE=/path/to/old/diffuse puts another build in the same rounds.
 bench-contention: bench-build
 	python3 bench/contention.py --diffuse $(BENCH_DIR)/release/diffuse $(if $(BASELINE),--baseline $(BASELINE)) --rounds $(or $(ROUNDS),5)
 
+# End-to-end wall time of `diffuse train agent` (TD3+BC, 10k updates, 50k pendulum transitions).
 bench-train-agent: bench-build
 	bash bench/train_agent_wall.sh $(BENCH_DIR)/release/diffuse
 

@@ -35,7 +35,7 @@ struct ThreadPoolTests {
         defer { counts.deallocate() }
         var firstBad: (round: Int, index: Int, count: Int32)?
         for round in 0..<rounds where firstBad == nil {
-            if round % 3 == 0 { usleep(200) }  // longer than a worker's spin: it parks
+            if round % 3 == 0 { usleep(1_000) }  // longer than a worker's 250 µs spin: it parks
             Threads.withCount([4, 2, 3][round % 3]) {
                 parallelFor(n) { b, e in
                     // Chunk b sleeps a little on some rounds, so the other threads finish first.

@@ -137,8 +137,12 @@ void pd_set_num_threads(int n) {
     pthread_mutex_lock(&config_lock);
     pthread_mutex_lock(&pool_lock); // never change the count while a region runs
     openblas_set_num_threads(1);    // BLAS runs inside our chunks
-    const char *spin = getenv("PD_POOL_SPIN_US");
-    if (started_workers == 0 && spin && atof(spin) >= 0) spin_nanoseconds = (uint64_t)(atof(spin) * 1000);
+    if (started_workers == 0) { // read once, before any worker spins
+        const char *spin = getenv("PD_POOL_SPIN_US");
+        char *end = NULL;
+        double us = spin ? strtod(spin, &end) : -1;
+        if (spin && end != spin && *end == 0 && us >= 0 && us <= 1e6) spin_nanoseconds = (uint64_t)(us * 1000); // else: the default
+    }
     while (started_workers < n - 1) {
         pthread_t t;
         pthread_attr_t attr;
