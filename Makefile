@@ -77,9 +77,11 @@ bench: bench-build
 	$(BENCH_DIR)/release/diffuse bench core --threads $(THREADS) -o bench-results/core.json
 
 # Issue #30 item 4: 1 vs 2 threads, alone and beside a busy process (bench/contention.py);
-# BASELINE=/path/to/old/diffuse puts another build in the same rounds.
+# BASELINE=/path/to/old/diffuse puts another build in the same rounds; SPINS="25 50 100" adds the new
+# build at those PD_POOL_SPIN_US values (µs a worker spins before parking).
 bench-contention: bench-build
-	python3 bench/contention.py --diffuse $(BENCH_DIR)/release/diffuse $(if $(BASELINE),--baseline $(BASELINE)) --rounds $(or $(ROUNDS),5)
+	python3 bench/contention.py --diffuse $(BENCH_DIR)/release/diffuse $(if $(BASELINE),--baseline $(BASELINE)) \
+	  $(foreach s,$(SPINS),--variant spin$(s):PD_POOL_SPIN_US=$(s)) --rounds $(or $(ROUNDS),5)
 
 # End-to-end wall time of `diffuse train agent` (TD3+BC, 10k updates, 50k pendulum transitions).
 bench-train-agent: bench-build

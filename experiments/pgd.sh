@@ -90,7 +90,7 @@ for env in $ENVS; do
         local r
         r=$("$D" pgd train-agent --data "$WORK/$env.hdf5" "$@" --algo "$ALGO" --guidance "$lambda" \
               --steps "$AGENT_STEPS" --pool "$POOL" --regenerate-every "$REGEN" --sample-steps "$POOL_SAMPLE_STEPS" --eval-episodes 50 --seed "$seed" --threads "$THREADS" \
-              --log-every "$AGENT_STEPS" --checkpoint-every "$AGENT_STEPS" --json -o "$tag-$kind-agent-$lambda.safetensors" 2>/dev/null)
+              --log-every "$AGENT_STEPS" --checkpoint-every "$AGENT_STEPS" --json -o "$tag-$kind-${ALGO/td3bc/agent}-$lambda.safetensors" 2>/dev/null)
         row "$kind" "$env" "$seed" "$lambda" "$(echo "$r" | python3 -c 'import json,sys; r=json.load(sys.stdin); print(json.dumps({"normalized_score": r["normalized_score"], "return_mean": r["return_mean"], "seconds": r["seconds"], "algo": sys.argv[1]}))' "$ALGO")"
       }
       for lambda in $DOWN_LAMBDAS; do down downstream "$lambda" --model "$tag-traj.safetensors"; done

@@ -17,7 +17,8 @@
 # and the flipper's precision (diagnostics only; the scorer never enters a loss). Rows go to experiments/results/seppo.jsonl; experiments/seppo_table.py
 # writes docs/seppo-results.md; base-vs-aligned grids go to docs/figures/seppo-*.png.
 # A METHODS entry may carry its own setting, METHOD[:REF[:FLIP]]@BETA,LR,STEPS (what the sweep's picks
-# look like); the row records beta, lr and steps either way.
+# look like); the row records beta, lr and steps either way. STEPS may be snapshots of one run, 210+630
+# (one row each).
 # JUDGE=validation (the sweep's selection phase, experiments/seppo_sweep.sh): digits are judged by the
 # validation judge (seppo train-scorer --split evaluation), never by the test judge, which is not even
 # trained; every score (both setups) uses sampling seeds 2000 + seed instead of 1000 + seed.
@@ -94,19 +95,36 @@ run_seed() {
     extra=()
     [ -n "${ref:-}" ] && extra+=(--ref "$ref")
     [ -n "${flip:-}" ] && extra+=(--flip "$flip")
+    # STEPS may list snapshots, e.g. 210+630: one run to the last, stopped and scored at each earlier
+    # one (--stop-after, then --resume). The learning rate is constant and the bank grows every
+    # BANK_EVERY updates, so the model after 210 of 630 updates is the model of a 210-update run
+    # (Tests/DiffuseCLITests/SePPOCLITests.swift checks it), and the update-count axis of a sweep costs
+    # one run at its largest count.
+    IFS=+ read -ra snaps <<< "$steps"
+    last=${snaps[${#snaps[@]}-1]}
     out="$WORK/$name${setting:+-${setting//,/-}}-$seed.safetensors"
-    start=$(date +%s.%N)
-    align=$("$D" seppo align --base "$base" --method "$method" "${extra[@]}" --steps "$steps" --bank-every "$BANK_EVERY" --beta "$beta" \
-      --lr "$lr" --seed "$seed" --threads "$THREADS" --log-every "$steps" --checkpoint-every "$steps" "${SETUP_ARGS[@]}" \
-      --eval-every "$EVAL_EVERY" --json -o "$out" 2> /dev/null)
-    align=$(python3 -c "import json,sys; a=json.loads(sys.argv[1]); a.update(beta=float(sys.argv[2]), lr=float(sys.argv[3])); print(json.dumps(a))" "$align" "$beta" "$lr")
-    echo "seed $seed $name${setting:+ @ $setting}: $(python3 -c "print(f'{$(date +%s.%N) - $start:.0f}')") s" >&2
-    png=""
-    if [ "$seed" = 0 ] && [ "$SETUP" = digits ] && [ "$JUDGE$PNGS" = test1 ]; then
-      [ "$name" = "seppo-random-sign" ] && png="$FIGURES/seppo-aligned.png"
-      [ "$name" = "sft" ] && png="$FIGURES/seppo-sft.png"
-    fi
-    row "$name" "$seed" "$align" "$(score "$out" "$png")"
+    resume=() elapsed=0
+    for s in "${snaps[@]}"; do
+      start=$(date +%s.%N)
+      stop=(); [ "$s" = "$last" ] || stop=(--stop-after "$s")
+      align=$("$D" seppo align --base "$base" --method "$method" "${extra[@]}" --steps "$last" --bank-every "$BANK_EVERY" --beta "$beta" \
+        --lr "$lr" --seed "$seed" --threads "$THREADS" --log-every "$last" --checkpoint-every "$last" "${SETUP_ARGS[@]}" \
+        --eval-every "$EVAL_EVERY" --json -o "$out" ${resume[@]+"${resume[@]}"} ${stop[@]+"${stop[@]}"} 2> /dev/null)
+      resume=(--resume)
+      elapsed=$(python3 -c "print($elapsed + $(date +%s.%N) - $start)")
+      snapshot=$out
+      if [ "$s" != "$last" ]; then snapshot="${out%.safetensors}-at$s.safetensors"; cp "$out" "$snapshot"; fi
+      # The row: beta, lr, the snapshot's update count and the wall time to reach it.
+      align=$(python3 -c "import json,sys; a=json.loads(sys.argv[1]); a.update(beta=float(sys.argv[2]), lr=float(sys.argv[3]), steps=int(sys.argv[4]), seconds=float(sys.argv[5]), checkpoint=sys.argv[6]); print(json.dumps(a))" \
+        "$align" "$beta" "$lr" "$s" "$elapsed" "$snapshot")
+      echo "seed $seed $name${setting:+ @ $setting}, $s updates: $(python3 -c "print(f'{$elapsed:.0f}')") s" >&2
+      png=""
+      if [ "$seed" = 0 ] && [ "$SETUP" = digits ] && [ "$JUDGE$PNGS" = test1 ] && [ "$s" = "$last" ]; then
+        [ "$name" = "seppo-random-sign" ] && png="$FIGURES/seppo-aligned.png"
+        [ "$name" = "sft" ] && png="$FIGURES/seppo-sft.png"
+      fi
+      row "$name" "$seed" "$align" "$(score "$snapshot" "$png")"
+    done
   done
 }
 pids=()

@@ -8,7 +8,8 @@
 #    per-sample errors, so the same β means a different sharpness on an objective whose errors are larger;
 #    ERR_SCALE is the median per-sample error of the reference model measured at the end of alignment,
 #    align.final_metrics.mse_ref in the earlier runs' rows: digits 0.076 (DDPM ε-MSE per pixel), windows
-#    0.31 (EDM's weighted x0-error per element)), learning rate in LRS and updates in STEPS_GRID, the same
+#    0.31 (EDM's weighted x0-error per element)), learning rate in LRS and updates in STEPS_GRID (snapshots
+#    of one run per β and lr: the learning rate is constant, so they equal separate runs), the same
 #    grid and the same batch for every method (SFT has no β). Scored by experiments/seppo.sh with
 #    JUDGE=validation: digits by a judge trained on the evaluation split (the test judge never sees it and
 #    is not trained in this phase), windows by the exact path score on other sampling seeds (2000 + seed).
@@ -45,10 +46,12 @@ EVAL_EVERY=1000000 JUDGE=validation SEEDS=$VAL_SEED METHODS="" ROWS="$WORK/val-b
 pids=()
 for m in $METHODS; do
   specs=()
-  for lr in $LRS; do for steps in $STEPS_GRID; do
+  # The update counts are snapshots of one run per (β, lr): 210+630 (experiments/seppo.sh).
+  steps=$(tr ' ' '\n' <<< "$STEPS_GRID" | sort -n | paste -sd+)
+  for lr in $LRS; do
     if [ "${m%%:*}" = sft ]; then specs+=("$m@2000,$lr,$steps")   # β unused by SFT
     else for c in $BETA_SCALED; do specs+=("$m@$(python3 -c "print(round($c / $ERR_SCALE))"),$lr,$steps"); done; fi
-  done; done
+  done
   # No score-vs-step diagnostics while selecting (EVAL_EVERY past the last update: the start only).
   EVAL_EVERY=1000000 JUDGE=validation SEEDS=$VAL_SEED METHODS="${specs[*]}" ROWS="$WORK/val-${m//:/-}.jsonl" TABLE=0 bash experiments/seppo.sh &
   pids+=($!)

@@ -24,6 +24,14 @@ struct SePPOCLITests {
         #expect(r.status == 0, "\(r.err)")
         #expect(r.out.joined().contains("\"bank\":4"))
         #expect(runCLI(common + ["-o", resumed, "--stop-after", "4"]).status == 0)
+        // The first 4 of 6 updates are a 4-update run (constant learning rate, bank every 2): what lets
+        // experiments/seppo.sh score a sweep's update counts as snapshots of one run.
+        let short = tempPath("short.safetensors")
+        var shortArgs = common
+        shortArgs[shortArgs.firstIndex(of: "--steps")! + 1] = "4"
+        #expect(runCLI(shortArgs + ["-o", short]).status == 0)
+        let stopped = try SafeTensorsFile(contentsOf: URL(fileURLWithPath: resumed)), four = try SafeTensorsFile(contentsOf: URL(fileURLWithPath: short))
+        #expect(stopped.tensors.keys.contains("bank.2.stem.weight") && stopped.tensors == four.tensors)
         r = runCLI(common + ["-o", resumed, "--resume"])
         #expect(r.status == 0, "\(r.err)")
         let a = try SafeTensorsFile(contentsOf: URL(fileURLWithPath: straight)), b = try SafeTensorsFile(contentsOf: URL(fileURLWithPath: resumed))

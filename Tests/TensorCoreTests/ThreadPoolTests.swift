@@ -1,4 +1,6 @@
+import CKernels
 import Foundation
+import Synchronization
 import Testing
 import TensorCore
 
@@ -46,5 +48,25 @@ struct ThreadPoolTests {
             if let i = (0..<n).first(where: { counts[$0] != Int32(round + 1) }) { firstBad = (round, i, counts[i]) }
         }
         #expect(firstBad == nil, "round \(firstBad?.round ?? -1): element \(firstBad?.index ?? -1) ran \(firstBad?.count ?? -1) times")
+    }
+
+    /// Beside threads that want every core (here: busy threads of this process, 2 per core), our threads
+    /// are preempted, and the pool notices within a few regions: its workers then spin only briefly
+    /// before parking, leaving the cores to the others (issue #30).
+    @Test func preemptedThreadsShortenTheSpin() {
+        final class Flag: Sendable { let raised = Atomic<Bool>(false) }
+        let stop = Flag()
+        let busy = (0..<2 * Int(pd_cpu_count())).map { _ in
+            Thread { while !stop.raised.load(ordering: .relaxed) {} }  // a busy loop that still reads the flag
+        }
+        busy.forEach { $0.start() }
+        defer { stop.raised.store(true, ordering: .relaxed) }
+        let start = Date()
+        var noticed = false
+        while !noticed && Date().timeIntervalSince(start) < 5 {
+            Threads.withCount(2) { parallelFor(2) { _, _ in usleep(200) } }
+            noticed = pd_pool_spin_is_short() != 0
+        }
+        #expect(noticed, "no contention noticed in 5 s beside \(busy.count) busy threads")
     }
 }

@@ -1,5 +1,8 @@
 // A tiny thread pool that yields its cores: workers spin for a while (by the clock) on a generation counter
-// (a region costs ~1 µs to start while they spin) and then park on a condition variable. A region ends
+// (a region costs ~1 µs to start while they spin) and then park on a condition variable. The spin is long
+// (250 µs) while the process has its cores and short (25 µs) while another process competes for them, seen
+// as involuntary context switches of our threads (a spinning worker would hold the core share the other
+// process gives up; docs/benchmarks.md, "Beside a busy process"). A region ends
 // when its chunks are done, never when every worker has checked in: a worker that is asleep or whose core
 // runs another process simply finds nothing left to claim, so the caller never waits for it (issue #30:
 // 2 threads had been up to 2.7× slower than 1 beside a busy process). One region runs at a time; nested or
@@ -9,16 +12,25 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sched.h>
+#include <sys/resource.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
 
 #define PD_MAX_THREADS 256
-// How long a worker spins for the next region before it parks (PD_POOL_SPIN_US overrides it, for
-// measuring), and how many pauses the caller spins between yields while a claimed chunk finishes
+// How long a worker spins for the next region before it parks (PD_POOL_SPIN_US fixes it, without the
+// contention rule below, for measuring), and how many pauses the caller spins between yields while a claimed chunk finishes
 // elsewhere. bench/contention.py measures them beside a busy process, `make bench-ab` on a quiet one.
 #define PD_SPIN_NANOSECONDS 250000 // the old 20,000 pauses took 260 µs on our development VM
 #define PD_WAIT_SPINS_PER_YIELD 256
+// Contention: the caller counts the process's involuntary context switches over windows of
+// PD_CONTENTION_WINDOW; PD_CONTENTION_SWITCHES or more in one window make the workers spin only
+// PD_SPIN_CONTENDED_NANOSECONDS for the next PD_CONTENTION_HOLD (hysteresis: a parked worker is rarely
+// preempted, so the short spin must outlast the windows that no longer see switches).
+#define PD_SPIN_CONTENDED_NANOSECONDS 25000
+#define PD_CONTENTION_WINDOW 20000000ull // 20 ms
+#define PD_CONTENTION_SWITCHES 2
+#define PD_CONTENTION_HOLD 500000000ull // 500 ms
 
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;   // one region at a time
 static pthread_mutex_t config_lock = PTHREAD_MUTEX_INITIALIZER; // thread-count changes
@@ -35,6 +47,10 @@ static int started_workers = 0;
 #define GEN_ACTIVE_MASK ((1ull << GEN_ACTIVE_BITS) - 1)
 static _Atomic uint64_t generation = 0;
 static uint64_t spin_nanoseconds = PD_SPIN_NANOSECONDS; // set before the first worker starts
+static int adaptive_spin = 1;                              // 0 when PD_POOL_SPIN_US fixes the spin
+static _Atomic uint64_t short_spin_until = 0;              // CLOCK_MONOTONIC ns; workers spin briefly before it
+static uint64_t window_start = 0;                          // the caller's contention window (under pool_lock)
+static long window_switches = 0;
 // Chunks are claimed, not assigned: a thread whose core is busy elsewhere (a shared VM's vCPU)
 // leaves its chunk to the others. Chunk boundaries depend only on the thread count, so results do
 // not depend on which thread runs which chunk. The claim word holds the region's sequence number
@@ -101,19 +117,42 @@ static void run_claimed_chunks(uint32_t seq) {
     }
 }
 
+// How long a worker spins at time t before it parks.
+static inline uint64_t spin_budget(uint64_t t) {
+    if (adaptive_spin && t < atomic_load_explicit(&short_spin_until, memory_order_relaxed) && spin_nanoseconds > PD_SPIN_CONTENDED_NANOSECONDS)
+        return PD_SPIN_CONTENDED_NANOSECONDS;
+    return spin_nanoseconds;
+}
+
+// After a region (the caller, under pool_lock): once per window, the process's involuntary context
+// switches since the window began; enough of them mean another process wants our cores.
+static void watch_contention(void) {
+    if (!adaptive_spin) return;
+    uint64_t t = now_nanoseconds();
+    if (window_start != 0 && t - window_start < PD_CONTENTION_WINDOW) return;
+    struct rusage u;
+    if (getrusage(RUSAGE_SELF, &u) != 0) return;
+    if (window_start != 0 && u.ru_nivcsw - window_switches >= PD_CONTENTION_SWITCHES)
+        atomic_store_explicit(&short_spin_until, t + PD_CONTENTION_HOLD, memory_order_relaxed);
+    window_start = t;
+    window_switches = u.ru_nivcsw;
+}
+
+int pd_pool_spin_is_short(void) { return spin_budget(now_nanoseconds()) < spin_nanoseconds; }
+
 static void *worker_main(void *arg) {
     int64_t id = (int64_t)(intptr_t)arg; // 1-based: the caller is thread 0
     in_region = 1;
     uint64_t seen = start_generation[id];
     for (;;) {
-        uint64_t gen, spin_start = 0;
+        uint64_t gen, spin_start = 0, budget = 0;
         unsigned spins = 0;
         while ((gen = atomic_load_explicit(&generation, memory_order_acquire)) == seen) {
             cpu_relax();
             if (++spins % 64) continue; // the clock is read every 64 pauses
             uint64_t t = now_nanoseconds();
-            if (spin_start == 0) { spin_start = t; continue; }
-            if (t - spin_start < spin_nanoseconds) continue;
+            if (spin_start == 0) { spin_start = t; budget = spin_budget(t); continue; }
+            if (t - spin_start < budget) continue;
             pthread_mutex_lock(&sleep_lock);
             while (atomic_load_explicit(&generation, memory_order_acquire) == seen)
                 pthread_cond_wait(&sleep_cond, &sleep_lock);
@@ -141,7 +180,10 @@ void pd_set_num_threads(int n) {
         const char *spin = getenv("PD_POOL_SPIN_US");
         char *end = NULL;
         double us = spin ? strtod(spin, &end) : -1;
-        if (spin && end != spin && *end == 0 && us >= 0 && us <= 1e6) spin_nanoseconds = (uint64_t)(us * 1000); // else: the default
+        if (spin && end != spin && *end == 0 && us >= 0 && us <= 1e6) { // else: the default, adapted to contention
+            spin_nanoseconds = (uint64_t)(us * 1000);
+            adaptive_spin = 0;
+        }
     }
     while (started_workers < n - 1) {
         pthread_t t;
@@ -229,6 +271,7 @@ void pd_parallel_for(int64_t n, int64_t grain, pd_task_fn fn, void *ctx) {
     for (unsigned spins = 1; atomic_load_explicit(&pending, memory_order_acquire) > 0; spins++) {
         if (spins % PD_WAIT_SPINS_PER_YIELD) cpu_relax(); else sched_yield();
     }
+    watch_contention();
     in_region = 0;
     pthread_mutex_unlock(&pool_lock);
 }

@@ -23,6 +23,9 @@ void pd_set_scoped_threads(int n);
 int pd_get_scoped_threads(void);
 /// Number of online CPUs.
 int pd_cpu_count(void);
+/// 1 while the pool's workers spin only briefly before parking, because our threads have lately been
+/// preempted (another process wants the cores); 0 while they spin the full time.
+int pd_pool_spin_is_short(void);
 // The OpenBLAS core in use, and the one OpenBLAS detected itself (blas_core.c: a fallback such as
 // Prescott on a CPU it does not recognise is replaced by one chosen from the CPU's features).
 const char *pd_blas_core(void);
