@@ -85,6 +85,19 @@ struct FISORTests {
         #expect(budgetless == paper)
     }
 
+    /// The MuJoCo velocity tasks take a longer actor phase (docs/fisor.md, "On MuJoCo"), nothing else changes.
+    @Test func velocityTasksDifferFromTheReducedDefaultsOnlyInActorIterations() {
+        for name in ["halfcheetah-velocity", "hopper-velocity", "walker2d-velocity"] {
+            var settings = FISORSettings.reduced(forEnvironment: name)
+            #expect(settings.iterations == 12_000, "\(name)")
+            settings.iterations = FISORSettings().iterations
+            #expect(settings == FISORSettings(), "\(name)")
+        }
+        for name in ["safe-circle", "safe-goal", "halfcheetah", nil] as [String?] {
+            #expect(FISORSettings.reduced(forEnvironment: name) == FISORSettings(), "\(name ?? "no environment")")
+        }
+    }
+
     // MARK: docs/fisor.md §4
 
     @Test func weightsFollowTheRegionsAndStayFiniteAtExtremeAdvantages() {

@@ -14,7 +14,8 @@ struct FISORTrainCommand: Command {
     joint is the reference loop (each iteration: 2 actor steps, then one step of each critic). Every \
     --log-every critic steps a `step N/M  feasible_fraction …` line logs the feasibility critic's \
     convergence (diffuse plot curves reads it). Defaults are the reference code's except a reduced CPU \
-    budget (block width 256, 2 × 256 actor rows per iteration, 2,000 actor iterations); --preset paper \
+    budget (block width 256, 2 × 256 actor rows per iteration, 2,000 actor iterations, 12,000 on the \
+    MuJoCo velocity tasks); --preset paper \
     restores width 1024, 2 × 1024 rows and 10⁶ iterations. --critic qc is the cost-critic ablation (it \
     uses the cost limit in training). --algo bc-all clones every transition, bc-safe only the episodes \
     whose cost return is ≤ --cost-limit (the BC agent of diffuse train agent; --actor-steps are its \
@@ -33,7 +34,7 @@ struct FISORTrainCommand: Command {
     static let preset = Option("--preset", value: "P", default: "reduced", help: "reduced (CPU minutes) | paper (the reference budget)")
     static let schedule = Option("--schedule", value: "S", default: "critic-first", help: "critic-first (critics, then the actor) | joint (the reference loop)")
     static let criticSteps = Option("--critic-steps", value: "N", help: "critic-first: critic steps before the actor's (default: 40000)")
-    static let actorSteps = Option("--actor-steps", value: "N", help: "actor iterations, 2 actor steps each (BC: its steps; default: the preset's)")
+    static let actorSteps = Option("--actor-steps", value: "N", help: "actor iterations, 2 actor steps each (BC: its steps; default: the preset's: reduced 2000, 12000 on *-velocity tasks)")
     static let steps = Option("--steps", value: "N", help: "the same as --actor-steps (kept for older scripts)")
     static let selection = Option("--selection", value: "S", default: "min-qh", help: "min-qh (safest candidate) | max-qr (best feasible candidate) | feasible-sample (first feasible candidate)")
     static let feasibleMargin = Option("--feasible-margin", value: "δ", default: "0",
@@ -71,7 +72,8 @@ struct FISORTrainCommand: Command {
         let (dataset, context) = (input.dataset, input.context)
         guard dataset.costs != nil else { throw CLIError("\(input.path) has no costs: FISOR and BC-Safe need a safe-RL dataset (e.g. diffuse dataset collect --env safe-circle)") }
 
-        var settings = try args.choice(preset, Preset.self)! == .paper ? FISORSettings.paper : FISORSettings()
+        var settings = try args.choice(preset, Preset.self)! == .paper ? FISORSettings.paper
+            : FISORSettings.reduced(forEnvironment: context.environment?.spec.name)
         settings.critic = criticKind
         settings.costLimit = kappa
         settings.selection = rule
