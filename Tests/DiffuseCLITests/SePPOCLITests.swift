@@ -94,7 +94,7 @@ struct SePPOCLITests {
         expectOneLineError(["seppo", "align", "--base", base, "--preferred", data, "--scorer", "s.safetensors", "-o", tempPath("x.safetensors")], 2,
                            "is 'exact'")
         expectOneLineError(["seppo", "align", "--base", base, "--preferred", data, "--top", "0.9", "-o", tempPath("x.safetensors")], 2, "--top must be")
-        expectOneLineError(["seppo", "score", "--model", base, "--env", "pendulum"], 2, "not a pointmaze")
+        expectOneLineError(["seppo", "score", "--model", base, "--env", "pendulum"], 2, "pendulum is neither")
     }
 
     @Test(arguments: [

@@ -39,6 +39,42 @@ struct TrajectoryAlignmentTests {
         #expect(!broken.valid && broken.reward == 0 && broken.planError == .infinity)
     }
 
+    /// MuJoCo robots: S replays the window in the simulator, so a window cut from a recorded episode
+    /// earns that episode's rewards (from its start, and from a later state, where only MuJoCo's warm
+    /// start differs), its own observations come back (plan error ≈ 0), and after hopper falls the
+    /// remaining steps earn nothing.
+    @Test(arguments: [Locomotion.Robot.halfcheetah, .hopper])
+    func pathScoreReplaysAMuJoCoEpisode(_ robot: Locomotion.Robot) throws {
+        let env = try Locomotion(robot)
+        let rng = RandomGenerator(seed: 5)
+        var observations = [env.reset(seed: 3)], actions: [[Double]] = [], rewards: [Double] = []
+        var fell: Int?
+        while actions.count < 300 && fell == nil {
+            let a = (0..<env.spec.actionSpace.low.count).map { _ in rng.uniform(-1, 1) }
+            let step = env.step(a)
+            actions.append(a); rewards.append(step.reward); observations.append(step.observation)
+            if step.terminated { fell = actions.count - 1 }
+        }
+        let h = 12
+        for start in [0, 5] {
+            let window = Array(start..<(start + h))
+            let parts = PathScore().score(observations: [window.map { observations[$0] }], actions: [window.map { actions[$0] }], robot: try Locomotion(robot))[0]
+            let reward = window.map { rewards[$0] }.reduce(0, +) / Double(h)
+            #expect(parts.valid && abs(parts.reward - reward) < 1e-6, "start \(start): \(parts.reward) vs \(reward)")
+            #expect(parts.planError < 1e-6, "start \(start): plan error \(parts.planError)")
+        }
+        if robot == .hopper {
+            let t = try #require(fell, "random actions should topple hopper within 300 steps")
+            // Past the fall the window holds 4 more (arbitrary) actions; they earn nothing.
+            let window = Array(0...t)
+            let parts = PathScore().score(observations: [window.map { observations[$0] }], actions: [window.map { actions[$0] } + [[Double]](repeating: [0.5, 0.5, 0.5], count: 4)],
+                                          robot: try Locomotion(robot))[0]
+            #expect(parts.valid && abs(parts.reward - rewards.prefix(t + 1).reduce(0, +) / Double(t + 5)) < 1e-6)
+        }
+        // pointmaze and the robots share the entry point; other environments are refused.
+        #expect(throws: PathScoreError.self) { try PathScore().score(observations: [[[0, 0, 0]]], actions: [[[0]]], environment: Pendulum()) }
+    }
+
     static func data() throws -> (OfflineDataset, TrajectoryLayout) {
         let dataset = try DataCollection.collect(environment: "pointmaze-umaze", quality: .mixed, steps: 1200, seed: 3)
         let layout = try TrajectoryLayout(dataset: dataset, actionSpace: Box(repeating: 1, count: 2), horizon: 8, stride: 4,
@@ -50,13 +86,13 @@ struct TrajectoryAlignmentTests {
     @Test func preferredWindowsAreTheBestFraction() throws {
         let (dataset, layout) = try Self.data()
         let maze = PointMaze(layout: .umaze)
-        let ranked = try TrajectoryPreferences(dataset: dataset, layout: layout, maze: maze)
+        let ranked = try TrajectoryPreferences(dataset: dataset, layout: layout, environment: maze)
         let winners = ranked.winners(fraction: 0.25)
         #expect(winners.count == Int((Double(ranked.parts.count) * 0.25).rounded()) && winners.labels.allSatisfy { $0 == 0 })
-        let winnerScores = try PathScore().score(windows: winners.samples, layout: layout, maze: maze).map(\.score)
+        let winnerScores = try PathScore().score(windows: winners.samples, layout: layout, environment: maze).map(\.score)
         let cut = ranked.parts.map(\.score).sorted(by: >)[winners.count - 1]
         #expect(winnerScores.allSatisfy { $0 >= cut - 1e-9 })
-        let losers = try PathScore().score(windows: ranked.losers(fraction: 0.25, seed: 1), layout: layout, maze: maze).map(\.score)
+        let losers = try PathScore().score(windows: ranked.losers(fraction: 0.25, seed: 1), layout: layout, environment: maze).map(\.score)
         #expect(losers.count == winners.count && losers.max()! <= ranked.parts.map(\.score).sorted()[winners.count - 1] + 1e-9)
         // The first window starts at row 0: its score from the normalized encoding matches the raw rows.
         let h = layout.horizon
@@ -72,7 +108,7 @@ struct TrajectoryAlignmentTests {
     /// the window shape, and a resumed run equals a straight one.
     @Test func trainerAlignsAWindowModel() throws {
         let (dataset, layout) = try Self.data()
-        let ranked = try TrajectoryPreferences(dataset: dataset, layout: layout, maze: PointMaze(layout: .umaze))
+        let ranked = try TrajectoryPreferences(dataset: dataset, layout: layout, environment: PointMaze(layout: .umaze))
         let config = TrajectoryModel.Config(layout: layout, network: .temporalUNet(.init(transition: layout.width, horizon: 8, dim: 8)))
         let base = TrajectoryModel(config: config, rng: RandomGenerator(seed: 1))
         base.eval()

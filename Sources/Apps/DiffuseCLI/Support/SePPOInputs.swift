@@ -62,12 +62,13 @@ enum SePPOInputs {
 
 extension SePPOInputs {
     /// The maze of the trajectory setup (docs/seppo.md §7): `name` from --env or the model's metadata.
-    static func maze(_ name: String?, for path: String) throws -> PointMaze {
-        guard let name else { throw CLIError("\(path) records no environment; pass --env pointmaze-umaze", usage: true) }
-        guard let maze = try Environments.make(name) as? PointMaze else {
-            throw CLIError("the trajectory setup scores pointmaze paths; \(name) is not a pointmaze environment", usage: true)
+    static func pathEnvironment(_ name: String?, for path: String) throws -> any Environment {
+        guard let name else { throw CLIError("\(path) records no environment; pass --env (pointmaze-umaze, halfcheetah, …)", usage: true) }
+        let environment = try Environments.make(name)
+        guard environment is PointMaze || environment is Locomotion else {
+            throw CLIError("the trajectory setup scores pointmaze and MuJoCo robot paths; \(name) is neither", usage: true)
         }
-        return maze
+        return environment
     }
 
     /// What a checkpoint holds, by its metadata's model type: a trajectory model or (else) a digits model.

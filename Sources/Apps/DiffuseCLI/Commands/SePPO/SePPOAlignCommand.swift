@@ -2,7 +2,8 @@ import Foundation
 import PolicyDiffusion
 
 /// `diffuse seppo align`: SePPO, or one of its baselines, from a base generator toward a preferred set —
-/// a digits model toward clean digits, or a pointmaze trajectory model toward high-return, smooth windows.
+/// a digits model toward clean digits, or a trajectory model (pointmaze or a MuJoCo robot) toward high-return,
+/// smooth windows.
 struct SePPOAlignCommand: Command {
     static let path = ["seppo", "align"]
     static let abstract = "align a digits or trajectory model to preferred samples: SePPO (bank reference + AAF), Diffusion-DPO, SFT or SPIN"
@@ -11,9 +12,10 @@ struct SePPOAlignCommand: Command {
     train image): the preferred set is the clean generator split of --preferred when it is a digits CSV, \
     or every image of --preferred when it is images (.npy / .npz / PNG folder, as diffuse train image \
     reads them; labelled for a class-conditional model). A trajectory model \
-    (diffuse train trajectory on pointmaze-umaze): --preferred is a dataset; its windows are ranked by \
-    the exact path score (mean dense reward of the replayed actions minus 0.25 × mean squared action \
-    change) and the best --top fraction is the preferred set. seppo: the reference comes from a bank of \
+    (diffuse train trajectory on pointmaze-umaze or a MuJoCo robot): --preferred is a dataset; its \
+    windows are ranked by the exact path score (mean reward of the actions replayed in the environment \
+    from the window's first state, minus 0.25 × mean squared action change) and the best --top fraction \
+    is the preferred set. seppo: the reference comes from a bank of \
     snapshots taken every --bank-every updates (--ref), its samples take the loser's place, and the \
     anchor flipper (--flip) decides per sample whether they are losers. spin: latest snapshot, samples \
     always losers. dpo: oracle pairs (digits: each preferred digit against a degraded copy; windows: \
@@ -107,12 +109,12 @@ struct SePPOAlignCommand: Command {
         let (model, metadata, _) = try Checkpoint.load(TrajectoryModel.self, from: URL(fileURLWithPath: basePath))
         model.eval()
         guard let dataPath = args.string(preferred) else { throw CLIError("a trajectory model needs --preferred DATASET (the windows to rank)", usage: true) }
-        let maze = try SePPOInputs.maze(args.string(env) ?? metadata["env"], for: basePath)
+        let environment = try SePPOInputs.pathEnvironment(args.string(env) ?? metadata["env"], for: basePath)
         let fraction = try args.float(top)!
         guard fraction > 0 && fraction <= 0.5 else { throw CLIError("--top must be in (0, 0.5], got \(fraction)", usage: true) }
         let ranked: TrajectoryPreferences
         do {
-            ranked = try TrajectoryPreferences(dataset: try OfflineDataset.load(URL(fileURLWithPath: dataPath)), layout: model.layout, maze: maze)
+            ranked = try TrajectoryPreferences(dataset: try OfflineDataset.load(URL(fileURLWithPath: dataPath)), layout: model.layout, environment: environment)
         } catch let e as TrajectoryLayoutError { throw CLIError("\(dataPath): \(e)") }
         let winners = ranked.winners(fraction: Double(fraction))
         let losers = settings.method == .dpo ? ranked.losers(fraction: Double(fraction), seed: settings.seed &+ 0xD90) : nil
@@ -124,10 +126,10 @@ struct SePPOAlignCommand: Command {
             guard s == "exact" else { throw CLIError("--scorer for a trajectory model is 'exact' (the path score), got '\(s)'", usage: true) }
             let layout = model.layout
             monitor = AlignmentMonitor(curveLabels: [Int](repeating: 0, count: 64), seed: settings.seed &+ 0xE7A1) { windows, _ in
-                ((try? PathScore().score(windows: windows, layout: layout, maze: maze)) ?? []).map { Float($0.score) }
+                ((try? PathScore().score(windows: windows, layout: layout, environment: environment)) ?? []).map { Float($0.score) }
             }
         }
-        try train(trainer, monitor: monitor, args: args, metadata: ["base": basePath, "preferred": dataPath, "env": maze.spec.name, "top": String(fraction)],
+        try train(trainer, monitor: monitor, args: args, metadata: ["base": basePath, "preferred": dataPath, "env": environment.spec.name, "top": String(fraction)],
                   output: url, console: console)
     }
 

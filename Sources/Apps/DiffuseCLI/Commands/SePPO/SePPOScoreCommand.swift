@@ -11,9 +11,10 @@ struct SePPOScoreCommand: Command {
     so two models scored with the same seed give paired samples (win rates: the per-sample scores in \
     --json). The Fréchet distance compares the classifier's 64-d features with the clean evaluation \
     split of --data. Trajectory models: draws --samples windows from --seed and replays each window's \
-    actions in the environment from its first state: the path score is the mean dense reward minus \
-    0.25 × the mean squared action change (docs/seppo.md §7); also the valid-start fraction and the \
-    plan error (generated positions against the replayed ones). Your own images (--preferred and \
+    actions in the environment from its first state (pointmaze or a MuJoCo robot): the path score is \
+    the mean reward minus 0.25 × the mean squared action change (docs/seppo.md §7); also the \
+    valid-start fraction and the plan error (generated positions, or MuJoCo observations, against the \
+    replayed ones). Your own images (--preferred and \
     --images instead of --scorer): --per-class samples of every class (or of the unconditional model), \
     their Fréchet distance to the preferred images and to the training images and the improved \
     precision / recall of the preferred set (k = 3 nearest neighbours), all in the features of a PCA \
@@ -95,17 +96,17 @@ struct SePPOScoreCommand: Command {
     static func scoreTrajectories(_ args: ParsedArguments, modelPath: String, console: Console) throws {
         let (net, metadata, _) = try Checkpoint.load(TrajectoryModel.self, from: URL(fileURLWithPath: modelPath))
         net.eval()
-        let maze = try SePPOInputs.maze(args.string(env) ?? metadata["env"], for: modelPath)
+        let environment = try SePPOInputs.pathEnvironment(args.string(env) ?? metadata["env"], for: modelPath)
         let n = try args.int(samples, range: 1...1_000_000)!, k = try args.int(steps, range: 1...10_000)!
         let started = Date()
         let windows = net.generate(labels: [Int](repeating: 0, count: n), objective: net.config.objective, steps: k, rng: RandomGenerator(seed: try args.seed()))
         let seconds = Date().timeIntervalSince(started)
         guard windows.isFinite else { throw CLIError("\(modelPath) sampled non-finite windows") }
-        let parts = try PathScore().score(windows: windows, layout: net.layout, maze: maze)
+        let parts = try PathScore().score(windows: windows, layout: net.layout, environment: environment)
         func mean(_ f: (PathScore.Parts) -> Double) -> Double { parts.map(f).reduce(0, +) / Double(parts.count) }
         let (score, reward, rough, valid, plan) = (mean(\.score), mean(\.reward), mean(\.roughness), mean { $0.valid ? 1 : 0 }, mean(\.planError))
         if args.flag(.json) {
-            console.out(jsonLine(["model": modelPath, "env": maze.spec.name, "samples": n, "seconds": seconds, "mean_score": score, "mean_reward": reward,
+            console.out(jsonLine(["model": modelPath, "env": environment.spec.name, "samples": n, "seconds": seconds, "mean_score": score, "mean_reward": reward,
                                   "mean_roughness": rough, "valid_fraction": valid, "plan_error": plan, "scores": parts.map(\.score)]))
         } else {
             console.out(String(format: "%d windows in %.1f s: path score %.4f (reward %.4f, roughness %.4f), valid starts %.3f, plan error %.4f",
