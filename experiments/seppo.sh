@@ -2,7 +2,7 @@
 # Experiment (issue G): SePPO vs Diffusion-DPO, SFT and SPIN on the 8×8 digits (docs/seppo.md §6, Setup A)
 # or on pointmaze-umaze trajectory windows (SETUP=trajectories, docs/seppo.md §7).
 #   make experiment-seppo [SETUP=digits SEEDS="0 1 2 3 4" BASE_STEPS=4000 STEPS=210 BETA=2000 LR=0.0001 PER_CLASS=50 THREADS=1 JOBS=1]
-#   make experiment-seppo SETUP=trajectories [BASE_STEPS=6000 TOP=0.2 SAMPLES=256 …]
+#   make experiment-seppo SETUP=trajectories [TRAJ_ENV=pointmaze-umaze|halfcheetah|hopper|walker2d BASE_STEPS=6000 TOP=0.2 SAMPLES=256 …]
 # Cost at the defaults, per seed on one thread: digits ≈ 4–6 min for the base model, ≈ 1 min per
 # alignment (with the held-out diagnostics), ≈ 10 s per scoring — about 15 min per seed; trajectories
 # ≈ 3.5 min for the base model, ≈ 1–2 min per alignment.
@@ -34,7 +34,8 @@ LR=${LR:-0.0001}
 PER_CLASS=${PER_CLASS:-50}        # digits: samples per class scored
 SAMPLES=${SAMPLES:-256}           # trajectories: windows scored
 TOP=${TOP:-0.2}                   # trajectories: preferred fraction of the dataset's windows
-DATA_STEPS=${DATA_STEPS:-100000}  # trajectories: transitions in the dataset
+DATA_STEPS=${DATA_STEPS:-100000}  # trajectories: transitions in the dataset (pointmaze)
+TRAJ_ENV=${TRAJ_ENV:-pointmaze-umaze}  # trajectories: pointmaze-umaze, or a MuJoCo robot (its medium-replay recipe; issue #28)
 SCORE_STEPS=${SCORE_STEPS:-50}
 EVAL_EVERY=${EVAL_EVERY:-30}      # score-vs-step curve and flip precision (held-out diagnostics, not training signal)
 THREADS=${THREADS:-1}
@@ -44,6 +45,7 @@ JUDGE=${JUDGE:-test}              # test | validation
 PNGS=${PNGS:-1}                   # digits: seed 0's base / SFT / SePPO grids (the test judge's runs only)
 OUT=experiments/results
 if [ "$SETUP" = trajectories ]; then TAG=seppo-trajectories; else TAG=seppo; fi
+[ "$SETUP" = trajectories ] && [ "$TRAJ_ENV" != pointmaze-umaze ] && TAG=seppo-trajectories-$TRAJ_ENV
 RESULTS=${RESULTS:-docs/$TAG-results.md}   # the table (a smoke run can write elsewhere)
 FIGURES=${FIGURES:-docs/figures}
 WORK=${WORK:-$(mktemp -d)}
@@ -57,8 +59,13 @@ row() {  # row METHOD SEED ALIGN-JSON SCORE-JSON → one JSON line in the seed's
 }
 # Artifacts already in WORK are reused (runs are deterministic for a seed and thread count).
 if [ "$SETUP" = trajectories ]; then
-  DATA="$WORK/umaze.hdf5"
-  [ -f "$DATA" ] || "$D" dataset collect --env pointmaze-umaze --quality mixed --steps "$DATA_STEPS" --seed 0 -o "$DATA" > /dev/null 2>&1
+  if [ "$TRAJ_ENV" = pointmaze-umaze ]; then
+    DATA="$WORK/umaze.hdf5"
+    [ -f "$DATA" ] || "$D" dataset collect --env pointmaze-umaze --quality mixed --steps "$DATA_STEPS" --seed 0 -o "$DATA" > /dev/null 2>&1
+  else   # a MuJoCo robot: D4RL's medium-replay recipe (docs/environments.md §7), as experiments/pgd.sh
+    DATA="$WORK/$TRAJ_ENV.hdf5"
+    [ -f "$DATA" ] || "$D" dataset collect --env "$TRAJ_ENV" --quality medium-replay --steps 1000000 --seed 0 -o "$DATA" > /dev/null 2>&1
+  fi
   SETUP_ARGS=(--preferred "$DATA" --top "$TOP" --scorer exact)
 else
   if [ "$JUDGE" = validation ]; then SCORER="$WORK/validation-scorer.safetensors"; SPLIT=evaluation
@@ -110,6 +117,7 @@ run_seed() {
       align=$("$D" seppo align --base "$base" --method "$method" "${extra[@]}" --steps "$last" --bank-every "$BANK_EVERY" --beta "$beta" \
         --lr "$lr" --seed "$seed" --threads "$THREADS" --log-every "$last" --checkpoint-every "$last" "${SETUP_ARGS[@]}" \
         --eval-every "$EVAL_EVERY" --json -o "$out" ${resume[@]+"${resume[@]}"} ${stop[@]+"${stop[@]}"} 2> /dev/null)
+      align=${align:-"{}"}   # a stop prints no summary; the row still records the setting, updates and time
       resume=(--resume)
       elapsed=$(python3 -c "print($elapsed + $(date +%s.%N) - $start)")
       snapshot=$out
@@ -136,7 +144,7 @@ done
 for pid in "${pids[@]}"; do wait "$pid"; done   # set -e: a failed seed stops here
 for seed in $SEEDS; do cat "$ROWS.seed$seed"; rm -f "$ROWS.seed$seed"; done >> "$ROWS"
 [ "${TABLE:-1}" = 1 ] || exit 0
-if [ "$SETUP" = trajectories ]; then SIZE="SAMPLES=$SAMPLES TOP=$TOP DATA_STEPS=$DATA_STEPS"; else SIZE="PER_CLASS=$PER_CLASS"; fi
+if [ "$SETUP" = trajectories ]; then SIZE="TRAJ_ENV=$TRAJ_ENV SAMPLES=$SAMPLES TOP=$TOP DATA_STEPS=$DATA_STEPS"; else SIZE="PER_CLASS=$PER_CLASS"; fi
 SETTINGS=(); [[ $METHODS == *@* ]] && SETTINGS=(--settings)   # per-method settings (a sweep's picks)
 python3 experiments/seppo_table.py "$ROWS" "$RESULTS" --setup "$SETUP" --svg "${CURVES:-$FIGURES/$TAG-curves.svg}" ${SETTINGS[@]+"${SETTINGS[@]}"} \
   --command "${COMMAND:-make experiment-seppo SETUP=$SETUP SEEDS=\"$SEEDS\" BASE_STEPS=$BASE_STEPS STEPS=$STEPS BANK_EVERY=$BANK_EVERY BETA=$BETA LR=$LR $SIZE SCORE_STEPS=$SCORE_STEPS EVAL_EVERY=$EVAL_EVERY THREADS=$THREADS JOBS=$JOBS}"

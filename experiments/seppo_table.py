@@ -24,9 +24,9 @@ SETUPS = {
         pairing="same seed, class and DDIM noise",
         columns=[("accuracy", "accuracy"), ("degraded (detector)", "degraded_fraction"), ("diversity", "diversity"), ("feature FD", "frechet")]),
     "trajectories": dict(
-        title="SePPO on pointmaze-umaze windows: results", section="§7", unit="windows",
+        title="SePPO on {env} windows: results", section="§7", unit="windows",
         score="path score S",
-        about="S is exact: each window's actions are replayed in the environment from its first state; S = mean dense reward − 0.25 × mean squared action change (docs/seppo.md §7). It never enters a loss; it only ranks the dataset's windows into the preferred set.",
+        about="S is exact: each window's actions are replayed in the environment from its first state; S = mean reward − 0.25 × mean squared action change (docs/seppo.md §7). It never enters a loss; it only ranks the dataset's windows into the preferred set.",
         pairing="same seed and sampling noise",
         columns=[("reward", "mean_reward"), ("roughness", "mean_roughness"), ("valid starts", "valid_fraction"), ("plan error", "plan_error")]),
 }
@@ -112,11 +112,18 @@ def main():
     p.add_argument("--settings", action="store_true", help="label each method with its setting (a sweep's picks) and link no grids")
     a = p.parse_args()
     rows = [json.loads(line) for line in open(a.rows) if line.strip()]
+    # A run scored at snapshots (STEPS=210+630) has a row per snapshot: the table reports each method's last.
+    last = {}
+    for r in rows:
+        if r.get("align"):
+            last[r["method"]] = max(last.get(r["method"], 0), int(r["align"].get("steps", 0)))
+    rows = [r for r in rows if not r.get("align") or int(r["align"].get("steps", 0)) == last[r["method"]]]
     methods = [m for m in ORDER if any(r["method"] == m for r in rows)] + sorted({r["method"] for r in rows} - set(ORDER))
     seeds = sorted({r["seed"] for r in rows})
     rng = random.Random(0)
     st = SETUPS[a.setup]
-    out = [f"# {st['title']}", "",
+    envs = sorted({r["env"] for r in rows if r.get("env")})
+    out = [f"# {st['title'].format(env=' / '.join(envs) or 'pointmaze-umaze')}", "",
            f"Command: `{a.command}` — {len(seeds)} seed(s) ({', '.join(map(str, seeds))}). Setup and metrics: "
            f"[seppo.md](seppo.md) {st['section']} and \"Implementation in this repo\". Every aligned model starts from its seed's base model and "
            f"takes the same number of updates on the same number of preferred {st['unit']} per update. {st['about']} "
