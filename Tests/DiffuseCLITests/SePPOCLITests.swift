@@ -95,6 +95,7 @@ struct SePPOCLITests {
                            "is 'exact'")
         expectOneLineError(["seppo", "align", "--base", base, "--preferred", data, "--top", "0.9", "-o", tempPath("x.safetensors")], 2, "--top must be")
         expectOneLineError(["seppo", "score", "--model", base, "--env", "pendulum"], 2, "pendulum is neither")
+        expectOneLineError(["seppo", "score", "--model", base, "--env", "hopper"], 2, "hopper has 11 and 3")
     }
 
     @Test(arguments: [

@@ -62,11 +62,15 @@ enum SePPOInputs {
 
 extension SePPOInputs {
     /// The maze of the trajectory setup (docs/seppo.md §7): `name` from --env or the model's metadata.
-    static func pathEnvironment(_ name: String?, for path: String) throws -> any Environment {
+    static func pathEnvironment(_ name: String?, for path: String, layout: TrajectoryLayout) throws -> any Environment {
         guard let name else { throw CLIError("\(path) records no environment; pass --env (pointmaze-umaze, halfcheetah, …)", usage: true) }
         let environment = try Environments.make(name)
         guard environment is PointMaze || environment is Locomotion else {
             throw CLIError("the trajectory setup scores pointmaze and MuJoCo robot paths; \(name) is neither", usage: true)
+        }
+        let spec = environment.spec
+        guard layout.observationDim == spec.observationSpace.low.count && layout.actionDim == spec.actionSpace.low.count else {
+            throw CLIError("\(path) makes windows of \(layout.observationDim)-d observations and \(layout.actionDim)-d actions; \(name) has \(spec.observationSpace.low.count) and \(spec.actionSpace.low.count)", usage: true)
         }
         return environment
     }

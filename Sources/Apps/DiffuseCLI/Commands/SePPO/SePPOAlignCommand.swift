@@ -109,7 +109,7 @@ struct SePPOAlignCommand: Command {
         let (model, metadata, _) = try Checkpoint.load(TrajectoryModel.self, from: URL(fileURLWithPath: basePath))
         model.eval()
         guard let dataPath = args.string(preferred) else { throw CLIError("a trajectory model needs --preferred DATASET (the windows to rank)", usage: true) }
-        let environment = try SePPOInputs.pathEnvironment(args.string(env) ?? metadata["env"], for: basePath)
+        let environment = try SePPOInputs.pathEnvironment(args.string(env) ?? metadata["env"], for: basePath, layout: model.layout)
         let fraction = try args.float(top)!
         guard fraction > 0 && fraction <= 0.5 else { throw CLIError("--top must be in (0, 0.5], got \(fraction)", usage: true) }
         let ranked: TrajectoryPreferences

@@ -96,7 +96,7 @@ struct SePPOScoreCommand: Command {
     static func scoreTrajectories(_ args: ParsedArguments, modelPath: String, console: Console) throws {
         let (net, metadata, _) = try Checkpoint.load(TrajectoryModel.self, from: URL(fileURLWithPath: modelPath))
         net.eval()
-        let environment = try SePPOInputs.pathEnvironment(args.string(env) ?? metadata["env"], for: modelPath)
+        let environment = try SePPOInputs.pathEnvironment(args.string(env) ?? metadata["env"], for: modelPath, layout: net.layout)
         let n = try args.int(samples, range: 1...1_000_000)!, k = try args.int(steps, range: 1...10_000)!
         let started = Date()
         let windows = net.generate(labels: [Int](repeating: 0, count: n), objective: net.config.objective, steps: k, rng: RandomGenerator(seed: try args.seed()))
