@@ -96,6 +96,10 @@ struct SePPOCLITests {
         expectOneLineError(["seppo", "align", "--base", base, "--preferred", data, "--top", "0.9", "-o", tempPath("x.safetensors")], 2, "--top must be")
         expectOneLineError(["seppo", "score", "--model", base, "--env", "pendulum"], 2, "pendulum is neither")
         expectOneLineError(["seppo", "score", "--model", base, "--env", "hopper"], 2, "hopper has 11 and 3")
+        expectOneLineError(["seppo", "score", "--model", base, "--smoothness", "-1"], 2, "--smoothness must be")
+        // w = 0 leaves the mean reward alone: the score of the same samples moves by w × roughness.
+        let rough = try JSONSerialization.jsonObject(with: Data(runCLI(["seppo", "score", "--model", straight, "-n", "6", "--steps", "2", "--smoothness", "0", "--json"]).out.joined().utf8)) as! [String: Any]
+        #expect(abs((rough["mean_score"] as! Double) - (report["mean_reward"] as! Double)) < 1e-12)
     }
 
     @Test(arguments: [

@@ -4,10 +4,20 @@ import PolicyDiffusion
 extension Option {
     /// The digits CSV of the SePPO commands (data/README.md).
     static let digits = Option("--data", value: "FILE", default: "data/digits.csv", help: "digits CSV (64 pixels 0…16 and a label per line; data/README.md)")
+    /// The path score's roughness weight w (docs/seppo.md §7), shared by align and score.
+    static let smoothness = Option("--smoothness", value: "W", default: "0.25",
+                                   help: "trajectories: the path score's weight w on the mean squared action change (S = mean reward − w · roughness)")
 }
 
 /// Loading what the `diffuse seppo …` commands share, with one-line errors.
 enum SePPOInputs {
+    /// The path score of --smoothness.
+    static func pathScore(_ args: ParsedArguments) throws -> PathScore {
+        let w = try args.float(.smoothness)!
+        guard w >= 0 && w.isFinite else { throw CLIError("--smoothness must be a finite number ≥ 0, got \(w)", usage: true) }
+        return PathScore(smoothnessWeight: Double(w))
+    }
+
     static func digits(_ path: String) throws -> DigitsData {
         do { return try DigitsData.load(URL(fileURLWithPath: path)) } catch let e as DigitsError { throw CLIError(e.description) }
     }

@@ -14,7 +14,7 @@ struct SePPOAlignCommand: Command {
     reads them; labelled for a class-conditional model). A trajectory model \
     (diffuse train trajectory on pointmaze-umaze or a MuJoCo robot): --preferred is a dataset; its \
     windows are ranked by the exact path score (mean reward of the actions replayed in the environment \
-    from the window's first state, minus 0.25 × mean squared action change) and the best --top fraction \
+    from the window's first state, minus --smoothness × mean squared action change) and the best --top fraction \
     is the preferred set. seppo: the reference comes from a bank of \
     snapshots taken every --bank-every updates (--ref), its samples take the loser's place, and the \
     anchor flipper (--flip) decides per sample whether they are losers. spin: latest snapshot, samples \
@@ -41,7 +41,7 @@ struct SePPOAlignCommand: Command {
     static let evalEvery = Option("--eval-every", value: "N", default: "30", help: "with --scorer: evaluate every N updates (and at the start)")
     static let checkpointEvery = Option.checkpointEvery(default: 100)
     static let logEvery = Option.logEvery(default: 30)
-    static let options = [base, preferred, top, env, output, method, reference, flip, beta, steps, bankEvery, batch, lr, samplingSteps, scorer, evalEvery,
+    static let options = [base, preferred, top, env, Option.smoothness, output, method, reference, flip, beta, steps, bankEvery, batch, lr, samplingSteps, scorer, evalEvery,
                           checkpointEvery, .resume, .stopAfter, logEvery, .distributed, .seed, .threads, .json]
 
     static func run(_ args: ParsedArguments, console: Console) throws {
@@ -110,11 +110,13 @@ struct SePPOAlignCommand: Command {
         model.eval()
         guard let dataPath = args.string(preferred) else { throw CLIError("a trajectory model needs --preferred DATASET (the windows to rank)", usage: true) }
         let environment = try SePPOInputs.pathEnvironment(args.string(env) ?? metadata["env"], for: basePath, layout: model.layout)
+        let pathScore = try SePPOInputs.pathScore(args)
         let fraction = try args.float(top)!
         guard fraction > 0 && fraction <= 0.5 else { throw CLIError("--top must be in (0, 0.5], got \(fraction)", usage: true) }
         let ranked: TrajectoryPreferences
         do {
-            ranked = try TrajectoryPreferences(dataset: try OfflineDataset.load(URL(fileURLWithPath: dataPath)), layout: model.layout, environment: environment)
+            ranked = try TrajectoryPreferences(dataset: try OfflineDataset.load(URL(fileURLWithPath: dataPath)), layout: model.layout, environment: environment,
+                                               score: pathScore)
         } catch let e as TrajectoryLayoutError { throw CLIError("\(dataPath): \(e)") }
         let winners = ranked.winners(fraction: Double(fraction))
         let losers = settings.method == .dpo ? ranked.losers(fraction: Double(fraction), seed: settings.seed &+ 0xD90) : nil
@@ -126,10 +128,10 @@ struct SePPOAlignCommand: Command {
             guard s == "exact" else { throw CLIError("--scorer for a trajectory model is 'exact' (the path score), got '\(s)'", usage: true) }
             let layout = model.layout
             monitor = AlignmentMonitor(curveLabels: [Int](repeating: 0, count: 64), seed: settings.seed &+ 0xE7A1) { windows, _ in
-                ((try? PathScore().score(windows: windows, layout: layout, environment: environment)) ?? []).map { Float($0.score) }
+                ((try? pathScore.score(windows: windows, layout: layout, environment: environment)) ?? []).map { Float($0.score) }
             }
         }
-        try train(trainer, monitor: monitor, args: args, metadata: ["base": basePath, "preferred": dataPath, "env": environment.spec.name, "top": String(fraction)],
+        try train(trainer, monitor: monitor, args: args, metadata: ["base": basePath, "preferred": dataPath, "env": environment.spec.name, "top": String(fraction), "smoothness": String(pathScore.smoothnessWeight)],
                   output: url, console: console)
     }
 

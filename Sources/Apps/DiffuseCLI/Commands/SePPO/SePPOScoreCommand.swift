@@ -12,7 +12,7 @@ struct SePPOScoreCommand: Command {
     --json). The Fréchet distance compares the classifier's 64-d features with the clean evaluation \
     split of --data. Trajectory models: draws --samples windows from --seed and replays each window's \
     actions in the environment from its first state (pointmaze or a MuJoCo robot): the path score is \
-    the mean reward minus 0.25 × the mean squared action change (docs/seppo.md §7); also the \
+    the mean reward minus --smoothness (0.25) × the mean squared action change (docs/seppo.md §7); also the \
     valid-start fraction and the plan error (generated positions, or MuJoCo observations, against the \
     replayed ones). Your own images (--preferred and \
     --images instead of --scorer): --per-class samples of every class (or of the unconditional model), \
@@ -30,7 +30,7 @@ struct SePPOScoreCommand: Command {
     static let png = Option("--png", value: "FILE", help: "digits: also write the first 8 samples of each class as a labelled PNG grid (one column per class)")
     static let preferred = Option("--preferred", value: "PATH", help: "your images: the preferred images (.npy, .npz, PNG folder) to measure samples against, without a scorer")
     static let images = Option("--images", value: "PATH", help: "your images: the base model's training images (the feature encoder is fitted on them)")
-    static let options = [model, scorer, Option.digits, preferred, images, perClass, samples, env, steps, png, .seed, .threads, .json]
+    static let options = [model, scorer, Option.digits, preferred, images, perClass, samples, env, Option.smoothness, steps, png, .seed, .threads, .json]
 
     static func run(_ args: ParsedArguments, console: Console) throws {
         let modelPath = try args.required(model)
@@ -102,7 +102,7 @@ struct SePPOScoreCommand: Command {
         let windows = net.generate(labels: [Int](repeating: 0, count: n), objective: net.config.objective, steps: k, rng: RandomGenerator(seed: try args.seed()))
         let seconds = Date().timeIntervalSince(started)
         guard windows.isFinite else { throw CLIError("\(modelPath) sampled non-finite windows") }
-        let parts = try PathScore().score(windows: windows, layout: net.layout, environment: environment)
+        let parts = try SePPOInputs.pathScore(args).score(windows: windows, layout: net.layout, environment: environment)
         func mean(_ f: (PathScore.Parts) -> Double) -> Double { parts.map(f).reduce(0, +) / Double(parts.count) }
         let (score, reward, rough, valid, plan) = (mean(\.score), mean(\.reward), mean(\.roughness), mean { $0.valid ? 1 : 0 }, mean(\.planError))
         if args.flag(.json) {
