@@ -33,6 +33,7 @@ POOL_SAMPLE_STEPS=${POOL_SAMPLE_STEPS:-$SAMPLE_STEPS}  # EDM steps per regenerat
 ALGO=${ALGO:-td3bc}   # downstream agents: td3bc | iql
 DOWN_LAMBDAS=${DOWN_LAMBDAS:-"0 $LAMBDA_STAR"}   # guidance of the downstream pools (0: unguided)
 THREADS=${THREADS:-2}
+DOWN_CHECKPOINT=${DOWN_CHECKPOINT:-5000}   # downstream agents checkpoint this often (a rerun resumes them)
 OUT=experiments/results
 WORK=${WORK:-$(mktemp -d)}
 mkdir -p "$OUT" "$WORK"
@@ -84,13 +85,15 @@ for env in $ENVS; do
     fi
     if [ "$DOWNSTREAM" = 1 ]; then
       # The same agent loop on three pool generators: PGD (λ*), unguided diffusion (λ = 0) and the
-      # world model rolled out under the current actor (kind downstream-wm).
+      # world model rolled out under the current actor (kind downstream-wm). --resume: a rerun after an
+      # interruption continues each agent from its last checkpoint (a finished one is only evaluated again,
+      # the same score; its row's seconds are then that evaluation's).
       down() {  # down KIND LAMBDA GENERATOR-ARGS… → one row
         local kind=$1 lambda=$2; shift 2
         local r
         r=$("$D" pgd train-agent --data "$WORK/$env.hdf5" "$@" --algo "$ALGO" --guidance "$lambda" \
               --steps "$AGENT_STEPS" --pool "$POOL" --regenerate-every "$REGEN" --sample-steps "$POOL_SAMPLE_STEPS" --eval-episodes 50 --seed "$seed" --threads "$THREADS" \
-              --log-every "$AGENT_STEPS" --checkpoint-every "$AGENT_STEPS" --json -o "$tag-$kind-${ALGO/td3bc/agent}-$lambda.safetensors" 2>/dev/null)
+              --log-every "$AGENT_STEPS" --checkpoint-every "$DOWN_CHECKPOINT" --resume --json -o "$tag-$kind-${ALGO/td3bc/agent}-$lambda.safetensors" 2>/dev/null)
         row "$kind" "$env" "$seed" "$lambda" "$(echo "$r" | python3 -c 'import json,sys; r=json.load(sys.stdin); print(json.dumps({"normalized_score": r["normalized_score"], "return_mean": r["return_mean"], "seconds": r["seconds"], "algo": sys.argv[1]}))' "$ALGO")"
       }
       for lambda in $DOWN_LAMBDAS; do down downstream "$lambda" --model "$tag-traj.safetensors"; done
