@@ -19,8 +19,8 @@
 
 #define PD_MAX_THREADS 256
 // How long a worker spins for the next region before it parks (PD_POOL_SPIN_US fixes it, without the
-// contention rule below, for measuring), and how many pauses the caller spins between yields while a claimed chunk finishes
-// elsewhere. bench/contention.py measures them beside a busy process, `make bench-ab` on a quiet one.
+// contention rule below, for measuring), and how many pauses the caller spins between yields while a
+// claimed chunk finishes elsewhere. bench/contention.py measures them beside a busy process, `make bench-ab` on a quiet one.
 #define PD_SPIN_NANOSECONDS 250000 // the old 20,000 pauses took 260 µs on our development VM
 #define PD_WAIT_SPINS_PER_YIELD 256
 // Contention: the caller counts the process's involuntary context switches over windows of
@@ -120,7 +120,8 @@ static void run_claimed_chunks(uint32_t seq) {
 
 // How long a worker spins at time t before it parks.
 static inline uint64_t spin_budget(uint64_t t) {
-    if (adaptive_spin && t < atomic_load_explicit(&short_spin_until, memory_order_relaxed) && spin_nanoseconds > PD_SPIN_CONTENDED_NANOSECONDS)
+    if (adaptive_spin && spin_nanoseconds > PD_SPIN_CONTENDED_NANOSECONDS &&
+        t < atomic_load_explicit(&short_spin_until, memory_order_relaxed))
         return PD_SPIN_CONTENDED_NANOSECONDS;
     return spin_nanoseconds;
 }
