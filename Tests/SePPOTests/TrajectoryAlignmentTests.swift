@@ -71,8 +71,12 @@ struct TrajectoryAlignmentTests {
                                           robot: try Locomotion(robot))[0]
             #expect(parts.valid && abs(parts.reward - rewards.prefix(t + 1).reduce(0, +) / Double(t + 5)) < 1e-6)
         }
+        // A window whose observations have the wrong size is invalid, not a trap.
+        let short = PathScore().score(observations: [[[0.1, 0.2]]], actions: [[actions[0]]], robot: try Locomotion(robot))[0]
+        #expect(!short.valid && short.reward == 0)
         // pointmaze and the robots share the entry point; other environments are refused.
         #expect(throws: PathScoreError.self) { try PathScore().score(observations: [[[0, 0, 0]]], actions: [[[0]]], environment: Pendulum()) }
+        #expect(PathScore.supports(env) && PathScore.supports(PointMaze(layout: .umaze)) && !PathScore.supports(Pendulum()))
     }
 
     static func data() throws -> (OfflineDataset, TrajectoryLayout) {

@@ -45,15 +45,18 @@ public struct PathScore: Sendable {
         throw PathScoreError.unsupported(environment.spec.name)
     }
 
+    /// Whether `score(…, environment:)` can replay this environment's windows.
+    public static func supports(_ environment: any Environment) -> Bool { environment is PointMaze || environment is Locomotion }
+
     /// MuJoCo robots: replayed with `Locomotion.step` from `reset(qpos:qvel:)` at the first observation's state.
     public func score(observations: [[[Double]]], actions: [[[Double]]], robot: Locomotion) -> [Parts] {
         zip(observations, actions).map { obs, act in
             let h = act.count
             let a = act.map { robot.spec.actionSpace.clip($0) }
             let roughness = Self.roughness(a)
-            let start = robot.state(of: obs[0])
+            // The size first: `state(of:)` slices the observation.
             guard obs[0].count == robot.spec.observationSpace.low.count, a.joined().allSatisfy(\.isFinite),
-                  (try? robot.reset(qpos: start.qpos, qvel: start.qvel)) != nil else {
+                  case let start = robot.state(of: obs[0]), (try? robot.reset(qpos: start.qpos, qvel: start.qvel)) != nil else {
                 return Parts(score: -smoothnessWeight * roughness, reward: 0, roughness: roughness, valid: false, planError: .infinity)
             }
             var reward = 0.0, planError = 0.0, compared = 0, valid = true

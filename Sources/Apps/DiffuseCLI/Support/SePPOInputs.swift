@@ -75,7 +75,7 @@ extension SePPOInputs {
     static func pathEnvironment(_ name: String?, for path: String, layout: TrajectoryLayout) throws -> any Environment {
         guard let name else { throw CLIError("\(path) records no environment; pass --env (pointmaze-umaze, halfcheetah, …)", usage: true) }
         let environment = try Environments.make(name)
-        guard environment is PointMaze || environment is Locomotion else {
+        guard PathScore.supports(environment) else {
             throw CLIError("the trajectory setup scores pointmaze and MuJoCo robot paths; \(name) is neither", usage: true)
         }
         let spec = environment.spec

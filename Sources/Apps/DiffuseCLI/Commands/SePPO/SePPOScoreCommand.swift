@@ -97,12 +97,13 @@ struct SePPOScoreCommand: Command {
         let (net, metadata, _) = try Checkpoint.load(TrajectoryModel.self, from: URL(fileURLWithPath: modelPath))
         net.eval()
         let environment = try SePPOInputs.pathEnvironment(args.string(env) ?? metadata["env"], for: modelPath, layout: net.layout)
+        let pathScore = try SePPOInputs.pathScore(args)   // before sampling: a bad --smoothness costs nothing
         let n = try args.int(samples, range: 1...1_000_000)!, k = try args.int(steps, range: 1...10_000)!
         let started = Date()
         let windows = net.generate(labels: [Int](repeating: 0, count: n), objective: net.config.objective, steps: k, rng: RandomGenerator(seed: try args.seed()))
         let seconds = Date().timeIntervalSince(started)
         guard windows.isFinite else { throw CLIError("\(modelPath) sampled non-finite windows") }
-        let parts = try SePPOInputs.pathScore(args).score(windows: windows, layout: net.layout, environment: environment)
+        let parts = try pathScore.score(windows: windows, layout: net.layout, environment: environment)
         func mean(_ f: (PathScore.Parts) -> Double) -> Double { parts.map(f).reduce(0, +) / Double(parts.count) }
         let (score, reward, rough, valid, plan) = (mean(\.score), mean(\.reward), mean(\.roughness), mean { $0.valid ? 1 : 0 }, mean(\.planError))
         if args.flag(.json) {
