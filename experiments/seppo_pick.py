@@ -2,6 +2,7 @@
 """Picks each method's setting of a SePPO sweep (experiments/seppo_sweep.sh, issue #29) from validation rows only.
 
 Usage: seppo_pick.py VALIDATION.jsonl [--json PICKED.json] [--svg SCORE_VS_BETA.svg] [--title T]
+       seppo_pick.py --merge KEPT.jsonl NEW.jsonl... > MERGED.jsonl
        seppo_pick.py --self-test
 
 Reads one file, the selection phase's rows (experiments/seppo.sh with JUDGE=validation), and refuses any row
@@ -9,7 +10,10 @@ that a test judge scored: the picker has no way to see the test split. Per metho
 setting (beta, lr, steps) is scored by the mean of `mean_score` over its rows; the highest wins, ties going to
 fewer updates, then the smaller learning rate, then the smaller β. Prints the picks as seppo.sh METHODS entries,
 METHOD[:REF[:FLIP]]@BETA,LR,STEPS; --json also writes every setting's validation score; --svg plots the validation
-score against β per method at the method's picked lr and update count.
+score against β per method at the method's picked lr and update count. A pick at the edge of its grid (the
+largest or smallest β, lr or update count tried for that method) is named on stderr and in the JSON (`edges`):
+the best setting may lie outside, so the grid should grow there (seppo_sweep.sh EXTEND=1). --merge joins row
+files, a (method, seed, setting) seen twice keeping its last row.
 """
 import argparse
 import collections
@@ -55,6 +59,29 @@ def pick(rows):
     return picks
 
 
+def edges(grid, setting):
+    """Which axes of `setting` sit at the end of the values tried for that axis (with the others fixed)."""
+    out = []
+    for axis, name in enumerate(("beta", "lr", "steps")):
+        line = sorted({s[axis] for s in grid if all(s[i] == setting[i] for i in range(3) if i != axis)})
+        if len(line) > 1 and setting[axis] in (line[0], line[-1]):
+            out.append(f"{name} {'max' if setting[axis] == line[-1] else 'min'}")
+    return out
+
+
+def merge(paths):
+    """Row files → rows, a (method, seed, setting) seen twice keeping its last row (base rows once per seed)."""
+    merged = {}
+    for path in paths:
+        for line in open(path):
+            if line.strip():
+                r = json.loads(line)
+                key = (r["method"], r.get("seed"), r.get("judge")) + (() if r["method"] == "base" else setting_of(r))
+                merged.pop(key, None)
+                merged[key] = r
+    return list(merged.values())
+
+
 def spec(method, setting):
     beta, lr, steps = setting
     return f"{method.replace('-', ':')}@{beta:g},{lr:g},{steps}"
@@ -66,19 +93,29 @@ def main():
     p.add_argument("--json")
     p.add_argument("--svg")
     p.add_argument("--title", default="validation score vs β")
+    p.add_argument("--merge", nargs="+", metavar="ROWS")
     p.add_argument("--self-test", action="store_true")
     a = p.parse_args()
     if a.self_test:
         return self_test()
+    if a.merge:
+        paths = ([a.rows] if a.rows else []) + a.merge
+        for r in merge(paths):
+            print(json.dumps(r))
+        return
     rows = [json.loads(line) for line in open(a.rows) if line.strip()]
     try:
         picks = pick(rows)
     except PickError as e:
         sys.exit(f"seppo_pick: {e}")
     print(" ".join(spec(m, v["setting"]) for m, v in sorted(picks.items())))
+    for m, v in sorted(picks.items()):
+        if edges(v["grid"], v["setting"]):
+            print(f"seppo_pick: {m}'s pick {spec(m, v['setting'])} is at its grid's edge ({', '.join(edges(v['grid'], v['setting']))})", file=sys.stderr)
     if a.json:
         with open(a.json, "w") as f:
             json.dump({m: {"setting": dict(zip(("beta", "lr", "steps"), v["setting"])), "validation_score": v["score"],
+                           "edges": edges(v["grid"], v["setting"]),
                            "grid": [dict(beta=s[0], lr=s[1], steps=s[2], validation_score=x) for s, x in sorted(v["grid"].items())]}
                        for m, v in sorted(picks.items())}, f, indent=1)
     if a.svg:
@@ -106,6 +143,20 @@ def self_test():
     # three settings tie at −1.5: fewer updates first, then the smaller learning rate
     assert picks["seppo-random-sign"]["setting"] == (2000, 1e-4, 210), picks["seppo-random-sign"]
     assert spec("seppo-random-sign", (2000.0, 1e-4, 210)) == "seppo:random:sign@2000,0.0001,210"
+    # edges: SFT's 630 is the most updates tried; seppo's β 2000 is inside (200, 2000, 20000 tried at lr 1e-4, 210),
+    # its lr 1e-4 the smallest of two, its 210 the fewer of two
+    assert edges(picks["sft"]["grid"], picks["sft"]["setting"]) == ["steps max"], edges(picks["sft"]["grid"], picks["sft"]["setting"])
+    assert edges({s: 0 for s in [(200, 1e-4, 210), (2000, 1e-4, 210), (20000, 1e-4, 210), (2000, 3e-4, 210), (2000, 1e-4, 630)]},
+                 (2000, 1e-4, 210)) == ["lr min", "steps min"]
+    # merge: a setting scored again keeps its newest row; others stay
+    with tempfile.TemporaryDirectory() as d:
+        old, new = os.path.join(d, "old.jsonl"), os.path.join(d, "new.jsonl")
+        with open(old, "w") as f:
+            f.writelines(json.dumps(r) + "\n" for r in rows)
+        with open(new, "w") as f:
+            f.write(json.dumps(row("sft", 2000, 1e-4, 210, -0.5)) + "\n")
+        m = merge([old, new])
+        assert len(m) == len(rows) and pick(m)["sft"]["setting"] == (2000, 1e-4, 210), m
     # a row scored by the test judge is refused, even one that would change the pick
     for bad in (row("sft", 2000, 1e-4, 210, 5.0, judge="test"), {k: v for k, v in row("sft", 2000, 1e-4, 210, 5.0).items() if k != "judge"}):
         try:
@@ -122,7 +173,7 @@ def self_test():
         import subprocess
         r = subprocess.run([sys.executable, __file__, path], capture_output=True, text=True)
         assert r.returncode != 0 and "validation rows only" in r.stderr, (r.returncode, r.stderr)
-    print("seppo_pick self-test: 4 checks passed")
+    print("seppo_pick self-test: 6 checks passed")
 
 
 if __name__ == "__main__":
