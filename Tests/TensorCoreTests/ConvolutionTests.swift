@@ -47,6 +47,14 @@ struct ConvolutionTests {
         Case(name: "1d padding ≥ k", input: [2, 3, 6], weight: [2, 3, 2], padding: .symmetric(3)),
         Case(name: "1d padding ≥ k on one side", input: [1, 2, 7], weight: [3, 2, 2], padding: .explicit([2, 0])),
         Case(name: "2d k1 padding 1", input: [1, 2, 3, 4], weight: [3, 2, 1, 1], padding: .symmetric(1)),
+        // Winograd's shapes: partial 4×4 tiles, channels past one 16-lane transform vector and one 32-block,
+        // more tiles in a row than one register tile (8); padding 0, 2 and 3 (the input gradient's 2 − p is a crop).
+        Case(name: "2d 3×3 Winograd tiles", input: [2, 20, 13, 11], weight: [35, 20, 3, 3], padding: .symmetric(1)),
+        Case(name: "2d 3×3 Winograd valid", input: [1, 17, 9, 38], weight: [16, 17, 3, 3]),
+        Case(name: "2d 3×3 Winograd pad 2", input: [1, 4, 6, 5], weight: [3, 4, 3, 3], padding: .symmetric(2)),
+        Case(name: "2d 3×3 Winograd pad 3", input: [1, 3, 5, 6], weight: [2, 3, 3, 3], padding: .explicit([3, 0, 1, 3])),
+        Case(name: "1d k3 Winograd", input: [2, 17, 70], weight: [19, 17, 3], padding: .symmetric(1)),
+        Case(name: "1d k5 Winograd, U-Net", input: [3, 32, 32], weight: [64, 32, 5], padding: .symmetric(2)),
     ]
 
     func run(_ c: Case, _ a: ConvAlgorithm, _ x: Tensor, _ w: Tensor, _ b: Tensor) -> Tensor {
@@ -61,7 +69,7 @@ struct ConvolutionTests {
         let g = RandomGenerator(seed: 21)
         let x = g.normal(c.input), w = g.normal(c.weight), b = g.normal([c.weight[0]])
         var reference: [Tensor] = []
-        for a in [ConvAlgorithm.naive, .direct, .fft, .auto] {
+        for a in [ConvAlgorithm.naive, .direct, .fft, .winograd, .auto] {
             let (y, grads) = Tensor.gradients(at: [x, w, b]) { t in
                 (run(c, a, t[0], t[1], t[2]) * Tensor.linspace(-1, 1, count: 1).reshaped([1])).squared().sum()
             }
@@ -78,20 +86,40 @@ struct ConvolutionTests {
     }
 
     /// The blocked direct kernels' portable C versions equal their AVX-512 versions bit for bit (the
-    /// same fused multiply-adds in the same order): forward, input gradient, weight gradient.
-    @Test func blockedKernelPortableEqualsVectorised() {
+    /// same fused multiply-adds in the same order): forward, input gradient, weight gradient; and so do
+    /// Winograd's transforms (no contraction into fused multiply-adds) around the same tiles.
+    @Test(arguments: [ConvAlgorithm.direct, .winograd])
+    func blockedKernelPortableEqualsVectorised(_ a: ConvAlgorithm) {
         let g = RandomGenerator(seed: 22)
         for c in Self.cases {
             let x = g.normal(c.input), w = g.normal(c.weight), b = g.normal([c.weight[0]])
             func pass() -> [[Float]] {
-                let (_, grads) = Tensor.gradients(at: [x, w]) { t in run(c, .direct, t[0], t[1], b).squared().sum() }
-                return [noGrad { run(c, .direct, x, w, b) }.scalars, grads[0].scalars, grads[1].scalars]
+                let (_, grads) = Tensor.gradients(at: [x, w]) { t in run(c, a, t[0], t[1], b).squared().sum() }
+                return [noGrad { run(c, a, x, w, b) }.scalars, grads[0].scalars, grads[1].scalars]
             }
             let vectorised = pass()
             pd_conv_use_portable_kernels(1)
             let portable = pass()
             pd_conv_use_portable_kernels(0)
             #expect(portable == vectorised, "\(c.name)")
+        }
+    }
+
+    /// Winograd's constant Bᵀ and Aᵀ tables are the Toom–Cook matrices of their points (built in double by
+    /// conv_winograd.c), and its error stays within the direct path's tolerance at the temporal U-Net's and the
+    /// 2-D U-Net's channel counts, where every output sums 160–576 products (docs/convolution.md §6).
+    @Test func winogradTablesAndErrorAtNetworkScale() {
+        #expect(pd_winograd_tables_match() == 1)
+        let g = RandomGenerator(seed: 23)
+        for (xs, ws, pad) in [([4, 32, 64], [32, 32, 5], 2), ([4, 64, 32], [64, 64, 3], 1), ([2, 64, 12, 12], [64, 64, 3, 3], 1)] {
+            let x = g.normal(xs), w = g.normal(ws) * (1 / Float(ws[1] * ws[2]).squareRoot())
+            let run = { (a: ConvAlgorithm) in
+                xs.count == 3 ? Tensor.conv1d(x, weight: w, padding: .symmetric(pad), algorithm: a)
+                              : Tensor.conv2d(x, weight: w, padding: .symmetric(pad), algorithm: a)
+            }
+            let want = run(.naive), got = run(.winograd)
+            let err = maxAbsDifference(got, want)
+            #expect(err <= 1e-4 * Self.scale(want), "\(xs) k\(ws.last!): error \(err), scale \(Self.scale(want))")
         }
     }
 
@@ -111,7 +139,7 @@ struct ConvolutionTests {
         } }
     }
 
-    @Test(arguments: [ConvAlgorithm.direct, .fft])
+    @Test(arguments: [ConvAlgorithm.direct, .fft, .winograd])
     func gradientChecksThroughEachPath(_ a: ConvAlgorithm) {
         let r1 = gradientCheck([checkInput([2, 3, 10], seed: 1), checkInput([2, 3, 4], seed: 2), checkInput([2], seed: 3)]) {
             Tensor.conv1d($0[0], weight: $0[1], bias: $0[2], stride: 2, padding: .same, algorithm: a)

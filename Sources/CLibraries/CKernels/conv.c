@@ -1,7 +1,8 @@
 // Convolution: direct (blocked register-tile kernels; a strided input gradient as one tiled pass per phase),
-// FFT (FFTW + complex GEMM per frequency) and a naive reference, behind one API (ckernels.h).
-// See docs/convolution.md for the maths.
+// FFT (FFTW + complex GEMM per frequency), Winograd (conv_winograd.c) and a naive reference, behind one API
+// (ckernels.h). See docs/convolution.md for the maths.
 #include "ckernels.h"
+#include "conv_internal.h"
 #include "dispatch.h"
 #include <cblas.h>
 #include <fftw3.h>
@@ -105,6 +106,8 @@ static void ws_free(void *q) {
 }
 
 static inline float *falloc(int64_t n) { return (float *)ws_alloc((size_t)(n > 0 ? n : 1) * sizeof(float)); }
+float *pd_conv_scratch(int64_t floats) { return falloc(floats); }
+void pd_conv_scratch_free(void *p) { ws_free(p); }
 static inline fftwf_complex *calloc_complex(int64_t n) { return (fftwf_complex *)ws_alloc((size_t)(n > 0 ? n : 1) * sizeof(fftwf_complex)); }
 
 // ---------------------------------------------------------------- naive reference
@@ -175,9 +178,6 @@ static void pad_planes(const float *src, int64_t planes, int64_t h, int64_t w, i
 // "shifted GEMMs" it replaced (one GEMM per tap over the padded grid), it computes no padded-grid
 // entries (8×8 maps: 10×10 grid) and writes each output once.
 // The input gradient is the same kernel on the output gradient with flipped, transposed weights.
-#define PD_TILE_CHANNELS 32
-#define PD_TILE_PIXELS 8
-
 typedef struct {
     int64_t batch, c_in, c_out, ph, pw, k_h, k_w, oh, ow, blocks; // ph × pw: the padded input
     int64_t sh, sw;      // strides: output pixel (i, q) reads the input from (i·sh, q·sw)
@@ -246,8 +246,7 @@ __attribute__((target("avx512f"))) static void blocked_tile_avx512(const float *
 }
 #endif
 
-typedef void (*blocked_tile_fn)(const float *, const int64_t *, int64_t, int64_t, int64_t, int64_t, int64_t, const float *,
-                                float[PD_TILE_PIXELS][PD_TILE_CHANNELS]);
+typedef pd_blocked_tile_fn blocked_tile_fn;
 
 static _Atomic int portable_only = 0;
 
@@ -278,6 +277,9 @@ static blocked_tile_fn blocked_tile_kernel(void) {
 #endif
     return blocked_tile_portable;
 }
+
+pd_blocked_tile_fn pd_conv_tile_kernel(void) { return blocked_tile_kernel(); }
+int pd_conv_isa(void) { return avx512_tiles() ? 2 : avx2_tiles() ? 1 : 0; }
 
 static void blocked_task(void *ctx, int64_t begin, int64_t end) {
     const blocked_job *j = ctx;
@@ -1067,6 +1069,7 @@ int pd_conv_choose(const pd_conv_shape *s, int pass) {
     const char *forced = getenv("PD_CONV_ALGO");
     if (forced && strcmp(forced, "fft") == 0) return PD_CONV_FFT;
     if (forced && strcmp(forced, "direct") == 0) return PD_CONV_DIRECT;
+    if (forced && strcmp(forced, "winograd") == 0) return pd_winograd_ok(s) ? PD_CONV_WINOGRAD : PD_CONV_DIRECT;
     int tuned = tuned_choice(s, pass);
     if (tuned) return tuned;
     int training = pass == PD_CONV_PASS_TRAINING;
@@ -1079,7 +1082,8 @@ static int resolve(const pd_conv_shape *s, int algo, int pass, int64_t *oh, int6
     int err = pd_conv_validate(s, oh, ow);
     if (err) return -err;
     if (algo == PD_CONV_AUTO) algo = pd_conv_choose(s, pass);
-    if (algo < PD_CONV_DIRECT || algo > PD_CONV_NAIVE) return -7;
+    if (algo < PD_CONV_DIRECT || algo > PD_CONV_WINOGRAD) return -7;
+    if (algo == PD_CONV_WINOGRAD && !pd_winograd_ok(s)) algo = PD_CONV_DIRECT; // stride-1 3×3 or 1×3, 1×5 kernels only
     return algo;
 }
 
@@ -1090,6 +1094,7 @@ int pd_conv_forward(const pd_conv_shape *s, int algo, const float *x, const floa
     if (a < 0) return -a;
     if (a == PD_CONV_NAIVE) naive_forward(s, oh, ow, x, w, b, y);
     else if (a == PD_CONV_FFT) fft_forward(s, oh, ow, x, w, b, y, saved);
+    else if (a == PD_CONV_WINOGRAD) pd_winograd_forward(s, x, w, b, y);
     else blocked_forward(s, x, w, b, y);
     return 0;
 }
@@ -1100,6 +1105,7 @@ int pd_conv_backward_input(const pd_conv_shape *s, int algo, const float *gy, co
     if (a < 0) return -a;
     if (a == PD_CONV_NAIVE) naive_backward(s, oh, ow, NULL, w, gy, gx, NULL, NULL);
     else if (a == PD_CONV_FFT) fft_backward_input(s, oh, ow, gy, w, gx, saved);
+    else if (a == PD_CONV_WINOGRAD) pd_winograd_backward_input(s, oh, ow, gy, w, gx);
     else if (blocked_ok(s)) blocked_backward_input(s, oh, ow, gy, w, gx);
     else blocked_strided_backward_input(s, oh, ow, gy, w, gx);
     return 0;

@@ -2,15 +2,18 @@ import CKernels
 
 /// Which convolution algorithm runs (all through the CKernels API).
 public enum ConvAlgorithm: Int32, Codable, Sendable, CaseIterable {
-    /// The cheaper of direct and FFT for this shape, from the calibrated cost model (or the tuning
-    /// file named by PD_CONV_TUNING; PD_CONV_ALGO=fft|direct forces one).
+    /// The cheapest algorithm for this shape, from the calibrated cost model (or the tuning
+    /// file named by PD_CONV_TUNING; PD_CONV_ALGO=fft|direct|winograd forces one).
     case auto = 0
-    /// im2col + sgemm.
+    /// Blocked register tiles (oneDNN's direct scheme).
     case direct = 1
     /// FFTW r2c/c2r with channel mixing as one complex GEMM per frequency.
     case fft = 2
     /// Loop-nest reference (tests only: slow).
     case naive = 3
+    /// Winograd F(4×4, 3×3), F(4, 3), F(4, 5) for stride-1 3×3, 1×3 and 1×5 kernels (Lavin & Gray 2016;
+    /// docs/convolution.md §6); other shapes, and the weight gradient, run `direct`.
+    case winograd = 4
 }
 
 /// Zero padding of a convolution's spatial axes.

@@ -106,11 +106,12 @@ extern "C" {
 // One API for every convolution in the library: conv1d (N, C, L) is conv2d with H = 1.
 // Cross-correlation as PyTorch defines it: y[n, co, i, j] = b[co] + Σ_{ci, a, b}
 //   w[co, ci, a, b] · x[n, ci, i·sh + a − pad_top, j·sw + b − pad_left]   (zero outside x).
-// Weights are [c_out, c_in, k_h, k_w]. Two algorithms: DIRECT (im2col + sgemm) and FFT (FFTW r2c,
-// channel mixing as complex GEMM per frequency, c2r); AUTO picks the cheaper by a calibrated cost
-// model (or a tuning file). NAIVE is the loop-nest reference for tests.
+// Weights are [c_out, c_in, k_h, k_w]. Algorithms: DIRECT (blocked register tiles), FFT (FFTW r2c,
+// channel mixing as complex GEMM per frequency, c2r) and WINOGRAD (F(4×4, 3×3), F(4, 3), F(4, 5) for
+// stride-1 3×3, 1×3 and 1×5 kernels; other shapes run DIRECT; the weight gradient is DIRECT's); AUTO picks
+// by a calibrated cost model (or a tuning file). NAIVE is the loop-nest reference for tests.
 
-typedef enum { PD_CONV_AUTO = 0, PD_CONV_DIRECT = 1, PD_CONV_FFT = 2, PD_CONV_NAIVE = 3 } pd_conv_algo;
+typedef enum { PD_CONV_AUTO = 0, PD_CONV_DIRECT = 1, PD_CONV_FFT = 2, PD_CONV_NAIVE = 3, PD_CONV_WINOGRAD = 4 } pd_conv_algo;
 /// TRAINING asks for the algorithm of a whole training step (forward and both gradients, which
 /// then all use it); FORWARD for inference.
 typedef enum { PD_CONV_PASS_FORWARD = 0, PD_CONV_PASS_BACKWARD_INPUT = 1, PD_CONV_PASS_BACKWARD_WEIGHT = 2,
@@ -160,6 +161,8 @@ void pd_conv_set_cost_model(int training, const double *direct, const double *ff
 /// Tests: run the blocked direct kernel's portable C version even where AVX-512 is available (the
 /// two perform the same fused multiply-adds in the same order, so results are bit-identical).
 void pd_conv_use_portable_kernels(int on);
+/// Tests: Winograd's constant transform tables equal the Toom–Cook construction they were printed from.
+int pd_winograd_tables_match(void);
 /// FFTW plans currently cached (for the no-growth check).
 int64_t pd_conv_cached_plans(void);
 #ifdef __cplusplus
