@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Experiment (issue E): Policy-Guided Diffusion on pointmaze-umaze and pendulum.
 #   make experiment-pgd [SEEDS="0 1 2" TRAJ_STEPS=8000 AGENT_STEPS=30000 LAMBDAS="0 0.1 0.3 1 3" DOWNSTREAM=1
-#                        TRAJ_ARGS="--network window-mlp" WM=1 ALGO=td3bc|iql DOWN_LAMBDAS="0 1"]
+#                        TRAJ_ARGS="--network window-mlp" WM=1 ALGO=td3bc|iql DOWN_LAMBDAS="0 1" TERMINALS=rule|model]
 # Per environment and seed: a mixed dataset (100k transitions; the MuJoCo robots: D4RL's medium-replay
 # recipe, every row of the shipped replay buffer — docs/environments.md §7), a target TD3+BC agent trained on it
 # (also the real-data-only baseline), a trajectory model (diffuse train trajectory), synthetic data
@@ -31,6 +31,11 @@ POOL=${POOL:-20000}
 REGEN=${REGEN:-$((AGENT_STEPS / 4))}   # pool regenerations within a run (PGD regenerates every 10k of 1M steps)
 POOL_SAMPLE_STEPS=${POOL_SAMPLE_STEPS:-$SAMPLE_STEPS}  # EDM steps per regenerated pool
 ALGO=${ALGO:-td3bc}   # downstream agents: td3bc | iql
+# Terminals of synthetic rows (docs/pgd.md §6): the environment's termination rule (hopper, walker2d), or the
+# generator's own (model: every row before the rule existed). Rows record it; synthetic sets and agents made with
+# the model's terminals keep their old file names, the rule's get a "-rule" suffix.
+TERMINALS=${TERMINALS:-rule}
+case $TERMINALS in rule) SUFFIX=-rule ;; model) SUFFIX= ;; *) echo "TERMINALS must be rule or model" >&2; exit 2 ;; esac
 DOWN_LAMBDAS=${DOWN_LAMBDAS:-"0 $LAMBDA_STAR"}   # guidance of the downstream pools (0: unguided)
 THREADS=${THREADS:-2}
 DOWN_CHECKPOINT=${DOWN_CHECKPOINT:-5000}   # downstream agents checkpoint this often (a rerun resumes them)
@@ -42,7 +47,7 @@ experiment_binary   # D: a private copy of the release binary
 ROWS=${ROWS:-$OUT/pgd.jsonl}   # parallel runs (one per env) write separate files, then concatenate
 : > "$ROWS"
 row() {  # row KIND ENV SEED LAMBDA JSON-METRICS → one JSON line
-  python3 -c "import json,sys; m=json.loads(sys.argv[5]); m.update(kind=sys.argv[1], env=sys.argv[2], seed=int(sys.argv[3]), guidance=float(sys.argv[4])); print(json.dumps(m))" "$@" >> "$ROWS"
+  python3 -c "import json,sys; m=json.loads(sys.argv[5]); m.update(kind=sys.argv[1], env=sys.argv[2], seed=int(sys.argv[3]), guidance=float(sys.argv[4]), terminals=sys.argv[6]); print(json.dumps(m))" "$@" "$TERMINALS" >> "$ROWS"
 }
 for env in $ENVS; do
   # Artifacts already in WORK are reused (runs are deterministic for a seed and thread count, so a
@@ -71,17 +76,17 @@ for env in $ENVS; do
       --log-every "$TRAJ_STEPS" --checkpoint-every "$TRAJ_STEPS" $TRAJ_ARGS -o "$tag-traj.safetensors" > /dev/null 2>&1
     # λ sweep: likelihood under the target policy and fidelity to the true dynamics.
     for lambda in $LAMBDAS; do
-      [ -f "$tag-pgd-$lambda.hdf5" ] || "$D" pgd generate --model "$tag-traj.safetensors" --policy "$tag-agent.safetensors" --guidance "$lambda" -n "$N_EVAL" \
-        --steps "$SAMPLE_STEPS" --seed "$seed" --threads "$THREADS" -o "$tag-pgd-$lambda.hdf5" > /dev/null 2>&1
-      row pgd "$env" "$seed" "$lambda" "$("$D" pgd evaluate --data "$tag-pgd-$lambda.hdf5" --real "$WORK/$env.hdf5" --policy "$tag-agent.safetensors" --json)"
+      [ -f "$tag-pgd-$lambda$SUFFIX.hdf5" ] || "$D" pgd generate --model "$tag-traj.safetensors" --policy "$tag-agent.safetensors" --guidance "$lambda" -n "$N_EVAL" --terminals "$TERMINALS" \
+        --steps "$SAMPLE_STEPS" --seed "$seed" --threads "$THREADS" -o "$tag-pgd-$lambda$SUFFIX.hdf5" > /dev/null 2>&1
+      row pgd "$env" "$seed" "$lambda" "$("$D" pgd evaluate --data "$tag-pgd-$lambda$SUFFIX.hdf5" --real "$WORK/$env.hdf5" --policy "$tag-agent.safetensors" --json)"
     done
     # Autoregressive world model under the same policy, same number of transitions and horizon.
     if [ "$WM" = 1 ] && "$D" train world-model --help > /dev/null 2>&1; then
       [ -f "$tag-wm.safetensors" ] || "$D" train world-model --data "$WORK/$env.hdf5" --steps "$WM_STEPS" --seed "$seed" --threads "$THREADS" \
         --checkpoint-every "$WM_STEPS" --log-every "$WM_STEPS" -o "$tag-wm.safetensors" > /dev/null 2>&1
-      [ -f "$tag-wm.hdf5" ] || "$D" world-model rollout --model "$tag-wm.safetensors" --data "$WORK/$env.hdf5" --policy "$tag-agent.safetensors" -n "$N_EVAL" \
-        --horizon 127 --seed "$seed" --threads "$THREADS" -o "$tag-wm.hdf5" > /dev/null 2>&1
-      row world-model "$env" "$seed" 0 "$("$D" pgd evaluate --data "$tag-wm.hdf5" --real "$WORK/$env.hdf5" --policy "$tag-agent.safetensors" --json)"
+      [ -f "$tag-wm$SUFFIX.hdf5" ] || "$D" world-model rollout --model "$tag-wm.safetensors" --data "$WORK/$env.hdf5" --policy "$tag-agent.safetensors" -n "$N_EVAL" --terminals "$TERMINALS" \
+        --horizon 127 --seed "$seed" --threads "$THREADS" -o "$tag-wm$SUFFIX.hdf5" > /dev/null 2>&1
+      row world-model "$env" "$seed" 0 "$("$D" pgd evaluate --data "$tag-wm$SUFFIX.hdf5" --real "$WORK/$env.hdf5" --policy "$tag-agent.safetensors" --json)"
     fi
     if [ "$DOWNSTREAM" = 1 ]; then
       # The same agent loop on three pool generators: PGD (λ*), unguided diffusion (λ = 0) and the
@@ -91,9 +96,9 @@ for env in $ENVS; do
       down() {  # down KIND LAMBDA GENERATOR-ARGS… → one row
         local kind=$1 lambda=$2; shift 2
         local r
-        r=$("$D" pgd train-agent --data "$WORK/$env.hdf5" "$@" --algo "$ALGO" --guidance "$lambda" \
+        r=$("$D" pgd train-agent --data "$WORK/$env.hdf5" "$@" --algo "$ALGO" --guidance "$lambda" --terminals "$TERMINALS" \
               --steps "$AGENT_STEPS" --pool "$POOL" --regenerate-every "$REGEN" --sample-steps "$POOL_SAMPLE_STEPS" --eval-episodes 50 --seed "$seed" --threads "$THREADS" \
-              --log-every "$AGENT_STEPS" --checkpoint-every "$DOWN_CHECKPOINT" --resume --json -o "$tag-$kind-${ALGO/td3bc/agent}-$lambda.safetensors" 2>/dev/null)
+              --log-every "$AGENT_STEPS" --checkpoint-every "$DOWN_CHECKPOINT" --resume --json -o "$tag-$kind-${ALGO/td3bc/agent}-$lambda$SUFFIX.safetensors" 2>/dev/null)
         row "$kind" "$env" "$seed" "$lambda" "$(echo "$r" | python3 -c 'import json,sys; r=json.load(sys.stdin); print(json.dumps({"normalized_score": r["normalized_score"], "return_mean": r["return_mean"], "seconds": r["seconds"], "algo": sys.argv[1]}))' "$ALGO")"
       }
       for lambda in $DOWN_LAMBDAS; do down downstream "$lambda" --model "$tag-traj.safetensors"; done

@@ -27,6 +27,26 @@ struct PGDCLITests {
         expectOneLineError(["pgd", "generate", "--model", model, "-n", "40", "--length", "16", "-o", synthetic], 2, "differs from the 2 rows")
     }
 
+    /// Synthetic hopper transitions end where the robot falls (docs/pgd.md §6): with `--terminals rule` (the
+    /// default) `pgd generate` adds exactly the terminals `TerminationRule.label` adds to the model's own done
+    /// channel, which is all `--terminals model` keeps.
+    @Test func syntheticHopperRowsEndWhereTheRobotFalls() throws {
+        let data = tempPath("hopper-random.hdf5"), model = tempPath("traj-hopper.safetensors")
+        #expect(runCLI(["dataset", "collect", "--env", "hopper", "--quality", "random", "--steps", "2000", "--seed", "5", "-o", data]).status == 0)
+        var r = runCLI(["train", "trajectory", "--data", data, "--steps", "4", "--dim", "16", "--blocks", "1", "-o", model])
+        #expect(r.status == 0, "\(r.err)")
+        let byRule = tempPath("syn-rule.hdf5"), byModel = tempPath("syn-model.hdf5")
+        r = runCLI(["pgd", "generate", "--model", model, "-n", "400", "--steps", "4", "-o", byRule])
+        #expect(r.status == 0, "\(r.err)")
+        r = runCLI(["pgd", "generate", "--model", model, "-n", "400", "--steps", "4", "--terminals", "model", "-o", byModel])
+        #expect(r.status == 0, "\(r.err)")
+        let ruled = try OfflineDataset.load(URL(fileURLWithPath: byRule)), plain = try OfflineDataset.load(URL(fileURLWithPath: byModel))
+        let rule = try #require(TerminationRule.of(environment: "hopper"))
+        #expect(ruled.attributes["terminals"] == "rule" && plain.attributes["terminals"] == "model")
+        #expect(ruled.terminals.sum().item > plain.terminals.sum().item && ruled.terminals.scalars == rule.label(plain).terminals.scalars)
+        #expect(ruled.nextObservations.scalars == plain.nextObservations.scalars)
+    }
+
     /// The knob flags of the fidelity sweep reach the model and its settings: the EMA decay, EDM's σ_data
     /// and training noise distribution (stored in the checkpoint's objective, so sampling uses them too);
     /// the EDM-only ones are refused with the discrete objective, out-of-range values in one line.
@@ -120,6 +140,8 @@ struct PGDCLITests {
         (["pgd", "generate", "--model", "/nonexistent.safetensors", "-o", "/tmp/x.hdf5"], 1, "cannot read"),
         (["pgd", "train-agent", "--data", "x.hdf5", "--model", "m", "--algo", "bc", "-o", "/tmp/x.safetensors"], 2, "--algo must be one of td3bc | iql | diffusion-bc | idql | dql"),
         (["pgd", "evaluate", "--data", "/nonexistent.hdf5"], 1, "no such file"),
+        (["pgd", "generate", "--model", "m", "--terminals", "always", "-o", "/tmp/x.hdf5"], 2, "--terminals must be one of rule | model"),
+        (["pgd", "train-agent", "--data", "x.hdf5", "--model", "m", "--terminals", "env", "-o", "/tmp/x.safetensors"], 2, "--terminals must be one of rule | model"),
         (["pgd", "evaluate", "--data", "x.hdf5", "--oob-tolerance", "-1"], 2, "--oob-tolerance must be in"),
         (["pgd", "train-agent", "--data", "x.hdf5", "--model", "m", "--world-model", "w", "-o", "/tmp/x.safetensors"], 2, "exactly one of --model"),
     ] as [([String], Int32, String)])

@@ -163,3 +163,55 @@ struct LocomotionFixture: Decodable {
         #expect(abs(cheetahVelocity.normalizedReturn(2806.933) - 1) < 1e-12)
     }
 }
+
+/// The rule that labels synthetic transitions terminal (docs/pgd.md §6) against the simulator itself.
+@Suite struct TerminationRuleTests {
+    /// Random-action episodes, which fall often: the rule reads from each next observation, in Float as a
+    /// dataset holds it, exactly the terminated flag the simulator computes from the full state.
+    @Test(arguments: [Locomotion.Robot.hopper, .walker2d])
+    func ruleMatchesTheSimulator(robot: Locomotion.Robot) throws {
+        let env = try Locomotion(robot)
+        let rule = try #require(TerminationRule.of(environment: robot.rawValue))
+        #expect(TerminationRule.of(environment: "\(robot.rawValue)-velocity") != nil)
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func uniform() -> Double { // SplitMix64 → [−1, 1)
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return Double((z ^ (z >> 31)) >> 11) / Double(1 << 52) - 1
+        }
+        var terminals = 0, mismatches = 0
+        for episode in 0..<60 {
+            _ = env.reset(seed: UInt64(episode))
+            for _ in 0..<300 {
+                let r = env.step((0..<env.spec.actionSpace.dimension).map { _ in uniform() })
+                if rule.isTerminal(r.observation.map(Float.init)) != r.terminated { mismatches += 1 }
+                if r.terminated { terminals += 1; break }
+            }
+        }
+        #expect(terminals >= 30, "\(robot): only \(terminals) falls to compare")
+        #expect(mismatches == 0, "\(robot): \(mismatches) steps disagree")
+    }
+
+    @Test func onlyRobotsThatFallHaveARule() {
+        for name in ["halfcheetah", "halfcheetah-velocity", "pendulum", "pointmaze-umaze", "safe-goal", "nonsense"] {
+            #expect(TerminationRule.of(environment: name) == nil, "\(name)")
+        }
+    }
+
+    /// Labelling: from an episode's first termination on every transition is terminal (not timeout); the next
+    /// episode starts afresh; an episode that never falls is unchanged.
+    @Test func labelsFromTheFallToTheEpisodeEnd() throws {
+        let rule = try #require(TerminationRule.of(environment: "hopper"))
+        let healthy: [Float] = [1.25] + [Float](repeating: 0, count: 10), fallen: [Float] = [0.5] + [Float](repeating: 0, count: 10)
+        let next = [healthy, fallen, healthy, healthy, healthy, healthy, healthy, healthy]
+        let data = try OfflineDataset(observations: Tensor(zeros: [8, 11]), actions: Tensor(zeros: [8, 3]), rewards: Tensor(zeros: [8]),
+                                      nextObservations: Tensor(next.flatMap { $0 }, shape: [8, 11]),
+                                      terminals: Tensor(zeros: [8]), timeouts: Tensor([0, 0, 0, 1, 0, 0, 0, 1]))
+        let labelled = rule.label(data)
+        #expect(labelled.terminals.scalars == [0, 1, 1, 1, 0, 0, 0, 0])
+        #expect(labelled.timeouts.scalars == [0, 0, 0, 0, 0, 0, 0, 1])
+        #expect(labelled.nextObservations.scalars == data.nextObservations.scalars)
+    }
+}

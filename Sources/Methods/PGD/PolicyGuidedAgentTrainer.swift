@@ -16,6 +16,9 @@ public struct PolicyGuidedTrainingSettings: Codable, Sendable, Equatable {
     /// How pools are sampled; its λ guides every regenerated pool (0: unguided diffusion, the
     /// baseline). The first pool, made before any actor exists, is always unguided.
     public var synthesis = SynthesisSettings(lambda: 1)
+    /// The environment whose termination rule labels every synthetic pool (`TerminationRule`; nil or an
+    /// environment without one: the generator's own done signal only — none for a world model).
+    public var termination: String?
 
     public init() {}
 }
@@ -68,6 +71,16 @@ public enum SyntheticPoolGenerator {
     /// data itself. Guidance (λ ≠ 0) needs an actor with a log-likelihood (`DifferentiablePolicy`).
     func pool(transitions n: Int, actor: (any TensorPolicy)?, real: OfflineDataset, settings: PolicyGuidedTrainingSettings, seed: UInt64,
               progress: ((Int) -> Void)?) throws -> OfflineDataset {
+        guard actor != nil || !isWorldModel else { return real }
+        let data = try generate(transitions: n, actor: actor, real: real, settings: settings, seed: seed, progress: progress)
+        guard let rule = settings.termination.flatMap({ TerminationRule.of(environment: $0) }) else { return data }
+        return rule.label(data)
+    }
+
+    private var isWorldModel: Bool { if case .worldModel = self { true } else { false } }
+
+    private func generate(transitions n: Int, actor: (any TensorPolicy)?, real: OfflineDataset, settings: PolicyGuidedTrainingSettings,
+                          seed: UInt64, progress: ((Int) -> Void)?) throws -> OfflineDataset {
         switch self {
         case .diffusion(let model):
             var synthesis = settings.synthesis
@@ -75,7 +88,7 @@ public enum SyntheticPoolGenerator {
             let target = synthesis.lambda == 0 ? nil : actor as? any DifferentiablePolicy
             return try model.synthesize(transitions: n, policy: target, settings: synthesis, seed: seed, progress: progress)
         case .worldModel(let model, let rollout):
-            guard let actor else { return real }
+            guard let actor else { return real }   // `pool` returns the real data itself before this
             let data = try model.rollout(transitions: n, from: real, policy: actor, settings: rollout, seed: seed).dataset
             progress?(n)
             return data

@@ -75,6 +75,22 @@ public final class Locomotion: Environment {
                 return 0.8 < z && z < 2.0 && -1 < angle && angle < 1
             }
         }
+
+        /// Gymnasium's termination (not is_healthy) read from an observation, qpos[1:] ++ qvel (velocities clipped
+        /// to ±`velocityClip`): z = o[0], angle = o[1]. Hopper's ±100 bound on qpos[2:] ++ qvel is checked on
+        /// o[1:], which holds them (MBPO's hopper termination function reads the same; clipped velocities never
+        /// reach it). On a recorded dataset it reproduces every terminal from the next observations
+        /// (`LocomotionTests`). Never true for HalfCheetah.
+        public func isTerminal(nextObservation o: UnsafeBufferPointer<Float>) -> Bool {
+            switch robot {
+            case .halfcheetah: return false
+            case .hopper:
+                for v in o.dropFirst() where !(-100 < v && v < 100) { return true }
+                return !(0.7 < o[0] && -0.2 < o[1] && o[1] < 0.2)
+            case .walker2d:
+                return !(0.8 < o[0] && o[0] < 2.0 && -1 < o[1] && o[1] < 1)
+            }
+        }
     }
 
     /// Gymnasium's TimeLimit for all three tasks.

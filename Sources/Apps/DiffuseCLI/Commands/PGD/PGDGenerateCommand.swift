@@ -26,13 +26,15 @@ struct PGDGenerateCommand: Command {
     static let batch = Option("--batch", value: "N", help: "windows per sampler call (default: 8192 rows' worth, 64 windows of 128)")
     static let normalize = Option("--normalize-guidance", help: "divide the guidance gradient by its norm per window")
     static let denoised = Option("--denoised-guidance", help: "evaluate log π on the denoised estimate instead of the noisy sample")
-    static let options = [model, policy, guidance, count, output, length, steps, churn, ddim, batch, normalize, denoised, Option.datasetFormat,
+    static let terminals = Option.syntheticTerminals
+    static let options = [model, policy, guidance, count, output, length, steps, churn, ddim, batch, normalize, denoised, terminals, Option.datasetFormat,
                           .distributed, .seed, .threads, .json]
 
     static func run(_ args: ParsedArguments, console: Console) throws {
         let modelPath = try args.required(model)
         let url = URL(fileURLWithPath: try args.required(output))
         let format = try args.datasetFormat()
+        let byRule = try args.terminalsByRule(terminals)
         let n = try args.int(count, range: 1...100_000_000)!
         var settings = SynthesisSettings(lambda: try args.float(guidance)!, length: try args.int(length, range: 2...100_000),
                                          batch: try args.int(batch, range: 1...100_000),
@@ -48,6 +50,7 @@ struct PGDGenerateCommand: Command {
         }
         if target == nil && settings.lambda != 0 { throw CLIError("--guidance \(settings.lambda) needs a --policy", usage: true) }
         let seed = try args.seed()
+        let termination = byRule ? modelMeta["env"].flatMap { TerminationRule.of(environment: $0) } : nil
         let progress = Progress("generate", total: n, unit: "transitions", console: console)
         let started = Date()
         var data: OfflineDataset
@@ -64,9 +67,11 @@ struct PGDGenerateCommand: Command {
             throw CLIError(e.description, usage: true)  // a length or flag combination that cannot work
         }
         progress.finish()
+        if let termination { data = termination.label(data) }
         let seconds = Date().timeIntervalSince(started)
         if let env = modelMeta["env"] { data.attributes["env"] = env }
         data.attributes["generator"] = "pgd"
+        data.attributes["terminals"] = termination == nil ? "model" : "rule"
         data.attributes["model"] = modelPath
         data.attributes["policy"] = args.string(policy) ?? ""
         data.attributes["guidance"] = String(settings.lambda)

@@ -32,10 +32,11 @@ struct PGDTrainAgentCommand: Command {
     static let syntheticRows = Option("--synthetic-rows", value: "N", default: "240", help: "synthetic rows per batch of 256")
     static let sampleSteps = Option("--sample-steps", value: "N", help: "sampler steps per pool (default: EDM 256 for the U-Nets, 64 for window-mlp)")
     static let evalEpisodes = Option("--eval-episodes", value: "N", default: "20", help: "episodes of the final evaluation")
+    static let terminals = Option.syntheticTerminals
     static let checkpointEvery = Option.checkpointEvery(default: 10_000)
     static let logEvery = Option.logEvery(default: 5000)
     static let options = [data, model, worldModel, horizon, algo, output, env, guidance, steps, pool, every, syntheticRows, sampleSteps, evalEpisodes,
-                          checkpointEvery, .resume, .stopAfter, logEvery, .seed, .threads, .json]
+                          terminals, checkpointEvery, .resume, .stopAfter, logEvery, .seed, .threads, .json]
 
     static func run(_ args: ParsedArguments, console: Console) throws {
         let modelPath = args.string(model), worldModelPath = args.string(worldModel)
@@ -60,7 +61,9 @@ struct PGDTrainAgentCommand: Command {
         let lambda = settings.synthesis.lambda
         let total = try args.int(steps, range: 1...100_000_000)!
         let seed = try args.seed()
+        let byRule = try args.terminalsByRule(terminals)
         let input = try TrainingData(args, data: data, env: env, console: console)
+        settings.termination = byRule ? input.environmentName : nil
         let generator: SyntheticPoolGenerator
         if let modelPath {
             generator = .diffusion(try Checkpoint.load(TrajectoryModel.self, from: URL(fileURLWithPath: modelPath)).0)
@@ -79,7 +82,7 @@ struct PGDTrainAgentCommand: Command {
             poolBar!.update(done)
             if done >= settings.poolSize { poolBar!.finish(); poolBar = nil }
         }
-        var extra = ["algorithm": name, "guidance": String(lambda)]
+        var extra = ["algorithm": name, "guidance": String(lambda), "terminals": settings.termination == nil ? "model" : "rule"]
         if let modelPath { extra["trajectory_model"] = modelPath }
         if let worldModelPath { extra["world_model"] = worldModelPath }
         let run = try ResumableRun(args, total: total, output: url, checkpointEvery: checkpointEvery, logEvery: logEvery)

@@ -23,17 +23,20 @@ struct WorldModelRolloutCommand: Command {
     static let output = Option("--output", "-o", value: "FILE", help: "dataset to write (.hdf5, or .npz)")
     static let mean = Option("--mean", help: "use each member's mean prediction instead of sampling its Gaussian")
     static let clip = Option("--clip-observations", help: "clip predicted observations to the environment's observation box")
-    static let options = [model, data, policy, count, horizon, output, mean, clip, Option.datasetFormat, .seed, .threads, .json]
+    static let terminals = Option.syntheticTerminals
+    static let options = [model, data, policy, count, horizon, output, mean, clip, terminals, Option.datasetFormat, .seed, .threads, .json]
 
     static func run(_ args: ParsedArguments, console: Console) throws {
         let modelPath = try args.required(model), dataPath = try args.required(data), policyPath = try args.required(policy)
         let url = URL(fileURLWithPath: try args.required(output))
         let format = try args.datasetFormat()
+        let byRule = try args.terminalsByRule(terminals)
         let n = try args.int(count, range: 1...100_000_000)!
         let settings = RolloutSettings(horizon: try args.int(horizon, range: 1...1_000_000)!, sample: !args.flag(mean),
                                          clipObservations: args.flag(clip))
         let seed = try args.seed()
         let (worldModel, modelMeta, _) = try Checkpoint.load(WorldModel.self, from: URL(fileURLWithPath: modelPath))
+        let termination = byRule ? modelMeta["env"].flatMap { TerminationRule.of(environment: $0) } : nil
         let dataset = try OfflineDataset.load(URL(fileURLWithPath: dataPath))
         guard dataset.observationDim == worldModel.config.observationDim else {
             throw CLIError("\(dataPath) has \(dataset.observationDim)-d observations; the world model's are \(worldModel.config.observationDim)")
@@ -49,12 +52,14 @@ struct WorldModelRolloutCommand: Command {
             result = try worldModel.rollout(transitions: n, from: dataset, policy: agent, settings: settings,
                                             observationSpace: environment?.spec.observationSpace, seed: seed)
         } catch let e as WorldModelError { throw CLIError(e.description) }
+        if let termination { result.dataset = termination.label(result.dataset) }
         let seconds = Date().timeIntervalSince(started)
         // The rollout records generator, horizon and seed; provenance is added here.
         if let env = modelMeta["env"] { result.dataset.attributes["env"] = env }
         result.dataset.attributes["model"] = modelPath
         result.dataset.attributes["policy"] = policyPath
         result.dataset.attributes["command"] = args.invocation
+        result.dataset.attributes["terminals"] = termination == nil ? "model" : "rule"
         try result.dataset.save(to: url, format: format)
         let meanReward = Double(result.dataset.rewards.mean().item)
         if args.flag(.json) {
