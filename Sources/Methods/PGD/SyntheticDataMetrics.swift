@@ -54,6 +54,9 @@ public struct SyntheticDataMetrics: Codable, Sendable, Equatable {
     public var outOfBoundsMeanExcess: Double?
     /// Fraction of rows marked terminal.
     public var terminalFraction: Double
+    /// Fraction of rows whose next observation the environment's termination rule calls terminal
+    /// (`TerminationRule`; nil where the environment has none): what a correct labelling would mark.
+    public var ruleTerminalFraction: Double?
 
     /// The default out-of-bounds tolerance, in σ units: pendulum's cos θ, sin θ a few thousandths
     /// past ±1 (σ ≈ 0.7) are inside, a state a tenth of a σ past a wall is not.
@@ -108,6 +111,11 @@ public struct SyntheticDataMetrics: Codable, Sendable, Equatable {
         rewardError = zip(measured, trueRewards).map { abs(Double(rewards[$0]) - $1) }.reduce(0, +) / m
         meanLogLikelihood = policy.map { p in Double(noGrad { p.logProbability(observations: data.observations, actions: data.actions).mean().item }) }
         terminalFraction = Double(data.terminals.sum().item) / Double(Swift.max(n, 1))
+        if let rule = TerminationRule.of(environment: environment.spec.name) {
+            let next = data.nextObservations.scalars, width = data.observationDim
+            let falls = (0..<n).filter { i in rule.isTerminal(Array(next[(i * width)..<((i + 1) * width)])) }.count
+            ruleTerminalFraction = Double(falls) / Double(Swift.max(n, 1))
+        }
 
         // Out of bounds, in σ units past the box.
         let box = environment.spec.observationSpace

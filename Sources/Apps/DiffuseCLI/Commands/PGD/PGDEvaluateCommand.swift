@@ -98,6 +98,7 @@ struct PGDEvaluateCommand: Command {
         lines.append(String(format: "  reward error %.4f; out of bounds %.2f%% beyond %@ σ (%.2f%% by any amount, excess max %@ mean %@ σ); terminals %.2f%%",
                             m.rewardError, 100 * m.outOfBoundsFraction, f(m.outOfBoundsTolerance, 3), 100 * (m.outOfBoundsAnyFraction ?? 0),
                             f(m.outOfBoundsMaxExcess), f(m.outOfBoundsMeanExcess), 100 * m.terminalFraction)
+                     + (m.ruleTerminalFraction.map { String(format: " (the environment's termination rule: %.2f%%)", 100 * $0) } ?? "")
                      + (m.meanLogLikelihood.map { String(format: "; mean log π(a|s) %.3f", $0) } ?? ""))
         return lines.joined(separator: "\n")
     }
