@@ -26,7 +26,7 @@
 // Contention: the caller counts the process's involuntary context switches over windows of
 // PD_CONTENTION_WINDOW; PD_CONTENTION_SWITCHES or more in one window make the workers spin only
 // PD_SPIN_CONTENDED_NANOSECONDS for the next PD_CONTENTION_HOLD. Measured on the 2-vCPU VM with 2 threads
-// (docs/benchmarks.md): 30–35 switches/s alone (kernel threads), 280–1,000/s beside one busy process, so
+// (docs/benchmarks.md, bench/switches.sh): 50–66 switches/s alone, 990–1,390/s beside one busy process, so
 // 12 per 100 ms (120/s) separates them; a window of 20 ms and 2 switches had fired alone too.
 #define PD_SPIN_CONTENDED_NANOSECONDS 25000
 #define PD_CONTENTION_WINDOW 100000000ull // 100 ms
