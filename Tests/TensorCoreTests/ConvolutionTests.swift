@@ -107,7 +107,7 @@ struct ConvolutionTests {
 
     /// Winograd's constant Bᵀ and Aᵀ tables are the Toom–Cook matrices of their points (built in double by
     /// conv_winograd.c), and its error stays within the direct path's tolerance at the temporal U-Net's and the
-    /// 2-D U-Net's channel counts, where every output sums 160–576 products (docs/convolution.md §6).
+    /// 2-D U-Net's channel counts, where every output sums 160–576 products (docs/convolution.md, "Winograd").
     @Test func winogradTablesAndErrorAtNetworkScale() {
         #expect(pd_winograd_tables_match() == 1)
         let g = RandomGenerator(seed: 23)
@@ -186,7 +186,11 @@ struct ConvolutionTests {
         let a = Tensor.convAlgorithm(input: [64, 64, 1024], weight: [64, 64, 65], padding: .same)
         let b = Tensor.convAlgorithm(input: [64, 64, 1024], weight: [64, 64, 65], padding: .same)
         #expect(a == b && a == .fft)
-        #expect(Tensor.convAlgorithm(input: [64, 32, 32], weight: [32, 32, 3], padding: .same) == .direct)
+        // Inference runs Winograd where it applies; a training step (weights change every step) stays direct,
+        // and so do channel counts below one 16-lane transform vector.
+        #expect(Tensor.convAlgorithm(input: [64, 32, 32], weight: [32, 32, 3], padding: .same) == .winograd)
+        #expect(Tensor.convAlgorithm(input: [64, 32, 32], weight: [32, 32, 3], padding: .same, training: true) == .direct)
+        #expect(Tensor.convAlgorithm(input: [64, 8, 32], weight: [32, 8, 5], padding: .same) == .direct)
     }
 
     /// The U-Net 1D's strided down-sampling layers (batch 32 and 64, the row blocks and the whole

@@ -19,7 +19,7 @@ float *pd_conv_scratch(int64_t floats);
 void pd_conv_scratch_free(void *p);
 
 // Winograd F(m, r) for stride-1 correlations with 3×3 kernels (F(4×4, 3×3)) and 1-row kernels of width 3
-// or 5 (F(4, 3), F(4, 5)); conv_winograd.c, docs/convolution.md §6.
+// or 5 (F(4, 3), F(4, 5)); conv_winograd.c, docs/convolution.md, "Winograd".
 int pd_winograd_ok(const pd_conv_shape *s);
 void pd_winograd_forward(const pd_conv_shape *s, const float *x, const float *w, const float *b, float *y);
 void pd_winograd_backward_input(const pd_conv_shape *s, int64_t oh, int64_t ow, const float *gy, const float *w, float *gx);

@@ -1,5 +1,5 @@
 // Winograd's minimal filtering (Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks", CVPR 2016):
-// the convolution's third algorithm beside direct and FFT, for stride-1 correlations (docs/convolution.md §6).
+// the convolution's third algorithm beside direct and FFT, for stride-1 correlations (docs/convolution.md, "Winograd").
 // F(m, r) computes m outputs of an r-tap correlation from an α = m + r − 1 input patch d as
 //     y = Aᵀ[(G g) ⊙ (Bᵀ d)]                   (Eq. 6 of the paper; α multiplies instead of m·r)
 // and a 2-D tile nests it, Y = Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A (Eq. 8). The matrices come from Toom–Cook on α − 1
@@ -13,6 +13,7 @@
 #endif
 #include <math.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define WL 16 // channels per transform vector
@@ -320,6 +321,7 @@ typedef struct {
     int ah, kind;                                    // patch rows: α (2-D) or 1; transforms_for's kind
     int64_t batch, ins, outs, h, w, top, left, oh, ow;
     int64_t mh, th, tw, tpad, ph, pw, cin, cout, blocks, xis; // cin: ins rounded up to WL; cout = blocks·32; xis = ah·α
+    int64_t rows_per_task;                                    // tile rows a task transforms and multiplies together
     const float *x;   // source, NCHW
     float *xh;        // [batch][ph][pw][cin]: channels last, zero-padded
     const float *u;   // transformed weights [ξ][block][cin][PD_TILE_CHANNELS]
@@ -340,59 +342,69 @@ static void pack_task(void *ctx, int64_t begin, int64_t end) { // rows n·ph + r
     }
 }
 
-static void tile_row_task(void *ctx, int64_t begin, int64_t end) { // tasks n·th + tile row
+// Tasks take `rows_per_task` consecutive tile rows (n·th + i) together, so that the products run on at least
+// ~32 tiles even where a row holds few (a 1-D map of 8 has 2 tiles; the register tile takes 8).
+static void tile_row_task(void *ctx, int64_t begin, int64_t end) {
     const wino_job *j = ctx;
     const wino_plan *p = j->p;
     const int m = p->m;
     pd_blocked_tile_fn tile_kernel = pd_conv_tile_kernel();
     transform_fns f = transforms_for(j->kind);
     float *v = pd_conv_scratch(j->xis * j->tpad * j->cin), *mm = pd_conv_scratch(j->xis * j->tpad * j->cout);
-    memset(v, 0, sizeof(float) * (size_t)(j->xis * j->tpad * j->cin)); // the tiles past tw stay zero
+    memset(v, 0, sizeof(float) * (size_t)(j->xis * j->tpad * j->cin)); // tiles past the task's last stay zero
     float tile[PD_TILE_PIXELS][PD_TILE_CHANNELS], y[4][4][WL], yg[16][WL];
     static const float zeros[WL] = {0};
     store_fn store = store_for();
     int64_t off[PD_TILE_PIXELS];
     for (int t = 0; t < PD_TILE_PIXELS; t++) off[t] = t * j->cin;
+    const int64_t all_rows = j->batch * j->th;
     for (int64_t task = begin; task < end; task++) {
-        int64_t n = task / j->th, i = task % j->th;
-        const float *rows = j->xh + (n * j->ph + i * j->mh) * j->pw * j->cin;
-        // V[ξ][tile][ci] = Bᵀ d B of each tile's patch
-        for (int64_t q = 0; q < j->tw; q++)
-            for (int64_t c = 0; c < j->cin; c += WL)
-                f.input(rows + q * m * j->cin + c, j->pw * j->cin, j->cin, v + q * j->cin + c, j->tpad * j->cin);
+        const int64_t first = task * j->rows_per_task, last = first + j->rows_per_task < all_rows ? first + j->rows_per_task : all_rows;
+        const int64_t tiles = (last - first) * j->tw;
+        // V[ξ][tile][ci] = Bᵀ d B of each tile's patch (tile = local row · tw + q)
+        for (int64_t row = first; row < last; row++) {
+            int64_t n = row / j->th, i = row % j->th, t0 = (row - first) * j->tw;
+            const float *rows = j->xh + (n * j->ph + i * j->mh) * j->pw * j->cin;
+            for (int64_t q = 0; q < j->tw; q++)
+                for (int64_t c = 0; c < j->cin; c += WL)
+                    f.input(rows + q * m * j->cin + c, j->pw * j->cin, j->cin, v + (t0 + q) * j->cin + c, j->tpad * j->cin);
+        }
         // M[ξ][tile][co] = Σ_ci V[ξ][tile][ci]·U[ξ][ci][co]: 1×1 correlations on the register tile
         for (int64_t xi = 0; xi < j->xis; xi++)
             for (int64_t b = 0; b < j->blocks; b++) {
                 const float *u = j->u + (xi * j->blocks + b) * j->cin * PD_TILE_CHANNELS;
-                for (int64_t q = 0; q < j->tw; q += PD_TILE_PIXELS) {
+                for (int64_t q = 0; q < tiles; q += PD_TILE_PIXELS) {
                     tile_kernel(v + (xi * j->tpad + q) * j->cin, off, j->cin, 1, 0, 1, 1, u, tile);
-                    int64_t count = j->tw - q < PD_TILE_PIXELS ? j->tw - q : PD_TILE_PIXELS;
+                    int64_t count = tiles - q < PD_TILE_PIXELS ? tiles - q : PD_TILE_PIXELS;
                     for (int64_t t = 0; t < count; t++)
                         memcpy(mm + (xi * j->tpad + q + t) * j->cout + b * PD_TILE_CHANNELS, tile[t], sizeof tile[t]);
                 }
             }
-        // Y = Aᵀ M A + bias, into the output planes, 16 pixels at a time: one 4 × 4 tile, or four 1 × 4 tiles
-        int64_t per_group = j->ah == 1 ? 4 : 1, row0 = i * j->mh;
-        for (int64_t q0 = 0; q0 < j->tw; q0 += per_group)
-            for (int64_t c = 0; c < j->outs; c += WL) {
-                int64_t px[16];
-                int full = 1;
-                for (int p = 0; p < 16; p++) {
-                    int64_t r = j->ah == 1 ? 0 : p / 4, col = j->ah == 1 ? q0 * m + p : q0 * m + p % 4;
-                    int in = row0 + r < j->oh && col < j->ow;
-                    px[p] = in ? r * j->ow + (col - q0 * m) : -1;
-                    full &= in;
+        // Y = Aᵀ M A + bias, into the output planes, 16 pixels at a time: one 4 × 4 tile, or four 1 × 4 tiles of a row
+        const int64_t per_group = j->ah == 1 ? 4 : 1;
+        for (int64_t row = first; row < last; row++) {
+            int64_t n = row / j->th, i = row % j->th, t0 = (row - first) * j->tw, row0 = i * j->mh;
+            for (int64_t q0 = 0; q0 < j->tw; q0 += per_group)
+                for (int64_t c = 0; c < j->outs; c += WL) {
+                    int64_t px[16];
+                    int full = 1;
+                    for (int k = 0; k < 16; k++) {
+                        int64_t r = j->ah == 1 ? 0 : k / 4, col = j->ah == 1 ? q0 * m + k : q0 * m + k % 4;
+                        int in = row0 + r < j->oh && col < j->ow;
+                        px[k] = in ? r * j->ow + (col - q0 * m) : -1;
+                        full &= in;
+                    }
+                    for (int64_t g = 0; g < per_group; g++) {
+                        if (q0 + g < j->tw) f.output(mm + (t0 + q0 + g) * j->cout + c, j->tpad * j->cout, y);
+                        else memset(y, 0, sizeof y);
+                        for (int r = 0; r < (j->ah == 1 ? 1 : 4); r++)
+                            for (int x = 0; x < 4; x++) memcpy(yg[j->ah == 1 ? g * 4 + x : r * 4 + x], y[r][x], sizeof y[r][x]);
+                    }
+                    int lanes = j->outs - c < WL ? (int)(j->outs - c) : WL;
+                    const float *bias = j->bias ? j->bias + c : zeros;
+                    store(yg, bias, j->y + ((n * j->outs + c) * j->oh + row0) * j->ow + q0 * m, j->oh * j->ow, px, lanes, full && lanes == WL);
                 }
-                for (int64_t g = 0; g < per_group; g++) {
-                    if (q0 + g < j->tw) f.output(mm + (q0 + g) * j->cout + c, j->tpad * j->cout, y);
-                    else memset(y, 0, sizeof y);
-                    for (int r = 0; r < (j->ah == 1 ? 1 : 4); r++)
-                        for (int x = 0; x < 4; x++) memcpy(yg[j->ah == 1 ? g * 4 + x : r * 4 + x], y[r][x], sizeof y[r][x]);
-                }
-                int lanes = j->outs - c < WL ? (int)(j->outs - c) : WL;
-                const float *bias = j->bias ? j->bias + c : zeros;
-                store(yg, bias, j->y + ((n * j->outs + c) * j->oh + row0) * j->ow + q0 * m, j->oh * j->ow, px, lanes, full && lanes == WL);
-            }
+        }
     }
     pd_conv_scratch_free(mm);
     pd_conv_scratch_free(v);
@@ -427,6 +439,93 @@ static float *transform_weights(const pd_conv_shape *s, const wino_job *j, const
     return u;
 }
 
+// Transformed weights are kept across calls while the weights stay the same (a sampler evaluates each layer
+// with the same weights hundreds of times; G g Gᵀ of a 128 × 128 layer costs about as much as the layer's
+// forward pass at small maps). An entry matches a call when the weight pointer, the shape, the direction and
+// the weights' bytes (compared with a copy, not a hash) are the same. Least recently used entries go first.
+#define CACHE_ENTRIES 64
+#define CACHE_BYTES ((size_t)64 << 20)
+typedef struct {
+    const float *source;  // caller's weight pointer (identity hint; the bytes decide)
+    float *weights, *u;   // copy of the weights; U
+    int64_t weight_count, u_count, key[6];
+    uint64_t last_use;
+    int users;            // calls using u now: never evicted while > 0
+} cache_entry;
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static cache_entry cache[CACHE_ENTRIES];
+static size_t cache_bytes = 0;
+static uint64_t cache_clock = 0;
+
+static void evict(cache_entry *e) {
+    cache_bytes -= (size_t)(e->weight_count + e->u_count) * sizeof(float);
+    free(e->weights);
+    free(e->u);
+    memset(e, 0, sizeof *e);
+}
+
+// U for this call: a cached entry (users + 1; release it with release_weights) or a fresh transform that is
+// then cached when it fits. *entry is NULL when the returned U is the caller's to free.
+static float *cached_weights(const pd_conv_shape *s, const wino_job *j, const float *w, int adjoint, cache_entry **entry) {
+    const int64_t taps = (j->ah == 1 ? 1 : j->p->r) * j->p->r, count = s->c_in * s->c_out * taps;
+    const int64_t u_count = j->xis * j->blocks * j->cin * PD_TILE_CHANNELS;
+    const int64_t key[6] = {s->c_in, s->c_out, s->k_h, s->k_w, adjoint, j->kind};
+    *entry = NULL;
+    pthread_mutex_lock(&cache_lock);
+    for (int i = 0; i < CACHE_ENTRIES; i++) {
+        cache_entry *e = &cache[i];
+        if (e->u && e->source == w && !memcmp(e->key, key, sizeof key) && !memcmp(e->weights, w, (size_t)count * sizeof(float))) {
+            e->users++;
+            e->last_use = ++cache_clock;
+            *entry = e;
+            pthread_mutex_unlock(&cache_lock);
+            return e->u;
+        }
+    }
+    pthread_mutex_unlock(&cache_lock);
+    float *u = transform_weights(s, j, w, adjoint);
+    size_t bytes = (size_t)(count + u_count) * sizeof(float);
+    if (bytes > CACHE_BYTES / 4) return u;
+    float *copy = malloc((size_t)count * sizeof(float)), *kept = malloc((size_t)u_count * sizeof(float));
+    if (!copy || !kept) { free(copy); free(kept); return u; }
+    memcpy(copy, w, (size_t)count * sizeof(float));
+    memcpy(kept, u, (size_t)u_count * sizeof(float));
+    pd_conv_scratch_free(u);
+    pthread_mutex_lock(&cache_lock);
+    // A slot: an empty one, else the least recently used idle one; evict idle entries until the bytes fit.
+    cache_entry *slot = NULL;
+    for (int i = 0; i < CACHE_ENTRIES && !slot; i++) if (!cache[i].u) slot = &cache[i];
+    for (;;) {
+        cache_entry *oldest = NULL;
+        for (int i = 0; i < CACHE_ENTRIES; i++)
+            if (cache[i].u && cache[i].users == 0 && (!oldest || cache[i].last_use < oldest->last_use)) oldest = &cache[i];
+        if ((slot && cache_bytes + bytes <= CACHE_BYTES) || !oldest) break;
+        evict(oldest);
+        if (!slot) slot = oldest;
+    }
+    if (!slot || cache_bytes + bytes > CACHE_BYTES) { // every entry busy: this call's U stays private
+        pthread_mutex_unlock(&cache_lock);
+        free(copy);
+        float *u2 = pd_conv_scratch(u_count);
+        memcpy(u2, kept, (size_t)u_count * sizeof(float));
+        free(kept);
+        return u2;
+    }
+    *slot = (cache_entry){.source = w, .weights = copy, .u = kept, .weight_count = count, .u_count = u_count, .last_use = ++cache_clock, .users = 1};
+    memcpy(slot->key, key, sizeof key);
+    cache_bytes += bytes;
+    *entry = slot;
+    pthread_mutex_unlock(&cache_lock);
+    return kept;
+}
+
+static void release_weights(float *u, cache_entry *entry) {
+    if (!entry) { pd_conv_scratch_free(u); return; }
+    pthread_mutex_lock(&cache_lock);
+    entry->users--;
+    pthread_mutex_unlock(&cache_lock);
+}
+
 static void winograd_correlation(const pd_conv_shape *s, int adjoint, int64_t ins, int64_t outs, int64_t h, int64_t w, int64_t top,
                                  int64_t bottom, int64_t left, int64_t right, const float *x, const float *weights, const float *bias,
                                  float *y) {
@@ -440,19 +539,21 @@ static void winograd_correlation(const pd_conv_shape *s, int adjoint, int64_t in
     j.oh = h + top + bottom - (s->k_h - 1), j.ow = w + left + right - (s->k_w - 1);
     if (j.oh <= 0 || j.ow <= 0) return;
     j.th = (j.oh + j.mh - 1) / j.mh, j.tw = (j.ow + j.p->m - 1) / j.p->m;
-    j.tpad = (j.tw + PD_TILE_PIXELS - 1) / PD_TILE_PIXELS * PD_TILE_PIXELS;
+    j.rows_per_task = (32 + j.tw - 1) / j.tw;
+    j.tpad = (j.rows_per_task * j.tw + PD_TILE_PIXELS - 1) / PD_TILE_PIXELS * PD_TILE_PIXELS;
     j.ph = j.th * j.mh + j.ah - j.mh, j.pw = j.tw * j.p->m + j.p->alpha - j.p->m;
     j.cin = (ins + WL - 1) / WL * WL;
     j.blocks = (outs + PD_TILE_CHANNELS - 1) / PD_TILE_CHANNELS, j.cout = j.blocks * PD_TILE_CHANNELS;
     j.xis = j.ah * j.p->alpha;
     j.x = x, j.bias = bias, j.y = y;
-    float *u = transform_weights(s, &j, weights, adjoint);
+    cache_entry *entry;
+    float *u = cached_weights(s, &j, weights, adjoint, &entry);
     j.u = u;
     j.xh = pd_conv_scratch(j.batch * j.ph * j.pw * j.cin);
     pd_parallel_for(j.batch * j.ph, 8, pack_task, &j);
-    pd_parallel_for(j.batch * j.th, 1, tile_row_task, &j);
+    pd_parallel_for((j.batch * j.th + j.rows_per_task - 1) / j.rows_per_task, 1, tile_row_task, &j);
     pd_conv_scratch_free(j.xh);
-    pd_conv_scratch_free(u);
+    release_weights(u, entry);
 }
 
 void pd_winograd_forward(const pd_conv_shape *s, const float *x, const float *w, const float *b, float *y) {

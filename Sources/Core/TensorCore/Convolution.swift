@@ -12,7 +12,7 @@ public enum ConvAlgorithm: Int32, Codable, Sendable, CaseIterable {
     /// Loop-nest reference (tests only: slow).
     case naive = 3
     /// Winograd F(4×4, 3×3), F(4, 3), F(4, 5) for stride-1 3×3, 1×3 and 1×5 kernels (Lavin & Gray 2016;
-    /// docs/convolution.md §6); other shapes, and the weight gradient, run `direct`.
+    /// docs/convolution.md); other shapes, and the weight gradient, run `direct`. `auto` picks it for inference.
     case winograd = 4
 }
 

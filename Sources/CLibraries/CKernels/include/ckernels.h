@@ -109,7 +109,8 @@ extern "C" {
 // Weights are [c_out, c_in, k_h, k_w]. Algorithms: DIRECT (blocked register tiles), FFT (FFTW r2c,
 // channel mixing as complex GEMM per frequency, c2r) and WINOGRAD (F(4×4, 3×3), F(4, 3), F(4, 5) for
 // stride-1 3×3, 1×3 and 1×5 kernels; other shapes run DIRECT; the weight gradient is DIRECT's); AUTO picks
-// by a calibrated cost model (or a tuning file). NAIVE is the loop-nest reference for tests.
+// FFT or DIRECT by a calibrated cost model (or a tuning file), and WINOGRAD over DIRECT for inference where it
+// applies. NAIVE is the loop-nest reference for tests.
 
 typedef enum { PD_CONV_AUTO = 0, PD_CONV_DIRECT = 1, PD_CONV_FFT = 2, PD_CONV_NAIVE = 3, PD_CONV_WINOGRAD = 4 } pd_conv_algo;
 /// TRAINING asks for the algorithm of a whole training step (forward and both gradients, which
