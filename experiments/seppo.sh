@@ -135,13 +135,18 @@ run_seed() {
     done
   done
 }
-pids=()
+# Each seed runs in the background (set -e: a failure ends it) and marks its end; `wait` without pids, since
+# bash may have forgotten a seed that finished long ago ("not a child of this shell" stopped a 5-seed run).
 for seed in $SEEDS; do
-  run_seed "$seed" &
-  pids+=($!)
+  rm -f "$ROWS.done$seed"
+  ( run_seed "$seed"; touch "$ROWS.done$seed" ) &
   while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do sleep 1; done
 done
-for pid in "${pids[@]}"; do wait "$pid"; done   # set -e: a failed seed stops here
+wait
+for seed in $SEEDS; do
+  [ -f "$ROWS.done$seed" ] || { echo "seppo.sh: seed $seed failed (its rows so far: $ROWS.seed$seed)" >&2; exit 1; }
+  rm -f "$ROWS.done$seed"
+done
 for seed in $SEEDS; do cat "$ROWS.seed$seed"; rm -f "$ROWS.seed$seed"; done >> "$ROWS"
 [ "${TABLE:-1}" = 1 ] || exit 0
 if [ "$SETUP" = trajectories ]; then SIZE="TRAJ_ENV=$TRAJ_ENV SAMPLES=$SAMPLES TOP=$TOP DATA_STEPS=$DATA_STEPS"; else SIZE="PER_CLASS=$PER_CLASS"; fi

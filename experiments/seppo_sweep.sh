@@ -49,7 +49,6 @@ VAL_ROWS=$OUT/$TAG-sweep-validation.jsonl
 # 1. Selection. The base model first (one process trains it), then one seppo.sh per method, JOBS at a time.
 export PNGS=0   # the main experiment's figures stay
 EVAL_EVERY=1000000 JUDGE=validation SEEDS=$VAL_SEED METHODS="" ROWS="$WORK/val-base.jsonl" TABLE=0 bash experiments/seppo.sh
-pids=()
 for m in $METHODS; do
   specs=()
   # The update counts are snapshots of one run per (β, lr): 210+630 (experiments/seppo.sh).
@@ -59,11 +58,15 @@ for m in $METHODS; do
     else for c in $BETA_SCALED; do specs+=("$m@$(python3 -c "print(round($c / $ERR_SCALE))"),$lr,$steps"); done; fi
   done
   # No score-vs-step diagnostics while selecting (EVAL_EVERY past the last update: the start only).
-  EVAL_EVERY=1000000 JUDGE=validation SEEDS=$VAL_SEED METHODS="${specs[*]}" ROWS="$WORK/val-${m//:/-}.jsonl" TABLE=0 bash experiments/seppo.sh &
-  pids+=($!)
+  rm -f "$WORK/val-${m//:/-}.done"
+  ( EVAL_EVERY=1000000 JUDGE=validation SEEDS=$VAL_SEED METHODS="${specs[*]}" ROWS="$WORK/val-${m//:/-}.jsonl" TABLE=0 bash experiments/seppo.sh \
+      && touch "$WORK/val-${m//:/-}.done" ) &
   while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do sleep 1; done
 done
-for pid in "${pids[@]}"; do wait "$pid"; done
+wait   # then check each method's end marker (see experiments/seppo.sh)
+for m in $METHODS; do
+  [ -f "$WORK/val-${m//:/-}.done" ] || { echo "seppo_sweep.sh: the selection runs of $m failed" >&2; exit 1; }
+done
 # This call's rows (only METHODS' files were rewritten above), after the kept ones when extending; a setting
 # scored twice keeps its newest row (runs are deterministic, so only the seconds differ).
 if [ "$EXTEND" = 1 ] && [ -f "$VAL_ROWS" ]; then kept=$VAL_ROWS; else kept=/dev/null; fi
