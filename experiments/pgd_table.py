@@ -164,7 +164,7 @@ def main():
                "|---|---|---|---|---|---|---|---|---|"]
         by = collections.defaultdict(list)
         for r in er:
-            if r["kind"] in ("pgd", "world-model"):
+            if r["kind"] in ("pgd", "world-model") and r.get("terminals", "model") == "model":  # the λ sweep as first run
                 by[(r["kind"], r["guidance"])].append(r)
         for (kind, lam), rs in sorted(by.items(), key=lambda kv: (kv[0][0] != "pgd", kv[0][1])):
             name = "world model" if kind == "world-model" else ("unguided diffusion" if lam == 0 else "PGD")
@@ -189,10 +189,18 @@ def main():
             md.append(f"- world model dynamics error {mean_std(wm)} vs PGD at λ = max {mean_std([r['dynamicsError'] for r in er if r['kind'] == 'pgd' and r['guidance'] == max(x['guidance'] for x in er if x['kind'] == 'pgd')])}.")
         # Downstream agents, one table per algorithm (rows without "algo" predate the knob: TD3+BC).
         names = {"td3bc": "TD3+BC", "iql": "IQL"}
-        for algo in sorted({r.get("algo", "td3bc") for r in er if r["kind"] in ("real", "downstream", "downstream-wm")}):
-            down = [r for r in er if r["kind"] in ("real", "downstream", "downstream-wm") and r.get("algo", "td3bc") == algo]
+        # Pools labelled by the environment's termination rule (terminals "rule", docs/pgd.md §6) get their own table
+        # beside the model-terminal rows (rows without the field predate the rule); real-only rows serve both.
+        synthetic = ("downstream", "downstream-wm")
+        groups = sorted({(r.get("algo", "td3bc"), r.get("terminals", "model")) for r in er if r["kind"] in synthetic},
+                        key=lambda g: (g[0], g[1] != "model"))
+        groups += [(a, "model") for a in sorted({r.get("algo", "td3bc") for r in er if r["kind"] == "real"}) if (a, "model") not in groups]
+        for algo, term in groups:
+            down = [r for r in er if r.get("algo", "td3bc") == algo
+                    and (r["kind"] == "real" or (r["kind"] in synthetic and r.get("terminals", "model") == term))]
             if any(r["kind"] != "real" for r in down):
-                md += ["", f"| agent ({names.get(algo, algo)}) trained on | normalized score | seeds |", "|---|---|---|"]
+                label = names.get(algo, algo) + (", synthetic rows ended by the environment's termination rule" if term == "rule" else "")
+                md += ["", f"| agent ({label}) trained on | normalized score | seeds |", "|---|---|---|"]
                 def arm(name, pick):
                     xs = {r["seed"]: r["normalized_score"] for r in down if pick(r)}
                     if xs:
