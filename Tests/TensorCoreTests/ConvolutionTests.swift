@@ -123,6 +123,29 @@ struct ConvolutionTests {
         }
     }
 
+    /// Winograd keeps transformed weights across calls; weights changed in place (same pointer, as an
+    /// optimizer step leaves them) must be transformed again, and the input gradient (the flipped kernel)
+    /// never reuses the forward's entry.
+    @Test func winogradWeightCacheFollowsChangedWeights() {
+        var shape = Tensor.convShape([2, 16, 12], [16, 16, 5], stride: (1, 1), padding: .symmetric(2), spatialRank: 1)
+        let g = RandomGenerator(seed: 24)
+        let x = g.normal([2, 16, 12]).scalars, gy = g.normal([2, 16, 12]).scalars
+        var w = g.normal([16, 16, 5]).scalars
+        func run(_ algo: pd_conv_algo) -> ([Float], [Float]) {
+            var y = [Float](repeating: 0, count: 2 * 16 * 12), gx = y
+            #expect(pd_conv_forward(&shape, Int32(algo.rawValue), x, w, nil, &y, nil) == 0)
+            #expect(pd_conv_backward_input(&shape, Int32(algo.rawValue), gy, w, &gx, nil) == 0)
+            return (y, gx)
+        }
+        for round in 0..<3 {
+            let (y, gx) = run(PD_CONV_WINOGRAD), (yRef, gxRef) = run(PD_CONV_NAIVE)
+            let scale = max(yRef.map(abs).max()!, gxRef.map(abs).max()!)
+            #expect(zip(y, yRef).map { abs($0 - $1) }.max()! <= 1e-4 * scale, "round \(round): forward")
+            #expect(zip(gx, gxRef).map { abs($0 - $1) }.max()! <= 1e-4 * scale, "round \(round): input gradient")
+            w.withUnsafeMutableBufferPointer { p in for i in stride(from: round, to: p.count, by: 7) { p[i] += 0.5 } }
+        }
+    }
+
     /// The naive loop nest itself against the definition, written out here for one small case.
     @Test func naiveMatchesDefinition() {
         let g = RandomGenerator(seed: 2)
