@@ -71,28 +71,20 @@ public enum SyntheticPoolGenerator {
     /// data itself. Guidance (λ ≠ 0) needs an actor with a log-likelihood (`DifferentiablePolicy`).
     func pool(transitions n: Int, actor: (any TensorPolicy)?, real: OfflineDataset, settings: PolicyGuidedTrainingSettings, seed: UInt64,
               progress: ((Int) -> Void)?) throws -> OfflineDataset {
-        guard actor != nil || !isWorldModel else { return real }
-        let data = try generate(transitions: n, actor: actor, real: real, settings: settings, seed: seed, progress: progress)
-        guard let rule = settings.termination.flatMap({ TerminationRule.of(environment: $0) }) else { return data }
-        return rule.label(data)
-    }
-
-    private var isWorldModel: Bool { if case .worldModel = self { true } else { false } }
-
-    private func generate(transitions n: Int, actor: (any TensorPolicy)?, real: OfflineDataset, settings: PolicyGuidedTrainingSettings,
-                          seed: UInt64, progress: ((Int) -> Void)?) throws -> OfflineDataset {
+        let data: OfflineDataset
         switch self {
         case .diffusion(let model):
             var synthesis = settings.synthesis
             if actor == nil { synthesis.lambda = 0 }
             let target = synthesis.lambda == 0 ? nil : actor as? any DifferentiablePolicy
-            return try model.synthesize(transitions: n, policy: target, settings: synthesis, seed: seed, progress: progress)
+            data = try model.synthesize(transitions: n, policy: target, settings: synthesis, seed: seed, progress: progress)
         case .worldModel(let model, let rollout):
-            guard let actor else { return real }   // `pool` returns the real data itself before this
-            let data = try model.rollout(transitions: n, from: real, policy: actor, settings: rollout, seed: seed).dataset
+            guard let actor else { return real }
+            data = try model.rollout(transitions: n, from: real, policy: actor, settings: rollout, seed: seed).dataset
             progress?(n)
-            return data
         }
+        // Synthetic rows end where the environment would end them (`TerminationRule`); real data keeps its own.
+        return settings.termination.flatMap { TerminationRule.of(environment: $0) }.map { $0.label(data) } ?? data
     }
 }
 

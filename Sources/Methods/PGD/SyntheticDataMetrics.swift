@@ -112,9 +112,7 @@ public struct SyntheticDataMetrics: Codable, Sendable, Equatable {
         meanLogLikelihood = policy.map { p in Double(noGrad { p.logProbability(observations: data.observations, actions: data.actions).mean().item }) }
         terminalFraction = Double(data.terminals.sum().item) / Double(Swift.max(n, 1))
         if let rule = TerminationRule.of(environment: environment.spec.name) {
-            let next = data.nextObservations.scalars, width = data.observationDim
-            let falls = (0..<n).filter { i in rule.isTerminal(Array(next[(i * width)..<((i + 1) * width)])) }.count
-            ruleTerminalFraction = Double(falls) / Double(Swift.max(n, 1))
+            ruleTerminalFraction = Double(rule.falls(in: data).filter { $0 }.count) / Double(Swift.max(n, 1))
         }
 
         // Out of bounds, in σ units past the box.

@@ -13,3 +13,11 @@ extension ParsedArguments {
         try choice(o, among: ["rule", "model"]) == "rule"
     }
 }
+
+extension OfflineDataset {
+    /// Ends synthetic rows by `rule` (nil: the generator's own terminals) and records which in the attributes.
+    mutating func endSynthetic(by rule: TerminationRule?) {
+        if let rule { self = rule.label(self) }
+        attributes["terminals"] = rule == nil ? "model" : "rule"
+    }
+}

@@ -23,24 +23,28 @@ public struct TerminationRule: Sendable {
         nextObservation.withUnsafeBufferPointer { task.isTerminal(nextObservation: $0) }
     }
 
+    /// Per row of `data`: whether its transition enters a terminal state (the rule on its next observation).
+    public func falls(in data: OfflineDataset) -> [Bool] {
+        let width = data.observationDim
+        return data.nextObservations.scalars.withUnsafeBufferPointer { p in
+            (0..<data.count).map { i in task.isTerminal(nextObservation: UnsafeBufferPointer(rebasing: p[(i * width)..<((i + 1) * width)])) }
+        }
+    }
+
     /// `data` with every transition from an episode's first termination on marked terminal (not timeout):
     /// the rows a generator produced after the fall continue a state the environment would have ended.
     /// Episodes are delimited by `data`'s own terminals and timeouts.
     public func label(_ data: OfflineDataset) -> OfflineDataset {
-        let n = data.count, width = data.observationDim
-        let next = data.nextObservations.scalars
         var terminals = data.terminals.scalars, timeouts = data.timeouts.scalars
         var fallen = false
-        next.withUnsafeBufferPointer { p in
-            for i in 0..<n {
-                let ends = terminals[i] != 0 || timeouts[i] != 0
-                if fallen || task.isTerminal(nextObservation: UnsafeBufferPointer(rebasing: p[(i * width)..<((i + 1) * width)])) {
-                    terminals[i] = 1
-                    timeouts[i] = 0
-                    fallen = true
-                }
-                if ends { fallen = false }
+        for (i, falls) in falls(in: data).enumerated() {
+            let ends = terminals[i] != 0 || timeouts[i] != 0
+            if fallen || falls {
+                terminals[i] = 1
+                timeouts[i] = 0
+                fallen = true
             }
+            if ends { fallen = false }
         }
         var out = data
         out.terminals = Tensor(terminals)

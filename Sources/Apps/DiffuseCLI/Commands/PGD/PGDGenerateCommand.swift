@@ -67,11 +67,10 @@ struct PGDGenerateCommand: Command {
             throw CLIError(e.description, usage: true)  // a length or flag combination that cannot work
         }
         progress.finish()
-        if let termination { data = termination.label(data) }
+        data.endSynthetic(by: termination)
         let seconds = Date().timeIntervalSince(started)
         if let env = modelMeta["env"] { data.attributes["env"] = env }
         data.attributes["generator"] = "pgd"
-        data.attributes["terminals"] = termination == nil ? "model" : "rule"
         data.attributes["model"] = modelPath
         data.attributes["policy"] = args.string(policy) ?? ""
         data.attributes["guidance"] = String(settings.lambda)

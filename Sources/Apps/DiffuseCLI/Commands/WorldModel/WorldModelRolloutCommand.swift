@@ -52,14 +52,13 @@ struct WorldModelRolloutCommand: Command {
             result = try worldModel.rollout(transitions: n, from: dataset, policy: agent, settings: settings,
                                             observationSpace: environment?.spec.observationSpace, seed: seed)
         } catch let e as WorldModelError { throw CLIError(e.description) }
-        if let termination { result.dataset = termination.label(result.dataset) }
+        result.dataset.endSynthetic(by: termination)
         let seconds = Date().timeIntervalSince(started)
         // The rollout records generator, horizon and seed; provenance is added here.
         if let env = modelMeta["env"] { result.dataset.attributes["env"] = env }
         result.dataset.attributes["model"] = modelPath
         result.dataset.attributes["policy"] = policyPath
         result.dataset.attributes["command"] = args.invocation
-        result.dataset.attributes["terminals"] = termination == nil ? "model" : "rule"
         try result.dataset.save(to: url, format: format)
         let meanReward = Double(result.dataset.rewards.mean().item)
         if args.flag(.json) {
