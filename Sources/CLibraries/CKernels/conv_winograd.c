@@ -70,7 +70,7 @@ int pd_winograd_ok(const pd_conv_shape *s) {
 // ---- transforms, WL channels at a time, specialised per (α, patch rows) so that every coefficient is a
 // constant: products with Bᵀ's and Aᵀ's zeros vanish at compile time and no product is contracted into a fused
 // multiply-add, so the portable, AVX2 and AVX-512 copies give the same bits. The tables are toom_cook's
-// (pd_winograd_tables_match checks them); all entries are exact in binary.
+// (pd_winograd_tables_match checks them, and the factored α = 6 transforms against them); all entries are exact in binary.
 static const float BT6[6][6] = {{4, 0, -5, 0, 1, 0},  {0, -4, -4, 1, 1, 0}, {0, 4, -4, -1, 1, 0},
                                 {0, -2, -1, 2, 1, 0}, {0, 2, -1, -2, 1, 0}, {0, 4, 0, -5, 0, 1}};
 static const float AT6[4][6] = {{1, 1, 1, 1, 1, 0}, {0, 1, -1, 2, -2, 0}, {0, 1, 1, 4, 4, 0}, {0, 1, -1, 8, -8, 1}};
@@ -81,17 +81,6 @@ static const float BT8[8][8] = {{-1, 0, 5.25f, 0, -5.25f, 0, 1, 0},         {0, 
 static const float AT8[4][8] = {{1, 1, 1, 1, 1, 1, 1, 0}, {0, 1, -1, 2, -2, 0.5f, -0.5f, 0},
                                 {0, 1, 1, 4, 4, 0.25f, 0.25f, 0}, {0, 1, -1, 8, -8, 0.125f, -0.125f, 1}};
 
-int pd_winograd_tables_match(void) {
-    pthread_once(&plans_once, make_plans);
-    for (int i = 0; i < 8; i++)
-        for (int j = 0; j < 8; j++) {
-            if (i < 6 && j < 6 && BT6[i][j] != plans[0].bt[i][j]) return 0;
-            if (BT8[i][j] != plans[1].bt[i][j]) return 0;
-            if (i < 4 && j < 6 && AT6[i][j] != plans[0].at[i][j]) return 0;
-            if (i < 4 && AT8[i][j] != plans[1].at[i][j]) return 0;
-        }
-    return 1;
-}
 
 // F(4, 3)'s Bᵀ and Aᵀ applied to 6 (or 6 → 4) vectors of WL lanes in factored form (Lavin & Gray §5: common
 // subexpressions), about half the operations of the table products: v_k = Bᵀ[k]·(d_0 … d_5) for d_i at
@@ -120,6 +109,27 @@ __attribute__((always_inline)) static inline void at6(const float *src, int64_t 
         dst[2 * ds + l] = s12 + 4 * s34;
         dst[3 * ds + l] = (d12 + 8 * d34) + m5;
     }
+}
+
+int pd_winograd_tables_match(void) {
+    pthread_once(&plans_once, make_plans);
+    for (int i = 0; i < 8; i++)
+        for (int j = 0; j < 8; j++) {
+            if (i < 6 && j < 6 && BT6[i][j] != plans[0].bt[i][j]) return 0;
+            if (BT8[i][j] != plans[1].bt[i][j]) return 0;
+            if (i < 4 && j < 6 && AT6[i][j] != plans[0].at[i][j]) return 0;
+            if (i < 4 && AT8[i][j] != plans[1].at[i][j]) return 0;
+        }
+    // The factored F(4, 3) transforms, which the α = 6 kinds run instead of the tables, give the tables'
+    // columns on unit inputs.
+    for (int j = 0; j < 6; j++) {
+        float e[6][WL] = {{0}}, v[6][WL], y[4][WL];
+        for (int l = 0; l < WL; l++) e[j][l] = 1;
+        bt6(e[0], WL, v[0], WL);
+        at6(e[0], WL, y[0], WL);
+        for (int k = 0; k < 6; k++) if (v[k][0] != BT6[k][j] || (k < 4 && y[k][0] != AT6[k][j])) return 0;
+    }
+    return 1;
 }
 
 // d[y][x][l] = src[y·rs + x·cs + l] (y < AH, x < A) → V[y'][x'][l] = (Bᵀ d B)[y'][x'] at dst[(y'·A + x')·ds + l].

@@ -162,7 +162,8 @@ void pd_conv_set_cost_model(int training, const double *direct, const double *ff
 /// Tests: run the blocked direct kernel's portable C version even where AVX-512 is available (the
 /// two perform the same fused multiply-adds in the same order, so results are bit-identical).
 void pd_conv_use_portable_kernels(int on);
-/// Tests: Winograd's constant transform tables equal the Toom–Cook construction they were printed from.
+/// Tests: Winograd's constant transform tables equal the Toom–Cook construction they were printed from, and the factored
+/// F(4, 3) transforms compute those tables.
 int pd_winograd_tables_match(void);
 /// FFTW plans currently cached (for the no-growth check).
 int64_t pd_conv_cached_plans(void);
