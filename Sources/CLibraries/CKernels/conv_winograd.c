@@ -496,11 +496,6 @@ static float *cached_weights(const pd_conv_shape *s, const wino_job *j, const fl
     float *u = transform_weights(s, j, w, adjoint);
     size_t bytes = (size_t)(count + u_count) * sizeof(float);
     if (bytes > CACHE_BYTES / 4) return u;
-    float *copy = malloc((size_t)count * sizeof(float)), *kept = malloc((size_t)u_count * sizeof(float));
-    if (!copy || !kept) { free(copy); free(kept); return u; }
-    memcpy(copy, w, (size_t)count * sizeof(float));
-    memcpy(kept, u, (size_t)u_count * sizeof(float));
-    pd_conv_scratch_free(u);
     pthread_mutex_lock(&cache_lock);
     // A slot: an empty one, else the least recently used idle one; evict idle entries until the bytes fit.
     cache_entry *slot = NULL;
@@ -513,19 +508,25 @@ static float *cached_weights(const pd_conv_shape *s, const wino_job *j, const fl
         evict(oldest);
         if (!slot) slot = oldest;
     }
-    if (!slot || cache_bytes + bytes > CACHE_BYTES) { // every entry busy: this call's U stays private
+    float *copy = NULL, *kept = NULL;
+    if (slot && cache_bytes + bytes <= CACHE_BYTES) { // else every entry is busy: this call's U stays private
+        copy = malloc((size_t)count * sizeof(float));
+        kept = malloc((size_t)u_count * sizeof(float));
+    }
+    if (!copy || !kept) {
         pthread_mutex_unlock(&cache_lock);
         free(copy);
-        float *u2 = pd_conv_scratch(u_count);
-        memcpy(u2, kept, (size_t)u_count * sizeof(float));
         free(kept);
-        return u2;
+        return u;
     }
+    memcpy(copy, w, (size_t)count * sizeof(float));
+    memcpy(kept, u, (size_t)u_count * sizeof(float));
     *slot = (cache_entry){.source = w, .weights = copy, .u = kept, .weight_count = count, .u_count = u_count, .last_use = ++cache_clock, .users = 1};
     memcpy(slot->key, key, sizeof key);
     cache_bytes += bytes;
     *entry = slot;
     pthread_mutex_unlock(&cache_lock);
+    pd_conv_scratch_free(u);
     return kept;
 }
 
